@@ -1,0 +1,30 @@
+// Package engine is the core of an MSP endpoint-automation platform, as a Go
+// library: it keeps a fleet of customers' computers in a desired state.
+//
+// An MSP manages tenants (customers), each with computers and persons. It writes
+// deployments: rules that give a maintenance item (a software or a task) a desired
+// state on a target (a set of computers). A maintenance session brings one
+// computer into compliance: it decides which deployment wins for each item,
+// detects the computer's state, plans the actions, prerequisites first, executes
+// them and verifies the result.
+//
+// The module is layered; imports point down only:
+//
+//   - [github.com/immyoss/engine/immy] is the vocabulary: tenants, computers,
+//     software, tasks, deployments, targets, versions, validation. Its
+//     subpackage fleetfile reads and writes the declarative fleet file, and
+//     immytest holds fakes, builders and generated fleets for tests.
+//   - [github.com/immyoss/engine/targets] answers which computers (or tenants) a
+//     target selects, with expr and Lua filters compiled once.
+//   - [github.com/immyoss/engine/resolver] picks the winning deployment for each
+//     item and computer, explains why, turns desired and detected state into
+//     actions, and orders them with their prerequisites.
+//   - [github.com/immyoss/engine/session] runs maintenance sessions.
+//   - [github.com/immyoss/engine/plugins] runs RMM and PSA integrations as
+//     go-plugin processes; [github.com/immyoss/engine/agent] is the endpoint agent.
+//
+// The programs under examples/ show the engine end to end; start with
+// examples/immyctl, the what-if planner over a fleet file.
+//
+// This package holds no code.
+package engine

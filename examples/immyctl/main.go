@@ -1,0 +1,72 @@
+// Command immyctl is the engine's what-if planner over a fleet file.
+//
+//	immyctl validate -f FILE
+//	immyctl targets  -f FILE --deployment ID
+//	immyctl plan     [-f FILE] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
+//
+// Without -f, plan and validate use the bundled example fleet
+// (examples/fleets/msp.yaml). An invalid file exits with status 2 and lists
+// every problem with its line; nothing is half-printed.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command could not run: I/O, internal error
+	exitInvalid = 2 // usage error or invalid fleet file
+)
+
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{
+	"validate": {"check a fleet file and list every problem", runValidate},
+	"targets":  {"list the computers a deployment's target selects", runTargets},
+	"plan":     {"plan what a maintenance session would do, per computer", runPlan},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitInvalid
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "immyctl: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitInvalid
+	}
+	return cmd.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: immyctl COMMAND [flags]\n\ncommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-9s %s\n", n, commands[n].summary)
+	}
+	b.WriteString("\nRun immyctl COMMAND -h for the flags of a command.\n")
+	io.WriteString(w, b.String())
+}

@@ -1,0 +1,2 @@
+// Package fleetfile reads and writes the declarative fleet file (YAML).
+package fleetfile
