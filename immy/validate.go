@@ -357,7 +357,8 @@ func (v *validator) deployments() {
 			v.addErr(ErrNotFound, "deployments", i, d.ID, "item", "unknown software or task %q", d.Item)
 		}
 		v.target("deployments", i, d.ID, d.Target)
-		if owner != "" {
+		if _, known := v.tenants[owner]; known {
+			// An unknown owner is reported with the item; checking against it would only add noise.
 			v.private(i, d, owner)
 		}
 		if !d.Enforcement.Valid() {
@@ -425,18 +426,24 @@ func (v *validator) taskDeployment(i int, d Deployment, t *Task) {
 }
 
 // private checks that a deployment of an item owned by a tenant reaches only that tenant.
+// A computer or person target that does not resolve to a tenant is left alone:
+// the unknown reference or the missing tenant is reported where it is.
 func (v *validator) private(i int, d Deployment, owner string) {
 	t := d.Target
 	tenant := t.Tenant
 	switch t.Type {
 	case TargetComputer:
-		if k, ok := v.comps[t.Computer]; ok {
-			tenant = v.f.Computers[k].Tenant
+		k, ok := v.comps[t.Computer]
+		if !ok || v.f.Computers[k].Tenant == "" {
+			return
 		}
+		tenant = v.f.Computers[k].Tenant
 	case TargetPerson:
-		if k, ok := v.persons[t.Person]; ok {
-			tenant = v.f.Persons[k].Tenant
+		k, ok := v.persons[t.Person]
+		if !ok || v.f.Persons[k].Tenant == "" {
+			return
 		}
+		tenant = v.f.Persons[k].Tenant
 	}
 	if tenant != owner || (t.PropagateToChildren && t.Type != TargetComputer && t.Type != TargetPerson) {
 		v.add("deployments", i, d.ID, "target", "item %q is private to tenant %q: the target must stay within that tenant", d.Item, owner)

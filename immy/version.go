@@ -1,6 +1,7 @@
 package immy
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -134,8 +135,13 @@ func (v Version) Equal(w Version) bool { return v.Compare(w) == 0 }
 // Less reports whether v sorts before w.
 func (v Version) Less(w Version) bool { return v.Compare(w) < 0 }
 
-// comparePre compares two pre-releases by semver's rules, the empty one (a
-// release) last. semver's own comparison does the identifier work.
+// comparePre compares two pre-releases by semver 2.0.0's precedence (item 11), the
+// empty one (a release) last: dot-separated identifiers left to right, numeric
+// ones numerically and before alphanumeric ones, alphanumeric ones in ASCII order,
+// and a longer list after its own prefix. It is done here rather than by semver's
+// Version.Compare, which refuses texts over 256 bytes and numbers over 64 bits and
+// so cannot keep the order total; ParseVersion has already rejected leading zeros,
+// so numbers of any size compare by length, then digit by digit.
 func comparePre(a, b string) int {
 	switch {
 	case a == b:
@@ -145,12 +151,48 @@ func comparePre(a, b string) int {
 	case b == "":
 		return -1
 	}
-	va, errA := semver.NewVersion("0.0.0-" + a)
-	vb, errB := semver.NewVersion("0.0.0-" + b)
-	if errA != nil || errB != nil { // unreachable for parsed versions; keep the order total anyway
-		return strings.Compare(a, b)
+	for {
+		x, restA, moreA := strings.Cut(a, ".")
+		y, restB, moreB := strings.Cut(b, ".")
+		if c := compareIdent(x, y); c != 0 {
+			return c
+		}
+		switch {
+		case !moreA && !moreB:
+			return 0
+		case !moreA:
+			return -1
+		case !moreB:
+			return 1
+		}
+		a, b = restA, restB
 	}
-	return va.Compare(vb)
+}
+
+// compareIdent compares two pre-release identifiers.
+func compareIdent(x, y string) int {
+	nx, ny := numeric(x), numeric(y)
+	switch {
+	case nx && ny:
+		if len(x) != len(y) {
+			return cmp.Compare(len(x), len(y))
+		}
+		return strings.Compare(x, y)
+	case nx:
+		return -1
+	case ny:
+		return 1
+	}
+	return strings.Compare(x, y)
+}
+
+func numeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Semver returns v as a semver version for use with semver constraints. Only the
