@@ -1,6 +1,85 @@
-// Package plugins will run RMM and PSA integrations as separate processes over
-// hashicorp/go-plugin: the versioned gRPC contract, a Manager the caller owns that
-// starts, checks and restarts plugin instances, and an SDK for plugin authors.
+// Package plugins runs the engine's integrations (RMM and PSA products) as
+// separate processes over hashicorp/go-plugin, the way Terraform runs its
+// providers: a plugin that crashes or misbehaves cannot take the engine down,
+// and plugins are written, built and shipped apart from it.
 //
-// It holds no code yet; see the project's issues for its plan.
+// # The pieces
+//
+//   - The wire contract is a versioned gRPC protocol in plugins/proto, with
+//     its generated code checked in. Protocol 2 is current; protocol 1, the
+//     first release, is still served, so an old plugin keeps working.
+//   - The host side is this package: a Manager, owned by the caller, starts
+//     plugin instances, checks them and restarts them.
+//   - Plugin authors use plugins/sdk, which hides the protocol behind Go
+//     interfaces, and test with plugins/sdk/sdktest.
+//
+// # Starting plugins
+//
+// A Spec names a plugin binary, its SHA-256, and the instance's configuration;
+// several instances of one binary may run with different configurations:
+//
+//	m := plugins.NewManager(plugins.Config{Logger: logger})
+//	defer m.Close() // kills every plugin process
+//	rmm, err := m.Start(ctx, plugins.Spec{
+//		ID: "ninja-eu", Path: "/opt/immy/plugins/ninja", SHA256: sum,
+//		Config:  map[string]string{"region": "eu", "api_key": key},
+//		Secrets: []string{"api_key"}, // never logged, by host or SDK
+//	})
+//
+// Start checks the checksum before the binary runs and refuses one that does
+// not match (a *ChecksumError); go-plugin checks again as it executes it. The
+// connection is gRPC over a local socket with mutual TLS (go-plugin's
+// AutoMTLS), and the protocol version is negotiated: the newest one both
+// sides speak. The plugin describes itself (name, version, capabilities) and
+// is configured; then the Instance serves calls.
+//
+// # Calls and failures
+//
+// Instance's methods map onto the capabilities: ListClients, ListAgents
+// (streamed in batches: a hundred thousand agents in well under a second),
+// RunScript (streamed output, the deadline of ctx, cancellation), DeviceGroups,
+// ClientGroups, Ticket, InstallToken, DynamicVersions, SetMaintenanceMode and
+// AgentLink. A capability the plugin lacks is ErrUnsupported. Instance
+// implements immy.ScriptRunner, with the agent's id in ScriptRequest.Computer;
+// PathwayRunner implements it over computers, trying their pathways in order.
+//
+// What a plugin answers is checked before it becomes an engine type: ids
+// present and unique, sizes bounded, enums known, dates and versions parsed.
+// Bad records are skipped and reported all together in a *ResponseError; the
+// good ones are still delivered. Errors the plugin reports on purpose arrive
+// as immy.ErrOffline, immy.ErrNoUserLoggedOn, immy.ErrNotFound or
+// immy.ErrInvalid.
+//
+// A plugin process that exits during a call fails that call with a
+// *CrashError (errors.Is ErrCrashed): what it was doing did not complete, and
+// the session retries it after detecting the state again. The manager
+// restarts the plugin with exponential backoff (Config.RestartDelay up to
+// MaxRestartDelay); calls made meanwhile wait for it, within their ctx. A
+// plugin that misses two health checks is killed and restarted too. After
+// MaxStartAttempts failed starts in a row, or a refused checksum or
+// configuration, the instance is Failed and calls fail with ErrFailed.
+//
+// # Host services
+//
+// Each instance gets services from the engine through go-plugin's broker:
+// logging (its records reach Config.Logger with the attribute plugin=ID),
+// progress reports (Config.Progress), and a private key-value context
+// (Config.Store) that only that instance sees and that survives its restarts.
+// What a plugin writes to stderr, panics included, reaches the logger too.
+//
+// # Identification
+//
+// Identifier.Identify merges the agents of every integration, and of the
+// engine's own agent, into computers: one machine, however many agents reach
+// it. The hardware UUID identifies a machine, bogus UUIDs rejected (all zeros,
+// all F, 03000200-0400-0500-0006-000700080009); serial and manufacturer guard
+// against clones sharing a UUID; machines of trusted manufacturers are known
+// by their serial. A changed OS installation id marks a wiped machine, which
+// needs onboarding again. A computer's agents become its pathways, ordered by
+// a per-integration priority; the computer is online when any pathway is.
+// Events tell the operator what was merged, suspected or unidentified.
+//
+// Clients map to tenants through a ClientMap; Agreements turns PSA client
+// groups into the fleet's agreements for client-group targets; ResolveTicket
+// and TicketDeployments serve the technician tools.
 package plugins

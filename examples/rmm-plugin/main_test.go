@@ -1,0 +1,128 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/plugins"
+	"github.com/immyoss/engine/plugins/sdk"
+	"github.com/immyoss/engine/plugins/sdk/sdktest"
+)
+
+func sh(body string) immy.Script { return immy.Script{Language: immy.Shell, Body: body} }
+
+// TestConformance runs the SDK's conformance suite against the plugin, in process.
+func TestConformance(t *testing.T) {
+	sdktest.Suite{
+		Options: sdktest.Options{Config: map[string]string{
+			"shells": "shell-1,shell-2", "offline": "shell-2", "root": t.TempDir(),
+		}},
+		Agent:            "shell-1",
+		Echo:             func(text string) immy.Script { return sh("echo '" + text + "'") },
+		Exit:             func(code int) immy.Script { return sh("exit " + strconv.Itoa(code)) },
+		Sleep:            func(d time.Duration) immy.Script { return sh(fmt.Sprintf("sleep %d", int(d.Seconds()))) },
+		OfflineAgent:     "shell-2",
+		MaintenanceAgent: "shell-1",
+	}.Run(t, &rmm{})
+}
+
+func TestConfigurationProblems(t *testing.T) {
+	err := (&rmm{}).Configure(context.Background(), configOf(map[string]string{"shells": "a,a,b c", "offline": "z"}), nil)
+	require.ErrorIs(t, err, immy.ErrInvalid)
+	require.EqualError(t, err, `rmm-plugin: shells: "b c" is not a valid agent id (letters, digits, '.', '_', '-'); `+
+		`shells: listed twice: a; offline: "z" is not one of the shells: invalid`)
+}
+
+// buildPlugin builds the plugin binary into a temporary directory.
+func buildPlugin(t *testing.T) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rmm-plugin")
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	sum, err := plugins.FileSHA256(path)
+	require.NoError(t, err)
+	return path, sum
+}
+
+// TestLoadedByHost loads the real binary through a plugins.Manager, runs
+// scripts on a local shell, and merges the agents of two instances into one computer.
+func TestLoadedByHost(t *testing.T) {
+	path, sum := buildPlugin(t)
+	m := plugins.NewManager(plugins.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HealthInterval: -1})
+	defer m.Close()
+	ctx := context.Background()
+	identity := map[string]string{"uuid": "1F3B5A7C-9D2E-4F60-8A1B-2C3D4E5F6071", "serial": "LAB-0001", "manufacturer": "Example Labs"}
+	cfgA := map[string]string{"shells": "shell-1", "root": t.TempDir()}
+	cfgB := map[string]string{"shells": "shell-9", "root": t.TempDir(), "client": "lab"}
+	for k, v := range identity {
+		cfgA[k], cfgB[k] = v, v
+	}
+	a, err := m.Start(ctx, plugins.Spec{ID: "rmm-a", Path: path, SHA256: sum, Config: cfgA})
+	require.NoError(t, err)
+	_, err = m.Start(ctx, plugins.Spec{ID: "rmm-b", Path: path, SHA256: sum, Config: cfgB})
+	require.NoError(t, err)
+	require.Equal(t, "local-shell-rmm", a.Info().Name)
+
+	// A real script: environment parameters, stderr and stdout streamed in order, the exit code.
+	var streamed strings.Builder
+	res, err := a.RunScript(ctx, immy.ScriptRequest{
+		Computer: "shell-1", Script: sh(`echo "hello $WHO"; echo "to stderr" >&2; pwd; exit 3`),
+		Parameters: map[string]any{"WHO": "world"}, Output: func(p []byte) { streamed.Write(p) },
+	})
+	require.NoError(t, err)
+	require.Equal(t, 3, res.ExitCode)
+	require.Equal(t, "hello world\nto stderr\n"+cfgA["root"]+"/shell-1\n", res.Output)
+	require.Equal(t, res.Output, streamed.String())
+
+	// The deadline kills the script and what it started.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	_, err = a.RunScript(ctx, immy.ScriptRequest{Computer: "shell-1", Script: sh("sleep 30 & echo $! > " + pidFile + "; wait"), Timeout: 300 * time.Millisecond})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 10*time.Second)
+	b2, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b2)))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil }, 5*time.Second, 20*time.Millisecond,
+		"the script's child process %d survived the deadline", pid)
+
+	// Both instances' agents are one machine.
+	var agents []plugins.Agent
+	for _, in := range m.Instances() {
+		got, err := in.Agents(ctx)
+		require.NoError(t, err)
+		agents = append(agents, got...)
+	}
+	idn := plugins.Identifier{Priority: map[string]int{"rmm-b": 2, "rmm-a": 1}}.Identify(plugins.Observations{Agents: agents})
+	require.Len(t, idn.Computers, 1)
+	c := idn.Computers[0]
+	require.Equal(t, []immy.Pathway{
+		{Integration: "rmm-b", AgentID: "shell-9", Online: true, Priority: 2},
+		{Integration: "rmm-a", AgentID: "shell-1", Online: true, Priority: 1},
+	}, c.Pathways)
+
+	// And a script addressed to the computer runs through the preferred pathway.
+	runner := &plugins.PathwayRunner{Manager: m, Computer: func(id string) (immy.Computer, bool) { return c, id == c.ID }}
+	res, err = runner.RunScript(ctx, immy.ScriptRequest{Computer: c.ID, Script: sh("echo $IMMY_AGENT")})
+	require.NoError(t, err)
+	require.Equal(t, "shell-9", res.Value)
+}
+
+func configOf(values map[string]string) sdk.Config { return sdk.NewConfig("test", values) }

@@ -1,0 +1,91 @@
+package plugins
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/immyoss/engine/immy"
+)
+
+func TestAgreements(t *testing.T) {
+	groups := []ClientGroup{
+		{Integration: "psa", ID: "managed", Kind: AgreementType, Agreements: []ClientAgreement{
+			{ID: "ag-2", Client: "C-2", From: immy.Date{Year: 2026, Month: 1, Day: 1}},
+			{ID: "ag-1", Client: "C-1", From: immy.Date{Year: 2026, Month: 1, Day: 1}, To: immy.Date{Year: 2026, Month: 12, Day: 31}},
+			{ID: "ag-9", Client: "C-9"},
+		}},
+	}
+	got, unmapped := Agreements(groups, ClientMap{{"psa", "C-1"}: "contoso", {"psa", "C-2"}: "fabrikam"})
+	want := []immy.Agreement{
+		{ID: "psa:ag-1", Tenant: "contoso", ClientGroup: "psa:managed", From: immy.Date{Year: 2026, Month: 1, Day: 1}, To: immy.Date{Year: 2026, Month: 12, Day: 31}},
+		{ID: "psa:ag-2", Tenant: "fabrikam", ClientGroup: "psa:managed", From: immy.Date{Year: 2026, Month: 1, Day: 1}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("agreements (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]ClientKey{{"psa", "C-9"}}, unmapped); diff != "" {
+		t.Errorf("unmapped (-want +got):\n%s", diff)
+	}
+}
+
+// reach is a fake TargetMatcher: a deployment reaches what its target names.
+type reach struct{}
+
+func (reach) Reaches(d *immy.Deployment, tenant, person, computer string) bool {
+	switch d.Target.Type {
+	case immy.TargetComputer:
+		return computer != "" && d.Target.Computer == computer
+	case immy.TargetPerson:
+		return person != "" && d.Target.Person == person
+	case immy.TargetAllComputers:
+		return d.Target.Tenant == "" || d.Target.Tenant == tenant
+	}
+	return false
+}
+
+func TestTicketTools(t *testing.T) {
+	f := &immy.Fleet{
+		Persons: []immy.Person{
+			{ID: "john-f", Tenant: "fabrikam", UPN: "john@contoso.com"},
+			{ID: "john", Tenant: "contoso", UPN: "John@Contoso.com"},
+		},
+		Computers: []immy.Computer{
+			{ID: "lt-1", Tenant: "contoso", Name: "CONTOSO-LT-01"},
+			{ID: "lt-2", Tenant: "contoso", Name: "CONTOSO-LT-02", Pathways: []immy.Pathway{{Integration: "psa", AgentID: "cfg-77"}}},
+		},
+		Software: []immy.Software{{ID: "private-fab", Tenant: "fabrikam"}, {ID: "reader"}},
+		Deployments: []immy.Deployment{
+			{ID: "d-computer", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-person", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetPerson, Person: "john"}},
+			{ID: "d-tenant", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso"}},
+			{ID: "d-hidden", Item: "reader", Enabled: true, Visibility: immy.Visibility{Computer: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-disabled", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-private", Item: "private-fab", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers}},
+			{ID: "d-other", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-1"}},
+		},
+	}
+	clients := ClientMap{{"psa", "C-1"}: "contoso"}
+	tc := ResolveTicket(Ticket{Integration: "psa", ID: "T-1", Client: "C-1", Person: &TicketPerson{UPN: "john@contoso.com"}, Agent: "cfg-77"}, f, clients)
+	if diff := cmp.Diff(TicketContext{Ticket: tc.Ticket, Tenant: "contoso", Person: "john", Computer: "lt-2"}, tc); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	var ids []string
+	for _, d := range TicketDeployments(tc, f, reach{}) {
+		ids = append(ids, d.ID)
+	}
+	if diff := cmp.Diff([]string{"d-computer", "d-person", "d-tenant"}, ids); diff != "" {
+		t.Errorf("deployments (-want +got):\n%s", diff)
+	}
+
+	// A ticket naming a computer by name, and nobody.
+	tc = ResolveTicket(Ticket{Integration: "psa", ID: "T-2", Client: "C-1", Agent: "contoso-lt-01"}, f, clients)
+	if tc.Computer != "lt-1" || tc.Person != "" {
+		t.Errorf("got computer %q person %q, want lt-1 and nobody", tc.Computer, tc.Person)
+	}
+	// An unmapped client resolves to no tenant.
+	tc = ResolveTicket(Ticket{Integration: "psa", ID: "T-3", Client: "C-404"}, f, clients)
+	if tc.Tenant != "" {
+		t.Errorf("tenant %q for an unmapped client", tc.Tenant)
+	}
+}
