@@ -1,10 +1,122 @@
-// Package targets answers which computers (or, for cloud tasks, which tenants) a
-// deployment's target selects.
+// Package targets answers which computers (or, for cloud tasks, which
+// tenants) a deployment's target selects, and why.
 //
-// It will hold every target type of the design (all computers, a tenant with
-// its children, a computer, a person through affinity, tags, static and user
-// groups, expr and Lua filters, integration device and client groups, and the
-// tenant targets of cloud tasks), group filters by computer kind, affinity, and
-// indexes that keep resolution fast over fleets of 100k computers. Filters are
-// compiled and type-checked once and evaluated many times.
+// # Resolving targets
+//
+// Build an Index once over a fleet, compile the deployments' targets once into
+// a Matcher, then ask as often as needed:
+//
+//	ix, err := targets.NewIndex(fleet, targets.Config{})      // tenant tree, affinity, tags, groups...
+//	m, err := ix.Compile(fleet.Deployments)                  // every filter compiled and type-checked
+//	cs, err := m.Resolve(ctx, i)                             // deployment i -> computers, by id
+//	ds, err := m.Match(ctx, c, nil)                          // computer c -> deployments, ascending
+//	ts, err := m.ResolveTenants(ctx, i)                      // a cloud task's tenants, by id
+//	e, err := m.Explain(ctx, i, c)                           // why c is in or out of i's target
+//
+// The Index and the Matcher are immutable and safe for concurrent use; they
+// keep the fleet and the deployments, which the caller must not change
+// afterwards. Errors of the fleet that make resolution meaningless (cycles in
+// the tenant tree or in group nesting, filters that do not compile) come back
+// together as immy.Problems; dangling references (a group that does not
+// exist) select nothing, as immy.Fleet.Validate reports them.
+//
+// # The rules
+//
+// A target has a type, an optional tenant, a group filter and "propagate to
+// child tenants" (see immy.Target):
+//
+//   - all-computers; computer (individual scope); person: the computers whose
+//     primary person it is (individual scope);
+//   - tag: the computers carrying the tag, the computers of tenants carrying
+//     it (not of their child tenants), and the primary computers of persons
+//     carrying it;
+//   - group: a static computer group (computers, nested groups) or a user
+//     group (persons, resolved through affinity, and computers, nested groups);
+//   - filter: an expr or Lua filter, see below;
+//   - device-group: computers whose DeviceGroups hold it; client-group: the
+//     computers of tenants with an agreement of that client group active on
+//     the evaluation day (Config.At, in UTC, whole days, both ends inclusive);
+//   - for cloud tasks (ResolveTenants): all-tenants, tenant, tenant-tag and
+//     client-group select tenants; they select no computers.
+//
+// A target with a tenant reaches only that tenant's computers, and its
+// descendants' when it propagates. A target without a tenant is cross-tenant
+// (unless it names a computer or a person) and skips the tenants excluded from
+// cross-tenant deployments. A computer excluded from maintenance is selected
+// by nothing. The group filter keeps computers by kind: servers are servers,
+// domain controllers and primary domain controllers; domain-controllers the
+// last two; workstations-and-portable the first two kinds; a computer of
+// unknown kind passes only "all". Whether a deployment is enabled is the
+// caller's business.
+//
+// Affinity: a computer's primary person is the person of its tenant whose UPN
+// occurs most often among its last ten UPNs, ties going to the most recent,
+// compared case-insensitively (PrimaryPerson).
+//
+// # Filters
+//
+// Compile compiles one filter; Index.Compile compiles each distinct filter of
+// the deployments once; CheckFilters reports every filter of a fleet's
+// deployments and schedules that does not compile (a fleet file check). The
+// environment is the same everywhere:
+//
+//	computer  id name tenant kind os serial manufacturer model onboarding (strings)
+//	          online (bool); tags upns device_groups (lists); attributes (map of strings)
+//	tenant    id name parent (strings); tags (list)
+//	has_tag(name)    the computer's or its tenant's tag
+//	installed(glob)  a detected software's name matches glob (* and ?, case-insensitive)
+//
+// An expr filter (github.com/expr-lang/expr) is type-checked against that
+// environment and must be boolean:
+//
+//	computer.os startsWith "Windows 11" and "canary" in computer.tags and computer.attributes["site"] == "hq"
+//
+// A missing attribute reads as "". expr's now() is not available: a filter is
+// a function of the computer alone.
+//
+// A Lua filter is a chunk that returns a boolean. It sees the same names as
+// globals, plus starts_with(s, prefix), ends_with(s, suffix) and
+// contains(list, value), and Lua's base, string, table and math libraries
+// without anything that reaches outside (no os, io, load, loadstring, dofile,
+// loadfile, require, getfenv, setfenv, collectgarbage, rawset, print,
+// coroutines or math.random). A missing attribute is nil. computer and tenant
+// are read-only; attributes is a read-only view that pairs walks in key order.
+//
+//	return starts_with(computer.os, "Windows 11") and contains(computer.tags, "canary")
+//	    and computer.attributes.site == "hq"
+//
+// Compiling a Lua filter checks what can be checked without running it: the
+// syntax, that the chunk returns something, that every global it reads exists
+// (or is assigned by the chunk), and that constant fields of computer and
+// tenant exist. A filter that fails is a *CompileError with the line and
+// column inside the filter and a snippet of the line.
+//
+// # Running filters, fast and safely
+//
+// Filters of the common shape run as Go closures compiled from the checked
+// syntax tree: field access, comparisons, startsWith/endsWith/contains/matches,
+// in, map index, and/or/not, lower/upper/trim and the environment's functions
+// in expr; a single `return <boolean expression>` over the same in Lua. They
+// run a few times slower than the same predicate written in Go (see
+// BenchmarkFilterNative, BenchmarkFilterExpr and BenchmarkFilterLua), and the
+// tests check on generated filters and computers that they agree with the VMs.
+// Other filters run in expr's VM (pooled) or in a pooled, sandboxed Lua state
+// that runs the compiled prototype shared by every state. A Lua run is bounded
+// by ctx's deadline, or by DefaultLuaTimeout when ctx has none; string.rep is
+// bounded by MaxLuaStringRep; what a run writes to its globals is gone before
+// the next run. The sandbox bounds time and the call stack, not memory: a
+// filter that doubles a string in a loop can still exhaust it, so Lua filters
+// are for the MSP's own technicians, not for anonymous input.
+//
+// # At fleet scale
+//
+// Match never scans the deployments: postings keyed by scope (cross-tenant,
+// the computer's tenant, its ancestors when propagated), target type and key
+// (the computer, its primary person, its tags, groups, device groups and its
+// tenant's client groups) lead from a computer to its candidates. Resolve
+// starts from the index of its target type (tenant subtree, tag, person,
+// group, device group, client group) and scans every computer only for
+// cross-tenant all-computers and filter targets, once per distinct target
+// whatever the number of deployments sharing it. Each distinct filter is
+// evaluated at most once per computer for the life of the Matcher.
 package targets

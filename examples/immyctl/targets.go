@@ -1,12 +1,212 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"time"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/fleetfile"
+	"github.com/immyoss/engine/targets"
 )
 
-// runTargets is built in the targets issue.
+func init() { extraChecks = append(extraChecks, checkFilters) }
+
+// checkFilters is the targets package's rule of a fleet file: every filter of
+// a deployment or schedule compiles (expr type-checked, Lua checked).
+func checkFilters(f *fleetfile.File) immy.Problems { return targets.CheckFilters(f.Fleet) }
+
+// runTargets lists what one deployment's target selects: its computers sorted
+// by id, or, for a cloud task's target, its tenants. With --computer it tells
+// why that computer is in or out instead. Without -f it reads the bundled
+// example fleet.
+//
+//	immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]
 func runTargets(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "immyctl targets: not built yet")
+	fs := flag.NewFlagSet("immyctl targets", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "the fleet `FILE` (default: the bundled example fleet)")
+	deployment := fs.String("deployment", "", "the id of the deployment whose target to resolve (required)")
+	computer := fs.String("computer", "", "explain why this computer is in or out of the target")
+	format := fs.String("format", "text", "output format: text or json")
+	at := fs.String("at", "", "evaluation time (RFC 3339) for client groups; default: the file's at, else now")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]\n\nList the computers (or, for a cloud task, the tenants) a deployment's target selects, sorted;\nwith --computer, tell why that computer is in or out.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalid
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "immyctl targets: "+format+"\n", args...)
+		fs.Usage()
+		return exitInvalid
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *deployment == "":
+		return usageErr("missing --deployment ID")
+	case *format != "text" && *format != "json":
+		return usageErr("unknown format %q (want text or json)", *format)
+	}
+	var cfg targets.Config
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageErr("--at %q: want a time such as 2026-11-23T10:00:00Z", *at)
+		}
+		cfg.At = t
+	}
+
+	ff, err := loadFleet(*file)
+	if err != nil {
+		return reportLoadError(stderr, err)
+	}
+	fleet := ff.Fleet
+	ix, err := targets.NewIndex(fleet, cfg)
+	if err == nil {
+		var m *targets.Matcher
+		m, err = ix.Compile(fleet.Deployments)
+		if err == nil {
+			return runResolve(context.Background(), m, *deployment, *computer, *format, stdout, stderr)
+		}
+	}
+	var ps immy.Problems
+	if errors.As(err, &ps) {
+		return reportLoadError(stderr, ff.LocateAll(ps))
+	}
+	fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
 	return exitFailure
+}
+
+// reportLoadError prints every problem of an invalid file, one a line.
+func reportLoadError(stderr io.Writer, err error) int {
+	var ps immy.Problems
+	if errors.As(err, &ps) {
+		var b strings.Builder
+		for _, p := range ps {
+			b.WriteString(p.Error())
+			b.WriteByte('\n')
+		}
+		io.WriteString(stderr, b.String())
+		return exitInvalid
+	}
+	fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
+	return exitFailure
+}
+
+type targetsOutput struct {
+	Deployment string    `json:"deployment"`
+	Computers  *[]string `json:"computers,omitempty"` // set for a computer target, even when empty
+	Tenants    *[]string `json:"tenants,omitempty"`   // set for a cloud task's target
+}
+
+type explainOutput struct {
+	Deployment string         `json:"deployment"`
+	Computer   string         `json:"computer"`
+	Selected   bool           `json:"selected"`
+	Checks     []explainCheck `json:"checks"`
+}
+
+type explainCheck struct {
+	Rule   string `json:"rule"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, format string, stdout, stderr io.Writer) int {
+	fleet := m.Index().Fleet()
+	d := -1
+	for i := range fleet.Deployments {
+		if fleet.Deployments[i].ID == deployment {
+			d = i
+			break
+		}
+	}
+	if d < 0 {
+		fmt.Fprintf(stderr, "immyctl targets: no deployment %q in the file\n", deployment)
+		return exitInvalid
+	}
+	// Everything is computed before anything is printed.
+	var b strings.Builder
+	if computer != "" {
+		c, ok := m.Index().Computer(computer)
+		if !ok {
+			fmt.Fprintf(stderr, "immyctl targets: no computer %q in the file\n", computer)
+			return exitInvalid
+		}
+		e, err := m.Explain(ctx, d, c)
+		if err != nil {
+			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
+			return exitFailure
+		}
+		if format == "json" {
+			out := explainOutput{Deployment: e.Deployment, Computer: e.Computer, Selected: e.Selected, Checks: []explainCheck{}}
+			for _, c := range e.Checks {
+				out.Checks = append(out.Checks, explainCheck{Rule: string(c.Rule), Passed: c.Passed, Detail: c.Detail})
+			}
+			writeJSON(&b, out)
+		} else {
+			b.WriteString(e.String())
+		}
+		io.WriteString(stdout, b.String())
+		return exitOK
+	}
+
+	out := targetsOutput{Deployment: deployment}
+	t := fleet.Deployments[d].Target
+	tenantTarget := t.Category == immy.CategoryTenant || t.Type == immy.TargetAllTenants || t.Type == immy.TargetTenant || t.Type == immy.TargetTenantTag
+	if tenantTarget {
+		ts, err := m.ResolveTenants(ctx, d)
+		if err != nil {
+			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
+			return exitFailure
+		}
+		ids := []string{}
+		for _, i := range ts {
+			ids = append(ids, fleet.Tenants[i].ID)
+		}
+		out.Tenants = &ids
+	} else {
+		cs, err := m.Resolve(ctx, d)
+		if err != nil {
+			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
+			return exitFailure
+		}
+		ids := []string{}
+		for _, i := range cs {
+			ids = append(ids, fleet.Computers[i].ID)
+		}
+		out.Computers = &ids
+	}
+	if format == "json" {
+		writeJSON(&b, out)
+	} else {
+		ids := out.Computers
+		if ids == nil {
+			ids = out.Tenants
+		}
+		for _, id := range *ids {
+			b.WriteString(id)
+			b.WriteByte('\n')
+		}
+	}
+	io.WriteString(stdout, b.String())
+	return exitOK
+}
+
+func writeJSON(b *strings.Builder, v any) {
+	enc := json.NewEncoder(b)
+	enc.SetIndent("", "  ")
+	// Encoding plain strings and bools cannot fail.
+	_ = enc.Encode(v)
 }

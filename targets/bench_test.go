@@ -1,0 +1,162 @@
+package targets
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/immytest"
+)
+
+// The predicate of the filter benchmarks, in Go, expr and Lua.
+const (
+	benchExpr = `computer.os startsWith "Windows 11" and "canary" in computer.tags and computer.attributes["site"] == "hq"`
+	benchLua  = `return starts_with(computer.os, "Windows 11") and contains(computer.tags, "canary") and computer.attributes.site == "hq"`
+)
+
+func benchNative(c *immy.Computer) bool {
+	return strings.HasPrefix(c.OS, "Windows 11") && slices.Contains(c.Tags, "canary") && c.Attributes["site"] == "hq"
+}
+
+type benchInput struct {
+	cs []immy.Computer
+	ts []*immy.Tenant
+}
+
+func newBenchInput(b *testing.B) benchInput {
+	cs, tenants := genComputers(42, 4096)
+	in := benchInput{cs: cs, ts: make([]*immy.Tenant, len(cs))}
+	for i := range cs {
+		in.ts[i] = tenantOf(tenants, cs[i].Tenant)
+	}
+	pass := 0
+	for i := range cs {
+		if benchNative(&cs[i]) {
+			pass++
+		}
+	}
+	if pass == 0 || pass == len(cs) {
+		b.Fatalf("the predicate should split the computers, passes %d of %d", pass, len(cs))
+	}
+	return in
+}
+
+var benchSink bool
+
+func BenchmarkFilterNative(b *testing.B) {
+	in := newBenchInput(b)
+	n := 0
+	for b.Loop() {
+		benchSink = benchNative(&in.cs[n%len(in.cs)])
+		n++
+	}
+}
+
+func benchFilter(b *testing.B, lang Language, src string) {
+	in := newBenchInput(b)
+	f, err := Compile(lang, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Check once that every path gives the native answer.
+	for i := range in.cs {
+		want := benchNative(&in.cs[i])
+		got, err := f.Eval(context.Background(), Env{Computer: &in.cs[i], Tenant: in.ts[i]})
+		vm, vmErr := f.evalVM(context.Background(), &in.cs[i], in.ts[i])
+		if err != nil || vmErr != nil || got != want || vm != want {
+			b.Fatalf("computer %s: native %v, Eval %v %v, VM %v %v", in.cs[i].ID, want, got, err, vm, vmErr)
+		}
+	}
+	ctx := context.Background()
+	runtime.GC() // leave the checks' garbage out of the measurement
+	b.Run("compiled", func(b *testing.B) {
+		if !f.Native() {
+			b.Fatal("the predicate should compile to closures")
+		}
+		n := 0
+		for b.Loop() {
+			i := n % len(in.cs)
+			benchSink, _ = f.Eval(ctx, Env{Computer: &in.cs[i], Tenant: in.ts[i]})
+			n++
+		}
+	})
+	b.Run("vm", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			i := n % len(in.cs)
+			benchSink, _ = f.evalVM(ctx, &in.cs[i], in.ts[i])
+			n++
+		}
+	})
+}
+
+func BenchmarkFilterExpr(b *testing.B) { benchFilter(b, LanguageExpr, benchExpr) }
+
+func BenchmarkFilterLua(b *testing.B) { benchFilter(b, LanguageLua, benchLua) }
+
+// BenchmarkResolve works over the generated fleet of 100k computers of
+// immytest.FleetScale (2,000 tenants, 20,000 persons, 5,000 deployments of
+// every target type). "index" builds the Index; "resolve" resolves every
+// deployment's target; "match" finds the deployments of every computer; both
+// start from a fresh Matcher, so no filter result is reused across iterations.
+func BenchmarkResolve(b *testing.B) {
+	f := immytest.Generate(immytest.FleetScale(100_000))
+	ctx := context.Background()
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NewIndex(f, Config{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	ix, err := NewIndex(f, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("resolve", func(b *testing.B) {
+		selected := 0
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			m, err := ix.Compile(f.Deployments)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			selected = 0
+			for d := range f.Deployments {
+				cs, err := m.Resolve(ctx, d)
+				if err != nil {
+					b.Fatal(err)
+				}
+				selected += len(cs)
+			}
+		}
+		b.ReportMetric(float64(selected), "selections")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Deployments)), "ns/deployment")
+	})
+	b.Run("match", func(b *testing.B) {
+		var buf []int
+		selected := 0
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			m, err := ix.Compile(f.Deployments)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			selected = 0
+			for c := range f.Computers {
+				buf, err = m.Match(ctx, c, buf[:0])
+				if err != nil {
+					b.Fatal(err)
+				}
+				selected += len(buf)
+			}
+		}
+		b.ReportMetric(float64(selected), "selections")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Computers)), "ns/computer")
+	})
+}

@@ -1,0 +1,234 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Language is the language of a filter.
+type Language uint8
+
+// The languages of filters.
+const (
+	LanguageExpr Language = iota + 1 // an expr boolean expression (github.com/expr-lang/expr)
+	LanguageLua                      // a Lua chunk returning a boolean, run in a sandbox
+)
+
+// String returns "expr" or "lua".
+func (l Language) String() string {
+	switch l {
+	case LanguageExpr:
+		return "expr"
+	case LanguageLua:
+		return "lua"
+	}
+	return fmt.Sprintf("language(%d)", uint8(l))
+}
+
+// CompileError is a filter that does not compile, is not boolean, or uses a
+// name its environment does not have. Line and Column are 1-based positions in
+// the filter's source (columns count characters); Snippet is the source line
+// around that position, cut to a readable length.
+type CompileError struct {
+	Lang    Language
+	Line    int
+	Column  int
+	Snippet string
+	Msg     string
+}
+
+// Error renders "targets: expr filter: line 1, column 10: message, near "snippet"".
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "targets: %s filter: line %d, column %d: %s", e.Lang, e.Line, e.Column, e.Msg)
+	if e.Snippet != "" {
+		fmt.Fprintf(&b, ", near %q", e.Snippet)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, immy.ErrInvalid) hold.
+func (e *CompileError) Unwrap() error { return immy.ErrInvalid }
+
+// position returns the message part after the package prefix: what a
+// Problem's Message holds.
+func (e *CompileError) problemMessage() string {
+	return strings.TrimPrefix(e.Error(), "targets: ")
+}
+
+// snippetWidth is how many characters of a source line a CompileError shows at most.
+const snippetWidth = 48
+
+// newCompileError builds a CompileError at a 1-based line and column of src,
+// clamping the position into the source and cutting the snippet.
+func newCompileError(lang Language, src string, line, col int, msg string) *CompileError {
+	lines := strings.Split(src, "\n")
+	if line < 1 {
+		line = 1
+	}
+	if line > len(lines) {
+		line = len(lines)
+	}
+	text := strings.TrimRight(strings.ReplaceAll(lines[line-1], "\t", " "), "\r")
+	n := utf8.RuneCountInString(text)
+	if col < 1 {
+		col = 1
+	}
+	if col > n+1 {
+		col = n + 1
+	}
+	return &CompileError{Lang: lang, Line: line, Column: col, Snippet: cut(text, col), Msg: msg}
+}
+
+// cut returns at most snippetWidth characters of line around the 1-based column
+// col, marking cut ends with "...".
+func cut(line string, col int) string {
+	r := []rune(strings.TrimSpace(line))
+	// Keep the column's place after trimming leading blanks.
+	lead := utf8.RuneCountInString(line) - utf8.RuneCountInString(strings.TrimLeft(line, " "))
+	col -= lead
+	if len(r) <= snippetWidth {
+		return string(r)
+	}
+	start := max(col-1-snippetWidth/3, 0)
+	end := min(start+snippetWidth, len(r))
+	start = max(end-snippetWidth, 0)
+	s := string(r[start:end])
+	if start > 0 {
+		s = "..." + s
+	}
+	if end < len(r) {
+		s += "..."
+	}
+	return s
+}
+
+// Env is what a filter sees: one computer and its tenant. A nil Tenant reads
+// as a tenant with no id, name or tags.
+type Env struct {
+	Computer *immy.Computer
+	Tenant   *immy.Tenant
+}
+
+// Filter is a compiled filter: an expr expression or a Lua chunk. It is
+// immutable and safe for concurrent use; the expr VMs and Lua states it needs
+// at run time are pooled inside.
+//
+// Filters of the common shape (field access, comparisons, startsWith, in, map
+// index, and/or/not, has_tag, installed, and in Lua a single
+// `return <boolean expression>`) are compiled into Go closures and never enter
+// a VM; the others run in expr's VM or in a sandboxed Lua state.
+type Filter struct {
+	lang Language
+	src  string
+	fast boolFn // nil when the filter needs its VM
+
+	expr *exprProgram
+	lua  *luaProgram
+}
+
+// boolFn is a filter compiled to a Go closure.
+type boolFn func(c *immy.Computer, t *immy.Tenant) bool
+
+// Compile compiles and checks a filter. An expr filter is type-checked against
+// the filter environment (computer, tenant, has_tag, installed; see the package
+// documentation) and must be boolean. A Lua filter must parse, must return a
+// value, and may only read the globals of its sandbox. A filter that fails is a
+// *CompileError, with the position in src.
+func Compile(lang Language, src string) (*Filter, error) {
+	return compileFilter(lang, src, nil)
+}
+
+func compileFilter(lang Language, src string, pool *statePool) (*Filter, error) {
+	switch lang {
+	case LanguageExpr:
+		return compileExpr(src)
+	case LanguageLua:
+		return compileLua(src, pool)
+	}
+	return nil, fmt.Errorf("targets: unknown filter language %d: %w", uint8(lang), immy.ErrInvalid)
+}
+
+// Language returns the filter's language.
+func (f *Filter) Language() Language { return f.lang }
+
+// Source returns the filter's source text.
+func (f *Filter) Source() string { return f.src }
+
+// Native reports whether the filter was compiled into Go closures, so that it
+// runs without a VM.
+func (f *Filter) Native() bool { return f.fast != nil }
+
+var emptyTenant immy.Tenant
+
+// Eval runs the filter on env. Lua filters run under ctx's deadline (or
+// DefaultLuaTimeout when ctx has none); an expr filter never blocks. A filter
+// that fails at run time, or a Lua filter that returns something other than a
+// boolean, is an error.
+func (f *Filter) Eval(ctx context.Context, env Env) (bool, error) {
+	// The common case first, small enough to be inlined into the caller.
+	if f.fast != nil && env.Computer != nil && env.Tenant != nil {
+		return f.fast(env.Computer, env.Tenant), nil
+	}
+	return f.eval(ctx, env)
+}
+
+func (f *Filter) eval(ctx context.Context, env Env) (bool, error) {
+	if env.Computer == nil {
+		return false, fmt.Errorf("targets: %s filter: no computer to filter: %w", f.lang, immy.ErrInvalid)
+	}
+	t := env.Tenant
+	if t == nil {
+		t = &emptyTenant
+	}
+	if f.fast != nil {
+		return f.fast(env.Computer, t), nil
+	}
+	return f.evalVM(ctx, env.Computer, t)
+}
+
+// evalVM runs the filter in its VM, even when it has a native form.
+func (f *Filter) evalVM(ctx context.Context, c *immy.Computer, t *immy.Tenant) (bool, error) {
+	if f.expr != nil {
+		return f.expr.eval(c, t)
+	}
+	return f.lua.eval(ctx, c, t)
+}
+
+// hasTag reports whether the computer or its tenant carries the tag.
+func hasTag(c *immy.Computer, t *immy.Tenant, tag string) bool {
+	for _, s := range c.Tags {
+		if s == tag {
+			return true
+		}
+	}
+	for _, s := range t.Tags {
+		if s == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// installed reports whether a detected software's name matches glob.
+func installed(c *immy.Computer, glob string) bool {
+	for i := range c.Software {
+		if MatchGlob(glob, c.Software[i].Name) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

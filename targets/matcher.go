@@ -1,0 +1,616 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Matcher answers which computers (or tenants) the targets of a list of
+// deployments select. It is built once by Index.Compile, is immutable, and is
+// safe for concurrent use. Match goes from a computer to its deployments
+// through inverted indexes (tenant and its ancestors, tags, primary person,
+// groups, device groups, client groups), never through a scan of every
+// deployment; Resolve goes from a deployment to its computers through the
+// index of its target type. Each distinct filter is evaluated at most once per
+// computer, whichever deployments share it and whichever of Match and Resolve
+// asked first, and a target that scans the computers (all computers, a
+// filter) is scanned once for every deployment that has it.
+type Matcher struct {
+	ix      *Index
+	deps    []immy.Deployment
+	targets []target
+	filters []*filterSlot
+	post    map[postKey][]int32
+	// Which target types have postings in each scope, to skip empty lookups.
+	crossTypes, freeTypes uint16
+	tenantTypes           []uint16  // by scope key 2t (exact) and 2t+1 (propagating)
+	bitmaps               sync.Pool // *[]uint64, one bit per deployment, all clear
+	scans                 sync.Map  // target -> []int: the results of scanning targets
+}
+
+// target is a deployment's target compiled against the index.
+type target struct {
+	typ       immy.TargetType
+	tenants   bool  // selects tenants (cloud tasks), not computers
+	scope     int32 // scopeFree, scopeCross or a tenant index
+	propagate bool
+	kinds     uint8 // bit k set: ComputerKind k passes the group filter
+	key       int32 // computer, person, tag, group, device group or client group; -1: names nothing that exists
+	filter    int32 // index into Matcher.filters, or -1
+	dangling  bool  // Target.Tenant names no tenant: selects nothing
+}
+
+const (
+	scopeFree  = -2 // individual targets without a tenant
+	scopeCross = -1
+)
+
+// postKey locates a posting list: a scope (see scopeKey), a target type and
+// the type's key.
+type postKey struct {
+	scope int32
+	typ   immy.TargetType
+	key   int32
+}
+
+// scopeKey is scopeFree, scopeCross, 2t for tenant t or 2t+1 for tenant t
+// propagating to its descendants.
+func (t *target) scopeKey() int32 {
+	if t.scope < 0 {
+		return t.scope
+	}
+	k := 2 * t.scope
+	if t.propagate {
+		k++
+	}
+	return k
+}
+
+// filterSlot is one distinct filter, with its results per computer: two bits
+// per computer (0 not evaluated, 1 false, 2 true), set atomically.
+type filterSlot struct {
+	f       *Filter
+	once    sync.Once
+	results []atomic.Uint32
+}
+
+// kindMasks maps a group filter to the kinds of computer it keeps.
+func kindMask(g immy.GroupFilter) uint8 {
+	bit := func(ks ...immy.ComputerKind) uint8 {
+		var m uint8
+		for _, k := range ks {
+			m |= 1 << k
+		}
+		return m
+	}
+	switch g {
+	case immy.FilterServers:
+		return bit(immy.KindServer, immy.KindDomainController, immy.KindPrimaryDomainController)
+	case immy.FilterWorkstations:
+		return bit(immy.KindWorkstation)
+	case immy.FilterPortable:
+		return bit(immy.KindPortable)
+	case immy.FilterWorkstationsAndPortable:
+		return bit(immy.KindWorkstation, immy.KindPortable)
+	case immy.FilterDomainControllers:
+		return bit(immy.KindDomainController, immy.KindPrimaryDomainController)
+	case immy.FilterPrimaryDomainControllers:
+		return bit(immy.KindPrimaryDomainController)
+	case immy.FilterAll:
+		return 0xff
+	}
+	return 0
+}
+
+// selectsTenants reports whether a target selects tenants (a cloud task's
+// target) rather than computers.
+func selectsTenants(t immy.Target) bool {
+	switch t.Type {
+	case immy.TargetAllTenants, immy.TargetTenant, immy.TargetTenantTag:
+		return true
+	}
+	return t.Category == immy.CategoryTenant
+}
+
+// Compile compiles the targets of deployments against the index, once: each
+// distinct filter is compiled and type-checked once and shared. Filters that
+// do not compile are returned together as immy.Problems (section
+// "deployments", field "target.expr" or "target.lua", the message holding the
+// position inside the filter); nothing is returned half-built. Targets that
+// name something the fleet does not have select nothing (immy.Fleet.Validate
+// reports them). The deployments slice is kept: the caller must not change it.
+func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
+	m := &Matcher{
+		ix:          ix,
+		deps:        deployments,
+		targets:     make([]target, len(deployments)),
+		post:        map[postKey][]int32{},
+		tenantTypes: make([]uint16, 2*len(ix.f.Tenants)),
+	}
+	m.bitmaps.New = func() any {
+		words := make([]uint64, (len(deployments)+63)/64)
+		return &words
+	}
+	pool := newStatePool(ix.luaPoolSize)
+	type source struct {
+		lang Language
+		src  string
+	}
+	bySource := map[source]int32{}
+	var ps immy.Problems
+	for i := range deployments {
+		d := &deployments[i]
+		t, err := m.compileTarget(d.Target, func(lang Language, src string) (int32, error) {
+			k := source{lang, src}
+			if f, ok := bySource[k]; ok {
+				return f, nil
+			}
+			f, err := compileFilter(lang, src, pool)
+			if err != nil {
+				return -1, err
+			}
+			bySource[k] = int32(len(m.filters))
+			m.filters = append(m.filters, &filterSlot{f: f})
+			return bySource[k], nil
+		})
+		if err != nil {
+			p := immy.Problem{Section: "deployments", Index: i, ID: d.ID, Field: "target.expr", Message: err.Error(), Err: immy.ErrInvalid}
+			var ce *CompileError
+			if errors.As(err, &ce) {
+				p.Message, p.Err = ce.problemMessage(), ce
+				if ce.Lang == LanguageLua {
+					p.Field = "target.lua"
+				}
+			}
+			ps = append(ps, p)
+			continue
+		}
+		m.targets[i] = t
+		if t.tenants || t.dangling || t.key < 0 {
+			continue
+		}
+		sk := t.scopeKey()
+		pk := postKey{scope: sk, typ: t.typ, key: t.key}
+		m.post[pk] = append(m.post[pk], int32(i))
+		bit := uint16(1) << t.typ
+		switch sk {
+		case scopeCross:
+			m.crossTypes |= bit
+		case scopeFree:
+			m.freeTypes |= bit
+		default:
+			m.tenantTypes[sk] |= bit
+		}
+	}
+	if len(ps) > 0 {
+		ps.Sort()
+		return nil, ps
+	}
+	return m, nil
+}
+
+// compileTarget compiles one target; filter compiles (or finds) a filter.
+func (m *Matcher) compileTarget(tg immy.Target, filter func(Language, string) (int32, error)) (target, error) {
+	ix := m.ix
+	t := target{typ: tg.Type, tenants: selectsTenants(tg), kinds: kindMask(tg.Filter), key: -1, filter: -1,
+		propagate: tg.PropagateToChildren}
+	switch {
+	case tg.Tenant != "":
+		k, ok := ix.tenantIDs[tg.Tenant]
+		t.scope = k
+		t.dangling = !ok
+	case tg.Type == immy.TargetComputer || tg.Type == immy.TargetPerson:
+		t.scope = scopeFree
+	default:
+		t.scope = scopeCross
+	}
+	lookup := func(ids map[string]int32, id string) int32 {
+		if k, ok := ids[id]; ok {
+			return k
+		}
+		return -1
+	}
+	switch tg.Type {
+	case immy.TargetAllComputers, immy.TargetAllTenants, immy.TargetTenant:
+		t.key = 0
+	case immy.TargetComputer:
+		t.key = lookup(ix.computerIDs, tg.Computer)
+	case immy.TargetPerson:
+		t.key = lookup(ix.personIDs, tg.Person)
+	case immy.TargetTag, immy.TargetTenantTag:
+		t.key = lookup(ix.tagIDs, tg.Tag)
+	case immy.TargetGroup:
+		t.key = lookup(ix.groupIDs, tg.Group)
+	case immy.TargetDeviceGroup:
+		t.key = lookup(ix.deviceGroupIDs, tg.DeviceGroup)
+	case immy.TargetClientGroup:
+		t.key = lookup(ix.clientGroupIDs, tg.ClientGroup)
+	case immy.TargetFilter:
+		var (
+			f   int32
+			err error
+		)
+		switch {
+		case tg.Expr != "" && tg.Lua != "", tg.Expr == "" && tg.Lua == "":
+			return t, errors.New("a filter target needs exactly one of expr and lua")
+		case tg.Expr != "":
+			f, err = filter(LanguageExpr, tg.Expr)
+		default:
+			f, err = filter(LanguageLua, tg.Lua)
+		}
+		if err != nil {
+			return t, err
+		}
+		t.key, t.filter = 0, f
+	}
+	return t, nil
+}
+
+// Index returns the index the matcher was compiled against.
+func (m *Matcher) Index() *Index { return m.ix }
+
+// Len returns the number of deployments.
+func (m *Matcher) Len() int { return len(m.deps) }
+
+// Match appends to dst the indices (into the deployments given to Compile) of
+// the deployments whose target selects computer c, in ascending order, and
+// returns the extended slice. A computer excluded from maintenance matches
+// nothing; a tenant excluded from cross-tenant deployments is skipped by
+// cross-tenant targets; a single-tenant target reaches only its tenant, and
+// its descendants when it propagates; a client group counts the agreements
+// active on the index's day. Targets selecting tenants never match. Whether a
+// deployment is enabled is not looked at: that is the caller's decision.
+func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
+	ix := m.ix
+	if c < 0 || c >= len(ix.f.Computers) {
+		return dst, fmt.Errorf("targets: no computer #%d: %w", c, immy.ErrNotFound)
+	}
+	comp := &ix.f.Computers[c]
+	if comp.ExcludedFromMaintenance {
+		return dst, nil
+	}
+	start := len(dst)
+	kind := ix.cKind[c]
+	ten := ix.cTenant[c]
+
+	var scopeBuf [8]int32
+	scopes := append(scopeBuf[:0], scopeFree)
+	if ten < 0 || !ix.f.Tenants[ten].ExcludeFromCrossTenant {
+		scopes = append(scopes, scopeCross)
+	}
+	if ten >= 0 {
+		scopes = append(scopes, 2*ten, 2*ten+1)
+		for a := ix.tParent[ten]; a >= 0; a = ix.tParent[a] {
+			scopes = append(scopes, 2*a+1)
+		}
+	}
+	var err error
+	visit := func(scope int32, typ immy.TargetType, key int32) {
+		for _, i := range m.post[postKey{scope, typ, key}] {
+			t := &m.targets[i]
+			if t.kinds&kind == 0 {
+				continue
+			}
+			if t.filter >= 0 {
+				ok, ferr := m.filterResult(ctx, t.filter, c)
+				if ferr != nil {
+					if err == nil {
+						err = fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, ferr)
+					}
+					continue
+				}
+				if !ok {
+					continue
+				}
+			}
+			dst = append(dst, int(i))
+		}
+	}
+	for _, s := range scopes {
+		var types uint16
+		switch s {
+		case scopeFree:
+			types = m.freeTypes
+		case scopeCross:
+			types = m.crossTypes
+		default:
+			types = m.tenantTypes[s]
+		}
+		if types == 0 {
+			continue
+		}
+		has := func(t immy.TargetType) bool { return types&(1<<t) != 0 }
+		if has(immy.TargetAllComputers) {
+			visit(s, immy.TargetAllComputers, 0)
+		}
+		if has(immy.TargetComputer) {
+			visit(s, immy.TargetComputer, int32(c))
+		}
+		if p := ix.cPrimary[c]; p >= 0 && has(immy.TargetPerson) {
+			visit(s, immy.TargetPerson, p)
+		}
+		if has(immy.TargetTag) {
+			for _, g := range ix.cTags[c] {
+				visit(s, immy.TargetTag, g)
+			}
+		}
+		if has(immy.TargetGroup) {
+			for _, g := range ix.cGroups[c] {
+				visit(s, immy.TargetGroup, g)
+			}
+		}
+		if has(immy.TargetDeviceGroup) {
+			for _, g := range ix.cDeviceGroups[c] {
+				visit(s, immy.TargetDeviceGroup, g)
+			}
+		}
+		if ten >= 0 && has(immy.TargetClientGroup) {
+			for _, g := range ix.tClientGroups[ten] {
+				visit(s, immy.TargetClientGroup, g)
+			}
+		}
+		if has(immy.TargetFilter) {
+			visit(s, immy.TargetFilter, 0)
+		}
+	}
+	if err != nil {
+		return dst[:start], err
+	}
+	return m.sortMatches(dst, start), nil
+}
+
+// sortMatches sorts dst[start:], the union of ascending posting lists:
+// through a bitmap over the deployments when there are many, else by sort.
+func (m *Matcher) sortMatches(dst []int, start int) []int {
+	n := len(dst) - start
+	if n <= 32 {
+		slices.Sort(dst[start:])
+		return dst
+	}
+	bm := m.bitmaps.Get().(*[]uint64)
+	words := *bm
+	for _, i := range dst[start:] {
+		words[i/64] |= 1 << (i % 64)
+	}
+	dst = dst[:start]
+	for w, word := range words {
+		if word == 0 {
+			continue
+		}
+		for word != 0 {
+			dst = append(dst, w*64+bits.TrailingZeros64(word))
+			word &= word - 1
+		}
+		words[w] = 0
+	}
+	m.bitmaps.Put(bm)
+	return dst
+}
+
+// filterResult evaluates filter f on computer c, once.
+func (m *Matcher) filterResult(ctx context.Context, f int32, c int) (bool, error) {
+	slot := m.filters[f]
+	slot.once.Do(func() {
+		slot.results = make([]atomic.Uint32, (len(m.ix.f.Computers)+15)/16)
+	})
+	word := &slot.results[c/16]
+	shift := uint(c%16) * 2
+	switch (word.Load() >> shift) & 3 {
+	case 1:
+		return false, nil
+	case 2:
+		return true, nil
+	}
+	ok, err := slot.f.Eval(ctx, m.env(c))
+	if err != nil {
+		return false, err
+	}
+	bits := uint32(1)
+	if ok {
+		bits = 2
+	}
+	for {
+		old := word.Load()
+		if word.CompareAndSwap(old, old|bits<<shift) {
+			break
+		}
+	}
+	return ok, nil
+}
+
+// env is the filter environment of computer c.
+func (m *Matcher) env(c int) Env {
+	e := Env{Computer: &m.ix.f.Computers[c]}
+	if t := m.ix.cTenant[c]; t >= 0 {
+		e.Tenant = &m.ix.f.Tenants[t]
+	}
+	return e
+}
+
+// admits checks everything but the target type's own rule: exclusion from
+// maintenance, the group filter, the tenant scope and exclusion from
+// cross-tenant deployments.
+func (m *Matcher) admits(t *target, c int32) bool {
+	ix := m.ix
+	if t.kinds&ix.cKind[c] == 0 {
+		return false
+	}
+	ten := ix.cTenant[c]
+	switch t.scope {
+	case scopeFree:
+		return true
+	case scopeCross:
+		return ten < 0 || !ix.tExcludedCross[ten]
+	}
+	if ten < 0 {
+		return false
+	}
+	return ten == t.scope || (t.propagate && ix.inSubtree(t.scope, ten))
+}
+
+func (m *Matcher) check(i int) (*target, error) {
+	if i < 0 || i >= len(m.targets) {
+		return nil, fmt.Errorf("targets: no deployment #%d: %w", i, immy.ErrNotFound)
+	}
+	return &m.targets[i], nil
+}
+
+// Resolve returns the computers (indices into Fleet().Computers) that
+// deployment i's target selects, sorted by computer id, under the same rules
+// as Match. A target that selects tenants selects no computers.
+func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
+	t, err := m.check(i)
+	if err != nil {
+		return nil, err
+	}
+	ix := m.ix
+	if t.tenants || t.dangling || t.key < 0 {
+		return []int{}, nil
+	}
+	// Scans (all computers, filters) are shared by the deployments with the
+	// same target: computed once, copied out.
+	scan := t.typ == immy.TargetAllComputers || t.typ == immy.TargetFilter
+	if scan {
+		if got, ok := m.scans.Load(*t); ok {
+			return slices.Clone(got.([]int)), nil
+		}
+	}
+	// The candidates the type's index gives, and whether they are in id order.
+	var cand []int32
+	sorted := true
+	scoped := func() {
+		switch t.scope {
+		case scopeCross, scopeFree:
+			cand = ix.byRank
+		default:
+			cand = ix.subtreeComputers(t.scope, t.propagate)
+			sorted = !t.propagate
+		}
+	}
+	switch t.typ {
+	case immy.TargetAllComputers, immy.TargetFilter:
+		scoped()
+	case immy.TargetComputer:
+		cand = []int32{t.key}
+	case immy.TargetPerson:
+		cand = ix.personComputers[t.key]
+	case immy.TargetTag:
+		cand = slices.Clone(ix.tagComputers[t.key])
+		for _, tn := range ix.tagTenants[t.key] {
+			cand = append(cand, ix.subtreeComputers(tn, false)...)
+		}
+		for _, p := range ix.tagPersons[t.key] {
+			cand = append(cand, ix.personComputers[p]...)
+		}
+		cand = ix.sortComputers(cand)
+	case immy.TargetGroup:
+		cand = ix.groupComputers[t.key]
+	case immy.TargetDeviceGroup:
+		cand = ix.deviceGroupMember[t.key]
+	case immy.TargetClientGroup:
+		for _, tn := range ix.clientTenants[t.key] {
+			cand = append(cand, ix.subtreeComputers(tn, false)...)
+		}
+		sorted = false
+	default:
+		return []int{}, nil
+	}
+	out := make([]int, 0, len(cand))
+	for n, c := range cand {
+		if n%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, err)
+			}
+		}
+		if !m.admits(t, c) {
+			continue
+		}
+		if t.filter >= 0 {
+			ok, err := m.filterResult(ctx, t.filter, int(c))
+			if err != nil {
+				return nil, fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, int(c))
+	}
+	if !sorted {
+		out = sortByRank(ix, out)
+	}
+	if scan {
+		m.scans.Store(*t, slices.Clone(out))
+	}
+	return out, nil
+}
+
+// ResolveTenants returns the tenants (indices into Fleet().Tenants) that
+// deployment i's target selects, sorted by tenant id: the target of a cloud
+// task (all-tenants, tenant, tenant-tag, or client-group). A single-tenant
+// target keeps its tenant (and its descendants when it propagates); a
+// cross-tenant one skips the tenants excluded from cross-tenant deployments.
+// Other target types are an error.
+func (m *Matcher) ResolveTenants(ctx context.Context, i int) ([]int, error) {
+	t, err := m.check(i)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, err)
+	}
+	ix := m.ix
+	var cand []int32
+	switch t.typ {
+	case immy.TargetAllTenants, immy.TargetTenant:
+		cand = ix.tenantsByRank
+	case immy.TargetTenantTag:
+		if t.key >= 0 {
+			cand = ix.tagTenants[t.key]
+		}
+	case immy.TargetClientGroup:
+		if t.key >= 0 {
+			cand = ix.clientTenants[t.key]
+		}
+	default:
+		return nil, fmt.Errorf("targets: deployment %q: target %s selects computers, not tenants: %w",
+			m.deps[i].ID, t.typ, immy.ErrInvalid)
+	}
+	out := []int{}
+	if t.dangling {
+		return out, nil
+	}
+	for _, tn := range cand {
+		if t.scope >= 0 {
+			if tn != t.scope && !(t.propagate && ix.inSubtree(t.scope, tn)) {
+				continue
+			}
+		} else if ix.f.Tenants[tn].ExcludeFromCrossTenant {
+			continue
+		}
+		out = append(out, int(tn))
+	}
+	// Every candidate list is in id order already.
+	return out, nil
+}
+
+// sortByRank sorts computer indices by computer id.
+func sortByRank(ix *Index, cs []int) []int {
+	tmp := make([]int32, len(cs))
+	for i, c := range cs {
+		tmp[i] = int32(c)
+	}
+	tmp = ix.sortComputers(tmp)
+	cs = cs[:len(tmp)]
+	for i, c := range tmp {
+		cs[i] = int(c)
+	}
+	return cs
+}
