@@ -1,5 +1,140 @@
-// Package resolver decides, for each maintenance item and computer, the one
-// winning deployment and why every other candidate lost; turns the desired and
-// detected states into an action; expands prerequisites recursively, with cycles
-// reported by their whole path; and orders a session's actions.
+// Package resolver decides what a maintenance session does on a computer:
+// for each maintenance item the one winning deployment, and why every other
+// candidate lost; the action that brings the item from its detected state to
+// the desired one; the prerequisites those actions need, recursively; and the
+// order in which everything runs. Over a whole fleet it is the engine's
+// what-if (immyctl plan).
+//
+// # Using it
+//
+// Everything is compiled once and then evaluated many times:
+//
+//	cat, err := resolver.NewCatalogue(fleet)           // the item graph; prerequisite cycles are errors here
+//	ix, err := targets.NewIndex(fleet, targets.Config{At: at})
+//	p, err := resolver.NewPlanner(ix, cat, resolver.Config{})
+//	plan, err := p.Plan(ctx, resolver.Session{})      // every computer, concurrently, deterministic
+//	cp, err := p.PlanComputer(ctx, "pc-01", s, state) // one computer, from what detection found
+//	e, err := p.Explain(ctx, "pc-01", "adobe-reader", s)
+//
+// PlanFleet does the four steps in one call. A Catalogue and a Planner never
+// change after they are built and are safe for concurrent use. For callers
+// that decide winners themselves there are the pure parts: Decide ranks
+// candidates, SoftwareAction and TaskAction apply the action table, and
+// Catalogue.Actions plans prerequisites and order for a set of decisions.
+//
+// # The winning deployment
+//
+// The candidates for an item on a computer are the deployments of that item
+// whose target selects the computer (the targets package decides), that are
+// enabled, and whose enforcement fits the Session: required always; optional
+// when approved for that computer (Deployment.ApprovedFor); onboarding only in
+// an onboarding session; ad hoc only in an ad hoc session that names the
+// deployment or its item. An ad hoc session plans only the items it names; an
+// onboarding-only task takes part only in onboarding sessions. A private item
+// (Software.Tenant, Task.Tenant) never reaches another tenant's computers, and
+// cloud (tenant) tasks are not planned per computer.
+//
+// DefaultRanking orders candidates by scope, type, group filter, tenant
+// distance, priority, desired state, origin and id (see its documentation).
+// The ranking is a value of the Ranking interface in Config, so a caller can
+// replace it. Each Decision keeps the winner and every other candidate, best
+// first, with the first Rule it lost on against the winner: the lost_on of the
+// plan. The planner compares the default ranking as one precomputed 64-bit key
+// per deployment (the tenant distance added per computer), which orders
+// exactly as DefaultRanking.Compare does.
+//
+// # Desired state and action
+//
+// SoftwareAction is the table of the design over immy.Version: install,
+// update, downgrade or uninstall, none where the state is met, none with reason
+// "ignored" (not "compliant") for an ignored item, and a reinstall when a
+// present software's test is known to fail. "latest" is the software's highest
+// version. Every action has a kebab-case reason (software-missing,
+// update-available, up-to-date, newer-version-detected, older-version-required,
+// software-detected, not-detected, ignored, ...); reasons about another item
+// name it after a colon (prerequisite-of:3cx). TaskAction gives tasks theirs:
+// enforce is task-enforce, or none (test-passed) when the test is known to
+// pass; audit is task-audit and monitor task-monitor, whatever the test says;
+// ignored is none. When nothing is known of a task's test the action is kept
+// and its reason is decided-at-detection.
+//
+// # Detection in the what-if
+//
+// Plan reads each computer's inventory (Computer.Software) with the software's
+// Detection: a display-name glob (targets.MatchGlob, the glob of the installed()
+// filter: * and ?, case-insensitive), a regular expression whose "version"
+// group, or else first group, gives the version when it parses, or a product
+// or upgrade code (case-insensitive, braces ignored). Where several entries
+// match, the highest version counts. A software detected by script alone
+// cannot be read from the inventory: its action is none with reason
+// decided-at-detection. Task results come from Computer.Tasks. PlanComputer
+// takes a State instead, which is how a session hands over what real detection
+// found (including software test results, which the fleet file has no place
+// for).
+//
+// # Prerequisites
+//
+// A software's prerequisites, and those of the version being brought, apply
+// when the software is about to be installed, updated, downgraded or
+// reinstalled; not when it is removed or left alone. The rules chosen here:
+//
+//   - All conditions of one software's rules are read at once, before any of
+//     its prerequisites is planned, from the projected state: what detection
+//     found, updated by the actions planned earlier in the session. An install
+//     planned earlier counts as installed, an uninstall as removed; what comes
+//     later in the session does not count.
+//   - A FAIL rule whose condition holds makes the software's action fail
+//     (reason prerequisite-fail:SUBJECTS) before anything runs: none of its
+//     other prerequisite actions is planned.
+//   - The install and uninstall rules that hold are then planned in their order,
+//     each right before the dependent, a prerequisite's own prerequisites right
+//     before it. An absent prerequisite is installed even where its own winning
+//     deployment is update if found; it runs under that deployment when it has
+//     one, else under none ("deployment": "") with the reason
+//     prerequisite-of:DEPENDENT; the dependent's deployment (and so its
+//     parameters) is never passed on. The version installed is the one the rule
+//     names, else the one the prerequisite's own deployment asks for, else its
+//     latest; a rule naming a version is met by that version or a higher one.
+//   - A rule that contradicts the prerequisite's own winning deployment
+//     (installing a software that is ignored or to be uninstalled, removing one
+//     that is ignored or must be present) is a conflict: the dependent fails
+//     with prerequisite-conflict:ITEM. So is a rule on a software whose own
+//     prerequisites are being planned, since each item has one action.
+//   - When a prerequisite fails, its dependent fails (prerequisite-failed:ITEM),
+//     and whatever had been planned for the dependent is taken back; items with
+//     deployments of their own are then planned at their own turn.
+//   - An action several items need is planned once, at the earliest place: an
+//     item already planned (as a prerequisite) is not planned again at its own
+//     turn.
+//
+// Prerequisite cycles are found when the catalogue is built: an edge runs from
+// a software to every software a rule of it (or of one of its versions) would
+// install, since only installs expand further. Uninstall and fail rules add no
+// edge, so two products that remove each other are not a cycle. Every
+// elementary cycle is reported, from its smallest id, as an immy.Problem
+// wrapping an *immy.CycleError ("app-a -> app-b -> app-c -> app-a"), all of
+// them at once in immy.Problems (at most 64; a graph can hold exponentially
+// many). Check reports the same for immyctl validate.
+//
+// # Order
+//
+// Actions run in this order: onboarding-only tasks first (in onboarding
+// sessions); then the items placed at the beginning, by position; the
+// unordered ones, by id; those at the end, by position (ties by id).
+// Prerequisites come right before their dependent, and a software's
+// configuration task right after it, whenever the software is present after
+// its action: under the task's own winning deployment if it has one, else in
+// enforce mode without a deployment (reason configuration-of:SOFTWARE).
+//
+// # Plans
+//
+// Plan returns the computers sorted by id, each with its decisions sorted by
+// item and its actions in execution order. WriteJSON writes the plan of
+// fleet-file.md, byte for byte the same for the same input whatever the number
+// of workers; WriteText renders it for a technician, and Explanation.WriteText
+// shows every candidate of one item with the values the ranking compared.
+// Plans never hold parameter values, so password parameters cannot leak into
+// them. To keep a plan of 100,000 computers small, a ComputerPlan stores its
+// records encoded (a few bytes an action, no pointers) and spells them out in
+// Decisions and Actions.
 package resolver

@@ -4,26 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/luasandbox"
 )
 
 // DefaultLuaTimeout bounds one evaluation of a Lua filter when the context
 // has no deadline of its own.
-const DefaultLuaTimeout = time.Second
+const DefaultLuaTimeout = luasandbox.DefaultTimeout
 
 // MaxLuaStringRep is the longest string string.rep builds in a Lua filter, in bytes.
-const MaxLuaStringRep = 1 << 20
+const MaxLuaStringRep = luasandbox.MaxStringRep
 
 // luaChunkName names filter chunks in Lua's messages ("lua:3: ...").
 const luaChunkName = "lua"
+
+// luaConfig is the sandbox of Lua filters: luasandbox's, deterministic (a
+// filter is a pure function of the computer), with the filter library.
+var luaConfig = luasandbox.Config{
+	Library:         filterLibrary,
+	Deterministic:   true,
+	Timeout:         DefaultLuaTimeout,
+	ReadOnlyMessage: "cannot change the filter library",
+}
+
+// statePool keeps the sandboxed states Lua filters run in.
+type statePool = luasandbox.Pool
+
+// newStatePool returns a pool keeping at most size idle states
+// (runtime.GOMAXPROCS(0) when size is zero).
+func newStatePool(size int) *statePool { return luasandbox.NewPool(size, luaConfig) }
 
 // luaProgram is a Lua filter compiled to a function prototype, shared by every
 // state that runs it.
@@ -36,6 +50,8 @@ type luaProgram struct {
 // a single `return <boolean expression>` into Go closures.
 func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	defer func() {
+		// The checks below walk the parser's tree: a shape they do not expect
+		// is a compile error, not a crash.
 		if r := recover(); r != nil {
 			f, err = nil, newCompileError(LanguageLua, src, 1, 1, fmt.Sprintf("cannot compile: %v", r))
 		}
@@ -43,9 +59,9 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, newCompileError(LanguageLua, src, 1, 1, "empty filter")
 	}
-	chunk, err := parse.Parse(strings.NewReader(src), luaChunkName)
+	chunk, err := luasandbox.Parse(luaChunkName, src)
 	if err != nil {
-		return nil, luaParseError(src, err)
+		return nil, luaSyntaxError(src, err)
 	}
 	if chunk == nil {
 		return nil, newCompileError(LanguageLua, src, 1, 1, "cannot parse")
@@ -53,13 +69,9 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	if err := checkLua(src, chunk); err != nil {
 		return nil, err
 	}
-	proto, err := lua.Compile(chunk, luaChunkName)
+	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
-		var ce *lua.CompileError
-		if errors.As(err, &ce) {
-			return nil, newCompileError(LanguageLua, src, ce.Line, 1, ce.Message)
-		}
-		return nil, newCompileError(LanguageLua, src, 1, 1, err.Error())
+		return nil, luaSyntaxError(src, err)
 	}
 	// A filter has no arguments: spare every run the Lua 5.0 "arg" table
 	// the compiler asks for by default (a filter cannot name arg anyway).
@@ -75,89 +87,65 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	}, nil
 }
 
-func luaParseError(src string, err error) *CompileError {
-	var pe *parse.Error
-	if !errors.As(err, &pe) {
+// luaSyntaxError turns the sandbox's *luasandbox.SyntaxError into a
+// *CompileError at the same position.
+func luaSyntaxError(src string, err error) *CompileError {
+	var se *luasandbox.SyntaxError
+	if !errors.As(err, &se) {
 		return newCompileError(LanguageLua, src, 1, 1, err.Error())
 	}
-	msg := pe.Message
-	if pe.Token != "" {
-		msg = fmt.Sprintf("%s near %q", msg, pe.Token)
+	msg := se.Message
+	if se.AtEnd {
+		msg += " at the end of the filter"
 	}
-	if pe.Pos.Line == parse.EOF {
-		lines := strings.Split(src, "\n")
-		last := lines[len(lines)-1]
-		return newCompileError(LanguageLua, src, len(lines), len([]rune(last))+1, msg+" at the end of the filter")
-	}
-	return newCompileError(LanguageLua, src, pe.Pos.Line, pe.Pos.Column, msg)
+	return newCompileError(LanguageLua, src, se.Line, se.Column, msg)
 }
 
-// eval runs the program in a pooled state.
+// eval runs the program for one computer in a pooled state.
 func (p *luaProgram) eval(ctx context.Context, c *immy.Computer, t *immy.Tenant) (bool, error) {
-	s := p.pool.get()
-	ok, err := s.run(ctx, p, c, t)
-	p.pool.put(s)
-	return ok, err
-}
-
-// statePool keeps idle sandboxed Lua states, at most its capacity; states
-// beyond it are made on demand and closed when returned.
-type statePool struct {
-	idle chan *luaState
-}
-
-func newStatePool(size int) *statePool {
-	if size <= 0 {
-		size = runtime.GOMAXPROCS(0)
+	s := p.pool.Get()
+	fs := s.Data.(*filterState)
+	if fs.env == nil {
+		fs.env = s.NewEnv()
 	}
-	return &statePool{idle: make(chan *luaState, size)}
+	fs.c, fs.t = c, t
+	ret, err := s.Run(ctx, p.proto, fs.env)
+	fs.c, fs.t = nil, nil
+	clear(fs.tables)
+	fs.env = s.ReuseEnv(fs.env)
+	p.pool.Put(s)
+	if err != nil {
+		var re *luasandbox.RuntimeError
+		if errors.As(err, &re) {
+			return false, fmt.Errorf("targets: lua filter: %s", re.Message)
+		}
+		for _, cerr := range []error{context.DeadlineExceeded, context.Canceled} {
+			if errors.Is(err, cerr) {
+				return false, fmt.Errorf("targets: lua filter: %w", cerr)
+			}
+		}
+		return false, fmt.Errorf("targets: lua filter: %w", err)
+	}
+	b, ok := ret.(lua.LBool)
+	if !ok {
+		return false, fmt.Errorf("targets: lua filter returned %s, want a boolean: %w", ret.Type(), immy.ErrInvalid)
+	}
+	return bool(b), nil
 }
 
-func (p *statePool) get() *luaState {
-	select {
-	case s := <-p.idle:
-		return s
-	default:
-		return newLuaState()
-	}
-}
+// filterState is what the filter library of one sandboxed state reads: the
+// computer and tenant of the current run (luasandbox.State.Data).
+type filterState struct {
+	L   *lua.LState
+	env *lua.LTable // the globals of a run, reused while runs leave it empty
 
-func (p *statePool) put(s *luaState) {
-	if s.broken {
-		s.L.Close()
-		return
-	}
-	select {
-	case p.idle <- s:
-	default:
-		s.L.Close()
-	}
-}
-
-// luaState is one sandboxed Lua state. Its globals are never reached by
-// filters: each run gets a fresh environment table whose reads fall through to
-// a frozen copy of the allowed library, so nothing a filter writes survives
-// the run.
-type luaState struct {
-	L *lua.LState
-	// env is the globals table of a run: reads fall through to the frozen
-	// base; it is emptied after every run.
-	env    *lua.LTable
-	stale  []lua.LValue
-	fns    map[*luaProgram]*lua.LFunction
-	broken bool // a Go panic went through the state: do not reuse it
-
-	// The computer and tenant of the current run, and the tables built for it.
 	c      *immy.Computer
 	t      *immy.Tenant
-	tables map[fieldKey]*lua.LTable
+	tables map[fieldKey]*lua.LTable // list fields built for the current run
 	// maps are read-only views of the map fields (computer.attributes),
 	// reading the current computer: building a Lua table for them on every
 	// run would cost more than the run.
 	maps map[fieldKey]*lua.LUserData
-	// collectStale gathers the keys a run wrote to env (made once: a closure
-	// per run would be an allocation per run).
-	collectStale func(k, v lua.LValue)
 }
 
 // fieldKey names a field of computer or tenant.
@@ -168,19 +156,11 @@ type mapView struct {
 	get func() map[string]string
 }
 
-// luaBaseFuncs are the base library functions a filter may call; load,
-// loadstring, dofile, loadfile, require, module, getfenv, setfenv,
-// collectgarbage, rawset, newproxy and print are left out.
-var luaBaseFuncs = []string{
-	"assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal",
-	"rawget", "select", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall",
-}
-
 // luaGlobals are the names a filter may read without assigning them first.
 var luaGlobals = func() map[string]bool {
 	m := map[string]bool{"_G": true, "_VERSION": true, "string": true, "table": true, "math": true,
 		objComputer: true, objTenant: true}
-	for _, n := range luaBaseFuncs {
+	for _, n := range luasandbox.BaseFuncs {
 		m[n] = true
 	}
 	for n := range luaHelpers {
@@ -190,36 +170,22 @@ var luaGlobals = func() map[string]bool {
 }()
 
 // luaHelpers are the functions of the filter environment.
-var luaHelpers = map[string]func(s *luaState) lua.LGFunction{
-	"has_tag": func(s *luaState) lua.LGFunction {
+var luaHelpers = map[string]func(s *filterState) lua.LGFunction{
+	"has_tag": func(s *filterState) lua.LGFunction {
 		return func(L *lua.LState) int {
 			L.Push(lua.LBool(hasTag(s.c, s.t, L.CheckString(1))))
 			return 1
 		}
 	},
-	"installed": func(s *luaState) lua.LGFunction {
+	"installed": func(s *filterState) lua.LGFunction {
 		return func(L *lua.LState) int {
 			L.Push(lua.LBool(installed(s.c, L.CheckString(1))))
 			return 1
 		}
 	},
-	"starts_with": func(*luaState) lua.LGFunction {
-		return func(L *lua.LState) int {
-			str, ok := L.Get(1).(lua.LString)
-			prefix := L.CheckString(2)
-			L.Push(lua.LBool(ok && strings.HasPrefix(string(str), prefix)))
-			return 1
-		}
-	},
-	"ends_with": func(*luaState) lua.LGFunction {
-		return func(L *lua.LState) int {
-			str, ok := L.Get(1).(lua.LString)
-			suffix := L.CheckString(2)
-			L.Push(lua.LBool(ok && strings.HasSuffix(string(str), suffix)))
-			return 1
-		}
-	},
-	"contains": func(*luaState) lua.LGFunction {
+	"starts_with": stringTest(strings.HasPrefix),
+	"ends_with":   stringTest(strings.HasSuffix),
+	"contains": func(*filterState) lua.LGFunction {
 		return func(L *lua.LState) int {
 			list, ok := L.Get(1).(*lua.LTable)
 			v := L.Get(2)
@@ -235,131 +201,62 @@ var luaHelpers = map[string]func(s *luaState) lua.LGFunction{
 	},
 }
 
-func newLuaState() *luaState {
-	L := lua.NewState(lua.Options{
-		SkipOpenLibs:    true,
-		CallStackSize:   200,
-		RegistrySize:    1024,
-		RegistryMaxSize: 1 << 16,
-	})
-	for _, lib := range []struct {
-		name string
-		open lua.LGFunction
-	}{
-		{lua.BaseLibName, lua.OpenBase},
-		{lua.TabLibName, lua.OpenTable},
-		{lua.StringLibName, lua.OpenString},
-		{lua.MathLibName, lua.OpenMath},
-	} {
-		L.Push(L.NewFunction(lib.open))
-		L.Push(lua.LString(lib.name))
-		L.Call(1, 0)
-	}
-	s := &luaState{L: L, fns: map[*luaProgram]*lua.LFunction{}, tables: map[fieldKey]*lua.LTable{}, maps: map[fieldKey]*lua.LUserData{}}
-	s.collectStale = func(k, _ lua.LValue) {
-		if k != lua.LString("_G") {
-			s.stale = append(s.stale, k)
+// stringTest makes a helper f(s, k) of test: false when s is not a string
+// (a missing attribute is nil), an error when k is not one.
+func stringTest(test func(s, k string) bool) func(*filterState) lua.LGFunction {
+	return func(*filterState) lua.LGFunction {
+		return func(L *lua.LState) int {
+			str, ok := L.Get(1).(lua.LString)
+			k := L.CheckString(2)
+			L.Push(lua.LBool(ok && test(string(str), k)))
+			return 1
 		}
 	}
+}
+
+// filterLibrary adds the filter library to a new state: computer and tenant
+// (read-only views of the current run's), the helpers, and a pairs that also
+// walks map fields.
+func filterLibrary(st *luasandbox.State, lib *lua.LTable) {
+	L := st.L
+	s := &filterState{L: L, tables: map[fieldKey]*lua.LTable{}, maps: map[fieldKey]*lua.LUserData{}}
+	st.Data = s
 	for obj, fields := range mapFields {
 		for name, f := range fields {
 			s.maps[fieldKey{obj, name}] = s.mapView(obj+"."+name, func() map[string]string { return f(s.c, s.t) })
 		}
 	}
-
-	str := L.GetGlobal(lua.StringLibName).(*lua.LTable)
-	str.RawSetString("rep", L.NewFunction(luaStringRep))
-	str.RawSetString("dump", lua.LNil)
-	str.RawSetString("__index", lua.LNil)
-	math := L.GetGlobal(lua.MathLibName).(*lua.LTable)
-	// A filter is a pure function of the computer: no randomness.
-	math.RawSetString("random", lua.LNil)
-	math.RawSetString("randomseed", lua.LNil)
-
-	base := L.NewTable()
-	for _, n := range luaBaseFuncs {
-		base.RawSetString(n, L.GetGlobal(n))
-	}
-	base.RawSetString("pairs", s.pairs(L.GetGlobal("pairs")))
-	base.RawSetString("_VERSION", L.GetGlobal("_VERSION"))
-	frozenString := s.freeze(str)
-	base.RawSetString(lua.StringLibName, frozenString)
-	base.RawSetString(lua.TabLibName, s.freeze(L.GetGlobal(lua.TabLibName).(*lua.LTable)))
-	base.RawSetString(lua.MathLibName, s.freeze(math))
-	base.RawSetString(objComputer, s.object(objComputer))
-	base.RawSetString(objTenant, s.object(objTenant))
+	lib.RawSetString("pairs", s.pairs(lib.RawGetString("pairs")))
+	lib.RawSetString(objComputer, s.object(objComputer))
+	lib.RawSetString(objTenant, s.object(objTenant))
 	for name, fn := range luaHelpers {
-		base.RawSetString(name, L.NewFunction(fn(s)))
+		lib.RawSetString(name, L.NewFunction(fn(s)))
 	}
-
-	// Strings index the frozen string library, and hide their metatable.
-	strMeta := L.NewTable()
-	strMeta.RawSetString("__index", frozenString)
-	strMeta.RawSetString("__metatable", lua.LFalse)
-	L.SetMetatable(lua.LString(""), strMeta)
-
-	// Empty the state's own globals: nothing but the frozen base is reachable.
-	globals := L.G.Global
-	var names []lua.LValue
-	globals.ForEach(func(k, _ lua.LValue) { names = append(names, k) })
-	for _, k := range names {
-		globals.RawSet(k, lua.LNil)
-	}
-
-	envMeta := L.NewTable()
-	envMeta.RawSetString("__index", s.freeze(base))
-	envMeta.RawSetString("__metatable", lua.LFalse)
-	s.env = L.NewTable()
-	s.env.RawSetString("_G", s.env)
-	L.SetMetatable(s.env, envMeta)
-	return s
-}
-
-// resetEnv removes what the last run wrote to its globals.
-func (s *luaState) resetEnv() {
-	s.env.ForEach(s.collectStale)
-	for _, k := range s.stale {
-		s.env.RawSet(k, lua.LNil)
-	}
-	clear(s.stale)
-	s.stale = s.stale[:0]
-	if s.env.RawGetString("_G") != s.env {
-		s.env.RawSetString("_G", s.env)
-	}
-}
-
-// freeze returns a read-only view of t: reads fall through to t, writes fail,
-// and its metatable is hidden.
-func (s *luaState) freeze(t *lua.LTable) *lua.LTable {
-	L := s.L
-	view := L.NewTable()
-	meta := L.NewTable()
-	meta.RawSetString("__index", t)
-	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("cannot change the filter library")
-		return 0
-	}))
-	meta.RawSetString("__metatable", lua.LFalse)
-	L.SetMetatable(view, meta)
-	return view
 }
 
 // object returns the userdata through which a filter reads the current
 // computer or tenant; reading an unknown field is an error.
-func (s *luaState) object(obj string) *lua.LUserData {
-	L := s.L
-	ud := L.NewUserData()
-	meta := L.NewTable()
-	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+func (s *filterState) object(obj string) *lua.LUserData {
+	return s.readOnly(obj, nil, func(L *lua.LState) int {
 		key, ok := L.Get(2).(lua.LString)
 		if !ok {
 			L.RaiseError("%s has no field %s", obj, L.Get(2).String())
 		}
 		L.Push(s.field(obj, string(key)))
 		return 1
-	}))
+	})
+}
+
+// readOnly returns a userdata holding value that index reads (as __index)
+// and that cannot be written to nor have its metatable read.
+func (s *filterState) readOnly(name string, value any, index lua.LGFunction) *lua.LUserData {
+	L := s.L
+	ud := L.NewUserData()
+	ud.Value = value
+	meta := L.NewTable()
+	meta.RawSetString("__index", L.NewFunction(index))
 	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("%s is read-only", obj)
+		L.RaiseError("%s is read-only", name)
 		return 0
 	}))
 	meta.RawSetString("__metatable", lua.LFalse)
@@ -368,7 +265,7 @@ func (s *luaState) object(obj string) *lua.LUserData {
 }
 
 // field reads one field of the current computer or tenant.
-func (s *luaState) field(obj, name string) lua.LValue {
+func (s *filterState) field(obj, name string) lua.LValue {
 	if f, ok := stringFields[obj][name]; ok {
 		return lua.LString(f(s.c, s.t))
 	}
@@ -397,12 +294,8 @@ func (s *luaState) field(obj, name string) lua.LValue {
 
 // mapView returns a read-only userdata over a map field: indexing reads the
 // map (nil when the key is absent) and pairs walks it in key order.
-func (s *luaState) mapView(name string, get func() map[string]string) *lua.LUserData {
-	L := s.L
-	ud := L.NewUserData()
-	ud.Value = &mapView{get: get}
-	meta := L.NewTable()
-	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+func (s *filterState) mapView(name string, get func() map[string]string) *lua.LUserData {
+	return s.readOnly(name, &mapView{get: get}, func(L *lua.LState) int {
 		key, ok := L.Get(2).(lua.LString)
 		if !ok {
 			L.Push(lua.LNil)
@@ -414,18 +307,11 @@ func (s *luaState) mapView(name string, get func() map[string]string) *lua.LUser
 			L.Push(lua.LNil)
 		}
 		return 1
-	}))
-	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("%s is read-only", name)
-		return 0
-	}))
-	meta.RawSetString("__metatable", lua.LFalse)
-	ud.Metatable = meta
-	return ud
+	})
 }
 
 // pairs wraps the base pairs so that it also walks map views, in key order.
-func (s *luaState) pairs(base lua.LValue) *lua.LFunction {
+func (s *filterState) pairs(base lua.LValue) *lua.LFunction {
 	return s.L.NewFunction(func(L *lua.LState) int {
 		if ud, ok := L.Get(1).(*lua.LUserData); ok {
 			if mv, ok := ud.Value.(*mapView); ok {
@@ -460,79 +346,4 @@ func (s *luaState) pairs(base lua.LValue) *lua.LFunction {
 		L.Call(top, 3)
 		return 3
 	})
-}
-
-// luaStringRep is string.rep with a bound on the result's size.
-func luaStringRep(L *lua.LState) int {
-	str := L.CheckString(1)
-	n := L.CheckInt64(2)
-	if n <= 0 || str == "" {
-		L.Push(lua.LString(""))
-		return 1
-	}
-	if n > MaxLuaStringRep || int64(len(str))*n > MaxLuaStringRep {
-		L.RaiseError("string.rep: result longer than %d bytes", MaxLuaStringRep)
-	}
-	L.Push(lua.LString(strings.Repeat(str, int(n))))
-	return 1
-}
-
-// run evaluates program p for one computer.
-func (s *luaState) run(ctx context.Context, p *luaProgram, c *immy.Computer, t *immy.Tenant) (bool, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultLuaTimeout)
-		defer cancel()
-	}
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("targets: lua filter: %w", err)
-	}
-	L := s.L
-	fn, ok := s.fns[p]
-	if !ok {
-		fn = L.NewFunctionFromProto(p.proto)
-		s.fns[p] = fn
-	}
-	fn.Env = s.env
-	s.c, s.t = c, t
-	clear(s.tables)
-	defer func() {
-		s.c, s.t = nil, nil
-		clear(s.tables)
-		s.resetEnv()
-	}()
-
-	L.SetContext(ctx)
-	L.Push(fn)
-	err := L.PCall(0, 1, nil)
-	L.RemoveContext()
-	if err != nil {
-		L.SetTop(0)
-		var ae *lua.ApiError
-		if errors.As(err, &ae) && ae.Type == lua.ApiErrorPanic {
-			s.broken = true
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return false, fmt.Errorf("targets: lua filter: %w", cerr)
-		}
-		return false, fmt.Errorf("targets: lua filter: %s", luaMessage(err))
-	}
-	ret := L.Get(-1)
-	L.SetTop(0)
-	b, ok := ret.(lua.LBool)
-	if !ok {
-		return false, fmt.Errorf("targets: lua filter returned %s, want a boolean: %w", ret.Type(), immy.ErrInvalid)
-	}
-	return bool(b), nil
-}
-
-// luaMessage is the first line of a Lua error, without the traceback.
-func luaMessage(err error) string {
-	var ae *lua.ApiError
-	if errors.As(err, &ae) && ae.Object != nil {
-		msg, _, _ := strings.Cut(ae.Object.String(), "\n")
-		return msg
-	}
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
 }

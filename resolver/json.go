@@ -1,0 +1,231 @@
+package resolver
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// WriteJSON writes the plan as fleet-file.md specifies it, indented by two
+// spaces, ending in a newline: the bytes of json.MarshalIndent(p, "", "  "),
+// written directly so that plans of large fleets stream out quickly. The same
+// plan gives the same bytes.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	j := jsonWriter{w: bw}
+	j.raw("{\n  \"at\": ")
+	j.str(p.At.UTC().Format(time.RFC3339Nano))
+	j.raw(",\n  \"computers\": ")
+	if len(p.Computers) == 0 {
+		j.raw("[]")
+	} else {
+		j.raw("[")
+		for i := range p.Computers {
+			if i > 0 {
+				j.raw(",")
+			}
+			j.raw("\n    ")
+			j.computer(&p.Computers[i])
+		}
+		j.raw("\n  ]")
+	}
+	j.raw("\n}\n")
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("resolver: writing the plan: %w", err)
+	}
+	return nil
+}
+
+type jsonWriter struct {
+	w      *bufio.Writer
+	buf    []byte
+	acts   []action
+	losers []loserRec
+	idx    []int
+}
+
+func (j *jsonWriter) raw(s string) { j.w.WriteString(s) }
+
+// str writes s as encoding/json does: HTML-safe, invalid UTF-8 replaced.
+func (j *jsonWriter) str(s string) {
+	j.buf = appendJSONString(j.buf[:0], s)
+	j.w.Write(j.buf)
+}
+
+func (j *jsonWriter) field(indent, name, value string, last bool) {
+	j.raw(indent)
+	j.raw(`"`)
+	j.raw(name)
+	j.raw(`": `)
+	j.str(value)
+	if !last {
+		j.raw(",")
+	}
+	j.raw("\n")
+}
+
+func (j *jsonWriter) computer(c *ComputerPlan) {
+	const in = "      "
+	j.acts, j.losers, j.idx = j.acts[:0], j.losers[:0], j.idx[:0]
+	if c.pc != nil {
+		j.acts, j.losers = c.decode(j.acts, j.losers)
+		j.idx = decisionsOf(j.acts, j.idx)
+	}
+	j.raw("{\n")
+	j.field(in, "id", c.ID, false)
+	if c.Excluded {
+		j.raw(in + "\"excluded\": true,\n")
+	}
+	j.raw(in + "\"decisions\": ")
+	if len(j.idx) == 0 {
+		j.raw("[]")
+	} else {
+		j.raw("[")
+		l := 0
+		for i, k := range j.idx {
+			if i > 0 {
+				j.raw(",")
+			}
+			j.raw("\n        ")
+			a := &j.acts[k]
+			for l < len(j.losers) && j.losers[l].item < a.item {
+				l++
+			}
+			end := l
+			for end < len(j.losers) && j.losers[end].item == a.item {
+				end++
+			}
+			j.decision(c, a, j.losers[l:end])
+			l = end
+		}
+		j.raw("\n      ]")
+	}
+	j.raw(",\n" + in + "\"actions\": ")
+	if len(j.acts) == 0 {
+		j.raw("[]")
+	} else {
+		j.raw("[")
+		for i := range j.acts {
+			if i > 0 {
+				j.raw(",")
+			}
+			j.raw("\n        ")
+			j.action(c, &j.acts[i])
+		}
+		j.raw("\n      ]")
+	}
+	j.raw("\n    }")
+}
+
+func (j *jsonWriter) decision(c *ComputerPlan, a *action, losers []loserRec) {
+	const in = "          "
+	w := &c.pc.deps[a.dep]
+	j.raw("{\n")
+	j.field(in, "item", c.pc.cat.items[a.item].id, false)
+	j.field(in, "winner", w.ID, false)
+	j.field(in, "desired", desiredText(w), false)
+	j.raw(in + "\"candidates\": ")
+	if len(losers) == 0 {
+		j.raw("[]")
+	} else {
+		j.raw("[")
+		for i, l := range losers {
+			if i > 0 {
+				j.raw(",")
+			}
+			j.raw("\n            {\n")
+			j.field(in+"    ", "deployment", c.pc.deps[l.dep].ID, false)
+			j.field(in+"    ", "lost_on", l.rule.String(), true)
+			j.raw(in + "  }")
+		}
+		j.raw("\n" + in + "]")
+	}
+	j.raw("\n        }")
+}
+
+func (j *jsonWriter) action(c *ComputerPlan, a *action) {
+	const in = "          "
+	cat := c.pc.cat
+	dep, detected, version := "", "", ""
+	if a.dep >= 0 {
+		dep = c.pc.deps[a.dep].ID
+	}
+	if a.detected != nil {
+		detected = a.detected.String()
+	}
+	if a.version != nil {
+		version = a.version.String()
+	}
+	r := &cat.reasons[a.reason]
+	j.raw("{\n")
+	j.field(in, "item", cat.items[a.item].id, false)
+	j.field(in, "deployment", dep, false)
+	j.field(in, "action", a.kind.String(), false)
+	j.field(in, "reason", r.text, false)
+	j.field(in, "detected", detected, false)
+	j.field(in, "version", version, r.about < 0)
+	if r.about >= 0 {
+		j.field(in, "required_by", cat.items[r.about].id, true)
+	}
+	j.raw("        }")
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s quoted the way encoding/json quotes strings by
+// default: ", \ and control characters escaped, <, > and & as \u003c and so
+// on, U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = strconv.AppendInt(dst, int64(r&0xF), 16)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

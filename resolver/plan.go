@@ -1,0 +1,910 @@
+package resolver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
+)
+
+// SessionKind is the kind of maintenance session a plan is for; it decides
+// which deployments take part.
+type SessionKind uint8
+
+// Values of SessionKind.
+const (
+	// FullMaintenance: required deployments, and optional ones approved for
+	// the computer.
+	FullMaintenance SessionKind = iota
+	// OnboardingSession: as full maintenance, plus onboarding deployments and
+	// onboarding-only tasks, which run first.
+	OnboardingSession
+	// AdHocSession: only the items the session names (by item id, or by the id
+	// of one of their deployments); their ad hoc deployments take part when
+	// named, by themselves or by their item.
+	AdHocSession
+)
+
+var sessionKindNames = [...]string{"full maintenance", "onboarding", "ad hoc"}
+
+// String returns the kind in words.
+func (k SessionKind) String() string {
+	if int(k) < len(sessionKindNames) {
+		return sessionKindNames[k]
+	}
+	return fmt.Sprintf("session(%d)", uint8(k))
+}
+
+// Session says which session a plan is for.
+type Session struct {
+	Kind SessionKind
+	// Named are the deployment or item ids an ad hoc session runs.
+	Named []string
+}
+
+// Config configures a Planner. The zero Config is ready to use.
+type Config struct {
+	// Ranking orders the candidates of each decision; nil means DefaultRanking.
+	Ranking Ranking
+	// Workers bounds how many computers are planned at once; 0 means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// At is the evaluation time a plan reports; zero means the index's
+	// (targets.Index.At), which decides which agreements count for client
+	// groups.
+	At time.Time
+}
+
+// Planner plans maintenance sessions over one fleet. NewPlanner compiles
+// everything once (the target matcher over every deployment, the catalogue,
+// each deployment's item and rank key); each computer is then planned
+// cheaply, and Plan plans the whole fleet concurrently with a deterministic
+// result. A Planner is safe for concurrent use.
+type Planner struct {
+	cfg     Config
+	at      time.Time
+	ix      *targets.Index
+	m       *targets.Matcher
+	cat     *Catalogue
+	fleet   *immy.Fleet
+	pc      *planContext
+	aims    []aim             // of each deployment of table
+	table   []immy.Deployment // the fleet's deployments sorted by item, then id: indices below are into it
+	deps    []depInfo
+	hot     []depHot         // what decide reads of each deployment, packed
+	byID    map[string]int32 // deployment id -> index in table
+	sorted  []int            // computer indices by id
+	depth   []int32          // depth of each tenant in the tree
+	keyed   bool             // the ranking is DefaultRanking, compared by key
+	names   nameCache
+	workers sync.Pool
+}
+
+// depHot is what decide reads of every deployment a computer matches: the
+// rank key (its top bit set when the deployment needs takesPart's checks), the
+// item (-1 when it never takes part) and the target's tenant (-1 for none).
+type depHot struct {
+	key    uint64
+	item   int32
+	tenant int32
+}
+
+const keyChecked = 1 << 63 // in depHot.key: not plain, ask takesPart
+
+// depInfo is what the planner precomputes of one deployment.
+type depInfo struct {
+	key    uint64 // DefaultRanking's key without the tenant distance
+	item   int32  // catalogue item, -1 when the deployment can never take part
+	tenant int32  // the target's tenant, -1 when the target names none
+	// plain: enabled, required, of an item that is neither private nor an
+	// onboarding-only task: a candidate in every session but ad hoc ones
+	plain bool
+	// approved: for an optional deployment, the computers it is approved for
+	// (fleet indices, sorted)
+	approved    []int32
+	owner       int32 // the tenant its item is private to, -1 for none, -2 for an unknown one
+	enforcement immy.Enforcement
+}
+
+// The rank key orders candidates like DefaultRanking: fields from the most
+// significant, in the order of the rules, lower first. Ranks of priorities
+// and ids are positions among all deployments, so they fit 20 bits each for
+// fleets of up to a million deployments.
+const (
+	keyIDBits     = 20
+	keyOriginBit  = keyIDBits          // 1 bit
+	keyDesiredLo  = keyOriginBit + 1   // 4 bits
+	keyPriorityLo = keyDesiredLo + 4   // 20 bits
+	keyDistanceLo = keyPriorityLo + 20 // 10 bits
+	keyFilterLo   = keyDistanceLo + 10 // 3 bits
+	keyTypeLo     = keyFilterLo + 3    // 3 bits
+	keyScopeLo    = keyTypeLo + 3      // 2 bits
+	maxKeyed      = 1<<keyIDBits - 1   // deployments
+	maxDistance   = 1<<(keyFilterLo-keyDistanceLo) - 1
+)
+
+// keyRule is the rule that the highest differing bit of two keys belongs to.
+func keyRule(a, b uint64) Rule {
+	x := a ^ b
+	if x == 0 {
+		return RuleNone
+	}
+	hb := 63 - bits.LeadingZeros64(x)
+	switch {
+	case hb >= keyScopeLo:
+		return RuleScope
+	case hb >= keyTypeLo:
+		return RuleType
+	case hb >= keyFilterLo:
+		return RuleGroupFilter
+	case hb >= keyDistanceLo:
+		return RuleTenantDistance
+	case hb >= keyPriorityLo:
+		return RulePriority
+	case hb >= keyDesiredLo:
+		return RuleDesiredState
+	case hb >= keyOriginBit:
+		return RuleOrigin
+	}
+	return RuleID
+}
+
+// NewPlanner compiles a planner for the fleet of ix with catalogue cat (built
+// from the same fleet). Targets that do not compile are reported as
+// immy.Problems, every one at once.
+func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error) {
+	if ix == nil || cat == nil {
+		return nil, fmt.Errorf("resolver: NewPlanner needs an index and a catalogue: %w", immy.ErrInvalid)
+	}
+	f := ix.Fleet()
+	if f != cat.fleet {
+		return nil, fmt.Errorf("resolver: the index and the catalogue are of different fleets: %w", immy.ErrInvalid)
+	}
+	// Sorted by item, the deployments a computer matches come grouped by
+	// item, the items in id order, each group in id order.
+	order := make([]int, len(f.Deployments))
+	for i := range order {
+		order[i] = i
+	}
+	itemOf := func(i int) int {
+		if k, ok := cat.byID[f.Deployments[i].Item]; ok {
+			return int(k)
+		}
+		return len(cat.items)
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmpInt(itemOf(a), itemOf(b)); c != 0 {
+			return c
+		}
+		return cmpString(f.Deployments[a].ID, f.Deployments[b].ID)
+	})
+	table := make([]immy.Deployment, len(order))
+	for r, i := range order {
+		table[r] = f.Deployments[i]
+	}
+	m, err := ix.Compile(table)
+	if err != nil {
+		var ps immy.Problems
+		if errors.As(err, &ps) { // report the fleet's own indices
+			ps = slices.Clone(ps)
+			for i := range ps {
+				if ps[i].Section == "deployments" && ps[i].Index >= 0 && ps[i].Index < len(order) {
+					ps[i].Index = order[ps[i].Index]
+				}
+			}
+			ps.Sort()
+			err = ps
+		}
+		return nil, fmt.Errorf("resolver: %w", err)
+	}
+	p := &Planner{cfg: cfg, ix: ix, m: m, cat: cat, fleet: f, table: table, byID: make(map[string]int32, len(table))}
+	p.pc = newPlanContext(cat, f, table, &p.names)
+	p.aims = cat.aims(table)
+	if p.cfg.Ranking == nil {
+		p.cfg.Ranking = DefaultRanking
+	}
+	p.keyed = p.cfg.Ranking == DefaultRanking && len(table) <= maxKeyed
+	p.at = cfg.At
+	if p.at.IsZero() {
+		p.at = ix.At()
+	}
+	p.at = p.at.UTC()
+	p.depth = tenantDepths(f)
+	p.deps = make([]depInfo, len(table))
+	for i := range table {
+		d := &table[i]
+		p.byID[d.ID] = int32(i)
+		p.deps[i] = depInfo{item: -1, tenant: -1, owner: -1, enforcement: d.Enforcement}
+		if d.Target.Tenant != "" && d.Target.Scope() != immy.ScopeIndividual {
+			if t, ok := ix.Tenant(d.Target.Tenant); ok {
+				p.deps[i].tenant = int32(t)
+			}
+		}
+		k, ok := cat.byID[d.Item]
+		if !ok || !d.Enabled {
+			continue
+		}
+		it := &cat.items[k]
+		if it.tenantTask || d.Target.Category == immy.CategoryTenant {
+			continue
+		}
+		switch d.Target.Type {
+		case immy.TargetAllTenants, immy.TargetTenant, immy.TargetTenantTag:
+			continue
+		}
+		p.deps[i].item = k
+		p.deps[i].plain = d.Enforcement == immy.Required && it.owner == "" && !it.onboardingOnly
+		if it.owner != "" {
+			p.deps[i].owner = -2
+			if t, ok := ix.Tenant(it.owner); ok {
+				p.deps[i].owner = int32(t)
+			}
+		}
+		if d.Enforcement == immy.Optional {
+			for _, id := range d.ApprovedFor {
+				if c, ok := ix.Computer(id); ok {
+					p.deps[i].approved = append(p.deps[i].approved, int32(c))
+				}
+			}
+			slices.Sort(p.deps[i].approved)
+		}
+	}
+	if p.keyed {
+		p.rankKeys()
+	}
+	p.hot = make([]depHot, len(p.deps))
+	for i, d := range p.deps {
+		p.hot[i] = depHot{key: d.key, item: d.item, tenant: d.tenant}
+		if !d.plain {
+			p.hot[i].key |= keyChecked
+		}
+	}
+	p.sorted = make([]int, len(f.Computers))
+	for i := range p.sorted {
+		p.sorted[i] = i
+	}
+	sort.SliceStable(p.sorted, func(a, b int) bool { return f.Computers[p.sorted[a]].ID < f.Computers[p.sorted[b]].ID })
+	p.workers.New = func() any { return p.newWorker() }
+	return p, nil
+}
+
+// rankKeys computes each deployment's key, the tenant distance left at zero.
+// Keys are only compared between deployments of one item, which the table
+// holds in id order: the table index serves as the id's rank.
+func (p *Planner) rankKeys() {
+	prios := make([]int, 0, len(p.table))
+	for i := range p.table {
+		prios = append(prios, p.table[i].Priority)
+	}
+	slices.Sort(prios)
+	prios = slices.Compact(prios)
+	for i := range p.table {
+		d := &p.table[i]
+		pr, _ := slices.BinarySearch(prios, d.Priority)
+		prioRank := uint64(len(prios) - 1 - pr) // higher priority first
+		var origin uint64
+		if d.Recommended {
+			origin = 1
+		}
+		p.deps[i].key = uint64(scopeRank(d.Target))<<keyScopeLo |
+			uint64(typeRank(d.Target.Type))<<keyTypeLo |
+			uint64(filterRank(d.Target.Filter))<<keyFilterLo |
+			prioRank<<keyPriorityLo |
+			uint64(desiredRank(d))<<keyDesiredLo |
+			origin<<keyOriginBit |
+			uint64(i)
+	}
+}
+
+// tenantDepths returns each tenant's depth in the tree (0 for a root). A
+// parent that does not resolve makes a root; a cycle (which targets.NewIndex
+// rejects) cannot loop.
+func tenantDepths(f *immy.Fleet) []int32 {
+	idx := make(map[string]int, len(f.Tenants))
+	for i, t := range f.Tenants {
+		if _, dup := idx[t.ID]; !dup {
+			idx[t.ID] = i
+		}
+	}
+	depth := make([]int32, len(f.Tenants))
+	for i := range depth {
+		depth[i] = -1
+	}
+	var chain []int
+	for i := range f.Tenants {
+		chain = chain[:0]
+		j := i
+		for depth[j] < 0 && len(chain) <= len(f.Tenants) {
+			chain = append(chain, j)
+			p, ok := idx[f.Tenants[j].Parent]
+			if !ok || f.Tenants[j].Parent == "" {
+				depth[j] = 0
+				chain = chain[:len(chain)-1]
+				break
+			}
+			j = p
+		}
+		for k := len(chain) - 1; k >= 0; k-- {
+			c := chain[k]
+			if depth[c] >= 0 {
+				continue
+			}
+			p := idx[f.Tenants[c].Parent]
+			depth[c] = max(depth[p], 0) + 1
+		}
+	}
+	return depth
+}
+
+// PlanFleet is the what-if in one call: it indexes f's targets at the fleet's
+// time, compiles the catalogue and a planner, and plans every computer.
+func PlanFleet(ctx context.Context, f *immy.Fleet, cfg Config, s Session) (*Plan, error) {
+	at := cfg.At
+	if at.IsZero() {
+		at = f.At
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	cfg.At = at
+	cat, err := NewCatalogue(f)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := targets.NewIndex(f, targets.Config{At: at})
+	if err != nil {
+		return nil, fmt.Errorf("resolver: %w", err)
+	}
+	p, err := NewPlanner(ix, cat, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return p.Plan(ctx, s)
+}
+
+// Catalogue returns the planner's catalogue.
+func (p *Planner) Catalogue() *Catalogue { return p.cat }
+
+// At returns the evaluation time the planner's plans report.
+func (p *Planner) At() time.Time { return p.at }
+
+// Plan is a what-if over a fleet: per computer, the winner of each item and the
+// actions of a session, in order.
+type Plan struct {
+	At        time.Time      // the evaluation time
+	Session   SessionKind    // the kind of session planned
+	Computers []ComputerPlan // sorted by id
+}
+
+// ComputerPlan is the plan of one computer. Its decisions and actions are
+// kept encoded (a whole-fleet plan holds millions of them) and spelt out by
+// Decisions and Actions.
+type ComputerPlan struct {
+	ID string
+	// Excluded: the computer is excluded from maintenance; nothing is planned.
+	Excluded bool
+
+	pc          *planContext
+	comp        int32  // the computer's index in the fleet
+	nact, nlost uint32 // records in rec
+	rec         []byte
+	extra       []immy.Version // versions a State reported
+}
+
+// decision is a decision while a computer is planned.
+type decision struct {
+	item, winner int32
+	lost0, nlost int32 // the losers, best first, in worker.loss
+}
+
+type lost struct {
+	dep  int32
+	rule Rule
+}
+
+// MarshalJSON writes the computer as the plan output specifies: id, excluded
+// (when true), decisions and actions, empty lists as [].
+func (c ComputerPlan) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		ID        string     `json:"id"`
+		Excluded  bool       `json:"excluded,omitempty"`
+		Decisions []Decision `json:"decisions"`
+		Actions   []Action   `json:"actions"`
+	}
+	v := plain{ID: c.ID, Excluded: c.Excluded, Decisions: []Decision{}, Actions: []Action{}}
+	if c.pc != nil {
+		v.Decisions, v.Actions = c.Decisions(), c.Actions()
+	}
+	return json.Marshal(v)
+}
+
+// MarshalJSON writes an empty candidate list as [], never null.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	v := plain(d)
+	if v.Candidates == nil {
+		v.Candidates = []Lost{}
+	}
+	return json.Marshal(v)
+}
+
+// Computer returns the plan of one computer, if the plan holds it.
+func (p *Plan) Computer(id string) (*ComputerPlan, bool) {
+	i, ok := slices.BinarySearchFunc(p.Computers, id, func(c ComputerPlan, id string) int { return cmpString(c.ID, id) })
+	if !ok {
+		return nil, false
+	}
+	return &p.Computers[i], true
+}
+
+// sessionFilter is a Session compiled against the planner.
+type sessionFilter struct {
+	kind  SessionKind
+	items map[int32]bool // ad hoc: the items the session runs
+	deps  map[int32]bool // ad hoc: the deployments it names
+}
+
+func (p *Planner) compileSession(s Session) (*sessionFilter, error) {
+	f := &sessionFilter{kind: s.Kind}
+	if s.Kind > AdHocSession {
+		return nil, fmt.Errorf("resolver: unknown session kind %d: %w", s.Kind, immy.ErrInvalid)
+	}
+	if s.Kind != AdHocSession {
+		return f, nil
+	}
+	f.items, f.deps = map[int32]bool{}, map[int32]bool{}
+	var unknown []string
+	for _, n := range s.Named {
+		if k, ok := p.cat.byID[n]; ok {
+			f.items[k] = true
+			continue
+		}
+		if d, ok := p.byID[n]; ok {
+			f.deps[d] = true
+			if k, ok := p.cat.byID[p.table[d].Item]; ok {
+				f.items[k] = true
+			}
+			continue
+		}
+		unknown = append(unknown, n)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("resolver: ad hoc session names unknown items or deployments %q: %w", unknown, immy.ErrNotFound)
+	}
+	return f, nil
+}
+
+// takesPart reports whether deployment di, whose target selects computer ci,
+// is a candidate in session s; when not, why.
+func (p *Planner) takesPart(di int, ci int, s *sessionFilter) (bool, string) {
+	info := &p.deps[di]
+	k := info.item
+	if k < 0 {
+		if !p.table[di].Enabled {
+			return false, "disabled"
+		}
+		return false, "not planned per computer (a tenant target or an unknown item)"
+	}
+	it := &p.cat.items[k]
+	switch {
+	case it.onboardingOnly && s.kind != OnboardingSession:
+		return false, "onboarding-only task outside an onboarding session"
+	case info.owner != -1 && !p.ownedBy(info.owner, ci):
+		return false, fmt.Sprintf("item is private to tenant %q", it.owner)
+	case s.kind == AdHocSession && !s.items[k]:
+		return false, "the ad hoc session does not name it or its item"
+	}
+	switch info.enforcement {
+	case immy.Required:
+		return true, ""
+	case immy.Optional:
+		if _, ok := slices.BinarySearch(info.approved, int32(ci)); ok {
+			return true, ""
+		}
+		return false, "optional and not approved for this computer"
+	case immy.AdHoc:
+		if s.kind == AdHocSession && (s.deps[int32(di)] || s.items[k]) {
+			return true, ""
+		}
+		return false, "ad hoc and not named by the session"
+	case immy.OnboardingOnly:
+		if s.kind == OnboardingSession {
+			return true, ""
+		}
+		return false, "onboarding enforcement outside an onboarding session"
+	}
+	return false, "unknown enforcement"
+}
+
+// ownedBy reports whether computer ci belongs to tenant t (an index; -2 for
+// a tenant the fleet does not have, which owns nothing).
+func (p *Planner) ownedBy(t int32, ci int) bool {
+	ct, ok := p.ix.ComputerTenant(ci)
+	return ok && int32(ct) == t
+}
+
+// worker is one goroutine's reusable memory.
+type worker struct {
+	match   []int
+	cands   []candRec
+	group   []Candidate
+	seq     *sequencer
+	inv     invState
+	sitems  []seqItem
+	hits    []nameHit
+	decs    []decision
+	loss    []lost
+	enc     encoder
+	results slab[byte] // the records of a whole-fleet plan are carved from it
+}
+
+type candRec struct {
+	key  uint64
+	dep  int32
+	item int32
+	dist int32 // tenant distance
+}
+
+func (p *Planner) newWorker() *worker {
+	n := len(p.cat.items)
+	return &worker{
+		seq: newSequencer(p.cat, p.table, p.aims),
+		inv: invState{cat: p.cat, stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)},
+	}
+}
+
+// slab hands out sub-slices of large blocks, so that a whole-fleet plan makes
+// few allocations. Handed-out slices never move.
+type slab[T any] struct{ buf []T }
+
+const slabSize = 64 << 10
+
+func (s *slab[T]) take(n int) []T {
+	if n == 0 {
+		return nil
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]T, 0, max(slabSize, n))
+	}
+	s.buf = s.buf[:len(s.buf)+n]
+	return s.buf[len(s.buf)-n : len(s.buf) : len(s.buf)]
+}
+
+// Plan plans session s on every computer of the fleet, concurrently, and
+// returns the computers sorted by id. The result does not depend on the
+// number of workers or on scheduling.
+func (p *Planner) Plan(ctx context.Context, s Session) (*Plan, error) {
+	sf, err := p.compileSession(s)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{At: p.at, Session: s.Kind, Computers: make([]ComputerPlan, len(p.sorted))}
+	workers := p.cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const chunk = 64
+	workers = max(1, min(workers, (len(p.sorted)+chunk-1)/chunk))
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	fail := func(err error) { failed.CompareAndSwap(nil, &err) } // err escapes here only
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			w := p.newWorker() // its slabs end up in the plan: not pooled
+			for failed.Load() == nil {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(p.sorted) {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+				for i := start; i < min(start+chunk, len(p.sorted)); i++ {
+					if err := p.planOne(ctx, w, p.sorted[i], sf, nil, true, &plan.Computers[i]); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return nil, *e
+	}
+	return plan, nil
+}
+
+// PlanComputer plans session s on one computer. st is what detection found;
+// nil reads the computer's inventory from the fleet (the what-if).
+func (p *Planner) PlanComputer(ctx context.Context, computer string, s Session, st State) (*ComputerPlan, error) {
+	c, ok := p.ix.Computer(computer)
+	if !ok {
+		return nil, fmt.Errorf("resolver: unknown computer %q: %w", computer, immy.ErrNotFound)
+	}
+	sf, err := p.compileSession(s)
+	if err != nil {
+		return nil, err
+	}
+	w := p.workers.Get().(*worker)
+	defer p.workers.Put(w)
+	var reader stateReader
+	var ps publicState
+	if st != nil {
+		ps = newPublicState(p.cat, st)
+		reader = ps
+	}
+	cp := new(ComputerPlan)
+	if err := p.planOne(ctx, w, c, sf, reader, false, cp); err != nil {
+		return nil, err
+	}
+	if st != nil {
+		cp.extra = *ps.vals
+	}
+	return cp, nil
+}
+
+// Decide returns the decisions of session s on one computer, without
+// planning actions: the resolution stage of a session.
+func (p *Planner) Decide(ctx context.Context, computer string, s Session) ([]Decision, error) {
+	c, ok := p.ix.Computer(computer)
+	if !ok {
+		return nil, fmt.Errorf("resolver: unknown computer %q: %w", computer, immy.ErrNotFound)
+	}
+	sf, err := p.compileSession(s)
+	if err != nil {
+		return nil, err
+	}
+	w := p.workers.Get().(*worker)
+	defer p.workers.Put(w)
+	if err := p.decide(ctx, w, c, sf); err != nil {
+		return nil, err
+	}
+	out := make([]Decision, len(w.decs))
+	for i, d := range w.decs {
+		win := &p.table[d.winner]
+		out[i] = Decision{Item: p.cat.items[d.item].id, Winner: win.ID, Desired: desiredText(win), Deployment: win}
+		for _, l := range w.loss[d.lost0 : d.lost0+d.nlost] {
+			out[i].Candidates = append(out[i].Candidates, Lost{Deployment: p.table[l.dep].ID, LostOn: l.rule})
+		}
+	}
+	return out, nil
+}
+
+// decide ranks the candidates of every item on computer c into w.decs and
+// w.loss. The matcher returns table indices in ascending order, so the
+// candidates of one item come together, the items in id order: each item is
+// ranked as soon as its last candidate has passed.
+func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter) error {
+	comp := &p.fleet.Computers[c]
+	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	var err error
+	w.match, err = p.m.Match(ctx, c, w.match[:0])
+	if err != nil {
+		return fmt.Errorf("resolver: computer %q: %w", comp.ID, err)
+	}
+	if !slices.IsSorted(w.match) { // the matcher promises ascending order; grouping relies on it
+		slices.Sort(w.match)
+	}
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	adhoc := s.kind == AdHocSession
+	w.cands = w.cands[:0]
+	hot := p.hot
+	for _, di := range w.match {
+		if uint(di) >= uint(len(hot)) {
+			continue
+		}
+		h := hot[di]
+		if h.item < 0 {
+			continue
+		}
+		if h.key&keyChecked != 0 || adhoc {
+			if ok, _ := p.takesPart(di, c, s); !ok {
+				continue
+			}
+		}
+		cr := candRec{key: h.key &^ keyChecked, dep: int32(di), item: h.item}
+		if h.tenant >= 0 && hasTenant {
+			cr.dist = p.depth[ct] - p.depth[h.tenant]
+		}
+		if len(w.cands) > 0 && w.cands[0].item != cr.item { // the previous item is complete
+			p.rank(w, w.cands, c)
+			w.cands = w.cands[:0]
+		}
+		w.cands = append(w.cands, cr)
+	}
+	if len(w.cands) > 0 {
+		p.rank(w, w.cands, c)
+	}
+	return nil
+}
+
+// rank decides one item from its candidates on computer c.
+func (p *Planner) rank(w *worker, grp []candRec, c int) {
+	if len(grp) == 1 { // one candidate: no ranking to do
+		w.decs = append(w.decs, decision{item: grp[0].item, winner: grp[0].dep})
+		return
+	}
+	d := decision{item: grp[0].item, lost0: int32(len(w.loss)), nlost: int32(len(grp) - 1)}
+	keyed := p.keyed
+	for i := range grp {
+		if grp[i].dist < 0 || grp[i].dist > maxDistance {
+			keyed = false // beyond what the key holds: rank by the comparator
+		}
+		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
+	}
+	if keyed {
+		sortByKey(grp)
+		d.winner = grp[0].dep
+		for _, l := range grp[1:] {
+			w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(grp[0].key, l.key)})
+		}
+	} else {
+		w.group = w.group[:0]
+		for _, cr := range grp {
+			w.group = append(w.group, Candidate{Deployment: &p.table[cr.dep], TenantDistance: p.distance(int(cr.dep), c)})
+		}
+		r := p.cfg.Ranking
+		sortCandidates(w.group, r)
+		d.winner = p.byID[w.group[0].Deployment.ID]
+		for i := 1; i < len(w.group); i++ {
+			_, rule := r.Compare(&w.group[0], &w.group[i])
+			w.loss = append(w.loss, lost{dep: p.byID[w.group[i].Deployment.ID], rule: rule})
+		}
+	}
+	w.decs = append(w.decs, d)
+}
+
+// sortByKey sorts a small group by rank key (insertion sort: groups are a
+// few deployments).
+func sortByKey(g []candRec) {
+	for i := 1; i < len(g); i++ {
+		for j := i; j > 0 && g[j].key < g[j-1].key; j-- {
+			g[j], g[j-1] = g[j-1], g[j]
+		}
+	}
+}
+
+// distance is the tenant distance of deployment di's target to computer c.
+func (p *Planner) distance(di, c int) int {
+	t := p.deps[di].tenant
+	ct, ok := p.ix.ComputerTenant(c)
+	if t < 0 || !ok {
+		return 0
+	}
+	if d := p.depth[ct] - p.depth[t]; d >= 0 {
+		return int(d)
+	}
+	return 1 << 20 // not an ancestor: the matcher does not select such a target
+}
+
+// planOne plans one computer into cp. st nil reads its inventory. pooled
+// carves the result from the worker's slabs.
+func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilter, st stateReader, pooled bool, cp *ComputerPlan) error {
+	comp := &p.fleet.Computers[c]
+	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c)}
+	if comp.ExcludedFromMaintenance {
+		cp.Excluded = true
+		return nil
+	}
+	if err := p.decide(ctx, w, c, s); err != nil {
+		return err
+	}
+	if len(w.decs) == 0 {
+		return nil
+	}
+	if st == nil {
+		w.inv.load(comp, &p.names, &w.hits)
+		st = &w.inv
+	}
+	w.sitems = w.sitems[:0]
+	for _, d := range w.decs {
+		w.sitems = append(w.sitems, seqItem{it: d.item, dep: d.winner})
+	}
+	acts := w.seq.run(w.sitems, st, s.kind == OnboardingSession)
+	w.enc.reset()
+	for i := range acts {
+		w.enc.action(p.pc, &acts[i])
+	}
+	for _, d := range w.decs {
+		if d.nlost > 0 {
+			w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+		}
+	}
+	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(w.loss))
+	if pooled {
+		cp.rec = w.results.take(len(w.enc.buf))
+	} else {
+		cp.rec = make([]byte, len(w.enc.buf))
+	}
+	copy(cp.rec, w.enc.buf)
+	return nil
+}
+
+// invState is the detected state of one computer read from its inventory.
+type invState struct {
+	cat   *Catalogue
+	comp  *immy.Computer
+	gen   uint32
+	stamp []uint32
+	ver   []*immy.Version // per item, valid when stamp == gen: the highest version found
+	ref   []vref          // and the inventory entry it was found in
+}
+
+// load reads the computer's inventory: each entry's display name is looked up
+// once per planner (names repeat across a fleet), its codes in the code index.
+func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) {
+	s.comp = c
+	s.gen++
+	if s.gen == 0 {
+		clear(s.stamp)
+		s.gen = 1
+	}
+	for i := range c.Software {
+		e := &c.Software[i]
+		ref := newRef(refEntry, i)
+		hits := cache.hits(&s.cat.detect, e.Name)
+		for j := range hits {
+			v := &hits[j].ver
+			if v.IsZero() {
+				v = &e.Version
+			}
+			s.found(hits[j].item, v, ref)
+		}
+		if e.ProductCode != "" || e.UpgradeCode != "" {
+			*scratch = s.cat.codeHits(e, (*scratch)[:0])
+			for _, h := range *scratch {
+				s.found(h.item, &e.Version, ref)
+			}
+		}
+	}
+}
+
+// found records a matching entry; the highest version wins, the first entry
+// among equals.
+func (s *invState) found(it int32, v *immy.Version, ref vref) {
+	if s.stamp[it] != s.gen {
+		s.stamp[it] = s.gen
+		s.ver[it], s.ref[it] = v, ref
+		return
+	}
+	if s.ver[it].Less(*v) {
+		s.ver[it], s.ref[it] = v, ref
+	}
+}
+
+func (s *invState) software(it int32) (bool, *immy.Version, vref, Test, bool) {
+	if s.cat.items[it].detect == detectScript {
+		return false, nil, 0, TestUnknown, false
+	}
+	if s.stamp[it] == s.gen {
+		return true, s.ver[it], s.ref[it], TestUnknown, true
+	}
+	return false, nil, 0, TestUnknown, true
+}
+
+func (s *invState) task(it int32) Test {
+	if s.comp.Tasks == nil {
+		return TestUnknown
+	}
+	passed, ok := s.comp.Tasks[s.cat.items[it].id]
+	switch {
+	case !ok:
+		return TestUnknown
+	case passed:
+		return TestPassed
+	}
+	return TestFailed
+}

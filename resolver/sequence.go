@@ -1,0 +1,526 @@
+package resolver
+
+import (
+	"slices"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Action is one step of a session's plan.
+type Action struct {
+	Item string `json:"item"`
+	// Deployment is the item's own winning deployment, or "" for a
+	// prerequisite or configuration task brought in without one.
+	Deployment string     `json:"deployment"`
+	Action     ActionKind `json:"action"`
+	Reason     string     `json:"reason"`
+	Detected   string     `json:"detected"` // the version detected, "" when absent or not a software
+	Version    string     `json:"version"`  // the version the action brings, "" when none
+	// RequiredBy names the item a prerequisite action or a configuration task
+	// is planned for.
+	RequiredBy string `json:"required_by,omitempty"`
+}
+
+// action is an Action while it is planned; a plan keeps it encoded (see
+// encode.go).
+type action struct {
+	detected *immy.Version // nil when absent or not a software
+	version  *immy.Version // nil when the action brings none
+	dref     vref          // where detected comes from, for the compact plan
+	dep      int32         // the deployment in the planner's table, -1 for none
+	item     int32
+	reason   uint32 // a code of Catalogue.reasons
+	kind     ActionKind
+}
+
+// State is what detection found on one computer. Software reports a
+// software's state; known is false when detection could not tell (the
+// what-if then leaves the action to detection). Task reports a task's test
+// result, when known. Implementations are read by one goroutine at a time.
+type State interface {
+	Software(item string) (st SoftwareState, known bool)
+	Task(item string) Test
+}
+
+// stateReader is State by item index, the planner's fast path. A present
+// software's version comes with the reference a compact plan keeps of it.
+type stateReader interface {
+	software(it int32) (present bool, ver *immy.Version, ref vref, test Test, known bool)
+	task(it int32) Test
+}
+
+// publicState reads a State through item ids, keeping the versions it
+// reports in vals (referenced by index) and vers (for stable pointers).
+type publicState struct {
+	cat  *Catalogue
+	st   State
+	vers *slab[immy.Version]
+	vals *[]immy.Version
+}
+
+func newPublicState(cat *Catalogue, st State) publicState {
+	return publicState{cat: cat, st: st, vers: &slab[immy.Version]{}, vals: new([]immy.Version)}
+}
+
+func (p publicState) software(it int32) (bool, *immy.Version, vref, Test, bool) {
+	if p.st == nil {
+		return false, nil, 0, TestUnknown, true
+	}
+	st, known := p.st.Software(p.cat.items[it].id)
+	if !known || !st.Present {
+		return false, nil, 0, TestUnknown, known
+	}
+	v := &p.vers.take(1)[0]
+	*v = st.Version
+	*p.vals = append(*p.vals, st.Version)
+	return true, v, newRef(refExtra, len(*p.vals)-1), st.Test, true
+}
+
+func (p publicState) task(it int32) Test {
+	if p.st == nil {
+		return TestUnknown
+	}
+	return p.st.Task(p.cat.items[it].id)
+}
+
+// slot is the sequencer's knowledge of one item on the computer being planned.
+// It is valid when gen is the sequencer's current generation.
+type slot struct {
+	det     *immy.Version // as detected
+	ver     *immy.Version // projected: after the actions planned so far
+	dref    vref          // the reference of det
+	gen     uint32
+	dep     int32 // the item's own winning deployment + 1, 0 for none
+	planned int32 // index+1 of the item's action in the plan, 0 for none
+	test    Test
+	loaded  bool // det, detPresent, test and known are read
+	known   bool
+	detPres bool
+	present bool // projected
+}
+
+type undoRec struct {
+	it  int32
+	old slot
+}
+
+// sequencer plans the actions of one computer. It is not safe for concurrent
+// use; the planner keeps one per worker and reuses its memory.
+type sequencer struct {
+	cat        *Catalogue
+	deps       []immy.Deployment // the table action.dep and slot.dep index
+	aims       []aim             // of each deployment of deps
+	st         stateReader
+	onboarding bool
+	slots      []slot
+	gen        uint32
+	acts       []action
+	undo       []undoRec
+	rules      [][]*prereq // per recursion depth, reused
+	holds      [][]bool
+	depth      int
+	busy       []int32 // the software whose prerequisites are being planned, outermost first
+	order      []seqItem
+	late       []seqItem
+}
+
+func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer {
+	return &sequencer{cat: cat, deps: deps, aims: aims, slots: make([]slot, len(cat.items))}
+}
+
+// aims computes the aim of every software deployment of deps.
+func (c *Catalogue) aims(deps []immy.Deployment) []aim {
+	out := make([]aim, len(deps))
+	for i := range deps {
+		d := &deps[i]
+		if k, ok := c.software(d.Item); ok {
+			it := &c.items[k]
+			out[i] = aimOf(d.Desired, &d.Version, it.latest, it.sw)
+		}
+	}
+	return out
+}
+
+// seqItem is one decided item handed to the sequencer.
+type seqItem struct {
+	it  int32
+	dep int32 // the winning deployment in the sequencer's table
+}
+
+// run plans the decided items and returns the actions in execution order. The
+// returned slice is the sequencer's own memory, valid until the next run.
+//
+// Items are taken in the catalogue's execution order; each item's
+// prerequisites are planned right before it and its configuration task right
+// after it. An item already planned earlier (as a prerequisite) is not planned
+// again.
+func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []action {
+	q.gen++
+	if q.gen == 0 { // wrapped: forget every slot
+		clear(q.slots)
+		q.gen = 1
+	}
+	q.st, q.onboarding = st, onboarding
+	q.acts = q.acts[:0]
+	for _, d := range items {
+		q.slot(d.it).dep = d.dep + 1
+	}
+	for _, d := range q.inOrder(items) {
+		q.undo = q.undo[:0]
+		q.own(d.it)
+	}
+	q.st = nil
+	return q.acts
+}
+
+// inOrder puts the items in execution order. Unordered items run by id,
+// which is item order: given items sorted by item (as the planner gives
+// them), only the few placed first or last need sorting.
+func (q *sequencer) inOrder(items []seqItem) []seqItem {
+	if !slices.IsSortedFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) }) {
+		slices.SortFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+	}
+	q.order, q.late = q.order[:0], q.late[:0]
+	for _, d := range items {
+		if q.cat.items[d.it].placed == placedFirst {
+			q.order = append(q.order, d)
+		}
+	}
+	byRank := func(a, b seqItem) int { return cmpInt(int(q.cat.items[a.it].rank), int(q.cat.items[b.it].rank)) }
+	slices.SortFunc(q.order, byRank)
+	for _, d := range items {
+		switch q.cat.items[d.it].placed {
+		case placedUnordered:
+			q.order = append(q.order, d)
+		case placedLast:
+			q.late = append(q.late, d)
+		}
+	}
+	slices.SortFunc(q.late, byRank)
+	q.order = append(q.order, q.late...)
+	return q.order
+}
+
+func (q *sequencer) slot(it int32) *slot {
+	s := &q.slots[it]
+	if s.gen != q.gen {
+		*s = slot{gen: q.gen}
+	}
+	return s
+}
+
+// load reads the detected state of an item once.
+func (q *sequencer) load(it int32) *slot {
+	s := q.slot(it)
+	if !s.loaded {
+		s.loaded = true
+		if q.cat.items[it].sw != nil {
+			s.detPres, s.det, s.dref, s.test, s.known = q.st.software(it)
+		} else {
+			s.known, s.test = true, q.st.task(it)
+		}
+		s.present, s.ver = s.detPres, s.det
+	}
+	return s
+}
+
+// decision returns the item's own winning deployment, nil for none.
+func (q *sequencer) decision(s *slot) *immy.Deployment {
+	if s.dep == 0 {
+		return nil
+	}
+	return &q.deps[s.dep-1]
+}
+
+type mark struct{ acts, undo int }
+
+func (q *sequencer) mark() mark { return mark{len(q.acts), len(q.undo)} }
+
+// rollback takes back every action and state change since m.
+func (q *sequencer) rollback(m mark) {
+	for i := len(q.undo) - 1; i >= m.undo; i-- {
+		u := q.undo[i]
+		q.slots[u.it] = u.old
+	}
+	q.undo = q.undo[:m.undo]
+	q.acts = q.acts[:m.acts]
+}
+
+// add appends the action of item it, whose slot is s (loaded), and applies
+// its effect on the projected state. While prerequisites are being planned,
+// the change is recorded so that a failing dependent can take it back; an
+// item's own action at its own turn is final.
+func (q *sequencer) add(it int32, s *slot, a action) {
+	if q.depth > 0 {
+		q.undo = append(q.undo, undoRec{it: it, old: *s})
+	}
+	q.acts = append(q.acts, a)
+	s.planned = int32(len(q.acts))
+	switch {
+	case a.kind.installs():
+		s.present, s.ver = true, a.version
+	case a.kind == ActionUninstall:
+		s.present, s.ver = false, nil
+	}
+}
+
+// detected sets the detected version an action reports: what detection
+// found, which is also the projected state when an item is planned (each item
+// is planned once).
+func (a *action) setDetected(s *slot) {
+	if s.detPres {
+		a.detected, a.dref = s.det, s.dref
+	}
+}
+
+// own plans an item at its own turn, by its own winning deployment.
+func (q *sequencer) own(it int32) {
+	s := q.load(it)
+	if s.planned != 0 {
+		return
+	}
+	item := &q.cat.items[it]
+	dep := q.decision(s)
+	a := action{item: it, dep: s.dep - 1}
+	a.setDetected(s)
+	if item.task != nil {
+		out := taskAction(dep.Mode, s.test)
+		a.kind, a.reason = out.kind, out.reason
+		q.add(it, s, a)
+		return
+	}
+	if !s.known {
+		a.kind, a.reason = ActionNone, rDecidedAtDetection
+		q.add(it, s, a)
+		return
+	}
+	out := aimedAction(dep.Desired, q.aims[s.dep-1], s.present, s.ver, s.test)
+	a.kind, a.reason, a.version = out.kind, out.reason, out.version
+	if out.kind.installs() {
+		m := q.mark()
+		if ok, reason := q.prerequisites(it, out.version); !ok {
+			q.rollback(m)
+			a.kind, a.reason, a.version = ActionFail, reason, nil
+		}
+	}
+	q.add(it, s, a)
+	if a.kind != ActionFail && dep.Desired != immy.DesiredIgnored {
+		q.configuration(it)
+	}
+}
+
+// prerequisites plans the prerequisites of software it, about to be brought
+// to version v. The conditions of all its rules are read first, from the
+// projected state; a FAIL rule that holds stops it before anything is planned.
+// Then the install and uninstall rules that hold are planned in their order,
+// each recursively. On failure it returns the reason code for it, and the
+// caller takes back what was planned.
+func (q *sequencer) prerequisites(it int32, v *immy.Version) (bool, uint32) {
+	item := &q.cat.items[it]
+	if len(item.prereqs) == 0 && len(item.byVersion) == 0 {
+		return true, 0
+	}
+	if q.depth == len(q.rules) {
+		q.rules = append(q.rules, nil)
+		q.holds = append(q.holds, nil)
+	}
+	d := q.depth
+	rules := item.rules(v, q.rules[d][:0])
+	holds := q.holds[d][:0]
+	for _, r := range rules {
+		holds = append(holds, q.holdsNow(r))
+	}
+	q.rules[d], q.holds[d] = rules, holds
+	for i, r := range rules {
+		if r.then == immy.PrereqFail && holds[i] {
+			return false, r.failReason
+		}
+	}
+	q.depth++
+	q.busy = append(q.busy, it)
+	defer func() {
+		q.depth--
+		q.busy = q.busy[:len(q.busy)-1]
+	}()
+	for i, r := range rules {
+		if !holds[i] || r.then == immy.PrereqFail {
+			continue
+		}
+		for _, t := range r.on {
+			if ok, reason := q.require(t, r.then, r.version, it); !ok {
+				return false, reason
+			}
+		}
+	}
+	return true, 0
+}
+
+// holdsNow evaluates a rule's condition on the projected state. A software
+// whose state detection cannot tell counts as absent.
+func (q *sequencer) holdsNow(r *prereq) bool {
+	if len(r.subjects) == 0 {
+		return false
+	}
+	want := r.cond == immy.ConditionInstalled
+	for _, s := range r.subjects {
+		match := q.load(s).present == want
+		if r.all && !match {
+			return false
+		}
+		if !r.all && match {
+			return true
+		}
+	}
+	return r.all
+}
+
+// needsPresence reports whether a desired state keeps a software installed.
+func needsPresence(d immy.DesiredState) bool {
+	switch d {
+	case immy.DesiredLatest, immy.DesiredThisVersion, immy.DesiredNewerOrEqual, immy.DesiredOlderOrEqual, immy.DesiredAnyVersion:
+		return true
+	}
+	return false
+}
+
+// require plans what a prerequisite rule of dependent asks of software t:
+// installed (at least at version v, when given) or uninstalled.
+//
+// A requirement already met by the projected state plans nothing. A
+// requirement that contradicts t's own winning deployment (installing an
+// ignored or uninstalled software, removing an ignored one or one that must be
+// present) is a conflict, which fails the dependent. Otherwise t is planned
+// here, before its dependent, with its own winning deployment when it has one
+// (an absent prerequisite is installed even where that deployment is update if
+// found) and without one otherwise; its version is v, else the version its
+// own deployment would install, else its latest. An install plans t's own
+// prerequisites first; when they fail, so does the dependent. A rule that
+// acts on a software whose own prerequisites are being planned (the
+// dependent itself, or one it is a prerequisite of) is a conflict too: each
+// item has one action in a session.
+func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, dependent int32) (bool, uint32) {
+	s := q.load(t)
+	item := &q.cat.items[t]
+	dep := q.decision(s)
+	if s.planned != 0 && q.acts[s.planned-1].kind == ActionFail {
+		return false, item.reasonFailed
+	}
+	satisfied := false
+	switch then {
+	case immy.PrereqInstall:
+		satisfied = s.present && (v == nil || (s.ver != nil && !s.ver.Less(*v)))
+	case immy.PrereqUninstall:
+		satisfied = !s.present
+	}
+	if satisfied {
+		return true, 0
+	}
+	if s.planned != 0 || slices.Contains(q.busy, t) {
+		return false, item.reasonConflict
+	}
+	a := action{item: t, dep: s.dep - 1, reason: q.cat.items[dependent].reasonPrereqOf}
+	a.setDetected(s)
+	switch then {
+	case immy.PrereqInstall:
+		if dep != nil && (dep.Desired == immy.DesiredIgnored || dep.Desired == immy.DesiredUninstalled) {
+			return false, item.reasonConflict
+		}
+		bring := v
+		if bring == nil && dep != nil {
+			bring = q.aims[s.dep-1].bring // what its own deployment installs
+		}
+		if bring == nil {
+			bring = item.latest
+		}
+		if bring == nil {
+			return false, item.reasonFailed
+		}
+		a.kind, a.version = ActionInstall, bring
+		if s.present {
+			a.kind = ActionUpdate
+		}
+		if ok, _ := q.prerequisites(t, bring); !ok {
+			return false, item.reasonFailed
+		}
+		q.add(t, s, a)
+		q.configuration(t)
+	case immy.PrereqUninstall:
+		if dep != nil && (dep.Desired == immy.DesiredIgnored || needsPresence(dep.Desired)) {
+			return false, item.reasonConflict
+		}
+		a.kind = ActionUninstall
+		q.add(t, s, a)
+	}
+	return true, 0
+}
+
+// configuration plans software it's configuration task right after it, when
+// the software will be present: with the task's own winning deployment if it
+// has one, else in enforce mode without a deployment.
+func (q *sequencer) configuration(it int32) {
+	ct := q.cat.items[it].config
+	if ct < 0 || !q.load(it).present {
+		return
+	}
+	task := &q.cat.items[ct]
+	if task.tenantTask || (task.onboardingOnly && !q.onboarding) {
+		return
+	}
+	s := q.load(ct)
+	if s.planned != 0 {
+		return
+	}
+	a := action{item: ct, dep: s.dep - 1}
+	if dep := q.decision(s); dep != nil {
+		// its own reason, with the software as required_by
+		out := taskAction(dep.Mode, s.test)
+		a.kind, a.reason = out.kind, q.cat.items[it].configReasons[out.reason]
+	} else {
+		out := taskAction(immy.ModeEnforce, s.test)
+		a.kind, a.reason = out.kind, q.cat.items[it].reasonConfigOf
+	}
+	q.add(ct, s, a)
+}
+
+// publicAction turns an action into its public form.
+func (c *Catalogue) publicAction(deps []immy.Deployment, a *action) Action {
+	out := Action{Item: c.items[a.item].id, Action: a.kind, Reason: c.reasons[a.reason].text}
+	if a.dep >= 0 {
+		out.Deployment = deps[a.dep].ID
+	}
+	if a.detected != nil {
+		out.Detected = a.detected.String()
+	}
+	if a.version != nil {
+		out.Version = a.version.String()
+	}
+	if about := c.reasons[a.reason].about; about >= 0 {
+		out.RequiredBy = c.items[about].id
+	}
+	return out
+}
+
+// Actions plans the actions of one session on one computer from its decisions
+// and what detection found, without a target index: the pure part of the
+// planner, for callers who decide winners themselves (see Decide). st may be
+// nil: every software is then absent and every test unknown. Decisions for
+// items the catalogue does not hold are ignored.
+func (c *Catalogue) Actions(s Session, decisions []Decision, st State) []Action {
+	deps := make([]immy.Deployment, 0, len(decisions))
+	items := make([]seqItem, 0, len(decisions))
+	for _, d := range decisions {
+		k, ok := c.byID[d.Item]
+		if !ok || d.Deployment == nil {
+			continue
+		}
+		deps = append(deps, *d.Deployment)
+		items = append(items, seqItem{it: k, dep: int32(len(deps) - 1)})
+	}
+	q := newSequencer(c, deps, c.aims(deps))
+	acts := q.run(items, newPublicState(c, st), s.Kind == OnboardingSession)
+	out := make([]Action, len(acts))
+	for i := range acts {
+		out[i] = c.publicAction(deps, &acts[i])
+	}
+	return out
+}
