@@ -1,7 +1,153 @@
-// Package session will run maintenance sessions: inventory, resolution,
-// onboarding, detection and execution with verification, through script runners,
-// with statuses, a stream of events, a journal to resume after a crash, and
-// schedules.
+// Package session runs maintenance sessions: it brings one computer into
+// compliance with the deployments that reach it, through the script runners
+// that reach the computer, and verifies every change by detecting again.
 //
-// It holds no code yet; see the project's issues for its plan.
+// # Engine
+//
+// An [Engine] is made once over a [resolver.Planner] (which holds the fleet,
+// its compiled targets and catalogue) and the runners that reach computers:
+//
+//	engine, err := session.New(session.Config{
+//		Planner: planner,             // resolver.NewPlanner(...)
+//		Runner:  agent,               // immy.ScriptRunner: the engine's own agent
+//		Runners: map[string]immy.ScriptRunner{"ninja-1": ninja},
+//	})
+//	report, err := engine.Run(ctx, session.Request{Computer: "contoso-lt-01"})
+//
+// Every other field of [Config] has a useful zero value: an in-memory
+// [Journal], no notifier, [DefaultMaxRunning] sessions at once, script
+// timeouts. [Engine.Start] queues a session and returns its id; [Engine.Wait]
+// waits for its [Report]; [Engine.Subscribe] streams its [Event] values.
+//
+// # Stages
+//
+// A session goes through the stages of the design, recorded as [Stage]:
+//
+//   - inventory: the computer's inventory, read through Config.Inventory or
+//     the runner (an [immy.InventorySource]). A computer excluded from
+//     maintenance stops here, passed.
+//   - resolution: the resolver's winning deployment for each item
+//     ([resolver.Planner.Decide]); a [ResolutionOnly] session ends here.
+//   - onboarding: in an [OnboardingRun], the onboarding-only tasks are
+//     detected, planned and run first.
+//   - detection: the state of every item the decisions may touch, read-only:
+//     software by its detection over the inventory (display-name glob,
+//     regex, product or upgrade code) or its detection script (whose last
+//     word of output is the version); a present software's test script;
+//     the test of every enforced task. The resolver turns the decisions and
+//     this state into the ordered actions ([resolver.Catalogue.Actions]):
+//     the table of desired state against detected state, prerequisites right
+//     before their dependent, a configuration task right after its software.
+//     A [DetectionOnly] session ends here with the plan: it changes nothing,
+//     and a task that can only be decided after another action runs (a
+//     configuration task after its software changes) is reported with
+//     Action.DecidedAfter, never guessed.
+//   - execution: each [Action] in order, each verified by detecting again.
+//   - reboot: what the [RebootPreference] says about a reboot the actions
+//     asked for.
+//
+// [SingleItem] runs one item with its prerequisites and configuration task,
+// its ad hoc deployments taking part; [RerunAction] runs one action again
+// (detected first, verified after).
+//
+// # Actions
+//
+// Software actions run by strategy; a version's own script or strategy
+// overrides the software's:
+//
+//	install     the install script of the version brought
+//	uninstall   the uninstall script of the version detected
+//	update      the upgrade strategy: uninstall-install, install-over, or
+//	            upgrade-script; none set fails with reason no-upgrade-strategy
+//	downgrade   uninstall, then install the version brought
+//	reinstall   a repair after a failed test, by the repair strategy
+//
+// A missing script fails the action with reason "no-script:STEP". Exit codes
+// 3010 and 1641 are success with a reboot required; any other non-zero exit
+// code fails it (script-failed). Verification reads a fresh inventory: an
+// install, update or repair must leave the software at least at the version
+// brought (a newer one is no failure), a repair must pass its test, a
+// downgrade must not leave it above the version, an uninstall must leave it
+// gone.
+//
+// Tasks run by mode: enforce tests, sets when the test is false, and tests
+// again; audit tests (false is non-compliant); monitor runs get and keeps its
+// output and value; ignored is skipped. A task has one script told its
+// method (parameter "method": get, set or test) or three scripts. Its typed
+// parameters are checked against the deployment's values by [Parameters];
+// password values are redacted (as [Redacted]) from every log line, event,
+// journal record, message and output. A task that executes serially holds a
+// lock across every session of the engine while it runs.
+//
+// A failed prerequisite fails its dependent (reason
+// "prerequisite-failed:ITEM") and a failed software skips its configuration
+// task ("software-failed:ITEM"), both without running them.
+//
+// # Scripts
+//
+// Scripts reach computers through [immy.ScriptRunner]. The runner of a
+// computer is picked among its pathways: those believed online first, then
+// by priority. Reads (inventory, detection, tests) move on to the next
+// pathway when one answers [immy.ErrOffline]; a change does not, since it
+// may have run before the pathway went away: the action is detected again
+// on the next pathway before anything is re-run.
+//
+// Software scripts get the parameters software, software_name, action, step,
+// version (the version the step installs or removes), detected_version and
+// reboot_preference; task scripts get the task's parameters, and method when
+// told.
+//
+// By context: system and user scripts run on the computer (a user script
+// with nobody logged on fails with reason no-user-logged-on); metascript and
+// cloud scripts are Lua, run on the server in the sandbox the targets'
+// filters use (no os, io, load or require; a deadline from the context).
+// A metascript is bound to the computer:
+//
+//	log(...)                      a line of output, as an event
+//	progress(percent [, text])    a progress event
+//	parameters                    the parameters, as a table (and as globals)
+//	computer, tenant              tables of the computer and its tenant
+//	value, exit_code, output = invoke_command(body [, {context = "user", language = "powershell", timeout = seconds}])
+//
+// A cloud script is bound to the tenant: it has tenant, parameters, log and
+// progress, and no invoke_command.
+//
+// # Statuses, reasons and events
+//
+// A session's [Status] is created, pending, pending-connectivity, running,
+// postponed, then passed, partially-passed, failed or cancelled; an action's
+// [ActionStatus] not-started, waiting-for-prerequisite, performing,
+// determining-result, then complete or skipped, with a [Result] (success,
+// failed, cancelled, indeterminable) and a reason: the resolver's reason for
+// planning it in Action.Planned, and Action.Reason for how it ended. Every
+// state change is an [Event]: session, stage, action, log line and progress.
+//
+// # Offline, reboots, users
+//
+// An offline computer makes a session wait, pending connectivity, until
+// [Engine.Connected] (it then continues where it stopped), or, with
+// [SkipOffline], end failed. The [RebootPreference] decides reboots: normal
+// and prompt are turned into suppress during the business hours of the
+// computer's tenant when the request asks for it ([InBusinessHours]); force
+// reboots after any change. A runner that can reboot implements [Rebooter].
+// A [Notifier] is told before execution, and may postpone or decline, and
+// after it.
+//
+// # Journal and resume
+//
+// Every state change is written to the [Journal] before it takes effect.
+// A journal write that fails stops the session as a crash would. An engine
+// made over the same journal calls [Engine.Resume]: the sessions that had not
+// ended continue; an action that was running is detected again, and re-run
+// only when detection does not find it done, so nothing is lost or run twice
+// blindly. [MemoryJournal] keeps records in memory; records are plain JSON
+// for durable implementations.
+//
+// # Scheduling
+//
+// A computer has one active session at a time (another is a [*BusyError]).
+// At most Config.MaxRunning sessions run; the others wait in a queue, ad hoc
+// before onboarding before scheduled, each in arrival order. [Engine.Cancel]
+// cancels at any time: a running action ends cancelled and nothing new
+// starts.
 package session

@@ -1,0 +1,260 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/resolver"
+)
+
+// Journal keeps every state change of every session, written before the
+// change takes effect, so that an engine started afresh can resume the
+// sessions that had not ended. Append must be durable when it returns nil;
+// an error stops the session that wrote (as a crash would) and leaves it to be
+// resumed. Implementations are safe for concurrent use; records of one
+// session are appended by one goroutine at a time, with Seq 1, 2, ...
+//
+// A record never holds a password: parameters are not journaled, and texts
+// (messages, output) are redacted before they are.
+type Journal interface {
+	Append(ctx context.Context, rec Record) error
+	// Replay calls fn with every record, each session's in Seq order.
+	Replay(ctx context.Context, fn func(Record) error) error
+}
+
+// RecordKind is what a record changes.
+type RecordKind uint8
+
+// Values of RecordKind.
+const (
+	_               RecordKind = iota
+	RecordCreated              // a session, queued (pending): Request
+	RecordStatus               // the session's Status, Reason and Until
+	RecordStage                // the session's Stage
+	RecordDecisions            // the resolution stage's Decisions
+	RecordPlan                 // Actions appended to the plan
+	RecordAction               // the action at Index is now Action
+	RecordReset                // the plan and decisions are dropped: the session starts over (after a postponement)
+	RecordReboot               // the reboot outcome: Reboot
+)
+
+var recordKindNames = names[RecordKind]{"record kind", []string{"", "created", "status", "stage", "decisions", "plan", "action", "reset", "reboot"}}
+
+func (k RecordKind) String() string { return recordKindNames.str(k) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (k RecordKind) MarshalText() ([]byte, error) { return recordKindNames.marshal(k) }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *RecordKind) UnmarshalText(b []byte) error { return recordKindNames.unmarshal(k, b) }
+
+// Record is one state change of one session. Only the fields of its Kind are set.
+type Record struct {
+	Session string     `json:"session"`
+	Seq     int        `json:"seq"`
+	Kind    RecordKind `json:"kind"`
+	Time    time.Time  `json:"time"`
+
+	Request   *Request            `json:"request,omitempty"`
+	Status    Status              `json:"status,omitempty"`
+	Reason    string              `json:"reason,omitempty"`
+	Until     time.Time           `json:"until,omitzero"`
+	Stage     Stage               `json:"stage,omitempty"`
+	Decisions []resolver.Decision `json:"decisions,omitempty"`
+	Actions   []Action            `json:"actions,omitempty"`
+	Segment   string              `json:"segment,omitempty"` // plan: "onboarding" or "main"
+	Index     int                 `json:"index,omitempty"`
+	Action    *Action             `json:"action,omitempty"`
+	Reboot    *RebootOutcome      `json:"reboot,omitempty"`
+}
+
+func (r Record) clone() Record {
+	if r.Request != nil {
+		q := r.Request.clone()
+		r.Request = &q
+	}
+	r.Decisions = slices.Clone(r.Decisions)
+	r.Actions = slices.Clone(r.Actions)
+	if r.Action != nil {
+		a := *r.Action
+		r.Action = &a
+	}
+	if r.Reboot != nil {
+		b := *r.Reboot
+		r.Reboot = &b
+	}
+	return r
+}
+
+// Segments of a plan.
+const (
+	segOnboarding = "onboarding"
+	segMain       = "main"
+)
+
+// MemoryJournal is a Journal in memory: for tests, for embedders that do not
+// need to survive a restart, and as the reference for durable ones. Sessions
+// are spread over shards, so that many sessions write at once without
+// waiting for one another. The zero MemoryJournal is empty and ready.
+type MemoryJournal struct {
+	once   sync.Once
+	shards []journalShard
+	seq    atomic.Uint64 // the order of appends across shards
+}
+
+const (
+	journalShards = 64
+	journalChunk  = 1024
+)
+
+type journalShard struct {
+	mu     sync.Mutex
+	chunks [][]journaled  // in the order appended, in chunks that never move
+	last   map[string]int // session -> last Seq
+	n      int
+}
+
+type journaled struct {
+	order uint64
+	rec   Record
+}
+
+func (j *MemoryJournal) shard(session string) *journalShard {
+	j.once.Do(func() { j.shards = make([]journalShard, journalShards) })
+	h := fnv.New32a()
+	h.Write([]byte(session))
+	return &j.shards[h.Sum32()%journalShards]
+}
+
+// Append implements Journal. It rejects a record whose Seq does not follow
+// the session's last one.
+func (j *MemoryJournal) Append(ctx context.Context, rec Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("session: journal: %w", err)
+	}
+	rec = rec.clone()
+	sh := j.shard(rec.Session)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.last == nil {
+		sh.last = map[string]int{}
+	}
+	if want := sh.last[rec.Session] + 1; rec.Seq != want {
+		return fmt.Errorf("session: journal: session %q: record %d, want %d: %w", rec.Session, rec.Seq, want, immy.ErrInvalid)
+	}
+	sh.last[rec.Session] = rec.Seq
+	if len(sh.chunks) == 0 || len(sh.chunks[len(sh.chunks)-1]) == journalChunk {
+		sh.chunks = append(sh.chunks, make([]journaled, 0, journalChunk))
+	}
+	c := &sh.chunks[len(sh.chunks)-1]
+	*c = append(*c, journaled{order: j.seq.Add(1), rec: rec})
+	sh.n++
+	return nil
+}
+
+// snapshot returns the records appended so far, in the order they were
+// appended; the records are shared, not copied.
+func (j *MemoryJournal) snapshot() []Record {
+	j.once.Do(func() { j.shards = make([]journalShard, journalShards) })
+	var all []journaled
+	for i := range j.shards {
+		sh := &j.shards[i]
+		sh.mu.Lock()
+		for _, c := range sh.chunks {
+			all = append(all, c...)
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(all, func(a, b journaled) int { return cmp.Compare(a.order, b.order) })
+	out := make([]Record, len(all))
+	for i := range all {
+		out[i] = all[i].rec
+	}
+	return out
+}
+
+// Replay implements Journal: records in the order they were appended.
+func (j *MemoryJournal) Replay(ctx context.Context, fn func(Record) error) error {
+	for _, r := range j.snapshot() {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("session: journal: %w", err)
+		}
+		if err := fn(r.clone()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Records returns a copy of every record, in the order they were appended.
+func (j *MemoryJournal) Records() []Record {
+	out := j.snapshot()
+	for i := range out {
+		out[i] = out[i].clone()
+	}
+	return out
+}
+
+// Len returns the number of records.
+func (j *MemoryJournal) Len() int {
+	j.once.Do(func() { j.shards = make([]journalShard, journalShards) })
+	n := 0
+	for i := range j.shards {
+		sh := &j.shards[i]
+		sh.mu.Lock()
+		n += sh.n
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// apply folds one record into a report; it is how Resume rebuilds sessions
+// and what the engine does after each write.
+func (r *Report) apply(rec *Record) {
+	switch rec.Kind {
+	case RecordCreated:
+		if rec.Request != nil {
+			r.Request = rec.Request.clone()
+			r.ID, r.Computer = rec.Session, rec.Request.Computer
+		}
+		// a session is queued as soon as it is recorded
+		r.Status, r.Created = Pending, rec.Time
+	case RecordStatus:
+		r.Status, r.Reason = rec.Status, rec.Reason
+		r.PostponedUntil = rec.Until
+		if rec.Status.Final() {
+			r.Ended = rec.Time
+			r.Stage = StageDone
+		}
+	case RecordStage:
+		r.Stage = rec.Stage
+	case RecordDecisions:
+		r.Decisions = slices.Clone(rec.Decisions)
+	case RecordPlan:
+		r.Actions = append(r.Actions, rec.Actions...)
+		if rec.Segment == segOnboarding {
+			r.onboardingPlanned = true
+		} else {
+			r.mainPlanned = true
+		}
+	case RecordAction:
+		if rec.Action != nil && rec.Index >= 0 && rec.Index < len(r.Actions) {
+			r.Actions[rec.Index] = *rec.Action
+		}
+	case RecordReset:
+		r.Decisions, r.Actions = nil, nil
+		r.Stage = StageNone
+		r.onboardingPlanned, r.mainPlanned = false, false
+	case RecordReboot:
+		if rec.Reboot != nil {
+			r.Reboot = *rec.Reboot
+		}
+	}
+}

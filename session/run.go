@@ -1,0 +1,402 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/resolver"
+)
+
+// runCtx is one run of a session's goroutine: from where the session stands
+// to its end, or to a stop (offline, postponed, cancelled, a journal failure,
+// the engine closing).
+type runCtx struct {
+	e    *Engine
+	s    *sess
+	ctx  context.Context
+	comp *immy.Computer
+	inv  immy.Inventory
+	rs   resolver.Session
+}
+
+type outHow uint8
+
+const (
+	outEnded outHow = iota
+	outWaitConnectivity
+	outPostponed
+	outStopped
+)
+
+type outcome struct {
+	how   outHow
+	until time.Time
+	err   error
+}
+
+// postponeErr stops a session until a time.
+type postponeErr struct {
+	until  time.Time
+	reason string
+}
+
+func (p *postponeErr) Error() string {
+	return "session: postponed until " + p.until.Format(time.RFC3339)
+}
+
+func (e *Engine) drive(ctx context.Context, s *sess) outcome {
+	x := &runCtx{e: e, s: s, ctx: ctx, comp: e.computers[s.req.Computer]}
+	switch s.req.Kind {
+	case OnboardingRun:
+		x.rs = resolver.Session{Kind: resolver.OnboardingSession}
+	case SingleItem:
+		x.rs = resolver.Session{Kind: resolver.AdHocSession, Named: append([]string{s.req.Item}, s.req.Named...)}
+	}
+	return x.conclude(x.main())
+}
+
+// conclude records how a run ended.
+func (x *runCtx) conclude(err error) outcome {
+	var je *JournalError
+	var pe *postponeErr
+	switch {
+	case err == nil:
+		return outcome{how: outEnded}
+	case errors.As(err, &je):
+		return outcome{how: outStopped, err: err}
+	case errors.Is(err, errShutdown):
+		return outcome{how: outStopped, err: fmt.Errorf("session: %w", ErrClosed)}
+	case errors.Is(err, errCancel):
+		if err := x.e.cancelRest(x.ctx, x.s); err != nil {
+			return outcome{how: outStopped, err: err}
+		}
+		if err := x.finish(Cancelled, ReasonCancelled); err != nil {
+			return outcome{how: outStopped, err: err}
+		}
+		return outcome{how: outEnded}
+	case errors.As(err, &pe):
+		err := x.e.commit(x.ctx, x.s, Record{Kind: RecordReset}, func() { x.s.notified = false })
+		if err == nil {
+			err = x.e.commit(x.ctx, x.s, Record{Kind: RecordStatus, Status: Postponed, Reason: pe.reason, Until: pe.until}, nil)
+		}
+		if err != nil {
+			return outcome{how: outStopped, err: err}
+		}
+		return outcome{how: outPostponed, until: pe.until}
+	case errors.Is(err, errOffline):
+		if x.s.req.Offline == SkipOffline {
+			if err := x.offlineRest(); err != nil {
+				return outcome{how: outStopped, err: err}
+			}
+			if err := x.finish(Failed, ReasonComputerOffline); err != nil {
+				return outcome{how: outStopped, err: err}
+			}
+			return outcome{how: outEnded}
+		}
+		if err := x.setStatus(PendingConnectivity, ReasonComputerOffline); err != nil {
+			return outcome{how: outStopped, err: err}
+		}
+		return outcome{how: outWaitConnectivity}
+	}
+	// the session cannot go on: it fails with the reason
+	if err := x.finish(Failed, err.Error()); err != nil {
+		return outcome{how: outStopped, err: err}
+	}
+	return outcome{how: outEnded}
+}
+
+func (x *runCtx) setStatus(st Status, reason string) error {
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordStatus, Status: st, Reason: reason}, nil)
+}
+
+func (x *runCtx) setStage(st Stage) error {
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordStage, Stage: st}, nil)
+}
+
+func (x *runCtx) finish(st Status, reason string) error {
+	return x.setStatus(st, reason)
+}
+
+func (x *runCtx) action(i int) Action {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	return x.s.rep.Actions[i]
+}
+
+func (x *runCtx) count() int {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	return len(x.s.rep.Actions)
+}
+
+func (x *runCtx) stage() Stage {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	return x.s.rep.Stage
+}
+
+func (x *runCtx) actions() []Action {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	return append([]Action(nil), x.s.rep.Actions...)
+}
+
+func (x *runCtx) setAction(i int, a Action) error {
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordAction, Index: i, Action: &a}, nil)
+}
+
+// checkStop returns the stop error when the session's context ended.
+func (x *runCtx) checkStop() error {
+	if x.ctx.Err() != nil {
+		return context.Cause(x.ctx)
+	}
+	return nil
+}
+
+// main runs the session's stages from where it stands.
+func (x *runCtx) main() error {
+	if err := x.checkStop(); err != nil {
+		return err
+	}
+	if err := x.setStatus(Running, ""); err != nil {
+		return err
+	}
+	rep := x.s.report()
+	if !rep.mainPlanned {
+		if err := x.setStage(StageInventory); err != nil {
+			return err
+		}
+		inv, err := x.readInventory()
+		if err != nil {
+			return inventoryErr(err)
+		}
+		x.inv = inv
+		if x.comp.ExcludedFromMaintenance {
+			return x.finish(Passed, ReasonExcluded)
+		}
+		if x.s.req.Kind == RerunAction {
+			if err := x.planRerun(); err != nil {
+				return err
+			}
+		} else {
+			done, err := x.resolveAndDetect(rep)
+			if err != nil || done {
+				return err
+			}
+		}
+	}
+	if x.s.req.Kind == DetectionOnly {
+		return x.finish(Passed, ReasonDetectionOnly)
+	}
+	if err := x.execute(false); err != nil {
+		return err
+	}
+	if err := x.reboot(); err != nil {
+		return err
+	}
+	acts := x.actions()
+	st, reason := finalStatus(acts)
+	x.notifyAfter(st)
+	return x.finish(st, reason)
+}
+
+func inventoryErr(err error) error {
+	if errors.Is(err, errOffline) || errors.Is(err, errCancel) || errors.Is(err, errShutdown) {
+		return err
+	}
+	return fmt.Errorf("inventory: %w", err)
+}
+
+// resolveAndDetect runs the resolution, onboarding and detection stages and
+// records the plan. done is true when the session ended (resolution only).
+func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
+	if err := x.setStage(StageResolution); err != nil {
+		return false, err
+	}
+	decisions, err := x.e.planner.Decide(x.ctx, x.comp.ID, x.rs)
+	if err != nil {
+		if stop := x.checkStop(); stop != nil {
+			return false, stop
+		}
+		return false, fmt.Errorf("resolution: %w", err)
+	}
+	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions}, nil); err != nil {
+		return false, err
+	}
+	if x.s.req.Kind == ResolutionOnly {
+		return true, x.finish(Passed, "")
+	}
+	if x.s.req.Kind == OnboardingRun {
+		var onboarding, rest []resolver.Decision
+		for _, d := range decisions {
+			if t := x.e.tasks[d.Item]; t != nil && t.OnboardingOnly {
+				onboarding = append(onboarding, d)
+			} else {
+				rest = append(rest, d)
+			}
+		}
+		decisions = rest
+		if !rep.onboardingPlanned {
+			if err := x.setStage(StageOnboarding); err != nil {
+				return false, err
+			}
+			det, err := x.detect(onboarding)
+			if err != nil {
+				return false, err
+			}
+			if err := x.recordPlan(x.plan(onboarding, det, true), segOnboarding); err != nil {
+				return false, err
+			}
+		}
+		if x.pendingWork(true) {
+			if err := x.execute(true); err != nil {
+				return false, err
+			}
+			// the onboarding tasks may have changed the computer
+			inv, err := x.readInventory()
+			if err != nil {
+				return false, inventoryErr(err)
+			}
+			x.inv = inv
+		}
+	}
+	if err := x.setStage(StageDetection); err != nil {
+		return false, err
+	}
+	det, err := x.detect(decisions)
+	if err != nil {
+		return false, err
+	}
+	return false, x.recordPlan(x.plan(decisions, det, false), segMain)
+}
+
+// pendingWork reports whether actions of a segment are left to do.
+func (x *runCtx) pendingWork(onboarding bool) bool {
+	for _, a := range x.actions() {
+		if a.Onboarding == onboarding && !a.Status.Done() {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *runCtx) recordPlan(acts []Action, segment string) error {
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordPlan, Actions: acts, Segment: segment}, nil)
+}
+
+// execute runs the actions of one segment (the onboarding stage's, or the
+// others) that have not ended, in order.
+func (x *runCtx) execute(onboarding bool) error {
+	if err := x.beforeExecution(); err != nil {
+		return err
+	}
+	// the onboarding stage runs its own actions
+	if !onboarding && x.stage() != StageExecution {
+		if err := x.setStage(StageExecution); err != nil {
+			return err
+		}
+	}
+	n := x.count()
+	retries := len(x.comp.Pathways)
+	for i := 0; i < n; i++ {
+		a := x.action(i)
+		if a.Onboarding != onboarding || a.Status.Done() {
+			continue
+		}
+		if err := x.checkStop(); err != nil {
+			return err
+		}
+		err := x.executeOne(i)
+		if errors.Is(err, errOffline) && retries > 0 && x.anotherPathway() {
+			// another pathway may reach the computer: the action is
+			// detected again there before anything is re-run
+			retries--
+			i--
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// anotherPathway reports whether a pathway of the computer is still believed online.
+func (x *runCtx) anotherPathway() bool {
+	for _, p := range x.e.runners(x.comp) {
+		if p.online && len(x.comp.Pathways) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// finalStatus is the status of a session whose actions ended: passed when
+// none failed, partially passed when some succeeded and some failed, failed
+// when none succeeded.
+func finalStatus(acts []Action) (Status, string) {
+	var ok, bad int
+	var failed []string
+	for _, a := range acts {
+		switch a.Result {
+		case Success:
+			ok++
+		case ResultFailed, Indeterminable, ResultCancelled:
+			bad++
+			failed = append(failed, a.Item())
+		}
+	}
+	switch {
+	case bad == 0:
+		return Passed, ""
+	case ok > 0:
+		return PartiallyPassed, fmt.Sprintf("%d of %d actions failed: %s", bad, ok+bad, strings.Join(failed, ", "))
+	}
+	return Failed, fmt.Sprintf("%d of %d actions failed: %s", bad, ok+bad, strings.Join(failed, ", "))
+}
+
+// cancelRest ends every action of s that has not ended as cancelled: a
+// running one complete, the others skipped.
+func (e *Engine) cancelRest(ctx context.Context, s *sess) error {
+	rep := s.report()
+	for i, a := range rep.Actions {
+		if a.Status.Done() {
+			continue
+		}
+		if a.Status == Performing || a.Status == DeterminingResult {
+			a.Status = Complete
+		} else {
+			a.Status = Skipped
+		}
+		a.Result, a.Reason = ResultCancelled, ReasonCancelled
+		if err := e.commit(ctx, s, Record{Kind: RecordAction, Index: i, Action: &a}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offlineRest ends the actions of a session skipped because its computer
+// is offline: a running one indeterminable (what it did cannot be known).
+func (x *runCtx) offlineRest() error {
+	for i, a := range x.actions() {
+		if a.Status.Done() {
+			continue
+		}
+		if a.Status == Performing || a.Status == DeterminingResult {
+			a.Status, a.Result = Complete, Indeterminable
+			a.Message = "the computer went offline while the action ran"
+		} else {
+			a.Status, a.Result = Skipped, NoResult
+		}
+		a.Reason = ReasonComputerOffline
+		if err := x.setAction(i, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
