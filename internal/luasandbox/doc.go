@@ -5,7 +5,7 @@
 // A sandboxed [State] opens only Lua's base library (the functions of
 // [BaseFuncs]), string, table and math. There is no os, io, load, loadstring,
 // dofile, require, getfenv, setfenv or collectgarbage; string.rep is capped at
-// [MaxStringRep] bytes and string.dump is gone. The library is frozen: a chunk
+// [MaxStringRep] bytes (or the Config's MaxStringRep) and string.dump is gone. The library is frozen: a chunk
 // cannot change it, and every run gets a fresh environment table, so nothing
 // one run writes is seen by the next and states can be pooled.
 //
@@ -13,7 +13,8 @@
 // *lua.FunctionProto that any number of states run at once; a [Pool] keeps the
 // mutable states. Each run is bounded by its context (deadline and
 // cancellation stop the chunk between two instructions) or, without a
-// deadline, by the Config's timeout.
+// deadline, by the Config's timeout (none when it is negative: an embedder
+// whose scripts run as long as their caller allows).
 //
 //	proto, err := luasandbox.Compile("filter", `return x > 1`)
 //	pool := luasandbox.NewPool(0, luasandbox.Config{})

@@ -17,7 +17,8 @@ import (
 // the Config does not say otherwise.
 const DefaultTimeout = time.Second
 
-// MaxStringRep is the longest string string.rep builds, in bytes.
+// MaxStringRep is the longest string string.rep builds, in bytes, when the
+// Config does not say otherwise.
 const MaxStringRep = 1 << 20
 
 // maxCachedFunctions bounds the functions a state keeps, one per prototype
@@ -49,8 +50,12 @@ type Config struct {
 	// must be a pure function of its input (filters).
 	Deterministic bool
 	// Timeout bounds a run whose context has no deadline; zero means
-	// DefaultTimeout.
+	// DefaultTimeout, and a negative Timeout means none: the context alone
+	// bounds the run.
 	Timeout time.Duration
+	// MaxStringRep bounds the string string.rep builds, in bytes; zero means
+	// MaxStringRep.
+	MaxStringRep int
 	// CallStackSize bounds the depth of Lua calls; zero means 200.
 	CallStackSize int
 	// RegistryMaxSize bounds the Lua value stack, in slots; zero means 65536.
@@ -120,7 +125,7 @@ func NewState(cfg Config) *State {
 		L.Call(1, 0)
 	}
 	s := &State{L: L, timeout: cfg.Timeout, fns: map[*lua.FunctionProto]*lua.LFunction{}}
-	if s.timeout <= 0 {
+	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
 	}
 	s.checkEnv = func(k, _ lua.LValue) {
@@ -138,7 +143,11 @@ func NewState(cfg Config) *State {
 	})
 
 	str := L.GetGlobal(lua.StringLibName).(*lua.LTable)
-	str.RawSetString("rep", L.NewFunction(stringRep))
+	maxRep := int64(cfg.MaxStringRep)
+	if maxRep <= 0 {
+		maxRep = MaxStringRep
+	}
+	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int { return stringRep(L, maxRep) }))
 	str.RawSetString("dump", lua.LNil)
 	str.RawSetString("__index", lua.LNil)
 	math := L.GetGlobal(lua.MathLibName).(*lua.LTable)
@@ -229,12 +238,13 @@ func (s *State) ReuseEnv(env *lua.LTable) *lua.LTable {
 // NewEnv) and returns its first result (lua.LNil when it returns nothing).
 // ctx bounds the run: its deadline and cancellation stop the chunk between
 // two instructions, and Go functions the chunk calls can read it with
-// L.Context(). When ctx has no deadline, the state's timeout applies.
+// L.Context(). When ctx has no deadline, the state's timeout applies (if the
+// Config gave one).
 //
 // A Lua error is returned as a *RuntimeError; a stopped context as an error
 // wrapping ctx.Err().
 func (s *State) Run(ctx context.Context, proto *lua.FunctionProto, env *lua.LTable) (lua.LValue, error) {
-	if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok && s.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
@@ -276,6 +286,11 @@ func (s *State) Run(ctx context.Context, proto *lua.FunctionProto, env *lua.LTab
 	L.SetTop(0)
 	return ret, nil
 }
+
+// Forget drops what the state keeps to run proto again, for an embedder that
+// runs a prototype once (a script that came with a request): otherwise a
+// state keeps up to a few hundred of them until it starts over.
+func (s *State) Forget(proto *lua.FunctionProto) { delete(s.fns, proto) }
 
 // Usable reports whether the state may be reused: false after a Go panic went
 // through it.
@@ -340,16 +355,16 @@ func (p *Pool) Run(ctx context.Context, proto *lua.FunctionProto, setup func(s *
 	return s.Run(ctx, proto, env)
 }
 
-// stringRep is string.rep with a bound on the result's size.
-func stringRep(L *lua.LState) int {
+// stringRep is string.rep with a bound, limit bytes, on the result's size.
+func stringRep(L *lua.LState, limit int64) int {
 	str := L.CheckString(1)
 	n := L.CheckInt64(2)
 	if n <= 0 || str == "" {
 		L.Push(lua.LString(""))
 		return 1
 	}
-	if n > MaxStringRep || int64(len(str))*n > MaxStringRep {
-		L.RaiseError("string.rep: result longer than %d bytes", MaxStringRep)
+	if n > limit || int64(len(str))*n > limit {
+		L.RaiseError("string.rep: result longer than %d bytes", limit)
 	}
 	L.Push(lua.LString(strings.Repeat(str, int(n))))
 	return 1

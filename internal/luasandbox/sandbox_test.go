@@ -180,6 +180,73 @@ func TestStringRepIsCapped(t *testing.T) {
 	require.Equal(t, "20", String(v))
 }
 
+func TestStringRepCapFromConfig(t *testing.T) {
+	s := NewState(Config{MaxStringRep: 8})
+	defer s.Close()
+	for _, tt := range []struct {
+		src, want, err string
+	}{
+		{src: `return string.rep("ab", 4)`, want: "abababab"},
+		{src: `return ("ab"):rep(5)`, err: "string.rep: result longer than 8 bytes"},
+		{src: `return string.rep("x", 9)`, err: "string.rep: result longer than 8 bytes"},
+	} {
+		v, err := run(t, s, tt.src)
+		if tt.err != "" {
+			var re *RuntimeError
+			require.ErrorAs(t, err, &re, tt.src)
+			require.Contains(t, re.Message, tt.err, tt.src)
+			continue
+		}
+		require.NoError(t, err, tt.src)
+		require.Equal(t, tt.want, String(v), tt.src)
+	}
+}
+
+// A negative Timeout leaves a run without a deadline to its context alone.
+func TestNegativeTimeoutMeansNone(t *testing.T) {
+	lib := func(s *State, lib *lua.LTable) {
+		lib.RawSetString("hasDeadline", s.L.NewFunction(func(L *lua.LState) int {
+			_, ok := L.Context().Deadline()
+			L.Push(lua.LBool(ok))
+			return 1
+		}))
+	}
+	for _, tt := range []struct {
+		timeout time.Duration
+		want    lua.LValue
+	}{{0, lua.LTrue}, {time.Hour, lua.LTrue}, {-1, lua.LFalse}} {
+		s := NewState(Config{Library: lib, Timeout: tt.timeout})
+		v, err := run(t, s, `return hasDeadline()`)
+		s.Close()
+		require.NoError(t, err)
+		require.Equal(t, tt.want, v, "timeout %v", tt.timeout)
+	}
+	// A negative Timeout still honours the context's own deadline.
+	s := NewState(Config{Timeout: -1})
+	defer s.Close()
+	proto, err := Compile("chunk", `while true do end`)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = s.Run(ctx, proto, nil)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestForget(t *testing.T) {
+	s := NewState(Config{})
+	defer s.Close()
+	proto, err := Compile("chunk", `return 1`)
+	require.NoError(t, err)
+	for range 2 {
+		v, err := s.Run(context.Background(), proto, nil)
+		require.NoError(t, err)
+		require.Equal(t, "1", String(v))
+		require.Len(t, s.fns, 1)
+		s.Forget(proto)
+		require.Empty(t, s.fns)
+	}
+}
+
 func TestDeadlineStopsLoops(t *testing.T) {
 	s := NewState(Config{})
 	defer s.Close()

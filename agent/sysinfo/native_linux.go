@@ -1,0 +1,3 @@
+package sysinfo
+
+func (s *Source) native() system { return &linuxFS{root: "/", run: s.command()} }
