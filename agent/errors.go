@@ -4,14 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/immyoss/engine/immy"
 )
 
 // Errors of the server side, beside immy.ErrOffline, immy.ErrNoUserLoggedOn
 // and immy.ErrInvalid.
 var (
 	// ErrDisconnected: the agent's connection ended while it worked on a
-	// request; whether a script ran to its end is unknown.
-	ErrDisconnected = errors.New("agent disconnected")
+	// request; whether a script ran to its end is unknown. It wraps
+	// immy.ErrOffline, so a session waits for the computer and detects again
+	// before it runs anything a second time.
+	ErrDisconnected = fmt.Errorf("agent disconnected: %w", immy.ErrOffline)
 	// ErrUnavailable: the agent's machine has no interpreter for the script's
 	// language (PowerShell on Linux without pwsh, cmd off Windows).
 	ErrUnavailable = errors.New("interpreter not available on the agent")
