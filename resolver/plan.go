@@ -114,6 +114,7 @@ type depInfo struct {
 	approved    []int32
 	owner       int32 // the tenant its item is private to, -1 for none, -2 for an unknown one
 	enforcement immy.Enforcement
+	onboarding  bool // its item is an onboarding-only task
 }
 
 // The rank key orders candidates like DefaultRanking: fields from the most
@@ -243,6 +244,7 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 			continue
 		}
 		p.deps[i].item = k
+		p.deps[i].onboarding = it.onboardingOnly
 		p.deps[i].plain = d.Enforcement == immy.Required && it.owner == "" && !it.onboardingOnly
 		if it.owner != "" {
 			p.deps[i].owner = -2
@@ -526,6 +528,35 @@ func (p *Planner) takesPart(di int, ci int, s *sessionFilter) (bool, string) {
 	return false, "unknown enforcement"
 }
 
+// isCandidate is takesPart without the reason, for decide: ct is computer
+// ci's tenant, when hasTenant.
+func (p *Planner) isCandidate(di, ci int, ct int, hasTenant bool, s *sessionFilter) bool {
+	info := &p.deps[di]
+	k := info.item
+	switch {
+	case k < 0:
+		return false
+	case info.onboarding && s.kind != OnboardingSession:
+		return false
+	case info.owner != -1 && !(hasTenant && int32(ct) == info.owner):
+		return false
+	case s.kind == AdHocSession && !s.items[k]:
+		return false
+	}
+	switch info.enforcement {
+	case immy.Required:
+		return true
+	case immy.Optional:
+		_, ok := slices.BinarySearch(info.approved, int32(ci))
+		return ok
+	case immy.AdHoc:
+		return s.kind == AdHocSession && (s.deps[int32(di)] || s.items[k])
+	case immy.OnboardingOnly:
+		return s.kind == OnboardingSession
+	}
+	return false
+}
+
 // ownedBy reports whether computer ci belongs to tenant t (an index; -2 for
 // a tenant the fleet does not have, which owns nothing).
 func (p *Planner) ownedBy(t int32, ci int) bool {
@@ -711,7 +742,7 @@ func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter
 			continue
 		}
 		if h.key&keyChecked != 0 || adhoc {
-			if ok, _ := p.takesPart(di, c, s); !ok {
+			if !p.isCandidate(di, c, ct, hasTenant, s) {
 				continue
 			}
 		}

@@ -110,6 +110,7 @@ type sequencer struct {
 	cat        *Catalogue
 	deps       []immy.Deployment // the table action.dep and slot.dep index
 	aims       []aim             // of each deployment of deps
+	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
 	st         stateReader
 	onboarding bool
 	slots      []slot
@@ -125,7 +126,18 @@ type sequencer struct {
 }
 
 func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer {
-	return &sequencer{cat: cat, deps: deps, aims: aims, slots: make([]slot, len(cat.items))}
+	how := make([]depHow, len(deps))
+	for i := range deps {
+		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode}
+	}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, slots: make([]slot, len(cat.items))}
+}
+
+// depHow is what the sequencer reads of a winning deployment, kept apart from
+// the (large) deployments so that planning a computer touches little memory.
+type depHow struct {
+	Desired immy.DesiredState
+	Mode    immy.TaskMode
 }
 
 // aims computes the aim of every software deployment of deps.
@@ -224,12 +236,13 @@ func (q *sequencer) load(it int32) *slot {
 	return s
 }
 
-// decision returns the item's own winning deployment, nil for none.
-func (q *sequencer) decision(s *slot) *immy.Deployment {
+// decision returns what the sequencer reads of the item's own winning
+// deployment, nil for none.
+func (q *sequencer) decision(s *slot) *depHow {
 	if s.dep == 0 {
 		return nil
 	}
-	return &q.deps[s.dep-1]
+	return &q.how[s.dep-1]
 }
 
 type mark struct{ acts, undo int }

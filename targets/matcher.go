@@ -28,11 +28,20 @@ type Matcher struct {
 	targets []target
 	filters []*filterSlot
 	post    map[postKey][]int32
+	// The filter targets of each scope key, grouped by filter, so that Match
+	// evaluates (or looks up) each distinct filter once per computer.
+	filterPost map[int32][]filterGroup
 	// Which target types have postings in each scope, to skip empty lookups.
 	crossTypes, freeTypes uint16
 	tenantTypes           []uint16  // by scope key 2t (exact) and 2t+1 (propagating)
 	bitmaps               sync.Pool // *[]uint64, one bit per deployment, all clear
-	scans                 sync.Map  // target -> []int: the results of scanning targets
+	scratch               sync.Pool // *[]int, for mergeMatches
+	// shared holds, per tenant (+1, 0 for none) and kind, the deployments
+	// whose targets select a computer by its tenant and kind alone (all
+	// computers, client groups), ascending: computed by the first Match of
+	// such a computer, shared by the others.
+	shared []atomic.Pointer[[]int32]
+	scans  sync.Map // target -> []int: the results of scanning targets
 }
 
 // target is a deployment's target compiled against the index.
@@ -71,6 +80,14 @@ func (t *target) scopeKey() int32 {
 		k++
 	}
 	return k
+}
+
+// filterGroup is the deployments of one scope whose targets share a filter,
+// in ascending order, with the union of their kind masks.
+type filterGroup struct {
+	filter int32
+	kinds  uint8
+	deps   []int32
 }
 
 // filterSlot is one distinct filter, with its results per computer: two bits
@@ -132,8 +149,11 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		deps:        deployments,
 		targets:     make([]target, len(deployments)),
 		post:        map[postKey][]int32{},
+		filterPost:  map[int32][]filterGroup{},
 		tenantTypes: make([]uint16, 2*len(ix.f.Tenants)),
+		shared:      make([]atomic.Pointer[[]int32], 9*(len(ix.f.Tenants)+1)),
 	}
+	m.scratch.New = func() any { return new([]int) }
 	m.bitmaps.New = func() any {
 		words := make([]uint64, (len(deployments)+63)/64)
 		return &words
@@ -179,6 +199,17 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		sk := t.scopeKey()
 		pk := postKey{scope: sk, typ: t.typ, key: t.key}
 		m.post[pk] = append(m.post[pk], int32(i))
+		if t.filter >= 0 {
+			gs := m.filterPost[sk]
+			g := slices.IndexFunc(gs, func(g filterGroup) bool { return g.filter == t.filter })
+			if g < 0 {
+				gs = append(gs, filterGroup{filter: t.filter})
+				g = len(gs) - 1
+			}
+			gs[g].kinds |= t.kinds
+			gs[g].deps = append(gs[g].deps, int32(i))
+			m.filterPost[sk] = gs
+		}
 		bit := uint16(1) << t.typ
 		switch sk {
 		case scopeCross:
@@ -313,23 +344,51 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 			dst = append(dst, int(i))
 		}
 	}
-	for _, s := range scopes {
-		var types uint16
+	typesOf := func(s int32) uint16 {
 		switch s {
 		case scopeFree:
-			types = m.freeTypes
+			return m.freeTypes
 		case scopeCross:
-			types = m.crossTypes
-		default:
-			types = m.tenantTypes[s]
+			return m.crossTypes
 		}
+		return m.tenantTypes[s]
+	}
+	// The targets that depend on the tenant and kind alone: shared by the
+	// computers of the same tenant and kind.
+	slot := &m.shared[9*(int(ten)+1)+bits.TrailingZeros8(kind)]
+	shared := slot.Load()
+	if shared == nil {
+		mark := len(dst)
+		for _, s := range scopes {
+			types := typesOf(s)
+			if types&(1<<immy.TargetAllComputers) != 0 {
+				visit(s, immy.TargetAllComputers, 0)
+			}
+			if ten >= 0 && types&(1<<immy.TargetClientGroup) != 0 {
+				for _, g := range ix.tClientGroups[ten] {
+					visit(s, immy.TargetClientGroup, g)
+				}
+			}
+		}
+		list := make([]int32, 0, len(dst)-mark)
+		for _, i := range dst[mark:] {
+			list = append(list, int32(i))
+		}
+		slices.Sort(list)
+		slot.CompareAndSwap(nil, &list)
+		shared = slot.Load()
+		dst = dst[:mark]
+	}
+	for _, i := range *shared {
+		dst = append(dst, int(i))
+	}
+	mid := len(dst) // dst[start:mid] is in order
+	for _, s := range scopes {
+		types := typesOf(s)
 		if types == 0 {
 			continue
 		}
 		has := func(t immy.TargetType) bool { return types&(1<<t) != 0 }
-		if has(immy.TargetAllComputers) {
-			visit(s, immy.TargetAllComputers, 0)
-		}
 		if has(immy.TargetComputer) {
 			visit(s, immy.TargetComputer, int32(c))
 		}
@@ -351,19 +410,66 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 				visit(s, immy.TargetDeviceGroup, g)
 			}
 		}
-		if ten >= 0 && has(immy.TargetClientGroup) {
-			for _, g := range ix.tClientGroups[ten] {
-				visit(s, immy.TargetClientGroup, g)
-			}
-		}
 		if has(immy.TargetFilter) {
-			visit(s, immy.TargetFilter, 0)
+			// each distinct filter once; an error names the lowest
+			// deployment whose filter failed, as a visit in order would
+			errAt := int32(-1)
+			var ferr error
+			for _, g := range m.filterPost[s] {
+				if g.kinds&kind == 0 {
+					continue
+				}
+				ok, e := m.filterResult(ctx, g.filter, c)
+				for _, i := range g.deps {
+					if m.targets[i].kinds&kind == 0 {
+						continue
+					}
+					if e != nil {
+						if errAt < 0 || i < errAt {
+							errAt, ferr = i, e
+						}
+						break
+					}
+					if ok {
+						dst = append(dst, int(i))
+					}
+				}
+			}
+			if ferr != nil && err == nil {
+				err = fmt.Errorf("targets: deployment %q: %w", m.deps[errAt].ID, ferr)
+			}
 		}
 	}
 	if err != nil {
 		return dst[:start], err
 	}
+	if len(dst)-start > 32 {
+		return m.mergeMatches(dst, start, mid), nil
+	}
 	return m.sortMatches(dst, start), nil
+}
+
+// mergeMatches sorts dst[start:] when dst[start:mid] is in order: it sorts
+// the rest, merges it in and drops duplicates, as sortMatches does for more
+// than 32 matches.
+func (m *Matcher) mergeMatches(dst []int, start, mid int) []int {
+	tail := dst[mid:]
+	slices.Sort(tail)
+	sp := m.scratch.Get().(*[]int)
+	b := append((*sp)[:0], tail...)
+	i, j := mid-1, len(b)-1
+	for k := len(dst) - 1; j >= 0; k-- {
+		if i >= start && dst[i] > b[j] {
+			dst[k] = dst[i]
+			i--
+		} else {
+			dst[k] = b[j]
+			j--
+		}
+	}
+	*sp = b
+	m.scratch.Put(sp)
+	return dst[:start+len(slices.Compact(dst[start:]))]
 }
 
 // sortMatches sorts dst[start:], the union of ascending posting lists:
