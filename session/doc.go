@@ -119,14 +119,25 @@
 // [ActionStatus] not-started, waiting-for-prerequisite, performing,
 // determining-result, then complete or skipped, with a [Result] (success,
 // failed, cancelled, indeterminable) and a reason: the resolver's reason for
-// planning it in Action.Planned, and Action.Reason for how it ended. Every
-// state change is an [Event]: session, stage, action, log line and progress.
+// planning it in Action.Planned, and Action.Reason for how it ended. A
+// session that cannot run ends failed with reason inventory-failed,
+// resolution-failed or internal-error, and the error, passwords redacted, in
+// Report.Message. Every state change is an [Event]: session, stage, action,
+// log line and progress.
 //
 // # Offline, reboots, users
 //
-// An offline computer makes a session wait, pending connectivity, until
-// [Engine.Connected] (it then continues where it stopped), or, with
-// [SkipOffline], end failed. The [RebootPreference] decides reboots: normal
+// An offline computer makes a session wait, pending connectivity (reason
+// computer-offline), until [Engine.Connected], or [Engine.SetPathwayOnline]
+// putting one of its pathways online; or, with [SkipOffline], end failed
+// with reason computer-offline, the actions not run skipped. A runner's error
+// that wraps [immy.ErrOffline] (a lost connection) counts as offline. A
+// session that waits continues where it stopped: one that stopped before its
+// plan was recorded (at inventory, resolution or detection) reads a fresh
+// inventory and detects again, since the computer may have changed while
+// away, and runs nothing before its plan is recorded; one that stopped in
+// execution goes on with its first action not ended, and an action that was
+// running is detected again before anything is re-run. The [RebootPreference] decides reboots: normal
 // and prompt are turned into suppress during the business hours of the
 // computer's tenant when the request asks for it ([InBusinessHours]); force
 // reboots after any change. A runner that can reboot implements [Rebooter].

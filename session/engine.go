@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,7 @@ type Engine struct {
 	serial     sync.Map // task id -> chan struct{}: execute-serially locks
 	pathOnline sync.Map // pathKey -> bool: what the engine learnt of pathways
 	lua        *luasandbox.Pool
+	secrets    redactor // every password value of the fleet: for errors that belong to no task
 	protos     sync.Map // script body -> *compiled
 	wg         sync.WaitGroup
 }
@@ -187,8 +189,37 @@ func New(cfg Config) (*Engine, error) {
 	for i := range f.Deployments {
 		e.deps[f.Deployments[i].ID] = &f.Deployments[i]
 	}
+	e.secrets = newRedactor(fleetSecrets(f))
 	e.lua = luasandbox.NewPool(0, luasandbox.Config{Library: serverLibrary, Timeout: cfg.MetascriptTimeout})
 	return e, nil
+}
+
+// fleetSecrets returns every password value of a fleet: the defaults of
+// tasks' password parameters and the values deployments give them.
+func fleetSecrets(f *immy.Fleet) []string {
+	var out []string
+	add := func(v any) {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	passwords := map[string][]string{} // task id -> its password parameters
+	for i := range f.Tasks {
+		for _, p := range f.Tasks[i].Parameters {
+			if p.Type == immy.ParamPassword {
+				passwords[f.Tasks[i].ID] = append(passwords[f.Tasks[i].ID], p.Name)
+				add(p.Default)
+			}
+		}
+	}
+	for i := range f.Deployments {
+		d := &f.Deployments[i]
+		for _, name := range passwords[d.Item] {
+			add(d.Parameters[name])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // validate checks a request against the fleet.
@@ -275,7 +306,7 @@ func (e *Engine) emitRecord(s *sess, rec *Record) {
 	ev := Event{Time: rec.Time, Session: s.id, Computer: s.req.Computer, Index: -1}
 	switch rec.Kind {
 	case RecordCreated, RecordStatus:
-		ev.Kind, ev.Status, ev.Reason = EventSession, rec.Status, rec.Reason
+		ev.Kind, ev.Status, ev.Reason, ev.Text = EventSession, rec.Status, rec.Reason, rec.Message
 		if rec.Kind == RecordCreated {
 			ev.Status = Pending
 		}

@@ -12,7 +12,7 @@ type EventKind uint8
 // Values of EventKind.
 const (
 	_             EventKind = iota
-	EventSession            // the session's status changed: Status, Reason
+	EventSession            // the session's status changed: Status, Reason, and Text its message
 	EventStage              // the session entered a stage: Stage
 	EventAction             // an action changed: Index, Action
 	EventLog                // a line of output or a log line of a script: Index (-1 outside actions), Text

@@ -36,7 +36,7 @@ type RecordKind uint8
 const (
 	_               RecordKind = iota
 	RecordCreated              // a session, queued (pending): Request
-	RecordStatus               // the session's Status, Reason and Until
+	RecordStatus               // the session's Status, Reason, Message and Until
 	RecordStage                // the session's Stage
 	RecordDecisions            // the resolution stage's Decisions
 	RecordPlan                 // Actions appended to the plan
@@ -65,6 +65,7 @@ type Record struct {
 	Request   *Request            `json:"request,omitempty"`
 	Status    Status              `json:"status,omitempty"`
 	Reason    string              `json:"reason,omitempty"`
+	Message   string              `json:"message,omitempty"` // status: the details of the reason, redacted
 	Until     time.Time           `json:"until,omitzero"`
 	Stage     Stage               `json:"stage,omitempty"`
 	Decisions []resolver.Decision `json:"decisions,omitempty"`
@@ -227,7 +228,7 @@ func (r *Report) apply(rec *Record) {
 		// a session is queued as soon as it is recorded
 		r.Status, r.Created = Pending, rec.Time
 	case RecordStatus:
-		r.Status, r.Reason = rec.Status, rec.Reason
+		r.Status, r.Reason, r.Message = rec.Status, rec.Reason, rec.Message
 		r.PostponedUntil = rec.Until
 		if rec.Status.Final() {
 			r.Ended = rec.Time

@@ -102,12 +102,29 @@ func (x *runCtx) conclude(err error) outcome {
 		}
 		return outcome{how: outWaitConnectivity}
 	}
-	// the session cannot go on: it fails with the reason
-	if err := x.finish(Failed, err.Error()); err != nil {
+	// The session cannot go on: it fails with the reason of the stage that
+	// failed, and the error, redacted, as its message.
+	reason := ReasonInternalError
+	var fe *stageFailure
+	if errors.As(err, &fe) {
+		reason = fe.reason
+	}
+	msg := x.e.secrets.str(err.Error())
+	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordStatus, Status: Failed, Reason: reason, Message: msg}, nil); err != nil {
 		return outcome{how: outStopped, err: err}
 	}
 	return outcome{how: outEnded}
 }
+
+// stageFailure is an error that keeps a stage from going on: the session
+// ends failed with its reason, and the error as its message.
+type stageFailure struct {
+	reason string
+	err    error
+}
+
+func (f *stageFailure) Error() string { return f.err.Error() }
+func (f *stageFailure) Unwrap() error { return f.err }
 
 func (x *runCtx) setStatus(st Status, reason string) error {
 	return x.e.commit(x.ctx, x.s, Record{Kind: RecordStatus, Status: st, Reason: reason}, nil)
@@ -205,10 +222,10 @@ func (x *runCtx) main() error {
 }
 
 func inventoryErr(err error) error {
-	if errors.Is(err, errOffline) || errors.Is(err, errCancel) || errors.Is(err, errShutdown) {
+	if isStop(err) {
 		return err
 	}
-	return fmt.Errorf("inventory: %w", err)
+	return &stageFailure{reason: ReasonInventoryFailed, err: fmt.Errorf("inventory: %w", err)}
 }
 
 // resolveAndDetect runs the resolution, onboarding and detection stages and
@@ -222,7 +239,7 @@ func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
 		if stop := x.checkStop(); stop != nil {
 			return false, stop
 		}
-		return false, fmt.Errorf("resolution: %w", err)
+		return false, &stageFailure{reason: ReasonResolutionFailed, err: fmt.Errorf("resolution: %w", err)}
 	}
 	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions}, nil); err != nil {
 		return false, err

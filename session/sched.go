@@ -261,12 +261,19 @@ func (e *Engine) wakeLocked(s *sess) {
 	}()
 }
 
-// Connected tells the engine that a computer came online: its session
-// pending connectivity is queued again, and continues where it stopped.
+// Connected tells the engine that a computer came online: the engine forgets
+// which of its pathways it had found offline, and its session pending
+// connectivity is queued again and continues where it stopped.
 func (e *Engine) Connected(computer string) {
 	if c, ok := e.computers[computer]; ok {
 		e.forgetPathways(c)
 	}
+	e.reachable(computer)
+}
+
+// reachable queues again the computer's session pending connectivity, or
+// keeps its running session from waiting.
+func (e *Engine) reachable(computer string) {
 	v, ok := e.active.Load(computer)
 	if !ok {
 		return

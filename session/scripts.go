@@ -84,9 +84,14 @@ func pathKey(computer, integration string) string { return computer + "\x00" + i
 // SetPathwayOnline records that one pathway of a computer (an integration
 // instance id, "" for the engine's own agent) is online or not; the engine
 // tries online pathways first. A pathway that answers immy.ErrOffline is
-// marked offline by the engine itself; Connected forgets those marks.
+// marked offline by the engine itself; Connected forgets those marks. A
+// pathway put online wakes the computer's session pending connectivity, as
+// Connected does.
 func (e *Engine) SetPathwayOnline(computer, integration string, online bool) {
 	e.pathOnline.Store(pathKey(computer, integration), online)
+	if online {
+		e.reachable(computer)
+	}
 }
 
 func (e *Engine) forgetPathways(c *immy.Computer) {

@@ -100,9 +100,13 @@ type Report struct {
 	Request  Request `json:"request"`
 	Status   Status  `json:"status"`
 	// Reason says why the session stands where it does: computer-offline,
-	// postponed, cancelled, "2 of 5 actions failed", ...
+	// postponed, cancelled, "2 of 5 actions failed", or, for a session that
+	// could not run, inventory-failed, resolution-failed or internal-error.
 	Reason string `json:"reason,omitempty"`
-	Stage  Stage  `json:"stage"`
+	// Message is a sentence for a person with the details of the reason: the
+	// error that kept the session from running. Passwords are redacted.
+	Message string `json:"message,omitempty"`
+	Stage   Stage  `json:"stage"`
 	// Decisions are the winning deployments of the resolution stage.
 	Decisions []resolver.Decision `json:"decisions,omitempty"`
 	// Actions in execution order: the onboarding stage's, then the others.
@@ -159,5 +163,8 @@ const (
 	ReasonCancelled           = "cancelled"
 	ReasonPostponed           = "postponed"
 	ReasonExcluded            = "excluded-from-maintenance"
+	ReasonInventoryFailed     = "inventory-failed"  // a session: the computer's inventory could not be read (not offline)
+	ReasonResolutionFailed    = "resolution-failed" // a session: the winning deployments could not be decided
+	ReasonInternalError       = "internal-error"    // a session: an error the engine did not expect; see Report.Message
 	ReasonIgnored             = resolver.ReasonIgnored
 )
