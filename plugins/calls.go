@@ -2,8 +2,12 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/immyoss/engine/immy"
 )
@@ -60,11 +64,19 @@ func (in *Instance) Agents(ctx context.Context) ([]Agent, error) {
 // It implements immy.ScriptRunner: output reaches req.Output as the plugin
 // streams it; the deadline of ctx and req.Timeout bound the run, and
 // cancelling ctx cancels the script on the agent. A script that ran and failed
-// is a result with its exit code; errors are immy.ErrOffline,
-// immy.ErrNoUserLoggedOn, a *CrashError when the plugin died during the run
-// (the script's outcome is unknown: the session detects again before it
-// retries), or ctx's error. Only system and user scripts in PowerShell, cmd
-// or sh run through an integration; Lua runs on the server.
+// is a result with its exit code.
+//
+// Errors: immy.ErrOffline whenever the agent cannot be reached through the
+// integration right now: the plugin said the agent is offline, or the plugin
+// crashed during the run (a *CrashError, also matching ErrCrashed), lost its
+// connection, was stopped or failed. Such an error also matches
+// ErrNotDelivered when the script provably never reached the agent (the
+// plugin was not running, or reported the agent offline before any output);
+// otherwise its outcome is unknown and the session detects again before it
+// re-runs anything. Other errors: immy.ErrNoUserLoggedOn, immy.ErrInvalid, or
+// ctx's error. No error shows the instance's secret configuration values or
+// the request's secret parameters. Only system and user scripts in
+// PowerShell, cmd or sh run through an integration; Lua runs on the server.
 func (in *Instance) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
 	if err := checkScript(req); err != nil {
 		return immy.ScriptResult{}, fmt.Errorf("plugins: instance %q: RunScript: %w", in.id, err)
@@ -74,22 +86,60 @@ func (in *Instance) RunScript(ctx context.Context, req immy.ScriptRequest) (immy
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
+	g, err := in.acquire(ctx)
+	if err != nil {
+		// Stopped, failed, or still restarting when ctx ended: nothing was sent.
+		return immy.ScriptResult{}, &unreachableError{err: err, notDelivered: true}
+	}
+	if !g.info.Has(CapRunScript) {
+		return immy.ScriptResult{}, fmt.Errorf("plugins: instance %q: RunScript: %w", in.id, ErrUnsupported)
+	}
 	call := scriptCall{
 		agent: req.Computer, language: req.Script.Language, context: req.Script.Context,
 		body: req.Script.Body, params: req.Parameters, secrets: req.Secrets, timeout: req.Timeout,
 		operation: fmt.Sprintf("%s/run-script/%d", in.id, in.ops.Add(1)),
+		out:       newOutputCollector(req.MaxOutput, req.Output),
 	}
-	var res immy.ScriptResult
-	err := in.call(ctx, CapRunScript, "RunScript", func(g *generation) error {
-		call.out = newOutputCollector(req.MaxOutput, req.Output)
-		var err error
-		res, err = g.conn.runScript(ctx, call)
-		return err
-	})
-	if err != nil {
-		return immy.ScriptResult{}, err
+	res, err := g.conn.runScript(ctx, call)
+	if err == nil {
+		return res, nil
 	}
-	return res, nil
+	err = in.classifyMasked(ctx, g, "RunScript", err, in.red.with(secretParams(req)...))
+	return immy.ScriptResult{}, scriptError(err, call.out.seen)
+}
+
+// scriptError marks the errors of a run after which the agent is unreachable
+// through the integration; seen tells whether output had arrived.
+func scriptError(err error, seen bool) error {
+	var crash *CrashError
+	switch {
+	case errors.Is(err, immy.ErrOffline):
+		// The plugin's word: the agent is offline and the script did not run.
+		// Output says otherwise: then it may have run in part.
+		return &unreachableError{err: err, notDelivered: !seen}
+	case errors.As(err, &crash), errors.Is(err, ErrStopped), status.Code(err) == codes.Unavailable:
+		// The plugin died, was stopped or went out of reach mid-call.
+		return &unreachableError{err: err}
+	}
+	return err
+}
+
+// secretParams returns the values of the request's secret parameters.
+func secretParams(req immy.ScriptRequest) []string {
+	var out []string
+	for _, k := range req.Secrets {
+		switch v := req.Parameters[k].(type) {
+		case string:
+			out = append(out, v)
+		case []string:
+			out = append(out, v...)
+		case map[string]string:
+			for _, s := range v {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 var _ immy.ScriptRunner = (*Instance)(nil)

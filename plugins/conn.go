@@ -135,11 +135,7 @@ func (c *v2Conn) health(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	msg := r.GetMessage()
-	if len(msg) > maxTextLen {
-		msg = msg[:maxTextLen]
-	}
-	return r.GetHealthy(), strings.ToValidUTF8(msg, "\uFFFD"), nil
+	return r.GetHealthy(), r.GetMessage(), nil
 }
 
 func (c *v2Conn) listClients(ctx context.Context, instance string, fn func([]Client) error) error {
@@ -422,7 +418,7 @@ func (c *v1Conn) health(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	return r.GetHealthy(), strings.ToValidUTF8(r.GetMessage(), "\uFFFD"), nil
+	return r.GetHealthy(), r.GetMessage(), nil
 }
 
 func (c *v1Conn) listClients(ctx context.Context, instance string, fn func([]Client) error) error {

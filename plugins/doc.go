@@ -52,7 +52,12 @@
 //
 // A plugin process that exits during a call fails that call with a
 // *CrashError (errors.Is ErrCrashed): what it was doing did not complete, and
-// the session retries it after detecting the state again. The manager
+// the session retries it after detecting the state again. For RunScript, a
+// crash, a lost connection, a stopped or failed instance and an offline agent
+// all match immy.ErrOffline, so the session waits for the computer and
+// detects again rather than failing the action; ErrNotDelivered beside it
+// marks the cases where the script provably never reached the agent, the only
+// ones after which PathwayRunner tries the next pathway. The manager
 // restarts the plugin with exponential backoff (Config.RestartDelay up to
 // MaxRestartDelay); calls made meanwhile wait for it, within their ctx. A
 // plugin that misses two health checks is killed and restarted too. After
@@ -66,6 +71,10 @@
 // progress reports (Config.Progress), and a private key-value context
 // (Config.Store) that only that instance sees and that survives its restarts.
 // What a plugin writes to stderr, panics included, reaches the logger too.
+// The values of the instance's secret configuration keys (Spec.Secrets) are
+// masked as "[redacted]" in everything the host logs of the instance and in
+// every error a call returns, as the SDK masks them on the plugin's side;
+// RunScript also masks the request's secret parameters.
 //
 // # Identification
 //

@@ -23,11 +23,41 @@ var (
 	// ErrFailed: the instance could not be (re)started and the manager gave up;
 	// InstanceStatus.Err tells why.
 	ErrFailed = errors.New("plugins: instance failed")
+	// ErrNotDelivered: a script provably never reached the agent (the plugin
+	// was not running, or the plugin reported the agent offline before the
+	// script began), so running it through another pathway cannot run it
+	// twice. It is only ever found beside immy.ErrOffline. An
+	// immy.ErrOffline without it means the script may have started: the
+	// session must detect again before anything is re-run.
+	ErrNotDelivered = errors.New("plugins: script not delivered")
 )
+
+// unreachableError marks an error of RunScript after which the agent cannot
+// be reached through the integration for now (the plugin crashed, stopped,
+// failed or lost its connection; the plugin said the agent is offline):
+// errors.Is matches immy.ErrOffline, and ErrNotDelivered as well when the
+// script provably did not reach the agent. Its message is err's.
+type unreachableError struct {
+	err          error
+	notDelivered bool
+}
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+
+func (e *unreachableError) Unwrap() []error {
+	if e.notDelivered {
+		return []error{e.err, immy.ErrOffline, ErrNotDelivered}
+	}
+	return []error{e.err, immy.ErrOffline}
+}
 
 // CrashError reports a call cut short by the plugin process exiting. errors.Is
 // matches ErrCrashed; the work it was doing did not complete and may be retried
-// once the manager has restarted the plugin.
+// once the manager has restarted the plugin. Returned by Instance.RunScript,
+// the error also matches immy.ErrOffline (and not ErrNotDelivered): the agent
+// is unreachable through the integration until the plugin is back, and the
+// script may have started, so the session waits, detects again, and only then
+// decides whether to re-run it.
 type CrashError struct {
 	Instance string
 	Call     string // the RPC, such as "RunScript"

@@ -25,6 +25,7 @@ type hostServer struct {
 	pluginv2.UnimplementedHostServer
 	instance string
 	log      *slog.Logger
+	red      *redactor // masks secrets before clip could cut one in two
 	store    Store
 	progress func(Progress)
 }
@@ -49,13 +50,13 @@ func (h *hostServer) Log(ctx context.Context, r *pluginv2.LogRequest) (*pluginv2
 	if ts := r.GetTime(); ts != nil && ts.CheckValid() == nil {
 		t = ts.AsTime()
 	}
-	rec := slog.NewRecord(t, level, clip(r.GetMessage()), 0)
+	rec := slog.NewRecord(t, level, clip(h.red.str(r.GetMessage())), 0)
 	for i, a := range r.GetAttrs() {
 		if i == maxLogAttrs {
 			rec.AddAttrs(slog.Int("plugin_attrs_dropped", len(r.GetAttrs())-maxLogAttrs))
 			break
 		}
-		rec.AddAttrs(slog.String(clip(a.GetKey()), clip(a.GetValue())))
+		rec.AddAttrs(slog.String(clip(h.red.str(a.GetKey())), clip(h.red.str(a.GetValue()))))
 	}
 	if err := handler.Handle(ctx, rec); err != nil {
 		return nil, status.Error(codes.Internal, "log: "+err.Error())
@@ -93,7 +94,7 @@ func (h *hostServer) Progress(_ context.Context, r *pluginv2.ProgressRequest) (*
 		p = -1
 	}
 	if h.progress != nil {
-		h.progress(Progress{Instance: h.instance, Operation: clip(r.GetOperationId()), Percent: p, Message: clip(r.GetMessage())})
+		h.progress(Progress{Instance: h.instance, Operation: clip(r.GetOperationId()), Percent: p, Message: clip(h.red.str(r.GetMessage()))})
 	}
 	return &pluginv2.ProgressResponse{}, nil
 }

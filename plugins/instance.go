@@ -80,7 +80,8 @@ type Instance struct {
 	id    string
 	spec  Spec
 	cfg   Config
-	log   *slog.Logger
+	log   *slog.Logger // masks the secret configuration values
+	red   *redactor    // the secret configuration values
 	host  *hostServer
 	ops   atomic.Uint64
 	stopC chan struct{}
@@ -111,10 +112,17 @@ type generation struct {
 
 func newInstance(spec Spec, cfg Config, store Store) *Instance {
 	spec.Args = append([]string(nil), spec.Args...)
-	log := cfg.Logger.With("plugin", spec.ID)
+	var secrets []string
+	for _, k := range spec.Secrets {
+		secrets = append(secrets, spec.Config[k])
+	}
+	red := newRedactor(secrets...)
+	// Everything the host logs of the instance (the plugin's log records, its
+	// stderr, go-plugin's messages, the manager's own) goes through red.
+	log := slog.New(red.handler(cfg.Logger.Handler())).With("plugin", spec.ID)
 	return &Instance{
-		id: spec.ID, spec: spec, cfg: cfg, log: log,
-		host:    &hostServer{instance: spec.ID, log: log, store: store, progress: cfg.Progress},
+		id: spec.ID, spec: spec, cfg: cfg, log: log, red: red,
+		host:    &hostServer{instance: spec.ID, log: log, red: red, store: store, progress: cfg.Progress},
 		stopC:   make(chan struct{}),
 		changed: make(chan struct{}),
 	}
@@ -191,7 +199,13 @@ func (in *Instance) stopContext(ctx context.Context) (context.Context, context.C
 }
 
 // launch starts a process, checking the checksum first, and configures it.
+// Its errors show no secret configuration value.
 func (in *Instance) launch(ctx context.Context) (*generation, error) {
+	g, err := in.launchProcess(ctx)
+	return g, in.red.err(err)
+}
+
+func (in *Instance) launchProcess(ctx context.Context) (*generation, error) {
 	cc := &plugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake,
 		VersionedPlugins: hostPluginSets(),
@@ -394,6 +408,8 @@ func (in *Instance) checkHealth(ctx context.Context, g *generation) error {
 	if err != nil {
 		return in.classify(ctx, g, "Health", err)
 	}
+	// Masked before clip could cut a secret in two.
+	msg = clip(in.red.str(msg))
 	in.mu.Lock()
 	in.health.at, in.health.healthy, in.health.message = time.Now(), healthy, msg
 	in.mu.Unlock()
@@ -468,21 +484,35 @@ func (in *Instance) stopped() bool {
 	return in.state == Stopped
 }
 
-// classify maps a call's error onto the engine's errors.
+// classify maps a call's error onto the engine's errors, masking the
+// instance's secret configuration values in what the plugin said.
 func (in *Instance) classify(ctx context.Context, g *generation, call string, err error) error {
+	return in.classifyMasked(ctx, g, call, err, in.red)
+}
+
+// classifyMasked is classify masking the values of red (the instance's
+// secrets and perhaps a script's).
+func (in *Instance) classifyMasked(ctx context.Context, g *generation, call string, err error, red *redactor) error {
 	if err == nil {
 		return nil
 	}
 	prefix := fmt.Sprintf("plugins: instance %q: %s", in.id, call)
 	var cb callbackError
 	if errors.As(err, &cb) {
-		return cb.err
+		return cb.err // the caller's own error
 	}
 	var re *ResponseError
 	if errors.As(err, &re) {
 		re.Instance = in.id
+		for i := range re.Problems {
+			re.Problems[i].ID = red.str(re.Problems[i].ID)
+			re.Problems[i].Message = red.str(re.Problems[i].Message)
+		}
 		return re
 	}
+	// From here on the plugin's words show no secret; the error still
+	// unwraps to the original (status.FromError then takes the masked message).
+	err = red.err(err)
 	if errors.Is(err, ErrUnsupported) || errors.Is(err, immy.ErrInvalid) {
 		return fmt.Errorf("%s: %w", prefix, err)
 	}

@@ -233,6 +233,8 @@ func TestCrashMidCallRestarts(t *testing.T) {
 	require.ErrorIs(t, err, plugins.ErrCrashed)
 	require.Equal(t, "rmm", crash.Instance)
 	require.Equal(t, "RunScript", crash.Call)
+	require.ErrorIs(t, err, immy.ErrOffline, "unreachable through the integration until the restart")
+	require.NotErrorIs(t, err, plugins.ErrNotDelivered, "the script may have started")
 
 	// The next call waits for the restart and works.
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -15,6 +15,7 @@ type outputCollector struct {
 	max       int
 	buf       []byte
 	truncated bool
+	seen      bool // some output arrived: the script began
 	fn        func([]byte)
 }
 
@@ -29,6 +30,7 @@ func (o *outputCollector) write(p []byte) {
 	if len(p) == 0 {
 		return
 	}
+	o.seen = true
 	if room := o.max - len(o.buf); room < len(p) {
 		o.truncated = true
 		if room > 0 {

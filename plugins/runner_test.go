@@ -34,6 +34,10 @@ func TestPathwayRunner(t *testing.T) {
 		}},
 		"dark": {ID: "dark", Pathways: []immy.Pathway{{Integration: "rmm", AgentID: "x", Online: false}}},
 		"lost": {ID: "lost", Pathways: []immy.Pathway{{Integration: "gone", AgentID: "x", Online: true}}},
+		"flaky": {ID: "flaky", Pathways: []immy.Pathway{
+			{Integration: "rmm", AgentID: "agent-3", Online: true, Priority: 1},
+			{Integration: "", AgentID: "own-flaky", Online: true, Priority: 0},
+		}},
 	}
 	r := &plugins.PathwayRunner{Manager: h.m, Agent: own, Computer: func(id string) (immy.Computer, bool) {
 		c, ok := computers[id]
@@ -54,6 +58,18 @@ func TestPathwayRunner(t *testing.T) {
 	require.ErrorIs(t, err, immy.ErrOffline)
 	_, err = r.RunScript(ctx, immy.ScriptRequest{Computer: "lost", Script: shell("echo x")})
 	require.ErrorIs(t, err, immy.ErrOffline)
+	// The agent went away after the script began: not run again elsewhere.
+	_, err = r.RunScript(ctx, immy.ScriptRequest{Computer: "flaky", Script: shell("echo started\noffline")})
+	require.ErrorIs(t, err, immy.ErrOffline)
+	require.NotErrorIs(t, err, plugins.ErrNotDelivered)
+	require.ErrorContains(t, err, "the script may have started")
+	require.Equal(t, []string{"own-pc"}, own.ran, "a script that may have started is not run on the next pathway")
+	// Offline before it began: the next pathway runs it.
+	res, err = r.RunScript(ctx, immy.ScriptRequest{Computer: "flaky", Script: shell("offline")})
+	require.NoError(t, err)
+	require.Equal(t, "own agent", res.Value)
+	require.Equal(t, []string{"own-pc", "own-flaky"}, own.ran)
+
 	_, err = r.RunScript(ctx, immy.ScriptRequest{Computer: "nobody", Script: shell("echo x")})
 	require.ErrorIs(t, err, immy.ErrNotFound)
 }

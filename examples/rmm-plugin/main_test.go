@@ -92,10 +92,8 @@ func TestLoadedByHost(t *testing.T) {
 
 	// The deadline kills the script and what it started.
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	start := time.Now()
 	_, err = a.RunScript(ctx, immy.ScriptRequest{Computer: "shell-1", Script: sh("sleep 30 & echo $! > " + pidFile + "; wait"), Timeout: 300 * time.Millisecond})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.Less(t, time.Since(start), 10*time.Second)
 	b2, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b2)))

@@ -183,7 +183,12 @@ func (h *hostHandler) Handle(ctx context.Context, r slog.Record) error {
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := h.client.Log(sendCtx, req); err != nil {
-		return h.fallback.Handle(ctx, r)
+		// The record as sent, secrets masked, to stderr instead.
+		fr := slog.NewRecord(r.Time, r.Level, req.Message, r.PC)
+		for _, a := range req.Attrs {
+			fr.AddAttrs(slog.String(a.Key, a.Value))
+		}
+		return h.fallback.Handle(ctx, fr)
 	}
 	return nil
 }
@@ -207,12 +212,7 @@ func (h *hostHandler) flatten(out []*pluginv2.LogAttr, prefix string, a slog.Att
 }
 
 // scrub hides the values of secret configuration keys.
-func (h *hostHandler) scrub(s string) string {
-	for _, secret := range h.redact {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
-	return s
-}
+func (h *hostHandler) scrub(s string) string { return mask(s, h.redact) }
 
 func (h *hostHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *h
@@ -220,7 +220,6 @@ func (h *hostHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	for _, a := range attrs {
 		c.attrs = h.flatten(c.attrs, h.prefix, a)
 	}
-	c.fallback = h.fallback.WithAttrs(attrs)
 	return &c
 }
 
@@ -230,6 +229,5 @@ func (h *hostHandler) WithGroup(name string) slog.Handler {
 	}
 	c := *h
 	c.prefix = h.prefix + name + "."
-	c.fallback = h.fallback.WithGroup(name)
 	return &c
 }

@@ -23,13 +23,14 @@ func Serve(impl Integration) {
 // of impl into an error of the call. Harnesses (sdktest) set its Test field to
 // serve impl inside a test process.
 func ServeConfig(impl Integration) *plugin.ServeConfig {
+	secrets := &secretSet{}
 	return &plugin.ServeConfig{
 		HandshakeConfig: protocol.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
-			2: {protocol.PluginName: &goPlugin{impl: impl}},
+			2: {protocol.PluginName: &goPlugin{impl: impl, secrets: secrets}},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
+			opts = append(opts, grpc.ChainUnaryInterceptor(recoverUnary(secrets)), grpc.ChainStreamInterceptor(recoverStream(secrets)))
 			return grpc.NewServer(opts...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, JSONFormat: true, Output: hclog.DefaultOutput}),
@@ -39,11 +40,16 @@ func ServeConfig(impl Integration) *plugin.ServeConfig {
 // goPlugin is the plugin side of the go-plugin plugin.
 type goPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	impl Integration
+	impl    Integration
+	secrets *secretSet // shared with the panic interceptors
 }
 
 func (p *goPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv2.RegisterIntegrationServer(s, &server{impl: p.impl, broker: broker})
+	secrets := p.secrets
+	if secrets == nil {
+		secrets = &secretSet{}
+	}
+	pluginv2.RegisterIntegrationServer(s, &server{impl: p.impl, broker: broker, secrets: secrets})
 	return nil
 }
 

@@ -33,8 +33,9 @@ const (
 // server adapts an Integration to the protocol's Integration service.
 type server struct {
 	pluginv2.UnimplementedIntegrationServer
-	impl   Integration
-	broker *plugin.GRPCBroker
+	impl    Integration
+	broker  *plugin.GRPCBroker
+	secrets *secretSet // the instance's secret configuration values
 
 	mu   sync.Mutex
 	host *Host
@@ -89,6 +90,8 @@ func (s *server) Configure(ctx context.Context, r *pluginv2.ConfigureRequest) (*
 		}
 	}
 	cfg := NewConfig(r.GetInstanceId(), values, secrets...)
+	// From now on every error leaving the plugin is masked with them.
+	s.secrets.set(cfg.secrets())
 	// Required keys first, all of them at once.
 	var missing []string
 	for _, f := range s.impl.Info().ConfigFields {
@@ -98,18 +101,18 @@ func (s *server) Configure(ctx context.Context, r *pluginv2.ConfigureRequest) (*
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, toStatus(fmt.Errorf("sdk: configuration lacks the required key(s) %s: %w", strings.Join(missing, ", "), ErrInvalid), nil)
+		return nil, s.status(fmt.Errorf("sdk: configuration lacks the required key(s) %s: %w", strings.Join(missing, ", "), ErrInvalid))
 	}
 	var host *Host
 	if id := r.GetHostBrokerId(); id != 0 && s.broker != nil {
 		cc, err := s.broker.Dial(id)
 		if err != nil {
-			return nil, toStatus(fmt.Errorf("sdk: dialing the host services: %w", err), nil)
+			return nil, s.status(fmt.Errorf("sdk: dialing the host services: %w", err))
 		}
 		host = newHost(pluginv2.NewHostClient(cc), fromWireLevel(r.GetLogLevel()), cfg)
 	}
 	if err := s.impl.Configure(ctx, cfg, host); err != nil {
-		return nil, toStatus(err, cfg.secrets())
+		return nil, s.status(err)
 	}
 	s.mu.Lock()
 	s.host = host
@@ -119,7 +122,7 @@ func (s *server) Configure(ctx context.Context, r *pluginv2.ConfigureRequest) (*
 
 func (s *server) Health(ctx context.Context, _ *pluginv2.HealthRequest) (*pluginv2.HealthResponse, error) {
 	if err := s.impl.Health(ctx); err != nil {
-		return &pluginv2.HealthResponse{Healthy: false, Message: err.Error()}, nil
+		return &pluginv2.HealthResponse{Healthy: false, Message: mask(err.Error(), s.secrets.with())}, nil
 	}
 	return &pluginv2.HealthResponse{Healthy: true}, nil
 }
@@ -175,7 +178,7 @@ func (s *server) ListClients(_ *pluginv2.ListClientsRequest, stream grpc.ServerS
 	if err == nil {
 		err = b.flush()
 	}
-	return streamStatus(err)
+	return s.streamStatus(err)
 }
 
 func (s *server) ListAgents(r *pluginv2.ListAgentsRequest, stream grpc.ServerStreamingServer[pluginv2.AgentBatch]) error {
@@ -199,15 +202,21 @@ func (s *server) ListAgents(r *pluginv2.ListAgentsRequest, stream grpc.ServerStr
 	if err == nil {
 		err = b.flush()
 	}
-	return streamStatus(err)
+	return s.streamStatus(err)
 }
 
-func streamStatus(err error) error {
+func (s *server) streamStatus(err error) error {
 	var se sendError
 	if errors.As(err, &se) {
 		return se.err
 	}
-	return toStatus(err, nil)
+	return s.status(err)
+}
+
+// status encodes an error of the plugin for the wire, masking the instance's
+// secret configuration values and the given values.
+func (s *server) status(err error, more ...string) error {
+	return toStatus(err, s.secrets.with(more...))
 }
 
 var kindToWire = map[immy.ComputerKind]pluginv2.ComputerKind{
@@ -312,7 +321,7 @@ func (s *server) RunScript(r *pluginv2.RunScriptRequest, stream grpc.ServerStrea
 	out := &outputWriter{stream: stream, room: room}
 	res, err := impl.RunScript(ctx, req, out)
 	if err != nil {
-		return toStatus(err, secretValues(req))
+		return s.status(err, secretValues(req)...)
 	}
 	out.mu.Lock()
 	defer out.mu.Unlock()
@@ -342,7 +351,7 @@ func (s *server) ListDeviceGroups(ctx context.Context, _ *pluginv2.ListDeviceGro
 	}
 	groups, err := impl.ListDeviceGroups(ctx)
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	r := &pluginv2.ListDeviceGroupsResponse{}
 	for _, g := range groups {
@@ -363,7 +372,7 @@ func (s *server) ListClientGroups(ctx context.Context, _ *pluginv2.ListClientGro
 	}
 	groups, err := impl.ListClientGroups(ctx)
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	r := &pluginv2.ListClientGroupsResponse{}
 	for _, g := range groups {
@@ -383,7 +392,7 @@ func (s *server) GetTicket(ctx context.Context, r *pluginv2.GetTicketRequest) (*
 	}
 	t, err := impl.Ticket(ctx, r.GetTicketId())
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	w := &pluginv2.GetTicketResponse{Id: t.ID, Subject: t.Subject, ClientId: t.ClientID, AgentId: t.AgentID}
 	if t.Person != nil {
@@ -399,7 +408,7 @@ func (s *server) GetInstallToken(ctx context.Context, r *pluginv2.GetInstallToke
 	}
 	t, err := impl.InstallToken(ctx, r.GetClientId())
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	w := &pluginv2.GetInstallTokenResponse{Token: t.Token}
 	if !t.Expires.IsZero() {
@@ -415,7 +424,7 @@ func (s *server) ListDynamicVersions(ctx context.Context, r *pluginv2.ListDynami
 	}
 	vs, err := impl.DynamicVersions(ctx, r.GetSoftware())
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	w := &pluginv2.ListDynamicVersionsResponse{}
 	for _, v := range vs {
@@ -430,7 +439,7 @@ func (s *server) SetMaintenanceMode(ctx context.Context, r *pluginv2.SetMaintena
 		return nil, unimplemented("SetMaintenanceMode")
 	}
 	if err := impl.SetMaintenanceMode(ctx, r.GetAgentId(), r.GetEnabled(), time.Duration(r.GetDurationSeconds())*time.Second); err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	return &pluginv2.SetMaintenanceModeResponse{}, nil
 }
@@ -446,7 +455,7 @@ func (s *server) GetAgentLink(ctx context.Context, r *pluginv2.GetAgentLinkReque
 	}
 	u, err := impl.AgentLink(ctx, r.GetAgentId(), kind)
 	if err != nil {
-		return nil, toStatus(err, nil)
+		return nil, s.status(err)
 	}
 	return &pluginv2.GetAgentLinkResponse{Url: u}, nil
 }
@@ -460,10 +469,7 @@ func toStatus(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
-	}
+	msg := mask(err.Error(), secrets)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return protocol.Error(codes.Canceled, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, msg)
@@ -482,28 +488,34 @@ func toStatus(err error, secrets []string) error {
 }
 
 // recoverUnary and recoverStream turn a panic of the plugin's code into an
-// error of the call, logged with its stack, instead of a dead process.
-func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = panicked(info.FullMethod, r)
-		}
-	}()
-	return handler(ctx, req)
+// error of the call, logged with its stack, instead of a dead process; the
+// secret values are masked in both.
+func recoverUnary(secrets *secretSet) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicked(info.FullMethod, r, secrets)
+			}
+		}()
+		return handler(ctx, req)
+	}
 }
 
-func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = panicked(info.FullMethod, r)
-		}
-	}()
-	return handler(srv, ss)
+func recoverStream(secrets *secretSet) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicked(info.FullMethod, r, secrets)
+			}
+		}()
+		return handler(srv, ss)
+	}
 }
 
-func panicked(method string, r any) error {
-	slog.New(stderrHandler()).Error("plugin panicked", "method", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-	return protocol.Error(codes.Unknown, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, fmt.Sprintf("plugin panicked in %s: %v", method, r))
+func panicked(method string, r any, secrets *secretSet) error {
+	values := secrets.with()
+	slog.New(stderrHandler()).Error("plugin panicked", "method", method, "panic", mask(fmt.Sprint(r), values), "stack", mask(string(debug.Stack()), values))
+	return protocol.Error(codes.Unknown, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, mask(fmt.Sprintf("plugin panicked in %s: %v", method, r), values))
 }
 
 var _ io.Writer = (*outputWriter)(nil)

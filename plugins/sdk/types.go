@@ -267,15 +267,13 @@ func (c Config) Keys() []string {
 	return keys
 }
 
-// secrets returns the secret values, for redaction.
+// secrets returns the secret values, for redaction: distinct, longest first.
 func (c Config) secrets() []string {
 	var out []string
 	for k := range c.secret {
-		if v := c.values[k]; v != "" {
-			out = append(out, v)
-		}
+		out = append(out, c.values[k])
 	}
-	return out
+	return longestFirst(out)
 }
 
 // String lists the configuration with secret values hidden.

@@ -12,10 +12,15 @@
 //	progress P     report P percent through the host services
 //	param NAME     write the value of parameter NAME
 //	crash          exit the plugin process at once, mid-call
+//	offline        report the agent offline, mid-run
 //	panic          panic in the plugin's code
 //	value TEXT     end with TEXT as the value
 //
 // Agents whose id starts with "offline" are offline.
+//
+// Configured with leak=true, the plugin echoes its secret "token" in the
+// errors of Health and ListAgents, in a log record, and in a raw stderr line,
+// for the tests of redaction.
 package main
 
 import (
@@ -48,8 +53,13 @@ type testPlugin struct {
 	badAgents bool
 	unhealthy string
 	hang      bool
+	leak      string // the token, echoed everywhere, when leak=true
 	host      *sdk.Host
 }
+
+// stderr is the stderr the process started with, which the host reads:
+// go-plugin's Serve redirects os.Stderr.
+var stderr = os.Stderr
 
 func (p *testPlugin) Info() sdk.Info {
 	return sdk.Info{
@@ -77,6 +87,11 @@ func (p *testPlugin) Configure(ctx context.Context, cfg sdk.Config, host *sdk.Ho
 	p.badAgents = cfg.Get("bad_agents") == "true"
 	p.unhealthy = cfg.Get("unhealthy")
 	p.hang = cfg.Get("hang_health") == "true"
+	if cfg.Get("leak") == "true" {
+		p.leak = cfg.Get("token")
+		fmt.Fprintf(stderr, "debug: logging in with token %s\n", p.leak)
+		host.Logger().Warn("logging in with token " + p.leak)
+	}
 	// Count the starts in the private key-value context, which survives restarts.
 	starts := 0
 	if b, ok, err := host.Get(ctx, "starts"); err == nil && ok {
@@ -97,6 +112,9 @@ func (p *testPlugin) Health(ctx context.Context) error {
 	}
 	if p.unhealthy != "" {
 		return errors.New(p.unhealthy)
+	}
+	if p.leak != "" {
+		return fmt.Errorf("token %s refused", p.leak)
 	}
 	return nil
 }
@@ -125,6 +143,9 @@ func Agent(i int) sdk.Agent {
 }
 
 func (p *testPlugin) ListAgents(ctx context.Context, emit func(sdk.Agent) error) error {
+	if p.leak != "" {
+		return fmt.Errorf("listing agents with token %s: %w", p.leak, sdk.ErrNotFound)
+	}
 	for i := range p.agents {
 		if err := emit(Agent(i)); err != nil {
 			return err
@@ -177,6 +198,8 @@ func (p *testPlugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out i
 			fmt.Fprintln(out, req.Parameters[arg])
 		case "crash":
 			os.Exit(3)
+		case "offline":
+			return sdk.ScriptResult{}, fmt.Errorf("agent %s went away: %w", req.AgentID, sdk.ErrOffline)
 		case "panic":
 			panic("asked to panic")
 		case "fail":
