@@ -316,7 +316,21 @@ func TestJournalRecordsAreJSON(t *testing.T) {
 	require.JSONEq(t, string(want), string(have))
 
 	err = j.Append(context.Background(), Record{Session: rep.ID, Seq: 1, Kind: RecordStatus})
-	require.ErrorIs(t, err, immy.ErrInvalid, "a record out of sequence")
+	require.ErrorIs(t, err, ErrOutOfSequence, "a record out of sequence")
+
+	// One session's records alone, in order.
+	var seqs []int
+	require.NoError(t, j.ReplaySession(context.Background(), rep.ID, func(r Record) error {
+		require.Equal(t, rep.ID, r.Session)
+		seqs = append(seqs, r.Seq)
+		return nil
+	}))
+	require.Len(t, seqs, len(j.Records()))
+	for i, s := range seqs {
+		require.Equal(t, i+1, s)
+	}
+	err = j.ReplaySession(context.Background(), "no-such-session", func(Record) error { return nil })
+	require.ErrorIs(t, err, immy.ErrNotFound)
 }
 
 func TestResumeRejectsBrokenJournal(t *testing.T) {

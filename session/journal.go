@@ -3,6 +3,7 @@ package session
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -24,10 +25,30 @@ import (
 // A record never holds a password: parameters are not journaled, and texts
 // (messages, output) are redacted before they are.
 type Journal interface {
+	// Append writes rec durably. A record whose Seq does not follow the
+	// session's last one is refused with an error matching ErrOutOfSequence:
+	// then another engine process has written to the session (or the
+	// journal lost records), and the writer must stop working it.
 	Append(ctx context.Context, rec Record) error
 	// Replay calls fn with every record, each session's in Seq order.
 	Replay(ctx context.Context, fn func(Record) error) error
 }
+
+// SessionReplayer is implemented by journals that can read one session's
+// records alone: what an engine process that picks one session up (from a
+// shared queue) reads, instead of the whole journal.
+type SessionReplayer interface {
+	// ReplaySession calls fn with the records of session id in Seq order;
+	// a session the journal does not hold is an error matching
+	// immy.ErrNotFound.
+	ReplaySession(ctx context.Context, id string, fn func(Record) error) error
+}
+
+// ErrOutOfSequence is matched by the error of Journal.Append when the
+// record's Seq does not follow the session's last: the (session, seq) pair
+// is the journal's idempotency key, so that two processes that both believe
+// they work a session cannot both write to it.
+var ErrOutOfSequence = errors.New("session: record out of sequence")
 
 // RecordKind is what a record changes.
 type RecordKind uint8
@@ -148,7 +169,7 @@ func (j *MemoryJournal) Append(ctx context.Context, rec Record) error {
 		sh.last = map[string]int{}
 	}
 	if want := sh.last[rec.Session] + 1; rec.Seq != want {
-		return fmt.Errorf("session: journal: session %q: record %d, want %d: %w", rec.Session, rec.Seq, want, immy.ErrInvalid)
+		return fmt.Errorf("session: journal: session %q: record %d, want %d: %w", rec.Session, rec.Seq, want, ErrOutOfSequence)
 	}
 	sh.last[rec.Session] = rec.Seq
 	if len(sh.chunks) == 0 || len(sh.chunks[len(sh.chunks)-1]) == journalChunk {
@@ -184,6 +205,33 @@ func (j *MemoryJournal) snapshot() []Record {
 // Replay implements Journal: records in the order they were appended.
 func (j *MemoryJournal) Replay(ctx context.Context, fn func(Record) error) error {
 	for _, r := range j.snapshot() {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("session: journal: %w", err)
+		}
+		if err := fn(r.clone()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReplaySession implements SessionReplayer.
+func (j *MemoryJournal) ReplaySession(ctx context.Context, id string, fn func(Record) error) error {
+	sh := j.shard(id)
+	sh.mu.Lock()
+	var recs []Record
+	for _, c := range sh.chunks {
+		for i := range c {
+			if c[i].rec.Session == id {
+				recs = append(recs, c[i].rec)
+			}
+		}
+	}
+	sh.mu.Unlock()
+	if len(recs) == 0 {
+		return fmt.Errorf("session: journal: session %q: %w", id, immy.ErrNotFound)
+	}
+	for _, r := range recs {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("session: journal: %w", err)
 		}
