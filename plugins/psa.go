@@ -91,7 +91,8 @@ func ResolveTicket(t Ticket, f *immy.Fleet, clients ClientMap) TicketContext {
 
 // TargetMatcher tells whether a deployment's target reaches a tenant, a
 // person or a computer (an empty argument is not asked about). The targets
-// package resolves targets; this seam keeps plugins below it.
+// package resolves targets, and *targets.Matcher implements this interface;
+// the seam keeps this package from depending on it.
 type TargetMatcher interface {
 	Reaches(d *immy.Deployment, tenant, person, computer string) bool
 }

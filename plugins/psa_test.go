@@ -4,8 +4,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 func TestAgreements(t *testing.T) {
@@ -46,15 +48,17 @@ func (reach) Reaches(d *immy.Deployment, tenant, person, computer string) bool {
 
 func TestTicketTools(t *testing.T) {
 	f := &immy.Fleet{
+		Tenants: []immy.Tenant{{ID: "contoso", Name: "Contoso"}, {ID: "fabrikam", Name: "Fabrikam"}},
 		Persons: []immy.Person{
 			{ID: "john-f", Tenant: "fabrikam", UPN: "john@contoso.com"},
 			{ID: "john", Tenant: "contoso", UPN: "John@Contoso.com"},
 		},
 		Computers: []immy.Computer{
 			{ID: "lt-1", Tenant: "contoso", Name: "CONTOSO-LT-01"},
-			{ID: "lt-2", Tenant: "contoso", Name: "CONTOSO-LT-02", Pathways: []immy.Pathway{{Integration: "psa", AgentID: "cfg-77"}}},
+			{ID: "lt-2", Tenant: "contoso", Name: "CONTOSO-LT-02", UPNs: []string{"john@contoso.com"}, Pathways: []immy.Pathway{{Integration: "psa", AgentID: "cfg-77"}}},
 		},
 		Software: []immy.Software{{ID: "private-fab", Tenant: "fabrikam"}, {ID: "reader"}},
+		Tasks:    []immy.Task{{ID: "audit-m365", Category: immy.TaskTenant}},
 		Deployments: []immy.Deployment{
 			{ID: "d-computer", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
 			{ID: "d-person", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetPerson, Person: "john"}},
@@ -62,6 +66,7 @@ func TestTicketTools(t *testing.T) {
 			{ID: "d-hidden", Item: "reader", Enabled: true, Visibility: immy.Visibility{Computer: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
 			{ID: "d-disabled", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
 			{ID: "d-private", Item: "private-fab", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers}},
+			{ID: "d-cloud", Item: "audit-m365", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetTenant, Tenant: "fabrikam"}},
 			{ID: "d-other", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-1"}},
 		},
 	}
@@ -70,12 +75,36 @@ func TestTicketTools(t *testing.T) {
 	if diff := cmp.Diff(TicketContext{Ticket: tc.Ticket, Tenant: "contoso", Person: "john", Computer: "lt-2"}, tc); diff != "" {
 		t.Errorf("context (-want +got):\n%s", diff)
 	}
+	// The same answer from the fake matcher and from the targets package's.
+	ix, err := targets.NewIndex(f, targets.Config{})
+	require.NoError(t, err)
+	m, err := ix.Compile(f.Deployments)
+	require.NoError(t, err)
+	for name, matcher := range map[string]TargetMatcher{"fake": reach{}, "targets": m} {
+		var ids []string
+		for _, d := range TicketDeployments(tc, f, matcher) {
+			ids = append(ids, d.ID)
+		}
+		if diff := cmp.Diff([]string{"d-computer", "d-person", "d-tenant"}, ids); diff != "" {
+			t.Errorf("%s: deployments (-want +got):\n%s", name, diff)
+		}
+	}
+	// Another computer of the tenant, nobody: the tenant-wide deployment and
+	// the one naming that computer.
 	var ids []string
-	for _, d := range TicketDeployments(tc, f, reach{}) {
+	for _, d := range TicketDeployments(TicketContext{Tenant: "contoso", Computer: "lt-1"}, f, m) {
 		ids = append(ids, d.ID)
 	}
-	if diff := cmp.Diff([]string{"d-computer", "d-person", "d-tenant"}, ids); diff != "" {
-		t.Errorf("deployments (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"d-other", "d-tenant"}, ids); diff != "" {
+		t.Errorf("lt-1: deployments (-want +got):\n%s", diff)
+	}
+	// A ticket of the tenant a cloud task targets, no computer or person.
+	ids = nil
+	for _, d := range TicketDeployments(TicketContext{Tenant: "fabrikam"}, f, m) {
+		ids = append(ids, d.ID)
+	}
+	if diff := cmp.Diff([]string{"d-cloud"}, ids); diff != "" {
+		t.Errorf("fabrikam: deployments (-want +got):\n%s", diff)
 	}
 
 	// A ticket naming a computer by name, and nobody.
