@@ -154,6 +154,29 @@
 // blindly. [MemoryJournal] keeps records in memory; records are plain JSON
 // for durable implementations.
 //
+// # Dispatch
+//
+// With a Config.Dispatcher, the engine is one of several processes that
+// share a journal (a [SessionReplayer]) and a queue (package session/durable
+// puts one on River). Start journals the session and hands its id to the
+// Dispatcher; whichever process is handed it calls [Engine.Work], which
+// reads the session from the journal and runs it until it ends or parks,
+// Config.MaxRunning at a time, one session per computer in the process.
+// Session ids are random 128-bit hex unless Config.NewID numbers them. A
+// session pending connectivity is dispatched again by Connected or
+// SetPathwayOnline in any process; a postponed one is worked again by the
+// Dispatcher when its time comes (Work returns at once before then). A
+// process whose journal write is refused with [ErrOutOfSequence] lost the
+// session to another and stops at once without writing more; an action that
+// was running when a process died is detected again by the next before
+// anything is re-run. Cancel cancels a session running in any process: in
+// the journal, whose next write by that process is then refused.
+// [Engine.Redispatch] (what Resume does with a Dispatcher) hands the
+// Dispatcher every session that has not ended and does not wait for
+// connectivity; [Engine.Journaled] reads a session's report from the
+// journal, and [Fold] makes one from records. Wait and Report see the
+// sessions this process started or worked.
+//
 // # Scheduling
 //
 // A computer has one active session at a time (another is a [*BusyError]).

@@ -57,6 +57,16 @@ type Config struct {
 	MaxOutput int
 	// Now is the clock (business hours, record times); nil means time.Now.
 	Now func() time.Time
+	// Dispatcher, when set, makes the engine one of several processes that
+	// share a journal and a queue: Start journals a session and hands it to
+	// the Dispatcher instead of queueing it here, and whichever process is
+	// handed it calls Work. The journal must then be a SessionReplayer.
+	// See "Dispatch" in the package documentation.
+	Dispatcher Dispatcher
+	// NewID numbers sessions started without an id. Nil numbers them s1,
+	// s2, ... in one process, and with a random 128-bit id (32 hex digits)
+	// when a Dispatcher is set, so that processes never collide.
+	NewID func() string
 }
 
 // Engine runs maintenance sessions. It is safe for concurrent use. Create it
@@ -95,6 +105,7 @@ type Engine struct {
 	secrets    redactor // every password value of the fleet: for errors that belong to no task
 	protos     sync.Map // script body -> *compiled
 	wg         sync.WaitGroup
+	slots      chan struct{} // Work: one per session worked at once, MaxRunning in all
 }
 
 // errors that stop a session's goroutine without ending the session
@@ -164,6 +175,11 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Journal == nil {
 		cfg.Journal = &MemoryJournal{}
 	}
+	if cfg.Dispatcher != nil {
+		if _, ok := cfg.Journal.(SessionReplayer); !ok {
+			return nil, fmt.Errorf("session: Config.Dispatcher needs a Config.Journal that is a SessionReplayer: %w", immy.ErrInvalid)
+		}
+	}
 	cat := cfg.Planner.Catalogue()
 	f := cat.Fleet()
 	e := &Engine{
@@ -173,6 +189,7 @@ func New(cfg Config) (*Engine, error) {
 		software:  make(map[string]*immy.Software, len(f.Software)),
 		tasks:     make(map[string]*immy.Task, len(f.Tasks)),
 		deps:      make(map[string]*immy.Deployment, len(f.Deployments)),
+		slots:     make(chan struct{}, cfg.MaxRunning),
 	}
 	for i := range f.Computers {
 		e.computers[f.Computers[i].ID] = &f.Computers[i]

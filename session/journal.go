@@ -307,3 +307,64 @@ func (r *Report) apply(rec *Record) {
 		}
 	}
 }
+
+// states folds the journal into each session's computer and whether it
+// ended, in the order the sessions were created.
+func (j *MemoryJournal) states() (order []string, computer map[string]string, ended map[string]bool) {
+	computer, ended = map[string]string{}, map[string]bool{}
+	for _, r := range j.snapshot() {
+		switch {
+		case r.Kind == RecordCreated && r.Request != nil:
+			if _, ok := computer[r.Session]; !ok {
+				order = append(order, r.Session)
+			}
+			computer[r.Session] = r.Request.Computer
+		case r.Kind == RecordStatus && r.Status.Final():
+			ended[r.Session] = true
+		}
+	}
+	return order, computer, ended
+}
+
+// Unfinished implements UnfinishedLister: the sessions that have not ended,
+// sorted.
+func (j *MemoryJournal) Unfinished(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("session: journal: %w", err)
+	}
+	order, _, ended := j.states()
+	var out []string
+	for _, id := range order {
+		if !ended[id] {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ActiveSession implements ActiveSessioner: the computer's session that has
+// not ended (the first created, should there be more).
+func (j *MemoryJournal) ActiveSession(ctx context.Context, computer string) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, fmt.Errorf("session: journal: %w", err)
+	}
+	order, comp, ended := j.states()
+	for _, id := range order {
+		if comp[id] == computer && !ended[id] {
+			return id, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// Fold returns the report that records of one session, in Seq order, make:
+// what a reader of a journal (a user interface, another process) shows of a
+// session without an engine.
+func Fold(records []Record) Report {
+	var r Report
+	for i := range records {
+		r.apply(&records[i])
+	}
+	return r
+}

@@ -113,10 +113,13 @@ func (e *Engine) Start(ctx context.Context, req Request) (string, error) {
 	if e.closed.Load() {
 		return "", fmt.Errorf("session: %w", ErrClosed)
 	}
+	if e.cfg.Dispatcher != nil {
+		return e.startDispatched(ctx, req)
+	}
 	var s *sess
 	if req.ID == "" {
 		for {
-			req.ID = "s" + strconv.FormatUint(e.nextID.Add(1), 10)
+			req.ID = e.newID()
 			s = e.newSess(req)
 			if _, taken := e.sessions.LoadOrStore(req.ID, s); !taken {
 				break
@@ -274,6 +277,10 @@ func (e *Engine) Connected(computer string) {
 // reachable queues again the computer's session pending connectivity, or
 // keeps its running session from waiting.
 func (e *Engine) reachable(computer string) {
+	if e.cfg.Dispatcher != nil {
+		e.reachableDispatched(computer)
+		return
+	}
 	v, ok := e.active.Load(computer)
 	if !ok {
 		return
@@ -293,6 +300,9 @@ func (e *Engine) reachable(computer string) {
 // starts, and the session ends cancelled. Cancelling an ended session does
 // nothing.
 func (e *Engine) Cancel(id string) error {
+	if e.cfg.Dispatcher != nil {
+		return e.cancelDispatched(context.Background(), id)
+	}
 	s, ok := e.lookup(id)
 	if !ok {
 		return fmt.Errorf("session: unknown session %q: %w", id, immy.ErrNotFound)
@@ -445,7 +455,13 @@ func (e *Engine) Close(ctx context.Context) error {
 // running is detected again before anything is re-run. Ended sessions are
 // loaded too, for Report and Wait. It returns the ids of the sessions
 // resumed, sorted. Sessions this engine already knows are left alone.
+//
+// With a Config.Dispatcher, Resume instead hands the Dispatcher every session
+// that has not ended and does not wait for connectivity (see Redispatch).
 func (e *Engine) Resume(ctx context.Context) ([]string, error) {
+	if e.cfg.Dispatcher != nil {
+		return e.Redispatch(ctx)
+	}
 	reps := map[string]*Report{}
 	seqs := map[string]int{}
 	var order []string

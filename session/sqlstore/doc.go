@@ -1,0 +1,60 @@
+// Package sqlstore keeps the session engine's journal in SQL: embedded
+// SQLite by default (one file, nothing to install, pure Go through
+// modernc.org/sqlite), PostgreSQL through jackc/pgx/v5 when several engine
+// processes share the work. A [Store] is a [session.Journal] and a
+// [session.SessionReplayer]:
+//
+//	store, err := sqlstore.OpenSQLite(ctx, "/var/lib/immy/immy.db", sqlstore.Config{})
+//	// or: store, err := sqlstore.OpenPostgres(ctx, pool, sqlstore.Config{})
+//	defer store.Close()
+//	eng, err := session.New(session.Config{Journal: store, ...})
+//
+// # What is kept
+//
+// One row per record, keyed by (session, seq): the key is the journal's
+// idempotency key. A record whose Seq does not follow the session's last one
+// (a first Seq other than 1, a gap, a duplicate, the same record written by
+// two processes at once) is refused with an error matching
+// [session.ErrOutOfSequence], in the transaction that would have written it,
+// so that exactly one writer of a (session, seq) wins, in one process or
+// across several. The record's body is its JSON. Beside the records, a row
+// per session holds its computer, its status, when it was created and last
+// changed, and whether it has ended, written in the same transaction as the
+// record that changes it: [Store.Unfinished] lists the sessions to resume,
+// [Store.ActiveSession] a computer's session under way. Tables are named
+// immy_*, so that the database can be shared (with River's tables, say).
+//
+// # Durability and throughput
+//
+// Append returns once its record is committed. Appends made at the same time
+// are written by one goroutine in one transaction (group commit), so that a
+// thousand sessions writing at once cost one sync of the disk, not a
+// thousand. SQLite runs in WAL mode with synchronous=FULL: a committed
+// record survives the process being killed and the machine losing power.
+// Config.Synchronous "NORMAL" trades the power-loss half for speed (a record
+// still survives kill -9). On PostgreSQL, durability is the server's
+// (synchronous_commit).
+//
+// # Sharing a SQLite file
+//
+// [Store.DB] returns the SQLite database, for River's SQLite driver or any
+// other user of the same file. Its transactions begin immediate, waiting up
+// to 10 s for the write lock, and the Store's writer keeps one connection
+// of the pool for itself: do not limit the pool to one connection.
+//
+// # Migrations
+//
+// The schema is versioned (table immy_schema_version); OpenSQLite and
+// OpenPostgres bring it up to date, each step in a transaction of its own,
+// so that a step that fails leaves the database at the version before it.
+// Several processes opening one database at once take turns. A database
+// whose schema is newer than this code knows is refused with a
+// [*SchemaError], and nothing is changed.
+//
+// # Testing a journal
+//
+// The package's tests run the conformance kit
+// github.com/immyoss/engine/immy/immytest/journaltest on SQLite and on
+// PostgreSQL; the PostgreSQL half needs a server, named by
+// IMMY_TEST_POSTGRES_URL (see .ci/postgres and the README).
+package sqlstore

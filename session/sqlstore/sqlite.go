@@ -1,0 +1,348 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// sqliteSteps are the SQLite schema's migrations: step i brings the schema
+// to version i+1. Steps are only ever appended.
+var sqliteSteps = []string{
+	// 1: sessions and their records. Records are kept in the order
+	// appended (the rowid) and keyed by (session, seq), where session is
+	// the session's number (the rowid of immy_sessions, given in the order
+	// sessions are created): the sessions under way at one time have
+	// numbers close together, so that a transaction of records of many
+	// sessions writes few pages, even when session ids are random.
+	`CREATE TABLE immy_sessions (
+		n        INTEGER PRIMARY KEY,
+		id       TEXT NOT NULL UNIQUE,
+		computer TEXT NOT NULL,
+		status   TEXT NOT NULL,
+		created  TEXT NOT NULL,
+		updated  TEXT NOT NULL,
+		ended    INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX immy_sessions_open ON immy_sessions (computer, created, id) WHERE ended = 0;
+	CREATE INDEX immy_sessions_open_created ON immy_sessions (created, id) WHERE ended = 0;
+	CREATE TABLE immy_records (
+		id      INTEGER PRIMARY KEY,
+		session INTEGER NOT NULL REFERENCES immy_sessions (n),
+		seq     INTEGER NOT NULL,
+		kind    TEXT NOT NULL,
+		body    TEXT NOT NULL
+	);
+	CREATE UNIQUE INDEX immy_records_key ON immy_records (session, seq);`,
+}
+
+// sqliteTime is how times are kept: UTC, fixed width, so that text order
+// is time order.
+const sqliteTime = "2006-01-02T15:04:05.000000000Z"
+
+type sqliteBackend struct {
+	db *sql.DB
+	// w is the writer's own connection: its page cache stays warm from one
+	// transaction to the next, which a connection taken from the pool
+	// each time would lose (another connection's commit invalidates it).
+	w *sql.Conn
+
+	// statements prepared once, used in each transaction of w
+	stLast, stCreate, stUpdate, stInsert *sql.Stmt
+
+	// the writer's alone: the number and last Seq of sessions it wrote,
+	// valid while the database's data_version is version
+	last    map[string]known
+	version int64
+}
+
+type known struct {
+	n    int64 // the session's number; 0: no such session
+	last int   // its last Seq
+}
+
+// maxCachedSessions bounds the writer's memory of last Seqs.
+const maxCachedSessions = 1 << 16
+
+func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
+	b := &sqliteBackend{db: db, last: map[string]known{}, version: -1}
+	var err error
+	if b.w, err = db.Conn(ctx); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&b.stLast, `SELECT n, COALESCE((SELECT MAX(seq) FROM immy_records WHERE session = s.n), 0)
+			FROM immy_sessions s WHERE id = ?`},
+		{&b.stCreate, `INSERT INTO immy_sessions (id, computer, status, created, updated, ended) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`},
+		{&b.stUpdate, `UPDATE immy_sessions SET updated = ?, status = COALESCE(?, status), ended = COALESCE(?, ended),
+			computer = COALESCE(?, computer) WHERE n = ?`},
+		{&b.stInsert, `INSERT INTO immy_records (session, seq, kind, body) VALUES (?, ?, ?, ?)`},
+	} {
+		if *p.st, err = db.PrepareContext(ctx, p.q); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// OpenSQLite opens (creating it if needed) the SQLite database at path and
+// migrates its schema. The database is one file in WAL mode, with foreign
+// keys on, a busy timeout of 10 s for other connections and processes, and
+// transactions that take the write lock when they begin. Close the Store to
+// close it.
+func OpenSQLite(ctx context.Context, path string, cfg Config) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlstore: sqlite path %q: empty, or holds '?' or '#'", path)
+	}
+	sync := strings.ToUpper(cfg.Synchronous)
+	switch sync {
+	case "":
+		sync = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("sqlstore: Config.Synchronous %q: want FULL or NORMAL", cfg.Synchronous)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	conns := cfg.MaxConns
+	if conns <= 0 {
+		conns = 4
+	}
+	conns++ // the writer's own
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
+	if err := migrateSQLite(ctx, db, sqliteSteps); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	b, err := newSQLiteBackend(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	return newStore(b, cfg), nil
+}
+
+// migrateSQLite brings the schema to the last of steps, each step in its own
+// transaction with the version it reaches.
+func migrateSQLite(ctx context.Context, db *sql.DB, steps []string) error {
+	for {
+		done, err := migrateSQLiteStep(ctx, db, steps)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateSQLiteStep(ctx context.Context, db *sql.DB, steps []string) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil) // immediate: the write lock, so that two openers take turns
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS immy_schema_version (
+		version INTEGER PRIMARY KEY,
+		applied TEXT NOT NULL
+	)`); err != nil {
+		return false, fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM immy_schema_version`).Scan(&have); err != nil {
+		return false, fmt.Errorf("sqlstore: migrate: schema version: %w", err)
+	}
+	switch {
+	case have > len(steps):
+		return false, &SchemaError{Dialect: "sqlite", Have: have, Know: len(steps)}
+	case have == len(steps):
+		return true, tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, steps[have]); err != nil {
+		return false, fmt.Errorf("sqlstore: migrate to schema version %d: %w", have+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO immy_schema_version (version, applied) VALUES (?, ?)`,
+		have+1, time.Now().UTC().Format(sqliteTime)); err != nil {
+		return false, fmt.Errorf("sqlstore: migrate to schema version %d: %w", have+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlstore: migrate to schema version %d: %w", have+1, err)
+	}
+	return false, nil
+}
+
+// write checks each record's Seq against the last the session has, and
+// changes the session's row only when the record creates it or changes its
+// status: most records write their own row and an index entry, nothing
+// more. Writers take turns (transactions begin immediate), so the check
+// holds across processes too; the unique index on (session, seq) is the
+// last line.
+//
+// The last Seq of the sessions the writer wrote comes from memory while no
+// other connection has committed since (PRAGMA data_version, read under the
+// write lock, tells); otherwise from the index.
+func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err error) {
+	tx, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	defer tx.Rollback()
+	defer func() {
+		if err != nil {
+			clear(b.last) // what the transaction wrote is undone
+		}
+	}()
+	var version int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlstore: data version: %w", err)
+	}
+	if version != b.version || len(b.last) > maxCachedSessions {
+		clear(b.last)
+		b.version = version
+	}
+	last, create, update, insert := tx.StmtContext(ctx, b.stLast), tx.StmtContext(ctx, b.stCreate),
+		tx.StmtContext(ctx, b.stUpdate), tx.StmtContext(ctx, b.stInsert)
+	for _, r := range batch {
+		t := r.time.UTC().Format(sqliteTime)
+		k, ok := b.last[r.id]
+		if !ok {
+			err := last.QueryRowContext(ctx, r.id).Scan(&k.n, &k.last)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("sqlstore: session %q: last record: %w", r.id, err)
+			}
+		}
+		if r.seq != k.last+1 {
+			b.last[r.id] = k
+			r.refuse(k.last + 1)
+			continue
+		}
+		switch {
+		case k.n == 0:
+			// the session's first record (a session's row exists when
+			// it has records)
+			computer := ""
+			if r.computer != nil {
+				computer = *r.computer
+			}
+			res, err := create.ExecContext(ctx, r.id, computer, r.statusOr(), t, t, r.ended != nil && *r.ended)
+			if err != nil {
+				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+			}
+			if c, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+			} else if c == 0 {
+				r.refuse(0)
+				continue
+			}
+			if k.n, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+			}
+		case r.status != nil || r.ended != nil || r.computer != nil:
+			if _, err := update.ExecContext(ctx, t, r.status, r.ended, r.computer, k.n); err != nil {
+				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+			}
+		}
+		if _, err := insert.ExecContext(ctx, k.n, r.seq, r.kind, r.body); err != nil {
+			return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+		}
+		if r.ended != nil && *r.ended {
+			delete(b.last, r.id)
+		} else {
+			b.last[r.id] = known{n: k.n, last: r.seq}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+func (b *sqliteBackend) page(ctx context.Context, id string, after row, limit int) ([]row, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if id != "" {
+		rows, err = b.db.QueryContext(ctx, `SELECT r.id, s.id, r.seq, r.body FROM immy_sessions s
+			JOIN immy_records r ON r.session = s.n
+			WHERE s.id = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`, id, after.seq, limit)
+	} else {
+		rows, err = b.db.QueryContext(ctx, `SELECT r.id, s.id, r.seq, r.body FROM immy_records r
+			JOIN immy_sessions s ON s.n = r.session
+			WHERE r.id > ? ORDER BY r.id LIMIT ?`, after.pos, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.pos, &r.session, &r.seq, &r.body); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (b *sqliteBackend) unfinished(ctx context.Context) ([]string, error) {
+	rows, err := b.db.QueryContext(ctx, `SELECT id FROM immy_sessions WHERE ended = 0 ORDER BY created, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (b *sqliteBackend) active(ctx context.Context, computer string) (string, bool, error) {
+	var id string
+	err := b.db.QueryRowContext(ctx, `SELECT id FROM immy_sessions WHERE computer = ? AND ended = 0
+		ORDER BY created, id LIMIT 1`, computer).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}
+
+func (b *sqliteBackend) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stInsert} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if b.w != nil {
+		errs = append(errs, b.w.Close())
+	}
+	return errors.Join(append(errs, b.db.Close())...)
+}
