@@ -136,5 +136,9 @@
 // Plans never hold parameter values, so password parameters cannot leak into
 // them. To keep a plan of 100,000 computers small, a ComputerPlan stores its
 // records encoded (a few bytes an action, no pointers) and spells them out in
-// Decisions and Actions.
+// Decisions and Actions. Plan works through the computers by tenant and kind:
+// the deployments that select a computer by these alone are ranked once for
+// all such computers (their losers kept once), and each computer ranks afresh
+// only the items its own targets (tags, groups, filters, ...) add candidates
+// to; the result is the same as planning each computer alone.
 package resolver

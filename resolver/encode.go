@@ -28,6 +28,11 @@ import (
 //	losers: per decided item that has losers, uvarint zigzag(item - previous
 //	        such item), uvarint count, then per loser (in rank order) uvarint
 //	        offset<<4|rule, the offset of the deployment among the item's
+//	        deployments in the table. In a whole-fleet plan, the losers of the
+//	        decisions a computer shares with its group (tenant and kind) are
+//	        kept once, in ComputerPlan.shared, in the same form; the record
+//	        then holds those of the items it decided afresh, with a count of
+//	        0 where such an item has none left but the group's decision had.
 
 // vref refers to a version without a pointer: its low two bits say where the
 // version is, the rest its index there.
@@ -150,11 +155,14 @@ type encoder struct {
 func (e *encoder) reset() { e.buf, e.prevA, e.prevL = e.buf[:0], 0, 0 }
 
 func (e *encoder) uvarint(v uint64) {
-	if v < 0x80 { // most values: one byte
+	switch {
+	case v < 1<<7: // most values: one byte
 		e.buf = append(e.buf, byte(v))
-		return
+	case v < 1<<14: // as binary.AppendUvarint writes it
+		e.buf = append(e.buf, byte(v)|0x80, byte(v>>7))
+	default:
+		e.buf = binary.AppendUvarint(e.buf, v)
 	}
-	e.buf = binary.AppendUvarint(e.buf, v)
 }
 
 func (e *encoder) action(pc *planContext, a *action) {
@@ -252,8 +260,8 @@ type loserRec struct {
 	lost
 }
 
-// losers decodes the losers of one decided item.
-func (d *decoder) losers(dst []loserRec) []loserRec {
+// losers decodes the losers of one decided item, which it returns too.
+func (d *decoder) losers(dst []loserRec) ([]loserRec, int32) {
 	item := d.prevL + int32(unzigzag(d.uvarint()))
 	d.prevL = item
 	first := d.c.pc.itemFirst[item]
@@ -261,7 +269,7 @@ func (d *decoder) losers(dst []loserRec) []loserRec {
 		x := d.uvarint()
 		dst = append(dst, loserRec{item: item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
 	}
-	return dst
+	return dst, item
 }
 
 // version resolves a reference for an action on item.
@@ -290,8 +298,33 @@ func (c *ComputerPlan) decode(acts []action, losers []loserRec) ([]action, []los
 	for range c.nact {
 		acts = append(acts, d.action())
 	}
-	for start := len(losers); len(losers)-start < int(c.nlost) && len(d.buf) > 0; {
-		losers = d.losers(losers)
+	if c.shared == nil {
+		for len(d.buf) > 0 {
+			losers, _ = d.losers(losers)
+		}
+		return acts, losers
+	}
+	// The losers of the items the computer decided afresh (maybe none), then
+	// those of its group's shared decisions for the other items, merged by
+	// item.
+	start := len(losers)
+	var own []int32 // the items decided afresh, ascending
+	for len(d.buf) > 0 {
+		var it int32
+		losers, it = d.losers(losers)
+		own = append(own, it)
+	}
+	mid := len(losers)
+	s := decoder{c: c, buf: c.shared}
+	for len(s.buf) > 0 {
+		n := len(losers)
+		var it int32
+		if losers, it = s.losers(losers); slices.Contains(own, it) {
+			losers = losers[:n]
+		}
+	}
+	if mid > start && len(losers) > mid {
+		slices.SortStableFunc(losers[start:], func(a, b loserRec) int { return cmpInt(int(a.item), int(b.item)) })
 	}
 	return acts, losers
 }

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +83,7 @@ type Planner struct {
 	hot     []depHot         // what decide reads of each deployment, packed
 	byID    map[string]int32 // deployment id -> index in table
 	sorted  []int            // computer indices by id
+	byGroup []int32          // indices into sorted, by matcher group (stable): Plan's order of work
 	depth   []int32          // depth of each tenant in the tree
 	keyed   bool             // the ranking is DefaultRanking, compared by key
 	names   nameCache
@@ -271,13 +271,30 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 			p.hot[i].key |= keyChecked
 		}
 	}
-	p.sorted = make([]int, len(f.Computers))
-	for i := range p.sorted {
-		p.sorted[i] = i
-	}
-	sort.SliceStable(p.sorted, func(a, b int) bool { return f.Computers[p.sorted[a]].ID < f.Computers[p.sorted[b]].ID })
+	p.sorted = ix.ComputersByID()
+	p.byGroup = groupOrder(m, p.sorted)
 	p.workers.New = func() any { return p.newWorker() }
 	return p, nil
+}
+
+// groupOrder returns the positions of sorted (computer indices) ordered by
+// matcher group, stably (a counting sort): a worker planning computers in
+// that order decides each group's shared matches once.
+func groupOrder(m *targets.Matcher, sorted []int) []int32 {
+	count := make([]int32, m.Groups()+2) // group -1 first
+	for _, c := range sorted {
+		count[m.Group(c)+2]++
+	}
+	for g := 1; g < len(count); g++ {
+		count[g] += count[g-1]
+	}
+	out := make([]int32, len(sorted))
+	for i, c := range sorted {
+		g := m.Group(c) + 1
+		out[count[g]] = int32(i)
+		count[g]++
+	}
+	return out
 }
 
 // rankKeys computes each deployment's key, the tenant distance left at zero.
@@ -400,6 +417,7 @@ type ComputerPlan struct {
 	comp        int32  // the computer's index in the fleet
 	nact, nlost uint32 // records in rec
 	rec         []byte
+	shared      []byte         // the losers of its group's shared decisions (see encode.go), nil for none
 	extra       []immy.Version // versions a State reported
 }
 
@@ -407,6 +425,9 @@ type ComputerPlan struct {
 type decision struct {
 	item, winner int32
 	lost0, nlost int32 // the losers, best first, in worker.loss
+	// own: decideShared records its losers in the computer's record (it
+	// has some, or they mask the group's decision of the item)
+	own bool
 }
 
 type lost struct {
@@ -577,6 +598,11 @@ type worker struct {
 	loss    []lost
 	enc     encoder
 	results slab[byte] // the records of a whole-fleet plan are carved from it
+	shares  bool       // decide by decideShared (Plan's workers)
+	base    groupBase  // for decideShared: the group last planned
+	rest    []int32
+	tail    []candRec
+	nlost   int32 // decideShared: the losers of every decision
 }
 
 type candRec struct {
@@ -589,8 +615,9 @@ type candRec struct {
 func (p *Planner) newWorker() *worker {
 	n := len(p.cat.items)
 	return &worker{
-		seq: newSequencer(p.cat, p.table, p.aims),
-		inv: invState{cat: p.cat, stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)},
+		seq:  newSequencer(p.cat, p.table, p.aims),
+		base: groupBase{group: -1},
+		inv:  invState{cat: p.cat, stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)},
 	}
 }
 
@@ -598,7 +625,7 @@ func (p *Planner) newWorker() *worker {
 // few allocations. Handed-out slices never move.
 type slab[T any] struct{ buf []T }
 
-const slabSize = 64 << 10
+const slabSize = 128 << 10
 
 func (s *slab[T]) take(n int) []T {
 	if n == 0 {
@@ -609,6 +636,31 @@ func (s *slab[T]) take(n int) []T {
 	}
 	s.buf = s.buf[:len(s.buf)+n]
 	return s.buf[len(s.buf)-n : len(s.buf) : len(s.buf)]
+}
+
+// recordRoom is the room a computer's record is encoded into: most are a few
+// kilobytes; a larger one grows out of the slab into its own allocation.
+const recordRoom = 4 << 10
+
+// free returns the empty slice at the end of the current block, with room
+// for at least n elements before it has to grow, for commit.
+func (s *slab[T]) free(n int) []T {
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]T, 0, max(slabSize, n))
+	}
+	return s.buf[len(s.buf):len(s.buf)]
+}
+
+// commit hands out rec, filled from the slice free returned: in place when
+// it stayed within the block, else (it grew) as its own allocation.
+func (s *slab[T]) commit(rec []T) []T {
+	if len(rec) == 0 {
+		return nil
+	}
+	if end := s.buf[len(s.buf):cap(s.buf)]; len(rec) <= len(end) && &end[0] == &rec[0] {
+		s.buf = s.buf[:len(s.buf)+len(rec)] // in place: taken
+	}
+	return rec[:len(rec):len(rec)]
 }
 
 // Plan plans session s on every computer of the fleet, concurrently, and
@@ -624,7 +676,7 @@ func (p *Planner) Plan(ctx context.Context, s Session) (*Plan, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	const chunk = 64
+	const chunk = 256 // computers a worker takes at once, in group order
 	workers = max(1, min(workers, (len(p.sorted)+chunk-1)/chunk))
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
@@ -633,6 +685,7 @@ func (p *Planner) Plan(ctx context.Context, s Session) (*Plan, error) {
 	for range workers {
 		wg.Go(func() {
 			w := p.newWorker() // its slabs end up in the plan: not pooled
+			w.shares = p.keyed
 			for failed.Load() == nil {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(p.sorted) {
@@ -642,7 +695,7 @@ func (p *Planner) Plan(ctx context.Context, s Session) (*Plan, error) {
 					fail(err)
 					return
 				}
-				for i := start; i < min(start+chunk, len(p.sorted)); i++ {
+				for _, i := range p.byGroup[start:min(start+chunk, len(p.sorted))] {
 					if err := p.planOne(ctx, w, p.sorted[i], sf, nil, true, &plan.Computers[i]); err != nil {
 						fail(err)
 						return
@@ -762,6 +815,228 @@ func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter
 	return nil
 }
 
+// groupBase is what the computers of one matcher group (one tenant, one kind)
+// share: the candidates among the deployments that select them by tenant and
+// kind alone, and the decisions these alone make. A worker keeps the base of
+// the group it plans, reusing its memory from group to group.
+type groupBase struct {
+	group  int        // the matcher group, -1 for none yet
+	cands  []candRec  // candidates whatever the computer, ascending
+	ranked []candRec  // the same, each item's by rank key (with the distance) when keyed
+	items  []baseItem // by item
+	sitems []seqItem  // each item's winner
+	loss   []lost
+	// the shared matches whose candidacy depends on the computer (optional
+	// deployments, approved per computer), ascending
+	perComputer []int32
+	shared      []int32    // scratch: the group's shared matches
+	decs        []decision // scratch for rank
+	grp         []candRec
+	enc         encoder
+	// the losers of items, encoded: computers' plans share it, so each fill
+	// makes a new one
+	losers []byte
+}
+
+// baseItem is the candidates of one item in groupBase.cands and its decision
+// (lost0 indexing groupBase.loss).
+type baseItem struct {
+	c0, nc int32
+	dec    decision
+	keyed  bool // ranked by key: groupBase.ranked holds the candidates by key
+}
+
+// candidate returns deployment di as a candidate on computer c (of tenant
+// ct when hasTenant), or false when it is none.
+func (p *Planner) candidate(di int, c, ct int, hasTenant bool, s *sessionFilter) (candRec, bool) {
+	if uint(di) >= uint(len(p.hot)) {
+		return candRec{}, false
+	}
+	h := p.hot[di]
+	if h.item < 0 {
+		return candRec{}, false
+	}
+	if h.key&keyChecked != 0 || s.kind == AdHocSession {
+		if !p.isCandidate(di, c, ct, hasTenant, s) {
+			return candRec{}, false
+		}
+	}
+	cr := candRec{key: h.key &^ keyChecked, dep: int32(di), item: h.item}
+	if h.tenant >= 0 && hasTenant {
+		cr.dist = p.depth[ct] - p.depth[h.tenant]
+	}
+	return cr, true
+}
+
+// fillBase decides into b the shared matches of computer c's group g.
+func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessionFilter) {
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	b.group = g
+	b.cands, b.items, b.perComputer = b.cands[:0], b.items[:0], b.perComputer[:0]
+	b.ranked, b.sitems = b.ranked[:0], b.sitems[:0]
+	for _, di := range shared {
+		if uint(di) < uint(len(p.deps)) && p.deps[di].item >= 0 && p.deps[di].enforcement == immy.Optional {
+			b.perComputer = append(b.perComputer, di)
+			continue
+		}
+		if cr, ok := p.candidate(int(di), c, ct, hasTenant, s); ok {
+			b.cands = append(b.cands, cr)
+		}
+	}
+	// rank each item's candidates, with rank's memory in b
+	w := worker{decs: b.decs[:0], loss: b.loss[:0]}
+	for i := 0; i < len(b.cands); {
+		j := i + 1
+		for j < len(b.cands) && b.cands[j].item == b.cands[i].item {
+			j++
+		}
+		keyed := p.keyed
+		for _, cr := range b.cands[i:j] {
+			if cr.dist < 0 || cr.dist > maxDistance {
+				keyed = false
+			}
+		}
+		b.grp = append(b.grp[:0], b.cands[i:j]...)
+		p.rank(&w, b.grp, c)
+		b.ranked = append(b.ranked, b.grp...) // by key when keyed
+		d := w.decs[len(w.decs)-1]
+		b.items = append(b.items, baseItem{c0: int32(i), nc: int32(j - i), dec: d, keyed: keyed})
+		b.sitems = append(b.sitems, seqItem{it: d.item, dep: d.winner})
+		i = j
+	}
+	b.decs, b.loss = w.decs, w.loss
+	b.enc.reset()
+	for _, it := range b.items {
+		if it.dec.nlost > 0 {
+			b.enc.losers(p.pc, it.dec.item, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost])
+		}
+	}
+	b.losers = slices.Clone(b.enc.buf)
+}
+
+// decideShared is decide in a Plan: the decisions of the shared matches are
+// made once per matcher group, and a computer ranks afresh only the items its
+// other matches add candidates to. It decides exactly as decide does.
+func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *sessionFilter) error {
+	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	g, rest, err := p.m.MatchSplit(ctx, c, w.rest[:0])
+	w.rest = rest
+	if err != nil {
+		return fmt.Errorf("resolver: computer %q: %w", p.fleet.Computers[c].ID, err)
+	}
+	if g < 0 {
+		return nil
+	}
+	b := &w.base
+	if b.group != g {
+		b.shared, err = p.m.AppendShared(ctx, c, b.shared[:0])
+		if err != nil {
+			return fmt.Errorf("resolver: computer %q: %w", p.fleet.Computers[c].ID, err)
+		}
+		p.fillBase(b, g, b.shared, c, s)
+	}
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	// the computer's own candidates: its other matches, and the shared ones
+	// that depend on it, in ascending order (the two are disjoint)
+	w.tail = w.tail[:0]
+	pc := b.perComputer
+	for i := 0; i < len(rest) || len(pc) > 0; {
+		var di int32
+		if len(pc) > 0 && (i == len(rest) || pc[0] < rest[i]) {
+			di, pc = pc[0], pc[1:]
+		} else {
+			di = rest[i]
+			i++
+		}
+		if cr, ok := p.candidate(int(di), c, ct, hasTenant, s); ok {
+			w.tail = append(w.tail, cr)
+		}
+	}
+	// The items in order: the group's decisions where the computer adds no
+	// candidate, afresh where it does.
+	w.sitems, w.nlost = w.sitems[:0], 0
+	items, next := b.items, 0 // b.items[next:] are still to come
+	tail := w.tail
+	for ti := 0; ti < len(tail); {
+		item := tail[ti].item
+		tj := ti + 1
+		for tj < len(tail) && tail[tj].item == item {
+			tj++
+		}
+		k := next
+		for k < len(items) && items[k].dec.item < item {
+			w.nlost += items[k].dec.nlost
+			k++
+		}
+		w.sitems = append(w.sitems, b.sitems[next:k]...)
+		next = k
+		grp := tail[ti:tj]
+		ti = tj
+		masks := false                                    // the group decided the item with losers
+		if k == len(items) || items[k].dec.item != item { // the computer's alone
+			p.rank(w, grp, c)
+		} else {
+			masks = items[k].dec.nlost > 0
+			p.rerank(w, b, &items[k], grp, c)
+			next++
+		}
+		d := &w.decs[len(w.decs)-1]
+		d.own = d.nlost > 0 || masks
+		w.nlost += d.nlost
+		w.sitems = append(w.sitems, seqItem{it: d.item, dep: d.winner})
+	}
+	for _, it := range items[next:] {
+		w.nlost += it.dec.nlost
+	}
+	w.sitems = append(w.sitems, b.sitems[next:]...)
+	return nil
+}
+
+// rerank decides an item that the group decided (bi) and computer c adds
+// candidates grp to.
+func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c int) {
+	keyed := bi.keyed
+	for i := range grp {
+		if grp[i].dist < 0 || grp[i].dist > maxDistance {
+			keyed = false
+		}
+	}
+	if !keyed { // merge by deployment and rank
+		bc := b.cands[bi.c0 : bi.c0+bi.nc]
+		w.cands = w.cands[:0]
+		for len(bc) > 0 || len(grp) > 0 {
+			if len(grp) == 0 || (len(bc) > 0 && bc[0].dep < grp[0].dep) {
+				w.cands, bc = append(w.cands, bc[0]), bc[1:]
+			} else {
+				w.cands, grp = append(w.cands, grp[0]), grp[1:]
+			}
+		}
+		p.rank(w, w.cands, c)
+		return
+	}
+	// The group's candidates are ranked already: sort the computer's by key
+	// and merge them in, as rank would sort them all (keys are distinct).
+	for i := range grp {
+		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
+	}
+	sortByKey(grp)
+	br := b.ranked[bi.c0 : bi.c0+bi.nc]
+	w.cands = w.cands[:0]
+	for len(br) > 0 || len(grp) > 0 {
+		if len(grp) == 0 || (len(br) > 0 && br[0].key < grp[0].key) {
+			w.cands, br = append(w.cands, br[0]), br[1:]
+		} else {
+			w.cands, grp = append(w.cands, grp[0]), grp[1:]
+		}
+	}
+	win := &w.cands[0]
+	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(w.cands) - 1)}
+	for _, l := range w.cands[1:] {
+		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
+	}
+	w.decs = append(w.decs, d)
+}
+
 // rank decides one item from its candidates on computer c.
 func (p *Planner) rank(w *worker, grp []candRec, c int) {
 	if len(grp) == 1 { // one candidate: no ranking to do
@@ -830,36 +1105,58 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 		cp.Excluded = true
 		return nil
 	}
-	if err := p.decide(ctx, w, c, s); err != nil {
+	decide := p.decide
+	if w.shares {
+		decide = p.decideShared
+	}
+	if err := decide(ctx, w, c, s); err != nil {
 		return err
 	}
-	if len(w.decs) == 0 {
+	if !w.shares { // decideShared makes w.sitems itself
+		w.sitems = w.sitems[:0]
+		for _, d := range w.decs {
+			w.sitems = append(w.sitems, seqItem{it: d.item, dep: d.winner})
+		}
+	}
+	if len(w.sitems) == 0 {
 		return nil
 	}
 	if st == nil {
 		w.inv.load(comp, &p.names, &w.hits)
 		st = &w.inv
 	}
-	w.sitems = w.sitems[:0]
-	for _, d := range w.decs {
-		w.sitems = append(w.sitems, seqItem{it: d.item, dep: d.winner})
-	}
 	acts := w.seq.run(w.sitems, st, s.kind == OnboardingSession)
+	if pooled { // encode straight into the worker's slab
+		w.enc.buf = w.results.free(recordRoom)
+	}
 	w.enc.reset()
 	for i := range acts {
 		w.enc.action(p.pc, &acts[i])
 	}
-	for _, d := range w.decs {
-		if d.nlost > 0 {
-			w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+	if w.shares { // the shared decisions' losers are the group's
+		cp.shared = w.base.losers
+		for _, d := range w.decs {
+			if d.own {
+				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+			}
+		}
+	} else {
+		for _, d := range w.decs {
+			if d.nlost > 0 {
+				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+			}
 		}
 	}
-	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(w.loss))
-	if pooled {
-		cp.rec = w.results.take(len(w.enc.buf))
-	} else {
-		cp.rec = make([]byte, len(w.enc.buf))
+	cp.nact, cp.nlost = uint32(len(acts)), uint32(w.nlost)
+	if !w.shares {
+		cp.nlost = uint32(len(w.loss))
 	}
+	if pooled {
+		cp.rec = w.results.commit(w.enc.buf)
+		w.enc.buf = nil // now the plan's
+		return nil
+	}
+	cp.rec = make([]byte, len(w.enc.buf))
 	copy(cp.rec, w.enc.buf)
 	return nil
 }

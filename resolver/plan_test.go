@@ -3,6 +3,7 @@ package resolver
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/immytest"
 	"github.com/immyoss/engine/targets"
 )
 
@@ -389,4 +391,71 @@ func TestNewPlannerErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewPlanner(ix, other, Config{})
 	require.ErrorIs(t, err, immy.ErrInvalid)
+}
+
+// TestPlanSharesDecisionsExactly checks that Plan, which decides the shared
+// matches once per tenant and kind and keeps their losers once per group,
+// plans every computer exactly as the computer planned alone (decided
+// afresh) does, over generated fleets and every kind of session: the same
+// actions, decisions and candidates, and the same record of actions.
+func TestPlanSharesDecisionsExactly(t *testing.T) {
+	for _, seed := range []int64{1, 2} {
+		f := immytest.Generate(immytest.GenConfig{Seed: seed, Tenants: 12, Computers: 300, Software: 30, Tasks: 6, Deployments: 300})
+		p := newPlanner(t, f, Config{})
+		require.True(t, p.keyed)
+		adhoc := Session{Kind: AdHocSession}
+		for i, it := range p.cat.items {
+			if i%3 == 0 {
+				adhoc.Named = append(adhoc.Named, it.id)
+			}
+		}
+		for i := range f.Deployments {
+			if f.Deployments[i].Enforcement == immy.AdHoc {
+				adhoc.Named = append(adhoc.Named, f.Deployments[i].ID)
+			}
+		}
+		for _, s := range []Session{{}, {Kind: OnboardingSession}, adhoc} {
+			plan, err := p.Plan(context.Background(), s)
+			require.NoError(t, err)
+			decided, shared := 0, 0
+			for i := range plan.Computers {
+				in := &plan.Computers[i]
+				alone, err := p.PlanComputer(context.Background(), in.ID, s, nil)
+				require.NoError(t, err)
+				require.Equal(t, alone.Excluded, in.Excluded, in.ID)
+				require.Equal(t, alone.nact, in.nact, in.ID)
+				require.Equal(t, alone.nlost, in.nlost, in.ID)
+				require.Nil(t, alone.shared)
+				what := fmt.Sprintf("seed %d, %s session, computer %s", seed, s.Kind, in.ID)
+				aa, al := alone.decode(nil, nil)
+				ia, il := in.decode(nil, nil)
+				require.Equal(t, aa, ia, what)
+				require.Equal(t, al, il, what)
+				require.Equal(t, int(in.nlost), len(il), what)
+				if in.nact > 0 { // the actions' part of the record is the same
+					d := decoder{c: in, buf: in.rec}
+					for range in.nact {
+						d.action()
+					}
+					n := len(in.rec) - len(d.buf)
+					require.True(t, bytes.Equal(alone.rec[:n], in.rec[:n]), what)
+				}
+				decided += int(in.nlost)
+				if in.shared != nil && len(in.shared) > 0 {
+					shared++
+				}
+			}
+			require.Positive(t, decided, "the fleet must make decisions with losers")
+			require.Positive(t, shared, "computers must share their group's losers")
+		}
+	}
+}
+
+// The encoder's short forms write what binary.AppendUvarint writes.
+func TestEncoderUvarint(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 129, 255, 1<<14 - 1, 1 << 14, 1<<14 + 1, 1 << 21, 1<<63 + 5} {
+		var e encoder
+		e.uvarint(v)
+		require.Equal(t, binary.AppendUvarint(nil, v), e.buf, "%d", v)
+	}
 }

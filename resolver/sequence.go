@@ -111,6 +111,8 @@ type sequencer struct {
 	deps       []immy.Deployment // the table action.dep and slot.dep index
 	aims       []aim             // of each deployment of deps
 	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
+	placed     []placement       // of each item, packed
+	soft       []bool            // of each item: a software (else a task)
 	st         stateReader
 	onboarding bool
 	slots      []slot
@@ -130,7 +132,12 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 	for i := range deps {
 		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode}
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, slots: make([]slot, len(cat.items))}
+	placed := make([]placement, len(cat.items))
+	soft := make([]bool, len(cat.items))
+	for k := range cat.items {
+		placed[k], soft[k] = cat.items[k].placed, cat.items[k].sw != nil
+	}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, slots: make([]slot, len(cat.items))}
 }
 
 // depHow is what the sequencer reads of a winning deployment, kept apart from
@@ -194,14 +201,14 @@ func (q *sequencer) inOrder(items []seqItem) []seqItem {
 	}
 	q.order, q.late = q.order[:0], q.late[:0]
 	for _, d := range items {
-		if q.cat.items[d.it].placed == placedFirst {
+		if q.placed[d.it] == placedFirst {
 			q.order = append(q.order, d)
 		}
 	}
 	byRank := func(a, b seqItem) int { return cmpInt(int(q.cat.items[a.it].rank), int(q.cat.items[b.it].rank)) }
 	slices.SortFunc(q.order, byRank)
 	for _, d := range items {
-		switch q.cat.items[d.it].placed {
+		switch q.placed[d.it] {
 		case placedUnordered:
 			q.order = append(q.order, d)
 		case placedLast:
@@ -226,7 +233,7 @@ func (q *sequencer) load(it int32) *slot {
 	s := q.slot(it)
 	if !s.loaded {
 		s.loaded = true
-		if q.cat.items[it].sw != nil {
+		if q.soft[it] {
 			s.detPres, s.det, s.dref, s.test, s.known = q.st.software(it)
 		} else {
 			s.known, s.test = true, q.st.task(it)

@@ -10,6 +10,8 @@
 //	m, err := ix.Compile(fleet.Deployments)                  // every filter compiled and type-checked
 //	cs, err := m.Resolve(ctx, i)                             // deployment i -> computers, by id
 //	ds, err := m.Match(ctx, c, nil)                          // computer c -> deployments, ascending
+//	g, own, err := m.MatchSplit(ctx, c, nil)                 // the same, split: c's own, and its group (tenant, kind)
+//	sh, err := m.AppendShared(ctx, c, nil)                   // what c's group shares
 //	ts, err := m.ResolveTenants(ctx, i)                      // a cloud task's tenants, by id
 //	e, err := m.Explain(ctx, i, c)                           // why c is in or out of i's target
 //

@@ -120,6 +120,39 @@ func ExampleMatcher_Match() {
 	// Output: msp-workstations
 }
 
+func ExampleMatcher_MatchSplit() {
+	fleet := exampleFleet()
+	ix, _ := targets.NewIndex(fleet, targets.Config{})
+	m, _ := ix.Compile(fleet.Deployments)
+	c, _ := ix.Computer("contoso-lt-01")
+	// rest: this computer's own matches; shared: what every portable of
+	// contoso matches, its group's
+	group, rest, err := m.MatchSplit(context.Background(), c, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	shared, err := m.AppendShared(context.Background(), c, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("same group:", group == m.Group(c))
+	for _, i := range shared {
+		fmt.Println("shared", fleet.Deployments[i].ID)
+	}
+	for _, i := range rest {
+		fmt.Println("own", fleet.Deployments[i].ID)
+	}
+	// Output:
+	// same group: true
+	// shared everyone
+	// shared msp-workstations
+	// own johns
+	// own vip
+	// own win11
+}
+
 func ExampleMatcher_Explain() {
 	fleet := exampleFleet()
 	ix, _ := targets.NewIndex(fleet, targets.Config{})

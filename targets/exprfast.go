@@ -166,6 +166,9 @@ func exprBinary(n *ast.BinaryNode) (boolFn, bool) {
 		}
 		return nil, false
 	}
+	if f, ok := exprLen(n); ok {
+		return f, true
+	}
 	// Specialised forms: an attribute against a constant, a field against a constant.
 	if k, ok := exprConst(n.Right); ok {
 		if key, ok := exprAttribute(n.Left); ok {
@@ -188,6 +191,43 @@ func exprBinary(n *ast.BinaryNode) (boolFn, bool) {
 		return nil, false
 	}
 	return stringOp(n.Operator, l, r)
+}
+
+// exprLen compiles `len(LIST) OP N`: a list field's length against an
+// integer constant.
+func exprLen(n *ast.BinaryNode) (boolFn, bool) {
+	b, ok := n.Left.(*ast.BuiltinNode)
+	if !ok || b.Name != "len" || len(b.Arguments) != 1 {
+		return nil, false
+	}
+	k, ok := n.Right.(*ast.IntegerNode)
+	if !ok {
+		return nil, false
+	}
+	obj, name, ok := exprField(b.Arguments[0])
+	if !ok {
+		return nil, false
+	}
+	l, ok := listFields[obj][name]
+	if !ok {
+		return nil, false
+	}
+	v := k.Value
+	switch n.Operator {
+	case "==":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) == v }, true
+	case "!=":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) != v }, true
+	case "<":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) < v }, true
+	case "<=":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) <= v }, true
+	case ">":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) > v }, true
+	case ">=":
+		return func(c *immy.Computer, t *immy.Tenant) bool { return len(l(c, t)) >= v }, true
+	}
+	return nil, false
 }
 
 // stringOpConst compiles `l OP "k"`.

@@ -43,7 +43,9 @@ func TestFilterEval(t *testing.T) {
 		{LanguageExpr, `lower(computer.name) contains "lt"`, true, true},
 		{LanguageExpr, `computer.os matches "^Windows 1[01]"`, true, true},
 		{LanguageExpr, `computer.kind in ["server", "portable"]`, true, true},
-		{LanguageExpr, `len(computer.tags) == 1`, true, false},
+		{LanguageExpr, `len(computer.tags) == 1`, true, true},
+		{LanguageExpr, `len(computer.upns) == 0 and len(tenant.tags) >= 1`, false, true},
+		{LanguageExpr, `len(computer.name) == 13`, true, false},
 		{LanguageExpr, `any(computer.upns, # endsWith "@contoso.com")`, true, false},
 		{LanguageLua, `return starts_with(computer.os, "Windows 11") and contains(computer.tags, "canary") and computer.attributes.site == "hq"`, true, true},
 		{LanguageLua, `return computer.attributes.missing == nil`, true, false},
@@ -188,7 +190,7 @@ func (g exprGen) bool(depth int) string {
 	if depth <= 0 {
 		return pick(r, []string{"true", "false", "computer.online"})
 	}
-	switch r.IntN(14) {
+	switch r.IntN(15) {
 	case 0:
 		return "computer.online"
 	case 1, 2:
@@ -210,8 +212,11 @@ func (g exprGen) bool(depth int) string {
 	case 11:
 		return "(" + g.str(depth-1) + ` matches "^[A-Z]")`
 	case 12:
+		return "(len(" + pick(r, []string{"computer.tags", "tenant.tags", "computer.upns", "computer.device_groups"}) + ") " +
+			pick(r, []string{"==", "!=", "<", "<=", ">", ">="}) + " " + pick(r, []string{"0", "1", "2"}) + ")"
+	case 13:
 		// Outside the subset: the VM runs it.
-		return "(len(computer.tags) > 0)"
+		return `any(computer.upns, # endsWith "@contoso.com")`
 	}
 	return pick(r, []string{"true", "false"})
 }

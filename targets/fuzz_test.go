@@ -36,6 +36,7 @@ func FuzzCompileExpr(f *testing.F) {
 		`has_tag("vip") or installed("Adobe*")`,
 		`computer.kind in ["server", "portable"] ? computer.online : false`,
 		`len(computer.tags) > 1 && all(computer.upns, # endsWith "@x")`,
+		`len(computer.upns) == 0 or len(tenant.tags) >= 2`,
 		`computer.os ==`, `"`, `computer.`, `1 +`, "a\nb\n(", `repeat("x", 100000000) == ""`,
 	} {
 		f.Add(s)

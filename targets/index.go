@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/immyoss/engine/immy"
@@ -97,7 +98,11 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 		at = time.Now()
 	}
 	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize}
-	ix.computerIDs = idMap(len(f.Computers), func(i int) string { return f.Computers[i].ID })
+	// Independent parts are built in two goroutines: the computer ids beside
+	// the tenants and computers, then the device and client groups beside
+	// affinity, tags and groups (which need affinity).
+	var wg sync.WaitGroup
+	wg.Go(func() { ix.computerIDs = idMap(len(f.Computers), func(i int) string { return f.Computers[i].ID }) })
 	ix.tenantIDs = idMap(len(f.Tenants), func(i int) string { return f.Tenants[i].ID })
 	ix.personIDs = idMap(len(f.Persons), func(i int) string { return f.Persons[i].ID })
 	ix.groupIDs = idMap(len(f.Groups), func(i int) string { return f.Groups[i].ID })
@@ -105,11 +110,15 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 	var ps immy.Problems
 	ps = append(ps, ix.buildTenants()...)
 	ix.buildComputers()
+	wg.Wait()
+	wg.Go(func() {
+		ix.buildDeviceGroups()
+		ix.buildClientGroups()
+	})
 	ix.buildAffinity()
 	ix.buildTags()
-	ix.buildDeviceGroups()
-	ix.buildClientGroups()
 	ps = append(ps, ix.buildGroups()...)
+	wg.Wait()
 	if len(ps) > 0 {
 		ps.Sort()
 		return nil, ps
@@ -614,6 +623,10 @@ func (ix *Index) sortTenants(ts []int32) []int32 {
 
 // Fleet returns the indexed fleet.
 func (ix *Index) Fleet() *immy.Fleet { return ix.f }
+
+// ComputersByID returns the indices of the fleet's computers sorted by id
+// (computers with the same id by index).
+func (ix *Index) ComputersByID() []int { return toInts(ix.byRank) }
 
 // At returns the evaluation time.
 func (ix *Index) At() time.Time { return ix.at }

@@ -35,7 +35,8 @@ type Matcher struct {
 	crossTypes, freeTypes uint16
 	tenantTypes           []uint16  // by scope key 2t (exact) and 2t+1 (propagating)
 	bitmaps               sync.Pool // *[]uint64, one bit per deployment, all clear
-	scratch               sync.Pool // *[]int, for mergeMatches
+	scratch               sync.Pool // *[]int32, for Match
+	merge                 sync.Pool // *[]int, for mergeMatches
 	// shared holds, per tenant (+1, 0 for none) and kind, the deployments
 	// whose targets select a computer by its tenant and kind alone (all
 	// computers, client groups), ascending: computed by the first Match of
@@ -153,7 +154,8 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		tenantTypes: make([]uint16, 2*len(ix.f.Tenants)),
 		shared:      make([]atomic.Pointer[[]int32], 9*(len(ix.f.Tenants)+1)),
 	}
-	m.scratch.New = func() any { return new([]int) }
+	m.scratch.New = func() any { return new([]int32) }
+	m.merge.New = func() any { return new([]int) }
 	m.bitmaps.New = func() any {
 		words := make([]uint64, (len(deployments)+63)/64)
 		return &words
@@ -299,115 +301,253 @@ func (m *Matcher) Len() int { return len(m.deps) }
 // active on the index's day. Targets selecting tenants never match. Whether a
 // deployment is enabled is not looked at: that is the caller's decision.
 func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
-	ix := m.ix
-	if c < 0 || c >= len(ix.f.Computers) {
-		return dst, fmt.Errorf("targets: no computer #%d: %w", c, immy.ErrNotFound)
+	if err := m.checkComputer(c); err != nil {
+		return dst, err
 	}
-	comp := &ix.f.Computers[c]
-	if comp.ExcludedFromMaintenance {
+	if m.ix.f.Computers[c].ExcludedFromMaintenance {
 		return dst, nil
 	}
 	start := len(dst)
-	kind := ix.cKind[c]
-	ten := ix.cTenant[c]
-
-	var scopeBuf [8]int32
-	scopes := append(scopeBuf[:0], scopeFree)
-	if ten < 0 || !ix.f.Tenants[ten].ExcludeFromCrossTenant {
-		scopes = append(scopes, scopeCross)
-	}
-	if ten >= 0 {
-		scopes = append(scopes, 2*ten, 2*ten+1)
-		for a := ix.tParent[ten]; a >= 0; a = ix.tParent[a] {
-			scopes = append(scopes, 2*a+1)
-		}
-	}
-	var err error
-	visit := func(scope int32, typ immy.TargetType, key int32) {
-		for _, i := range m.post[postKey{scope, typ, key}] {
-			t := &m.targets[i]
-			if t.kinds&kind == 0 {
-				continue
-			}
-			if t.filter >= 0 {
-				ok, ferr := m.filterResult(ctx, t.filter, c)
-				if ferr != nil {
-					if err == nil {
-						err = fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, ferr)
-					}
-					continue
-				}
-				if !ok {
-					continue
-				}
-			}
-			dst = append(dst, int(i))
-		}
-	}
-	typesOf := func(s int32) uint16 {
-		switch s {
-		case scopeFree:
-			return m.freeTypes
-		case scopeCross:
-			return m.crossTypes
-		}
-		return m.tenantTypes[s]
-	}
-	// The targets that depend on the tenant and kind alone: shared by the
-	// computers of the same tenant and kind.
-	slot := &m.shared[9*(int(ten)+1)+bits.TrailingZeros8(kind)]
-	shared := slot.Load()
-	if shared == nil {
-		mark := len(dst)
-		for _, s := range scopes {
-			types := typesOf(s)
-			if types&(1<<immy.TargetAllComputers) != 0 {
-				visit(s, immy.TargetAllComputers, 0)
-			}
-			if ten >= 0 && types&(1<<immy.TargetClientGroup) != 0 {
-				for _, g := range ix.tClientGroups[ten] {
-					visit(s, immy.TargetClientGroup, g)
-				}
-			}
-		}
-		list := make([]int32, 0, len(dst)-mark)
-		for _, i := range dst[mark:] {
-			list = append(list, int32(i))
-		}
-		slices.Sort(list)
-		slot.CompareAndSwap(nil, &list)
-		shared = slot.Load()
-		dst = dst[:mark]
-	}
-	for _, i := range *shared {
+	shared, _ := m.sharedOf(ctx, c)
+	for _, i := range shared {
 		dst = append(dst, int(i))
 	}
 	mid := len(dst) // dst[start:mid] is in order
-	for _, s := range scopes {
-		types := typesOf(s)
+	sp := m.scratch.Get().(*[]int32)
+	rest, err := m.rest(ctx, c, (*sp)[:0])
+	for _, i := range rest {
+		dst = append(dst, int(i))
+	}
+	*sp = rest
+	m.scratch.Put(sp)
+	if err != nil {
+		return dst[:start], err
+	}
+	if len(dst)-start > 32 {
+		return m.mergeMatches(dst, start, mid), nil
+	}
+	return m.sortMatches(dst, start), nil
+}
+
+// MatchSplit is Match in two parts, for callers that plan many computers of
+// a group at once. The group (an index below Groups(); -1 for a computer
+// excluded from maintenance, which matches nothing) stands for the
+// deployments whose targets select computer c by its tenant and kind alone
+// (all computers, client groups): AppendShared gives them, the same for every
+// computer of the group. MatchSplit appends the others to dst, ascending and
+// without duplicates. Together they are what Match returns.
+func (m *Matcher) MatchSplit(ctx context.Context, c int, dst []int32) (group int, out []int32, err error) {
+	if err := m.checkComputer(c); err != nil {
+		return -1, dst, err
+	}
+	if m.ix.f.Computers[c].ExcludedFromMaintenance {
+		return -1, dst, nil
+	}
+	start := len(dst)
+	out, err = m.rest(ctx, c, dst)
+	if err != nil {
+		return -1, out[:start], err
+	}
+	return m.group(c), m.sortRest(out, start), nil
+}
+
+// AppendShared appends to dst the deployments whose targets select computer
+// c by its tenant and kind alone, ascending: the part of Match that c shares
+// with its group (see MatchSplit). A computer excluded from maintenance has
+// none.
+func (m *Matcher) AppendShared(ctx context.Context, c int, dst []int32) ([]int32, error) {
+	if err := m.checkComputer(c); err != nil {
+		return dst, err
+	}
+	if m.ix.f.Computers[c].ExcludedFromMaintenance {
+		return dst, nil
+	}
+	if shared := m.shared[m.group(c)].Load(); shared != nil {
+		return append(dst, *shared...), nil
+	}
+	start := len(dst)
+	dst = m.appendShared(ctx, c, dst)
+	slices.Sort(dst[start:])
+	return dst, nil
+}
+
+// sortRest sorts dst[start:] and drops duplicates: through a bitmap over the
+// deployments when there are many, else by sort.
+func (m *Matcher) sortRest(dst []int32, start int) []int32 {
+	tail := dst[start:]
+	if len(tail) <= 32 {
+		slices.Sort(tail)
+		return dst[:start+len(slices.Compact(tail))]
+	}
+	bm := m.bitmaps.Get().(*[]uint64)
+	words := *bm
+	for _, i := range tail {
+		words[i/64] |= 1 << (i % 64)
+	}
+	dst = dst[:start]
+	for w, word := range words {
+		if word == 0 {
+			continue
+		}
+		for word != 0 {
+			dst = append(dst, int32(w*64+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+		words[w] = 0
+	}
+	m.bitmaps.Put(bm)
+	return dst
+}
+
+// Groups returns the number of groups of MatchSplit.
+func (m *Matcher) Groups() int { return len(m.shared) }
+
+// Group returns the group of MatchSplit that computer c belongs to: -1 when
+// it is excluded from maintenance or unknown.
+func (m *Matcher) Group(c int) int {
+	if c < 0 || c >= len(m.ix.f.Computers) || m.ix.f.Computers[c].ExcludedFromMaintenance {
+		return -1
+	}
+	return m.group(c)
+}
+
+func (m *Matcher) group(c int) int {
+	return 9*(int(m.ix.cTenant[c])+1) + bits.TrailingZeros8(m.ix.cKind[c])
+}
+
+func (m *Matcher) checkComputer(c int) error {
+	if c < 0 || c >= len(m.ix.f.Computers) {
+		return fmt.Errorf("targets: no computer #%d: %w", c, immy.ErrNotFound)
+	}
+	return nil
+}
+
+// scopes appends the scope keys that reach computer c, whose tenant is ten.
+func (m *Matcher) scopes(ten int32, dst []int32) []int32 {
+	ix := m.ix
+	dst = append(dst, scopeFree)
+	if ten < 0 || !ix.f.Tenants[ten].ExcludeFromCrossTenant {
+		dst = append(dst, scopeCross)
+	}
+	if ten >= 0 {
+		dst = append(dst, 2*ten, 2*ten+1)
+		for a := ix.tParent[ten]; a >= 0; a = ix.tParent[a] {
+			dst = append(dst, 2*a+1)
+		}
+	}
+	return dst
+}
+
+func (m *Matcher) typesOf(s int32) uint16 {
+	switch s {
+	case scopeFree:
+		return m.freeTypes
+	case scopeCross:
+		return m.crossTypes
+	}
+	return m.tenantTypes[s]
+}
+
+// visit appends the deployments of one posting list that select computer c,
+// of kind kind; the first error is kept in *err.
+func (m *Matcher) visit(ctx context.Context, c int, kind uint8, pk postKey, dst []int32, err *error) []int32 {
+	for _, i := range m.post[pk] {
+		t := &m.targets[i]
+		if t.kinds&kind == 0 {
+			continue
+		}
+		if t.filter >= 0 {
+			ok, ferr := m.filterResult(ctx, t.filter, c)
+			if ferr != nil {
+				if *err == nil {
+					*err = fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, ferr)
+				}
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		dst = append(dst, i)
+	}
+	return dst
+}
+
+// sharedOf returns the deployments whose targets select computer c (not
+// excluded) by its tenant and kind alone, ascending, and the index of their
+// group: computed by the first computer of the group, shared by the others.
+func (m *Matcher) sharedOf(ctx context.Context, c int) ([]int32, int) {
+	group := m.group(c)
+	slot := &m.shared[group]
+	if shared := slot.Load(); shared != nil {
+		return *shared, group
+	}
+	sp := m.scratch.Get().(*[]int32)
+	list := m.appendShared(ctx, c, (*sp)[:0])
+	slices.Sort(list)
+	*sp = list
+	list = slices.Clone(list) // exactly sized: kept as long as the matcher
+	m.scratch.Put(sp)
+	slot.CompareAndSwap(nil, &list)
+	return *slot.Load(), group
+}
+
+// appendShared appends the deployments whose targets select computer c (not
+// excluded) by its tenant and kind alone, in no particular order.
+func (m *Matcher) appendShared(ctx context.Context, c int, dst []int32) []int32 {
+	ix := m.ix
+	kind := ix.cKind[c]
+	ten := ix.cTenant[c]
+	var scopeBuf [8]int32
+	var err error // these targets have no filter
+	for _, s := range m.scopes(ten, scopeBuf[:0]) {
+		types := m.typesOf(s)
+		if types&(1<<immy.TargetAllComputers) != 0 {
+			dst = m.visit(ctx, c, kind, postKey{s, immy.TargetAllComputers, 0}, dst, &err)
+		}
+		if ten >= 0 && types&(1<<immy.TargetClientGroup) != 0 {
+			for _, g := range ix.tClientGroups[ten] {
+				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetClientGroup, g}, dst, &err)
+			}
+		}
+	}
+	return dst
+}
+
+// rest appends the deployments whose targets select computer c (not
+// excluded) by more than its tenant and kind, in no particular order, maybe
+// more than once.
+func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error) {
+	ix := m.ix
+	kind := ix.cKind[c]
+	ten := ix.cTenant[c]
+	var scopeBuf [8]int32
+	var err error
+	for _, s := range m.scopes(ten, scopeBuf[:0]) {
+		types := m.typesOf(s)
 		if types == 0 {
 			continue
 		}
 		has := func(t immy.TargetType) bool { return types&(1<<t) != 0 }
 		if has(immy.TargetComputer) {
-			visit(s, immy.TargetComputer, int32(c))
+			dst = m.visit(ctx, c, kind, postKey{s, immy.TargetComputer, int32(c)}, dst, &err)
 		}
 		if p := ix.cPrimary[c]; p >= 0 && has(immy.TargetPerson) {
-			visit(s, immy.TargetPerson, p)
+			dst = m.visit(ctx, c, kind, postKey{s, immy.TargetPerson, p}, dst, &err)
 		}
 		if has(immy.TargetTag) {
 			for _, g := range ix.cTags[c] {
-				visit(s, immy.TargetTag, g)
+				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetTag, g}, dst, &err)
 			}
 		}
 		if has(immy.TargetGroup) {
 			for _, g := range ix.cGroups[c] {
-				visit(s, immy.TargetGroup, g)
+				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetGroup, g}, dst, &err)
 			}
 		}
 		if has(immy.TargetDeviceGroup) {
 			for _, g := range ix.cDeviceGroups[c] {
-				visit(s, immy.TargetDeviceGroup, g)
+				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetDeviceGroup, g}, dst, &err)
 			}
 		}
 		if has(immy.TargetFilter) {
@@ -431,7 +571,7 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 						break
 					}
 					if ok {
-						dst = append(dst, int(i))
+						dst = append(dst, i)
 					}
 				}
 			}
@@ -440,13 +580,7 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 			}
 		}
 	}
-	if err != nil {
-		return dst[:start], err
-	}
-	if len(dst)-start > 32 {
-		return m.mergeMatches(dst, start, mid), nil
-	}
-	return m.sortMatches(dst, start), nil
+	return dst, err
 }
 
 // mergeMatches sorts dst[start:] when dst[start:mid] is in order: it sorts
@@ -455,7 +589,7 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 func (m *Matcher) mergeMatches(dst []int, start, mid int) []int {
 	tail := dst[mid:]
 	slices.Sort(tail)
-	sp := m.scratch.Get().(*[]int)
+	sp := m.merge.Get().(*[]int)
 	b := append((*sp)[:0], tail...)
 	i, j := mid-1, len(b)-1
 	for k := len(dst) - 1; j >= 0; k-- {
@@ -468,7 +602,7 @@ func (m *Matcher) mergeMatches(dst []int, start, mid int) []int {
 		}
 	}
 	*sp = b
-	m.scratch.Put(sp)
+	m.merge.Put(sp)
 	return dst[:start+len(slices.Compact(dst[start:]))]
 }
 

@@ -335,3 +335,16 @@ func TestResolveToleratesDanglingReferences(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, e.Selected)
 }
+
+func TestComputersByID(t *testing.T) {
+	f := &immy.Fleet{
+		Tenants: []immy.Tenant{{ID: "t"}},
+		Computers: []immy.Computer{
+			{ID: "pc-b", Tenant: "t"}, {ID: "pc-a", Tenant: "t"}, {ID: "pc-c", Tenant: "t"}, {ID: "pc-a", Tenant: "t"},
+		},
+	}
+	ix, err := NewIndex(f, Config{})
+	require.NoError(t, err)
+	// by id, the same id by index
+	require.Equal(t, []int{1, 3, 0, 2}, ix.ComputersByID())
+}

@@ -260,12 +260,41 @@ func TestMatcherAgreesWithOracle(t *testing.T) {
 			}
 		}
 		var buf []int
+		sharedOf := map[int][][]int32{}
+		defer func() {
+			require.Less(t, len(sharedOf), len(f.Computers), "seed %d: computers must share groups", seed)
+			for g, lists := range sharedOf {
+				for _, l := range lists[1:] {
+					require.Equal(t, lists[0], l, "seed %d: group %d", seed, g)
+				}
+			}
+		}()
 		for c := range f.Computers {
 			most = max(most, len(want[c]))
 			buf, err = m.Match(ctx, c, buf[:0])
 			require.NoError(t, err)
 			if diff := cmp.Diff(want[c], buf, cmp.Comparer(func(a, b []int) bool { return slices.Equal(a, b) })); diff != "" {
 				t.Fatalf("seed %d: Match(%s) (-want +got):\n%s", seed, f.Computers[c].ID, diff)
+			}
+			// MatchSplit: the two parts, each ascending and disjoint, are
+			// Match's; the shared part is its group's.
+			group, rest, err := m.MatchSplit(ctx, c, nil)
+			require.NoError(t, err)
+			shared, err := m.AppendShared(ctx, c, nil)
+			require.NoError(t, err)
+			require.Equal(t, m.Group(c), group)
+			require.True(t, slices.IsSorted(shared) && slices.IsSorted(rest), "seed %d: MatchSplit(%s) not ascending", seed, f.Computers[c].ID)
+			split := make([]int, 0, len(shared)+len(rest))
+			for _, i := range slices.Concat(shared, rest) {
+				split = append(split, int(i))
+			}
+			slices.Sort(split)
+			require.Equal(t, len(split), len(slices.Compact(slices.Clone(split))), "seed %d: MatchSplit(%s) parts overlap", seed, f.Computers[c].ID)
+			if diff := cmp.Diff(want[c], split, cmp.Comparer(func(a, b []int) bool { return slices.Equal(a, b) })); diff != "" {
+				t.Fatalf("seed %d: MatchSplit(%s) (-want +got):\n%s", seed, f.Computers[c].ID, diff)
+			}
+			if group >= 0 {
+				sharedOf[group] = append(sharedOf[group], shared)
 			}
 			// Explain agrees on a sample of the pairs.
 			for i := c % 7; i < len(f.Deployments); i += 7 {
