@@ -50,16 +50,15 @@ type stateReader interface {
 }
 
 // publicState reads a State through item ids, keeping the versions it
-// reports in vals (referenced by index) and vers (for stable pointers).
+// reports in vals (referenced by index).
 type publicState struct {
 	cat  *Catalogue
 	st   State
-	vers *slab[immy.Version]
 	vals *[]immy.Version
 }
 
 func newPublicState(cat *Catalogue, st State) publicState {
-	return publicState{cat: cat, st: st, vers: &slab[immy.Version]{}, vals: new([]immy.Version)}
+	return publicState{cat: cat, st: st, vals: new([]immy.Version)}
 }
 
 func (p publicState) software(it int32) (bool, *immy.Version, vref, Test, bool) {
@@ -70,7 +69,9 @@ func (p publicState) software(it int32) (bool, *immy.Version, vref, Test, bool) 
 	if !known || !st.Present {
 		return false, nil, 0, TestUnknown, known
 	}
-	v := &p.vers.take(1)[0]
+	// One small allocation per present item: a slab's block (slabSize
+	// versions) would cost megabytes for each computer planned this way.
+	v := new(immy.Version)
 	*v = st.Version
 	*p.vals = append(*p.vals, st.Version)
 	return true, v, newRef(refExtra, len(*p.vals)-1), st.Test, true

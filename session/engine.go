@@ -105,7 +105,8 @@ type Engine struct {
 	secrets    redactor // every password value of the fleet: for errors that belong to no task
 	protos     sync.Map // script body -> *compiled
 	wg         sync.WaitGroup
-	slots      chan struct{} // Work: one per session worked at once, MaxRunning in all
+	slots      chan struct{}                           // Work: one per session worked at once, MaxRunning in all
+	afterFunc  func(time.Duration, func()) *time.Timer // wakes postponed sessions: time.AfterFunc; tests replace it
 }
 
 // errors that stop a session's goroutine without ending the session
@@ -190,6 +191,7 @@ func New(cfg Config) (*Engine, error) {
 		tasks:     make(map[string]*immy.Task, len(f.Tasks)),
 		deps:      make(map[string]*immy.Deployment, len(f.Deployments)),
 		slots:     make(chan struct{}, cfg.MaxRunning),
+		afterFunc: time.AfterFunc,
 	}
 	for i := range f.Computers {
 		e.computers[f.Computers[i].ID] = &f.Computers[i]

@@ -38,10 +38,13 @@ type outcome struct {
 	err   error
 }
 
-// postponeErr stops a session until a time.
+// postponeErr stops a session until a time. A user's postponement drops
+// the plan (the session starts over then); keep waits with it (the session
+// goes on from its plan then).
 type postponeErr struct {
 	until  time.Time
 	reason string
+	keep   bool
 }
 
 func (p *postponeErr) Error() string {
@@ -79,7 +82,10 @@ func (x *runCtx) conclude(err error) outcome {
 		}
 		return outcome{how: outEnded}
 	case errors.As(err, &pe):
-		err := x.e.commit(x.ctx, x.s, Record{Kind: RecordReset}, func() { x.s.notified = false })
+		var err error
+		if !pe.keep {
+			err = x.e.commit(x.ctx, x.s, Record{Kind: RecordReset}, func() { x.s.notified = false })
+		}
 		if err == nil {
 			err = x.e.commit(x.ctx, x.s, Record{Kind: RecordStatus, Status: Postponed, Reason: pe.reason, Until: pe.until}, nil)
 		}
@@ -308,6 +314,9 @@ func (x *runCtx) recordPlan(acts []Action, segment string) error {
 // execute runs the actions of one segment (the onboarding stage's, or the
 // others) that have not ended, in order.
 func (x *runCtx) execute(onboarding bool) error {
+	if err := x.executionTime(onboarding); err != nil {
+		return err
+	}
 	if err := x.beforeExecution(); err != nil {
 		return err
 	}
@@ -340,6 +349,17 @@ func (x *runCtx) execute(onboarding bool) error {
 		}
 	}
 	return nil
+}
+
+// executionTime stops a session that reaches execution before its
+// Request.ExecuteAt, with actions of the segment left to run: it waits,
+// postponed with its plan kept, and goes on from the plan then.
+func (x *runCtx) executionTime(onboarding bool) error {
+	at := x.s.req.ExecuteAt
+	if at.IsZero() || !at.After(x.e.cfg.Now()) || !x.pendingWork(onboarding) {
+		return nil
+	}
+	return &postponeErr{until: at.UTC(), reason: ReasonExecutionTime, keep: true}
 }
 
 // anotherPathway reports whether a pathway of the computer is still believed online.

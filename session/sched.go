@@ -232,7 +232,7 @@ func (e *Engine) end(s *sess, st sessState, err error) {
 // arm wakes a postponed session at until; s.smu is held.
 func (e *Engine) arm(s *sess, until time.Time) {
 	d := until.Sub(e.cfg.Now())
-	s.timer = time.AfterFunc(max(d, 0), func() { e.wake(s) })
+	s.timer = e.afterFunc(max(d, 0), func() { e.wake(s) })
 }
 
 // wake queues a waiting session again.

@@ -33,6 +33,12 @@ type Request struct {
 	// Notify tells the logged-on user before and after execution, through
 	// Config.Notifier, who may postpone or cancel.
 	Notify bool `json:"notify,omitempty"`
+	// ExecuteAt, when set, is when execution may start: a session that
+	// reaches execution earlier (a scheduled session, detected at its
+	// detection time) records its plan, then waits, postponed with reason
+	// waiting-for-execution-time until ExecuteAt, and goes on from its plan
+	// then, without detecting again. Sessions that execute nothing ignore it.
+	ExecuteAt time.Time `json:"execute_at,omitzero"`
 }
 
 func (r Request) clone() Request {
@@ -162,6 +168,7 @@ const (
 	ReasonComputerOffline     = "computer-offline"
 	ReasonCancelled           = "cancelled"
 	ReasonPostponed           = "postponed"
+	ReasonExecutionTime       = "waiting-for-execution-time" // a session: planned, it waits for Request.ExecuteAt
 	ReasonExcluded            = "excluded-from-maintenance"
 	ReasonInventoryFailed     = "inventory-failed"  // a session: the computer's inventory could not be read (not offline)
 	ReasonResolutionFailed    = "resolution-failed" // a session: the winning deployments could not be decided
