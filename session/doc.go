@@ -142,7 +142,11 @@
 // computer's tenant when the request asks for it ([InBusinessHours]); force
 // reboots after any change. A runner that can reboot implements [Rebooter].
 // A [Notifier] is told before execution, and may postpone or decline, and
-// after it.
+// after it; a postponed session starts over from inventory when its time
+// comes. A request with an ExecuteAt (a scheduled session's execution time)
+// instead keeps its plan: reaching execution earlier, the session waits,
+// postponed with reason waiting-for-execution-time until ExecuteAt, having
+// changed nothing, and goes on from its plan then.
 //
 // # Journal and resume
 //

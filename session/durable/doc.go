@@ -58,4 +58,31 @@
 // with an id made from the key ([FireSessionID]): a fire inserted or worked
 // twice starts one session. A fire for a computer that has a session is
 // skipped.
+//
+// Give Config.Schedules a schedule.Planner over the fleet, and the queue
+// starts the schedules' sessions itself: River's leader process enqueues a
+// job of kind "immy_schedule_tick" every Config.ScheduleInterval (a
+// minute), and whichever process works it runs [Queue.Tick]:
+//
+//	p, err := schedule.New(index, schedule.Config{})
+//	q, err := durable.Open(ctx, durable.Config{SQLite: store.DB(), Schedules: p})
+//
+// A tick reads each schedule's last tick from the table immy_schedule_state
+// (created on Open by a versioned migration of its own, table
+// immy_schedule_version; a newer schema is refused), asks the planner what
+// is due since (schedule.Planner.Due, at Config.Now), and queues each due
+// fire's sessions, one batch (schedule.Planner.Batches) at a time, as fires
+// ([ScheduledFire]): key schedule/fire/computer, worked at the session's
+// detection time, a scheduled session of the schedule's one item or full
+// maintenance whose Request.ExecuteAt is its execution time. The last tick
+// is written in the transaction of the last batch and only moves forward,
+// so a tick that fails half-way, runs twice or in two processes queues each
+// session once. A schedule's first tick only marks the time (nothing before
+// it is due); when no engine ran over several fires, only the latest
+// starts, once, from when it is found.
+//
+// A scheduled session detects at its detection time, records its plan, and
+// waits, postponed with reason waiting-for-execution-time (its job snoozed
+// until then), without changing anything; at its execution time it goes on
+// from its plan.
 package durable

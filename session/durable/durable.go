@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/schedule"
 )
 
 // Job kinds, as River stores them.
@@ -88,6 +90,18 @@ type Config struct {
 	// instead of waiting for River's rescuer (RescueStuckJobsAfter, then up
 	// to 30 s).
 	ClientID string
+	// Schedules, when set, makes the queue start the sessions of the
+	// fleet's schedules: a periodic River job (KindScheduleTick, enqueued
+	// by the leader process every ScheduleInterval) runs Tick. See
+	// "Schedules" in the package documentation.
+	Schedules *schedule.Planner
+	// ScheduleInterval is how often the schedules are ticked; zero means
+	// DefaultScheduleInterval. It should be shorter than the gap between
+	// two fires of a schedule: of the fires between two ticks, only the
+	// latest starts.
+	ScheduleInterval time.Duration
+	// Now is the clock of the schedule ticks; nil means time.Now.
+	Now func() time.Time
 }
 
 // client is what the queue uses of River's client, whatever its driver.
@@ -105,7 +119,10 @@ type client interface {
 type Queue struct {
 	cfg    Config
 	client client
-	engine atomic.Pointer[session.Engine]
+	// the same client, typed, for inserts in a transaction (one is set)
+	sqliteClient *river.Client[*sql.Tx]
+	pgClient     *river.Client[pgx.Tx]
+	engine       atomic.Pointer[session.Engine]
 
 	mu      sync.Mutex // Start and Close
 	started bool
@@ -162,6 +179,9 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if err := river.AddWorkerSafely(workers, &fireWorker{q: q}); err != nil {
 		return nil, fmt.Errorf("durable: %w", err)
 	}
+	if err := q.addScheduleTick(workers); err != nil {
+		return nil, err
+	}
 	rc := &river.Config{
 		Logger:               logger,
 		Queues:               map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}},
@@ -172,18 +192,24 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		MaxAttempts:          DefaultMaxAttempts,
 		ID:                   cfg.ClientID,
+		PeriodicJobs:         q.periodicJobs(),
 	}
 	var err error
 	if cfg.SQLite != nil {
 		drv := riversqlite.New(cfg.SQLite)
 		if err = migrate(ctx, drv); err == nil {
-			q.client, err = river.NewClient(drv, rc)
+			q.sqliteClient, err = river.NewClient(drv, rc)
+			q.client = q.sqliteClient
 		}
 	} else {
 		drv := riverpgxv5.New(cfg.Postgres)
 		if err = migrate(ctx, drv); err == nil {
-			q.client, err = river.NewClient(drv, rc)
+			q.pgClient, err = river.NewClient(drv, rc)
+			q.client = q.pgClient
 		}
+	}
+	if err == nil {
+		err = q.migrateSchedules(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("durable: %w", err)
@@ -469,14 +495,9 @@ func (q *Queue) InsertFires(ctx context.Context, fires []Fire) (int, error) {
 	if len(fires) == 0 {
 		return 0, nil
 	}
-	params := make([]river.InsertManyParams, len(fires))
-	for i, f := range fires {
-		if f.Key == "" {
-			return 0, fmt.Errorf("durable: fire %d (computer %q): empty key: %w", i, f.Request.Computer, immy.ErrInvalid)
-		}
-		f.Request.ID = ""
-		params[i] = river.InsertManyParams{Args: f, InsertOpts: &river.InsertOpts{
-			Queue: q.cfg.Queue, Priority: riverPriority(2), ScheduledAt: f.At, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+	params, err := q.fireParams(fires)
+	if err != nil {
+		return 0, err
 	}
 	res, err := q.client.InsertMany(ctx, params)
 	if err != nil {
@@ -489,6 +510,20 @@ func (q *Queue) InsertFires(ctx context.Context, fires []Fire) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// fireParams are the River jobs of fires: unique per key, scheduled at At.
+func (q *Queue) fireParams(fires []Fire) ([]river.InsertManyParams, error) {
+	params := make([]river.InsertManyParams, len(fires))
+	for i, f := range fires {
+		if f.Key == "" {
+			return nil, fmt.Errorf("durable: fire %d (computer %q): empty key: %w", i, f.Request.Computer, immy.ErrInvalid)
+		}
+		f.Request.ID = ""
+		params[i] = river.InsertManyParams{Args: f, InsertOpts: &river.InsertOpts{
+			Queue: q.cfg.Queue, Priority: riverPriority(2), ScheduledAt: f.At, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
+	}
+	return params, nil
 }
 
 // fireWorker starts the session of a fire.
