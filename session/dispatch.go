@@ -35,7 +35,12 @@ type Dispatched struct {
 // ActiveSessioner is implemented by journals that know each computer's
 // session that has not ended, across every engine process that writes to
 // them. Start, with a Dispatcher, refuses a second session for a computer
-// (a *BusyError) when its journal is one.
+// (a *BusyError) when its journal is one. Such a journal's Append refuses,
+// atomically, a RecordCreated for a computer (not "") that has another
+// session not ended (no final status recorded), with an error for which
+// errors.As finds a *BusyError naming it: two processes that start a session
+// of one computer at once cannot both succeed, whatever ActiveSession told
+// them before.
 type ActiveSessioner interface {
 	ActiveSession(ctx context.Context, computer string) (id string, ok bool, err error)
 }
@@ -131,6 +136,11 @@ func (e *Engine) startDispatched(ctx context.Context, req Request) (string, erro
 	if err := e.commit(ctx, s, Record{Kind: RecordCreated, Request: &q}, nil); err != nil {
 		e.sessions.Delete(req.ID)
 		e.active.CompareAndDelete(req.Computer, s)
+		if busy := (*BusyError)(nil); errors.As(err, &busy) {
+			// another process started a session for the computer since
+			// checkIdle asked: the journal refused this one
+			return "", busy
+		}
 		if errors.Is(err, ErrOutOfSequence) {
 			return "", fmt.Errorf("session: request: id %q is taken: %w", req.ID, errors.Join(ErrExists, err))
 		}

@@ -129,6 +129,11 @@ type MemoryJournal struct {
 	once   sync.Once
 	shards []journalShard
 	seq    atomic.Uint64 // the order of appends across shards
+
+	// each computer's session that has not ended; taken with a shard's
+	// lock held, never the other way round
+	omu  sync.Mutex
+	open map[string]string
 }
 
 const (
@@ -141,6 +146,9 @@ type journalShard struct {
 	chunks [][]journaled  // in the order appended, in chunks that never move
 	last   map[string]int // session -> last Seq
 	n      int
+	// sessions of a computer: its id, "" once the session has ended
+	computer map[string]string
+	ended    map[string]bool
 }
 
 type journaled struct {
@@ -156,7 +164,8 @@ func (j *MemoryJournal) shard(session string) *journalShard {
 }
 
 // Append implements Journal. It rejects a record whose Seq does not follow
-// the session's last one.
+// the session's last one, and a RecordCreated for a computer that has
+// another session not ended (a *BusyError).
 func (j *MemoryJournal) Append(ctx context.Context, rec Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("session: journal: %w", err)
@@ -171,6 +180,9 @@ func (j *MemoryJournal) Append(ctx context.Context, rec Record) error {
 	if want := sh.last[rec.Session] + 1; rec.Seq != want {
 		return fmt.Errorf("session: journal: session %q: record %d, want %d: %w", rec.Session, rec.Seq, want, ErrOutOfSequence)
 	}
+	if err := j.track(sh, &rec); err != nil {
+		return err
+	}
 	sh.last[rec.Session] = rec.Seq
 	if len(sh.chunks) == 0 || len(sh.chunks[len(sh.chunks)-1]) == journalChunk {
 		sh.chunks = append(sh.chunks, make([]journaled, 0, journalChunk))
@@ -178,6 +190,48 @@ func (j *MemoryJournal) Append(ctx context.Context, rec Record) error {
 	c := &sh.chunks[len(sh.chunks)-1]
 	*c = append(*c, journaled{order: j.seq.Add(1), rec: rec})
 	sh.n++
+	return nil
+}
+
+// track keeps the index of open sessions by computer: a RecordCreated for a
+// computer opens its session, unless the computer has another one open (a
+// *BusyError, and nothing changes); a final status closes it. sh.mu is held.
+func (j *MemoryJournal) track(sh *journalShard, rec *Record) error {
+	switch {
+	case rec.Kind == RecordCreated && rec.Request != nil && rec.Request.Computer != "" && !sh.ended[rec.Session]:
+		c := rec.Request.Computer
+		j.omu.Lock()
+		defer j.omu.Unlock()
+		if id, ok := j.open[c]; ok && id != rec.Session {
+			return fmt.Errorf("session: journal: session %q: %w", rec.Session, &BusyError{Computer: c, Session: id})
+		}
+		if j.open == nil {
+			j.open = map[string]string{}
+		}
+		if sh.computer == nil {
+			sh.computer = map[string]string{}
+		}
+		if old, ok := sh.computer[rec.Session]; ok && old != c && j.open[old] == rec.Session {
+			delete(j.open, old)
+		}
+		j.open[c] = rec.Session
+		sh.computer[rec.Session] = c
+	case rec.Kind == RecordStatus && rec.Status.Final():
+		if sh.ended == nil {
+			sh.ended = map[string]bool{}
+		}
+		sh.ended[rec.Session] = true
+		c, ok := sh.computer[rec.Session]
+		if !ok {
+			return nil
+		}
+		delete(sh.computer, rec.Session)
+		j.omu.Lock()
+		if j.open[c] == rec.Session {
+			delete(j.open, c)
+		}
+		j.omu.Unlock()
+	}
 	return nil
 }
 
@@ -344,18 +398,26 @@ func (j *MemoryJournal) Unfinished(ctx context.Context) ([]string, error) {
 }
 
 // ActiveSession implements ActiveSessioner: the computer's session that has
-// not ended (the first created, should there be more).
+// not ended (Append keeps a computer to one; for the empty computer, the
+// first created).
 func (j *MemoryJournal) ActiveSession(ctx context.Context, computer string) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, fmt.Errorf("session: journal: %w", err)
 	}
-	order, comp, ended := j.states()
-	for _, id := range order {
-		if comp[id] == computer && !ended[id] {
-			return id, true, nil
+	if computer == "" {
+		// sessions without a computer are not indexed
+		order, comp, ended := j.states()
+		for _, id := range order {
+			if comp[id] == computer && !ended[id] {
+				return id, true, nil
+			}
 		}
+		return "", false, nil
 	}
-	return "", false, nil
+	j.omu.Lock()
+	defer j.omu.Unlock()
+	id, ok := j.open[computer]
+	return id, ok, nil
 }
 
 // Fold returns the report that records of one session, in Seq order, make:

@@ -3,6 +3,7 @@ package session
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -139,6 +140,10 @@ func (e *Engine) Start(ctx context.Context, req Request) (string, error) {
 	if err := e.commit(ctx, s, Record{Kind: RecordCreated, Request: &q}, nil); err != nil {
 		e.sessions.Delete(req.ID)
 		e.active.CompareAndDelete(req.Computer, s)
+		if busy := (*BusyError)(nil); errors.As(err, &busy) {
+			// the journal knows an active session of the computer
+			return "", busy
+		}
 		return "", err
 	}
 	e.enqueue(s)

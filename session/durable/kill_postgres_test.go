@@ -2,9 +2,12 @@ package durable_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/immyoss/engine/internal/pgtest"
 	"github.com/immyoss/engine/session/durable"
+	"github.com/immyoss/engine/session/durable/internal/durabletest"
 	"github.com/immyoss/engine/session/sqlstore"
 )
 
@@ -47,8 +51,14 @@ func TestKillPostgres(t *testing.T) {
 	survivor := startProc(t, args("engine-2")...)
 	kills := 0
 	for round := range 3 {
+		before := logged(t, logPath, "engine-1")
 		p := startProc(t, args("engine-1")...)
-		time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		// Kill it while it works: once it has logged something, at a random
+		// point (a loaded machine may take seconds to start a process).
+		for deadline := time.Now().Add(20 * time.Second); logged(t, logPath, "engine-1") == before && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		if p.kill(t) {
 			kills++
 		} else {
@@ -58,4 +68,22 @@ func TestKillPostgres(t *testing.T) {
 	t.Logf("seed %d: %d kills of engine-1; engine-2 finishes", seed, kills)
 	survivor.wait(t, 50*time.Second)
 	checkOutcome(t, store, logPath, computers)
+}
+
+// logged counts the entries of the action log written by the processes
+// named proc (entries name "proc#pid").
+func logged(t *testing.T, logPath, proc string) int {
+	t.Helper()
+	entries, err := durabletest.ReadLog(logPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	require.NoError(t, err)
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Proc, proc+"#") {
+			n++
+		}
+	}
+	return n
 }

@@ -24,6 +24,22 @@
 // [Store.ActiveSession] a computer's session under way. Tables are named
 // immy_*, so that the database can be shared (with River's tables, say).
 //
+// # One session per computer
+//
+// A computer has one session not ended at most, across every process: a
+// created record for a computer that has another session not ended is
+// refused, atomically with its write, with an error for which errors.As
+// finds a [*session.BusyError] naming the computer and that session, so that
+// two processes starting a session of one computer at once cannot both
+// succeed. A session stops counting once its final status is recorded;
+// records without a computer are never refused. A refused record fails
+// alone: the records written in the same transaction are kept. SQLite checks
+// under its write lock; PostgreSQL creates a session only when its computer
+// has none, and a partial unique index on immy_sessions (computer) of the
+// sessions not ended is the last line (schema version 2). Migrating a
+// database where a computer has two sessions not ended (written by an older
+// engine) fails at version 2 until one of them is ended.
+//
 // # Durability and throughput
 //
 // Append returns once its record is committed. Appends made at the same time

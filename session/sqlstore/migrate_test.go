@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -24,6 +25,7 @@ type dialectKit struct {
 	// schema describes the database: its tables, indexes and versions.
 	schema func(t *testing.T) []string
 	exec   func(t *testing.T, sql string)
+	try    func(t *testing.T, sql string) error
 }
 
 func sqliteKit(t *testing.T) dialectKit {
@@ -56,6 +58,10 @@ func sqliteKit(t *testing.T) dialectKit {
 		exec: func(t *testing.T, q string) {
 			_, err := raw.Exec(q)
 			require.NoError(t, err)
+		},
+		try: func(t *testing.T, q string) error {
+			_, err := raw.Exec(q)
+			return err
 		},
 	}
 }
@@ -104,6 +110,10 @@ func postgresKit(t *testing.T, url string) dialectKit {
 			_, err := pool.Exec(t.Context(), q)
 			require.NoError(t, err)
 		},
+		try: func(t *testing.T, q string) error {
+			_, err := pool.Exec(t.Context(), q)
+			return err
+		},
 	}
 }
 
@@ -125,7 +135,41 @@ func TestMigrate(t *testing.T) {
 				got := k.schema(t)
 				require.Contains(t, fmt.Sprint(got), "immy_sessions")
 				require.Contains(t, fmt.Sprint(got), "immy_records")
-				require.Contains(t, got[len(got)-1], fmt.Sprintf("versions %d@", len(k.steps)))
+				last := got[len(got)-1]
+				require.True(t, strings.HasPrefix(last, "versions 1@"), last)
+				for v := 2; v <= len(k.steps); v++ {
+					require.Contains(t, last, fmt.Sprintf(",%d@", v))
+				}
+				require.Equal(t, len(k.steps)-1, strings.Count(last, ","), last)
+			})
+			t.Run("two open sessions of a computer", func(t *testing.T) {
+				// a database of schema 1 where two processes both started a
+				// session of pc1: schema 2 cannot be reached until one ends
+				k := kit(t)
+				require.NoError(t, k.migrate(t, k.steps[:1]))
+				insertSQL := func(id string) string {
+					if name == "sqlite" {
+						return `INSERT INTO immy_sessions (id, computer, status, created, updated)
+							VALUES ('` + id + `', 'pc1', 'pending', '2026-01-01', '2026-01-01')`
+					}
+					return `INSERT INTO immy_sessions (id, computer, status, last_seq, created, updated)
+						VALUES ('` + id + `', 'pc1', 'pending', 1, now(), now())`
+				}
+				insert := func(id string) { require.NoError(t, k.try(t, insertSQL(id))) }
+				insert("s-1")
+				insert("s-2")
+				before := k.schema(t)
+				require.ErrorContains(t, k.migrate(t, k.steps), "migrate to schema version 2")
+				if d := cmp.Diff(before, k.schema(t)); d != "" {
+					t.Errorf("a failed step left changes (-before +after):\n%s", d)
+				}
+				k.exec(t, `UPDATE immy_sessions SET ended = (1 = 1) WHERE id = 's-2'`)
+				require.NoError(t, k.migrate(t, k.steps))
+				require.Contains(t, fmt.Sprint(k.schema(t)), "immy_sessions_computer_open")
+				// the index is the last line
+				err := k.try(t, insertSQL("s-3"))
+				require.Error(t, err, "a second open session of pc1")
+				require.Regexp(t, `UNIQUE constraint failed: immy_sessions\.computer|immy_sessions_computer_open`, err.Error())
 			})
 			t.Run("reopen is a no-op", func(t *testing.T) {
 				k := kit(t)

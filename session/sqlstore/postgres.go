@@ -32,6 +32,10 @@ var postgresSteps = []string{
 		body    json NOT NULL,
 		PRIMARY KEY (session, seq)
 	);`,
+	// 2: a computer has one session not ended, at most: a session is
+	// created only when its computer has none (pgCreate), and this index
+	// is the last line against two processes creating one at once.
+	`CREATE UNIQUE INDEX immy_sessions_computer_open ON immy_sessions (computer) WHERE NOT ended AND computer <> '';`,
 }
 
 // migrationLock is the key of the advisory lock that makes two processes
@@ -107,16 +111,34 @@ func migratePostgresStep(ctx context.Context, pool *pgxpool.Pool, steps []string
 // inserted only when that happened; no row inserted means refused. Across
 // processes, the primary key of immy_sessions and the row lock of the update
 // make the second writer of a (session, seq) find nothing to do.
+//
+// A session that is not ended is created (or given a computer) only when its
+// computer has no other one not ended. Two processes that create one at once
+// both find none; the unique index immy_sessions_computer_open then makes the
+// second wait for the first to commit and do nothing (ON CONFLICT DO NOTHING
+// without a target covers every unique index), so that no statement fails
+// and the batch's transaction goes on. pgOpen then tells why a record was
+// refused.
 const (
 	pgCreate = `WITH s AS (
 		INSERT INTO immy_sessions (id, computer, status, last_seq, created, updated, ended)
-		VALUES ($1, $2, $3, 1, $4, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id)
+		SELECT $1::text, $2::text, $3::text, 1, $4::timestamptz, $4::timestamptz, $5::boolean
+		WHERE $5::boolean OR $2::text = '' OR NOT EXISTS (
+			SELECT 1 FROM immy_sessions WHERE computer = $2 AND NOT ended AND id <> $1)
+		ON CONFLICT DO NOTHING RETURNING id)
 	INSERT INTO immy_records (session, seq, kind, body) SELECT id, 1, $6, $7 FROM s`
 	pgNext = `WITH s AS (
 		UPDATE immy_sessions SET last_seq = $2, updated = $3,
 			status = COALESCE($4, status), ended = COALESCE($5, ended), computer = COALESCE($6, computer)
-		WHERE id = $1 AND last_seq = $2 - 1 RETURNING id)
+		WHERE id = $1 AND last_seq = $2 - 1
+			AND ($6::text IS NULL OR $6::text = '' OR COALESCE($5::boolean, ended) OR NOT EXISTS (
+				SELECT 1 FROM immy_sessions WHERE computer = $6::text AND NOT ended AND id <> $1))
+		RETURNING id)
 	INSERT INTO immy_records (session, seq, kind, body) SELECT id, $2, $7, $8 FROM s`
+	// the session's last Seq (NULL: no such session) and the computer's
+	// other session not ended, if any
+	pgOpen = `SELECT (SELECT last_seq FROM immy_sessions WHERE id = $1),
+		(SELECT id FROM immy_sessions WHERE computer = $2 AND NOT ended AND id <> $1 ORDER BY created, id LIMIT 1)`
 )
 
 func (b *postgresBackend) write(ctx context.Context, batch []*appendReq) error {
@@ -138,6 +160,7 @@ func (b *postgresBackend) write(ctx context.Context, batch []*appendReq) error {
 		}
 	}
 	br := tx.SendBatch(ctx, &qb)
+	var why []*appendReq // refused records that would open a computer's session
 	for _, r := range batch {
 		tag, err := br.Exec()
 		if err != nil {
@@ -152,15 +175,56 @@ func (b *postgresBackend) write(ctx context.Context, batch []*appendReq) error {
 		}
 		if tag.RowsAffected() == 0 {
 			r.refuse(0)
+			if r.opens() {
+				why = append(why, r)
+			}
 		}
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("sqlstore: batch: %w", err)
 	}
+	for _, r := range why {
+		if err := b.explain(ctx, tx, r); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
+}
+
+// explain finds why r, which would open its computer's session, was
+// refused: the computer's other session not ended (a *BusyError), else the
+// sequence rule. A session the computer had when r was written may have
+// ended since: a first record is then written again, a few times at most.
+// Each statement of the transaction (read committed) sees what was committed
+// before it began.
+func (b *postgresBackend) explain(ctx context.Context, tx pgx.Tx, r *appendReq) error {
+	for attempt := 1; ; attempt++ {
+		var (
+			last *int
+			open *string
+		)
+		if err := tx.QueryRow(ctx, pgOpen, r.id, *r.computer).Scan(&last, &open); err != nil {
+			return fmt.Errorf("sqlstore: session %q: open session of computer %q: %w", r.id, *r.computer, err)
+		}
+		switch {
+		case open != nil:
+			r.busy(*open)
+			return nil
+		case last != nil || r.seq != 1 || attempt == 3:
+			return nil // refused by the sequence rule
+		}
+		tag, err := tx.Exec(ctx, pgCreate, r.id, *r.computer, r.statusOr(), r.time, false, r.kind, r.body)
+		if err != nil {
+			return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+		}
+		if tag.RowsAffected() == 1 {
+			r.err = nil
+			return nil
+		}
+	}
 }
 
 func (b *postgresBackend) page(ctx context.Context, id string, after row, limit int) ([]row, error) {

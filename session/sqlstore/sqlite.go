@@ -40,6 +40,9 @@ var sqliteSteps = []string{
 		body    TEXT NOT NULL
 	);
 	CREATE UNIQUE INDEX immy_records_key ON immy_records (session, seq);`,
+	// 2: a computer has one session not ended, at most: the writer checks
+	// before it creates one; the index is the last line.
+	`CREATE UNIQUE INDEX immy_sessions_computer_open ON immy_sessions (computer) WHERE ended = 0 AND computer <> '';`,
 }
 
 // sqliteTime is how times are kept: UTC, fixed width, so that text order
@@ -54,7 +57,7 @@ type sqliteBackend struct {
 	w *sql.Conn
 
 	// statements prepared once, used in each transaction of w
-	stLast, stCreate, stUpdate, stInsert *sql.Stmt
+	stLast, stCreate, stUpdate, stInsert, stOpen *sql.Stmt
 
 	// the writer's alone: the number and last Seq of sessions it wrote,
 	// valid while the database's data_version is version
@@ -87,6 +90,8 @@ func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
 		{&b.stUpdate, `UPDATE immy_sessions SET updated = ?, status = COALESCE(?, status), ended = COALESCE(?, ended),
 			computer = COALESCE(?, computer) WHERE n = ?`},
 		{&b.stInsert, `INSERT INTO immy_records (session, seq, kind, body) VALUES (?, ?, ?, ?)`},
+		{&b.stOpen, `SELECT id FROM immy_sessions WHERE computer = ? AND ended = 0 AND id <> ?
+			ORDER BY created, id LIMIT 1`},
 	} {
 		if *p.st, err = db.PrepareContext(ctx, p.q); err != nil {
 			b.close()
@@ -218,8 +223,8 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 		clear(b.last)
 		b.version = version
 	}
-	last, create, update, insert := tx.StmtContext(ctx, b.stLast), tx.StmtContext(ctx, b.stCreate),
-		tx.StmtContext(ctx, b.stUpdate), tx.StmtContext(ctx, b.stInsert)
+	last, create, update, insert, open := tx.StmtContext(ctx, b.stLast), tx.StmtContext(ctx, b.stCreate),
+		tx.StmtContext(ctx, b.stUpdate), tx.StmtContext(ctx, b.stInsert), tx.StmtContext(ctx, b.stOpen)
 	for _, r := range batch {
 		t := r.time.UTC().Format(sqliteTime)
 		k, ok := b.last[r.id]
@@ -233,6 +238,20 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 			b.last[r.id] = k
 			r.refuse(k.last + 1)
 			continue
+		}
+		if r.opens() {
+			// one session not ended per computer: the check holds, as
+			// the writer holds the write lock
+			var id string
+			err := open.QueryRowContext(ctx, *r.computer, r.id).Scan(&id)
+			switch {
+			case err == nil:
+				b.last[r.id] = k
+				r.busy(id)
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("sqlstore: session %q: open session of computer %q: %w", r.id, *r.computer, err)
+			}
 		}
 		switch {
 		case k.n == 0:
@@ -336,7 +355,7 @@ func (b *sqliteBackend) active(ctx context.Context, computer string) (string, bo
 
 func (b *sqliteBackend) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stInsert} {
+	for _, st := range []*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stInsert, b.stOpen} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -196,6 +196,19 @@ func (r *appendReq) refuse(want int) {
 	r.err = fmt.Errorf("sqlstore: session %q: record %d does not follow the session's last record: %w", r.id, r.seq, session.ErrOutOfSequence)
 }
 
+// opens reports whether the record opens a session of a computer (a
+// RecordCreated with a computer): the store refuses it when the computer
+// has another session not ended.
+func (r *appendReq) opens() bool {
+	return r.computer != nil && *r.computer != "" && (r.ended == nil || !*r.ended)
+}
+
+// busy sets the error of a record refused because the computer has session
+// id not ended.
+func (r *appendReq) busy(id string) {
+	r.err = fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, &session.BusyError{Computer: *r.computer, Session: id})
+}
+
 // statusOr returns the status the session's row starts with.
 func (r *appendReq) statusOr() string {
 	if r.status != nil {

@@ -164,36 +164,80 @@ func TestSessions(t *testing.T) {
 			require.NoError(t, err)
 			require.False(t, ok)
 
-			// s-b is older than s-a
+			busy := func(err error, computer, id string) {
+				t.Helper()
+				var be *session.BusyError
+				require.ErrorAs(t, err, &be)
+				require.Equal(t, session.BusyError{Computer: computer, Session: id}, *be)
+			}
+
 			require.NoError(t, s.Append(ctx, created("s-a", "pc1", 1)))
-			require.NoError(t, s.Append(ctx, created("s-b", "pc1", 2)))
+			// pc1 has s-a not ended: s-b is refused, and nothing of it kept
+			busy(s.Append(ctx, created("s-b", "pc1", 2)), "pc1", "s-a")
 			require.NoError(t, s.Append(ctx, created("s-c", "pc2", 3)))
 			require.NoError(t, s.Append(ctx, status("s-c", 2, session.Running)))
 			require.NoError(t, s.Append(ctx, created("s-d", "pc3", 4)))
 			require.NoError(t, s.Append(ctx, status("s-d", 2, session.Postponed)))
 			require.NoError(t, s.Append(ctx, status("s-d", 3, session.Cancelled)))
+			// sessions without a computer are never refused; s-e is the oldest
+			require.NoError(t, s.Append(ctx, created("s-e", "", 5)))
+			require.NoError(t, s.Append(ctx, created("s-f", "", 0)))
 
 			ids, err = s.Unfinished(ctx)
 			require.NoError(t, err)
-			if d := cmp.Diff([]string{"s-c", "s-b", "s-a"}, ids); d != "" {
+			if d := cmp.Diff([]string{"s-e", "s-c", "s-a", "s-f"}, ids); d != "" {
 				t.Errorf("unfinished, oldest first (-want +got):\n%s", d)
 			}
 			for _, c := range []struct {
 				computer, want string
 				ok             bool
-			}{{"pc1", "s-b", true}, {"pc2", "s-c", true}, {"pc3", "", false}, {"pc-none", "", false}} {
+			}{{"pc1", "s-a", true}, {"pc2", "s-c", true}, {"pc3", "", false}, {"pc-none", "", false}} {
 				id, ok, err := s.ActiveSession(ctx, c.computer)
 				require.NoError(t, err)
 				require.Equal(t, c.ok, ok, c.computer)
 				require.Equal(t, c.want, id, c.computer)
 			}
 
-			// s-b ends: pc1's active session is s-a
-			require.NoError(t, s.Append(ctx, status("s-b", 2, session.Passed)))
+			// s-a ends: pc1 has no active session, and takes s-b
+			require.NoError(t, s.Append(ctx, status("s-a", 2, session.Passed)))
+			_, ok, err = s.ActiveSession(ctx, "pc1")
+			require.NoError(t, err)
+			require.False(t, ok)
+			require.NoError(t, s.Append(ctx, created("s-b", "pc1", 2)))
 			id, ok, err := s.ActiveSession(ctx, "pc1")
 			require.NoError(t, err)
 			require.True(t, ok)
-			require.Equal(t, "s-a", id)
+			require.Equal(t, "s-b", id)
+			require.ErrorIs(t, s.Append(ctx, created("s-b", "pc1", 2)), session.ErrOutOfSequence, "s-b twice")
+
+			// many sessions created at once, written in few transactions:
+			// the refused ones fail alone
+			const n = 16
+			errs := make([]error, 2*n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = s.Append(ctx, created(fmt.Sprintf("s-many-%02d", i), "pc-many", 0)) })
+				wg.Go(func() {
+					errs[n+i] = s.Append(ctx, created(fmt.Sprintf("s-other-%02d", i), fmt.Sprintf("pc-other-%02d", i), 0))
+				})
+			}
+			wg.Wait()
+			won := ""
+			for i, err := range errs[:n] {
+				if err == nil {
+					require.Empty(t, won, "two sessions of pc-many won")
+					won = fmt.Sprintf("s-many-%02d", i)
+				}
+			}
+			require.NotEmpty(t, won, "no session of pc-many won")
+			for _, err := range errs[:n] {
+				if err != nil {
+					busy(err, "pc-many", won)
+				}
+			}
+			for i, err := range errs[n:] {
+				require.NoError(t, err, "s-other-%02d", i)
+			}
 		})
 	}
 }
@@ -265,4 +309,66 @@ func TestCorruptBody(t *testing.T) {
 	require.NoError(t, err)
 	err = s.Replay(t.Context(), func(session.Record) error { return nil })
 	require.ErrorContains(t, err, `session "s1": record 1`)
+}
+
+// TestTwoWritersOneComputer races two Stores (two processes) creating a
+// session of the same computer: exactly one is created, the other is
+// refused with a *session.BusyError naming it, and the records batched
+// with the refused one are written.
+func TestTwoWritersOneComputer(t *testing.T) {
+	for name, st := range both(t) {
+		t.Run(name, func(t *testing.T) {
+			const computers = 40
+			ctx := t.Context()
+			created := func(id, computer string) session.Record {
+				r := journaltest.Simple(id, 1)[0]
+				r.Request.Computer = computer
+				return r
+			}
+			var (
+				wg   sync.WaitGroup
+				errs [computers][2]error
+			)
+			start := make(chan struct{})
+			for i := range computers {
+				computer := fmt.Sprintf("pc-%02d", i)
+				for w := range 2 {
+					wg.Go(func() {
+						<-start
+						errs[i][w] = st[w].Append(ctx, created(fmt.Sprintf("%s-%d", computer, w), computer))
+					})
+					// a session of its own computer, batched with the race
+					wg.Go(func() {
+						<-start
+						own := fmt.Sprintf("%s-own-%d", computer, w)
+						require.NoError(t, st[w].Append(ctx, created(own, own)))
+					})
+				}
+			}
+			close(start)
+			wg.Wait()
+			for i := range computers {
+				computer := fmt.Sprintf("pc-%02d", i)
+				e := errs[i]
+				require.True(t, (e[0] == nil) != (e[1] == nil), "computer %s: exactly one session created: %v; %v", computer, e[0], e[1])
+				won, lost := 0, 1
+				if e[0] != nil {
+					won, lost = 1, 0
+				}
+				winner := fmt.Sprintf("%s-%d", computer, won)
+				var busy *session.BusyError
+				require.ErrorAs(t, e[lost], &busy)
+				require.Equal(t, session.BusyError{Computer: computer, Session: winner}, *busy)
+				for _, s := range st {
+					id, ok, err := s.ActiveSession(ctx, computer)
+					require.NoError(t, err)
+					require.True(t, ok)
+					require.Equal(t, winner, id)
+				}
+			}
+			ids, err := st[0].Unfinished(ctx)
+			require.NoError(t, err)
+			require.Len(t, ids, 3*computers, "the winners and the sessions of their own computer")
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,13 +24,14 @@ var broken = map[string]struct {
 	// reopen: nil keeps the journal
 	reopen func(old session.Journal) session.Journal
 }{
-	"no-sequence":  {check: "sequence", open: func() session.Journal { return &sliceJournal{} }},
-	"same-seq":     {check: "same-seq-race", open: func() session.Journal { return &sliceJournal{} }},
-	"drops-field":  {check: "round-trip", open: func() session.Journal { return dropMessage{&session.MemoryJournal{}} }},
-	"reorders":     {check: "order", open: func() session.Journal { return reversed{&session.MemoryJournal{}} }},
-	"ignores-ctx":  {check: "cancelled", open: func() session.Journal { return ignoreCtx{&session.MemoryJournal{}} }},
-	"forgets":      {check: "durable", open: func() session.Journal { return &session.MemoryJournal{} }, reopen: func(session.Journal) session.Journal { return &session.MemoryJournal{} }},
-	"not-replayer": {check: "replay-session", open: func() session.Journal { return wrongSession{&session.MemoryJournal{}} }},
+	"no-sequence":    {check: "sequence", open: func() session.Journal { return &sliceJournal{} }},
+	"same-seq":       {check: "same-seq-race", open: func() session.Journal { return &sliceJournal{} }},
+	"drops-field":    {check: "round-trip", open: func() session.Journal { return dropMessage{&session.MemoryJournal{}} }},
+	"reorders":       {check: "order", open: func() session.Journal { return reversed{&session.MemoryJournal{}} }},
+	"ignores-ctx":    {check: "cancelled", open: func() session.Journal { return ignoreCtx{&session.MemoryJournal{}} }},
+	"forgets":        {check: "durable", open: func() session.Journal { return &session.MemoryJournal{} }, reopen: func(session.Journal) session.Journal { return &session.MemoryJournal{} }},
+	"not-replayer":   {check: "replay-session", open: func() session.Journal { return wrongSession{&session.MemoryJournal{}} }},
+	"check-then-act": {check: "one-per-computer", open: func() session.Journal { return &checkThenAct{} }},
 }
 
 // TestKitFailsBrokenJournals runs the kit, in a child process, on each
@@ -128,4 +130,45 @@ type wrongSession struct{ *session.MemoryJournal }
 
 func (j wrongSession) ReplaySession(ctx context.Context, id string, fn func(session.Record) error) error {
 	return j.MemoryJournal.ReplaySession(ctx, strings.TrimSuffix(id, "-more"), fn)
+}
+
+// checkThenAct refuses a second session of a computer by asking first and
+// appending after: two sessions created at once both pass.
+type checkThenAct struct {
+	sliceJournal
+	mu   sync.Mutex
+	open map[string]string // computer -> session not ended
+}
+
+func (j *checkThenAct) Append(ctx context.Context, r session.Record) error {
+	if r.Kind == session.RecordCreated && r.Request != nil && r.Request.Computer != "" {
+		c := r.Request.Computer
+		if id, ok, _ := j.ActiveSession(ctx, c); ok && id != r.Session {
+			return &session.BusyError{Computer: c, Session: id}
+		}
+		time.Sleep(time.Millisecond) // the window between check and act, widened
+		j.mu.Lock()
+		if j.open == nil {
+			j.open = map[string]string{}
+		}
+		j.open[c] = r.Session
+		j.mu.Unlock()
+	}
+	if r.Kind == session.RecordStatus && r.Status.Final() {
+		j.mu.Lock()
+		for c, id := range j.open {
+			if id == r.Session {
+				delete(j.open, c)
+			}
+		}
+		j.mu.Unlock()
+	}
+	return j.sliceJournal.Append(ctx, r)
+}
+
+func (j *checkThenAct) ActiveSession(_ context.Context, computer string) (string, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	id, ok := j.open[computer]
+	return id, ok, nil
 }

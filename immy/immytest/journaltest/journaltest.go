@@ -65,8 +65,13 @@ func Run(t *testing.T, open func(t *testing.T) session.Journal) {
 //     immy.ErrNotFound;
 //   - sessions: when the journal implements session.UnfinishedLister, the
 //     sessions with no final status (in any order); when it implements
-//     session.ActiveSessioner, a computer's session not ended, the first
-//     created when there are several;
+//     session.ActiveSessioner, a computer's session not ended, and a
+//     RecordCreated for a computer that has one refused with a
+//     *session.BusyError (sessions without a computer never are);
+//   - one-per-computer: when the journal implements session.ActiveSessioner,
+//     two sessions of one computer created at once: exactly one is kept,
+//     the other is refused with a *session.BusyError naming it; once it has
+//     a final status, the computer takes a new session;
 //   - durable (with Options.Reopen): what was appended is there after a
 //     reopen, and the sequence goes on where it stopped.
 func RunWith(t *testing.T, o Options) {
@@ -101,6 +106,7 @@ var checks = []struct {
 	{name: "cancelled", run: checkCancelled},
 	{name: "replay-session", run: checkReplaySession},
 	{name: "sessions", run: checkSessions},
+	{name: "one-per-computer", run: checkOnePerComputer},
 	{name: "durable", reopen: true, run: checkDurable},
 }
 
@@ -418,7 +424,6 @@ func checkSessions(t *testing.T, o *Options) {
 	}
 	appendAll(t, j, []session.Record{
 		created("s-1", "pc-a", 1),
-		created("s-2", "pc-a", 2), // pc-a's second, after s-1
 		created("s-3", "pc-b", 3),
 		status("s-3", 2, session.Running),
 		created("s-4", "pc-c", 4),
@@ -447,12 +452,108 @@ func checkSessions(t *testing.T, o *Options) {
 		require.Equal(t, want != "", ok, "computer %s has an active session", computer)
 		require.Equal(t, want, id, "computer %s's active session", computer)
 	}
-	unfinished("s-1", "s-2", "s-3")
-	active("pc-a", "s-1")
+	// pc-a's second session, while s-1 has not ended: an ActiveSessioner
+	// refuses it (one active session per computer), and keeps nothing of it
+	second := created("s-2", "pc-a", 2)
+	if knowsActive {
+		requireBusy(t, j.Append(ctx, second), "pc-a", "s-1")
+		unfinished("s-1", "s-3")
+		active("pc-a", "s-1")
+	} else {
+		appendAll(t, j, []session.Record{second})
+		unfinished("s-1", "s-2", "s-3")
+	}
 	active("pc-b", "s-3")
 	active("pc-c", "")
 	active("pc-none", "")
 	appendAll(t, j, []session.Record{status("s-1", 2, session.Cancelled)})
+	if knowsActive {
+		// s-1 ended: pc-a may have another session
+		appendAll(t, j, []session.Record{second})
+	}
 	unfinished("s-2", "s-3")
 	active("pc-a", "s-2")
+	// sessions without a computer are never refused
+	appendAll(t, j, []session.Record{created("s-5", "", 5), created("s-6", "", 6)})
+	unfinished("s-2", "s-3", "s-5", "s-6")
+}
+
+// requireBusy requires err to be a *session.BusyError naming computer and
+// the active session id.
+func requireBusy(t *testing.T, err error, computer, id string) {
+	t.Helper()
+	var busy *session.BusyError
+	require.ErrorAs(t, err, &busy, "a second session of computer %s", computer)
+	require.ErrorIs(t, err, session.ErrBusy)
+	require.Equal(t, computer, busy.Computer, "the busy computer")
+	require.Equal(t, id, busy.Session, "computer %s's active session", computer)
+}
+
+// checkOnePerComputer: when the journal implements session.ActiveSessioner,
+// two sessions of one computer created at once: exactly one is kept, the
+// other is refused with a *session.BusyError naming the winner; once the
+// winner has a final status, the computer takes a new session.
+func checkOnePerComputer(t *testing.T, o *Options) {
+	j := o.Open(t)
+	as, ok := j.(session.ActiveSessioner)
+	if !ok {
+		t.Skip("journaltest: the journal is not a session.ActiveSessioner")
+	}
+	ctx := t.Context()
+	const rounds = 20
+	created := func(id, computer string) session.Record {
+		return session.Record{Session: id, Seq: 1, Kind: session.RecordCreated, Time: base,
+			Request: &session.Request{ID: id, Computer: computer}}
+	}
+	var want []session.Record
+	for i := range rounds {
+		computer := fmt.Sprintf("pc-one-%02d", i)
+		recs := []session.Record{created(computer+"-a", computer), created(computer+"-b", computer)}
+		var (
+			wg   sync.WaitGroup
+			errs [2]error
+		)
+		start := make(chan struct{})
+		for k, r := range recs {
+			wg.Go(func() {
+				<-start
+				errs[k] = j.Append(ctx, r)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winner, loser int
+		switch {
+		case errs[0] == nil && errs[1] == nil:
+			t.Fatalf("computer %s: both sessions were created", computer)
+		case errs[0] != nil && errs[1] != nil:
+			t.Fatalf("computer %s: both sessions were refused: %v; %v", computer, errs[0], errs[1])
+		case errs[0] == nil:
+			winner, loser = 0, 1
+		default:
+			winner, loser = 1, 0
+		}
+		w := recs[winner]
+		requireBusy(t, errs[loser], computer, w.Session)
+		id, found, err := as.ActiveSession(ctx, computer)
+		require.NoError(t, err)
+		require.True(t, found, "computer %s has an active session", computer)
+		require.Equal(t, w.Session, id, "computer %s's active session", computer)
+		// a record that is not final leaves the winner active
+		running := session.Record{Session: w.Session, Seq: 2, Kind: session.RecordStatus, Time: base, Status: session.Running}
+		require.NoError(t, j.Append(ctx, running))
+		third := created(computer+"-c", computer)
+		requireBusy(t, j.Append(ctx, third), computer, w.Session)
+		// the winner ends: the computer takes a new session
+		end := session.Record{Session: w.Session, Seq: 3, Kind: session.RecordStatus, Time: base, Status: session.Passed}
+		require.NoError(t, j.Append(ctx, end))
+		require.NoError(t, j.Append(ctx, third), "computer %s: a session after the last one ended", computer)
+		id, found, err = as.ActiveSession(ctx, computer)
+		require.NoError(t, err)
+		require.True(t, found, "computer %s has an active session", computer)
+		require.Equal(t, third.Session, id, "computer %s's active session", computer)
+		want = append(want, w, running, end, third)
+	}
+	// the refused sessions left nothing behind
+	diff(t, "replay holds the winners", bySession(want), bySession(replayAll(t, j)))
 }
