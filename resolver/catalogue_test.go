@@ -222,7 +222,7 @@ func TestDetect(t *testing.T) {
 			require.Equal(t, tt.want.Version.String(), st.Version.String())
 			if known {
 				// the planner's indexed path agrees with Detect
-				s := invState{cat: cat, stamp: make([]uint32, len(cat.items)), ver: make([]*immy.Version, len(cat.items)), ref: make([]vref, len(cat.items))}
+				s := newInvState(cat)
 				var scratch []nameHit
 				s.load(&immy.Computer{Software: inv}, &nameCache{}, &scratch)
 				k, _ := cat.software(tt.id)

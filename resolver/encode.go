@@ -56,9 +56,10 @@ type planContext struct {
 	versions []*immy.Version         // refTable
 	vindex   map[*immy.Version]int32 // and back
 	// the references of the versions most actions bring, to spare a lookup
-	depRef    []vref  // by deployment
-	latestRef []vref  // by item
-	itemFirst []int32 // by item: its first deployment in the table, which is sorted by item
+	depRef    []vref          // by deployment
+	latestRef []vref          // by item
+	latest    []*immy.Version // by item: its latest version (Catalogue's, packed)
+	itemFirst []int32         // by item: its first deployment in the table, which is sorted by item
 }
 
 // newPlanContext indexes every version a fleet names: of software, of
@@ -92,7 +93,9 @@ func newPlanContext(cat *Catalogue, f *immy.Fleet, table []immy.Deployment, name
 		}
 	}
 	pc.latestRef = make([]vref, len(cat.items))
+	pc.latest = make([]*immy.Version, len(cat.items))
 	for k := range cat.items {
+		pc.latest[k] = cat.items[k].latest
 		if v := cat.items[k].latest; v != nil {
 			pc.latestRef[k] = newRef(refTable, int(pc.vindex[v]))
 		}
@@ -123,7 +126,7 @@ func (pc *planContext) versionCode(a *action) uint64 {
 		return vcNone
 	case a.version == a.detected:
 		return vcDetected
-	case a.version == pc.cat.items[a.item].latest:
+	case a.version == pc.latest[a.item]:
 		return vcLatest
 	case a.dep >= 0 && a.version == &pc.deps[a.dep].Version:
 		return vcDeployed
@@ -154,43 +157,61 @@ type encoder struct {
 
 func (e *encoder) reset() { e.buf, e.prevA, e.prevL = e.buf[:0], 0, 0 }
 
-func (e *encoder) uvarint(v uint64) {
+func (e *encoder) uvarint(v uint64) { e.buf = appendUvarint(e.buf, v) }
+
+// appendUvarint appends v as binary.AppendUvarint does, inlined for the
+// values of one or two bytes that most are.
+func appendUvarint(b []byte, v uint64) []byte {
 	switch {
 	case v < 1<<7: // most values: one byte
-		e.buf = append(e.buf, byte(v))
+		return append(b, byte(v))
 	case v < 1<<14: // as binary.AppendUvarint writes it
-		e.buf = append(e.buf, byte(v)|0x80, byte(v>>7))
-	default:
-		e.buf = binary.AppendUvarint(e.buf, v)
+		return append(b, byte(v)|0x80, byte(v>>7))
 	}
+	return binary.AppendUvarint(b, v)
 }
 
+// actionRoom is the most an action's record takes: five uvarints.
+const actionRoom = 5 * binary.MaxVarintLen64
+
+// action appends the record of a. It works on a local copy of the buffer,
+// made room for once, so that the appends neither grow it nor write its
+// length back to the encoder one by one (this runs for every action of a
+// fleet).
 func (e *encoder) action(pc *planContext, a *action) {
-	e.uvarint(zigzag(int64(a.item - e.prevA)))
+	b := e.buf
+	if cap(b)-len(b) < actionRoom {
+		b = slices.Grow(b, actionRoom)
+	}
+	b = appendUvarint(b, zigzag(int64(a.item-e.prevA)))
 	e.prevA = a.item
 	if a.dep < 0 {
-		e.uvarint(0)
+		b = append(b, 0)
 	} else {
-		e.uvarint(uint64(1 + a.dep - pc.itemFirst[a.item]))
+		b = appendUvarint(b, uint64(1+a.dep-pc.itemFirst[a.item]))
 	}
-	e.uvarint(uint64(a.reason)<<4 | uint64(a.kind))
+	b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
 	v, d := pc.versionCode(a), drefCode(a.dref)
 	if v < 4 && d < 32 {
-		e.buf = append(e.buf, byte(v<<5|d))
+		b = append(b, byte(v<<5|d))
 	} else {
-		e.uvarint(128 + v)
-		e.uvarint(d)
+		b = appendUvarint(b, 128+v)
+		b = appendUvarint(b, d)
 	}
+	e.buf = b
 }
 
 // losers encodes the losers of one decided item, best first.
 func (e *encoder) losers(pc *planContext, item int32, ls []lost) {
-	e.uvarint(zigzag(int64(item - e.prevL)))
+	b := e.buf
+	b = appendUvarint(b, zigzag(int64(item-e.prevL)))
 	e.prevL = item
-	e.uvarint(uint64(len(ls)))
+	b = appendUvarint(b, uint64(len(ls)))
+	first := pc.itemFirst[item]
 	for _, l := range ls {
-		e.uvarint(uint64(l.dep-pc.itemFirst[item])<<4 | uint64(l.rule))
+		b = appendUvarint(b, uint64(l.dep-first)<<4|uint64(l.rule))
 	}
+	e.buf = b
 }
 
 // decoder reads the records of one ComputerPlan.

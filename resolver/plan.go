@@ -613,11 +613,10 @@ type candRec struct {
 }
 
 func (p *Planner) newWorker() *worker {
-	n := len(p.cat.items)
 	return &worker{
 		seq:  newSequencer(p.cat, p.table, p.aims),
 		base: groupBase{group: -1},
-		inv:  invState{cat: p.cat, stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)},
+		inv:  newInvState(p.cat),
 	}
 }
 
@@ -636,31 +635,6 @@ func (s *slab[T]) take(n int) []T {
 	}
 	s.buf = s.buf[:len(s.buf)+n]
 	return s.buf[len(s.buf)-n : len(s.buf) : len(s.buf)]
-}
-
-// recordRoom is the room a computer's record is encoded into: most are a few
-// kilobytes; a larger one grows out of the slab into its own allocation.
-const recordRoom = 4 << 10
-
-// free returns the empty slice at the end of the current block, with room
-// for at least n elements before it has to grow, for commit.
-func (s *slab[T]) free(n int) []T {
-	if len(s.buf)+n > cap(s.buf) {
-		s.buf = make([]T, 0, max(slabSize, n))
-	}
-	return s.buf[len(s.buf):len(s.buf)]
-}
-
-// commit hands out rec, filled from the slice free returned: in place when
-// it stayed within the block, else (it grew) as its own allocation.
-func (s *slab[T]) commit(rec []T) []T {
-	if len(rec) == 0 {
-		return nil
-	}
-	if end := s.buf[len(s.buf):cap(s.buf)]; len(rec) <= len(end) && &end[0] == &rec[0] {
-		s.buf = s.buf[:len(s.buf)+len(rec)] // in place: taken
-	}
-	return rec[:len(rec):len(rec)]
 }
 
 // Plan plans session s on every computer of the fleet, concurrently, and
@@ -1022,13 +996,15 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 	sortByKey(grp)
 	br := b.ranked[bi.c0 : bi.c0+bi.nc]
 	w.cands = w.cands[:0]
-	for len(br) > 0 || len(grp) > 0 {
-		if len(grp) == 0 || (len(br) > 0 && br[0].key < grp[0].key) {
-			w.cands, br = append(w.cands, br[0]), br[1:]
-		} else {
-			w.cands, grp = append(w.cands, grp[0]), grp[1:]
+	for _, g := range grp { // the group's that rank before g, in one copy, then g
+		k := 0
+		for k < len(br) && br[k].key < g.key {
+			k++
 		}
+		w.cands = append(append(w.cands, br[:k]...), g)
+		br = br[k:]
 	}
+	w.cands = append(w.cands, br...)
 	win := &w.cands[0]
 	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(w.cands) - 1)}
 	for _, l := range w.cands[1:] {
@@ -1126,10 +1102,7 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 		st = &w.inv
 	}
 	acts := w.seq.run(w.sitems, st, s.kind == OnboardingSession)
-	if pooled { // encode straight into the worker's slab
-		w.enc.buf = w.results.free(recordRoom)
-	}
-	w.enc.reset()
+	w.enc.reset() // into the worker's buffer, which stays in the cache
 	for i := range acts {
 		w.enc.action(p.pc, &acts[i])
 	}
@@ -1151,24 +1124,34 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	if !w.shares {
 		cp.nlost = uint32(len(w.loss))
 	}
-	if pooled {
-		cp.rec = w.results.commit(w.enc.buf)
-		w.enc.buf = nil // now the plan's
-		return nil
+	if pooled { // carved from the worker's slab
+		cp.rec = w.results.take(len(w.enc.buf))
+	} else {
+		cp.rec = make([]byte, len(w.enc.buf))
 	}
-	cp.rec = make([]byte, len(w.enc.buf))
 	copy(cp.rec, w.enc.buf)
 	return nil
 }
 
 // invState is the detected state of one computer read from its inventory.
 type invState struct {
-	cat   *Catalogue
-	comp  *immy.Computer
-	gen   uint32
-	stamp []uint32
-	ver   []*immy.Version // per item, valid when stamp == gen: the highest version found
-	ref   []vref          // and the inventory entry it was found in
+	cat    *Catalogue
+	script []bool // per item: detected by a script, which the inventory cannot tell
+	comp   *immy.Computer
+	gen    uint32
+	stamp  []uint32
+	ver    []*immy.Version // per item, valid when stamp == gen: the highest version found
+	ref    []vref          // and the inventory entry it was found in
+}
+
+// newInvState returns the inventory reader of a worker over cat's items.
+func newInvState(cat *Catalogue) invState {
+	n := len(cat.items)
+	s := invState{cat: cat, script: make([]bool, n), stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)}
+	for k := range cat.items {
+		s.script[k] = cat.items[k].detect == detectScript
+	}
+	return s
 }
 
 // load reads the computer's inventory: each entry's display name is looked up
@@ -1214,7 +1197,7 @@ func (s *invState) found(it int32, v *immy.Version, ref vref) {
 }
 
 func (s *invState) software(it int32) (bool, *immy.Version, vref, Test, bool) {
-	if s.cat.items[it].detect == detectScript {
+	if s.script[it] {
 		return false, nil, 0, TestUnknown, false
 	}
 	if s.stamp[it] == s.gen {

@@ -114,6 +114,7 @@ type sequencer struct {
 	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
 	placed     []placement       // of each item, packed
 	soft       []bool            // of each item: a software (else a task)
+	hot        []seqHot          // of each item: what planning every computer reads
 	st         stateReader
 	onboarding bool
 	slots      []slot
@@ -135,10 +136,21 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 	}
 	placed := make([]placement, len(cat.items))
 	soft := make([]bool, len(cat.items))
+	hot := make([]seqHot, len(cat.items))
 	for k := range cat.items {
-		placed[k], soft[k] = cat.items[k].placed, cat.items[k].sw != nil
+		it := &cat.items[k]
+		placed[k], soft[k] = it.placed, it.sw != nil
+		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, slots: make([]slot, len(cat.items))}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items))}
+}
+
+// seqHot is what the sequencer reads of an item for every computer, kept
+// apart from the (large) catalogue items so that it stays in the cache.
+type seqHot struct {
+	config  int32 // the configuration task, -1 for none
+	task    bool  // a task (else a software)
+	prereqs bool  // the item has prerequisite rules
 }
 
 // depHow is what the sequencer reads of a winning deployment, kept apart from
@@ -197,8 +209,11 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 // which is item order: given items sorted by item (as the planner gives
 // them), only the few placed first or last need sorting.
 func (q *sequencer) inOrder(items []seqItem) []seqItem {
-	if !slices.IsSortedFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) }) {
-		slices.SortFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+	for i := 1; i < len(items); i++ {
+		if items[i].it < items[i-1].it {
+			slices.SortFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+			break
+		}
 	}
 	q.order, q.late = q.order[:0], q.late[:0]
 	for _, d := range items {
@@ -300,11 +315,10 @@ func (q *sequencer) own(it int32) {
 	if s.planned != 0 {
 		return
 	}
-	item := &q.cat.items[it]
 	dep := q.decision(s)
 	a := action{item: it, dep: s.dep - 1}
 	a.setDetected(s)
-	if item.task != nil {
+	if q.hot[it].task {
 		out := taskAction(dep.Mode, s.test)
 		a.kind, a.reason = out.kind, out.reason
 		q.add(it, s, a)
@@ -337,10 +351,10 @@ func (q *sequencer) own(it int32) {
 // each recursively. On failure it returns the reason code for it, and the
 // caller takes back what was planned.
 func (q *sequencer) prerequisites(it int32, v *immy.Version) (bool, uint32) {
-	item := &q.cat.items[it]
-	if len(item.prereqs) == 0 && len(item.byVersion) == 0 {
+	if !q.hot[it].prereqs {
 		return true, 0
 	}
+	item := &q.cat.items[it]
 	if q.depth == len(q.rules) {
 		q.rules = append(q.rules, nil)
 		q.holds = append(q.holds, nil)
@@ -479,7 +493,7 @@ func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, de
 // the software will be present: with the task's own winning deployment if it
 // has one, else in enforce mode without a deployment.
 func (q *sequencer) configuration(it int32) {
-	ct := q.cat.items[it].config
+	ct := q.hot[it].config
 	if ct < 0 || !q.load(it).present {
 		return
 	}

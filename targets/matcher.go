@@ -27,7 +27,14 @@ type Matcher struct {
 	deps    []immy.Deployment
 	targets []target
 	filters []*filterSlot
-	post    map[postKey][]int32
+	// The filters' results, by computer: two bits per filter (0 not
+	// evaluated, 1 false, 2 true), set atomically. A computer's filters
+	// share a cache line, which matching the computer reads all of. The
+	// words are allocated by blocks of memoBlock computers, as computers are
+	// first asked about: planning one computer does not pay for the fleet.
+	memo       []atomic.Pointer[[]atomic.Uint32] // by block
+	memoStride int                               // words per computer
+	post       map[postKey][]int32
 	// The filter targets of each scope key, grouped by filter, so that Match
 	// evaluates (or looks up) each distinct filter once per computer.
 	filterPost map[int32][]filterGroup
@@ -91,12 +98,9 @@ type filterGroup struct {
 	deps   []int32
 }
 
-// filterSlot is one distinct filter, with its results per computer: two bits
-// per computer (0 not evaluated, 1 false, 2 true), set atomically.
+// filterSlot is one distinct filter (its results are in Matcher.memo).
 type filterSlot struct {
-	f       *Filter
-	once    sync.Once
-	results []atomic.Uint32
+	f *Filter
 }
 
 // kindMasks maps a group filter to the kinds of computer it keeps.
@@ -226,6 +230,8 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		ps.Sort()
 		return nil, ps
 	}
+	m.memoStride = (len(m.filters) + 15) / 16
+	m.memo = make([]atomic.Pointer[[]atomic.Uint32], (len(ix.f.Computers)+memoBlock-1)/memoBlock)
 	return m, nil
 }
 
@@ -634,20 +640,36 @@ func (m *Matcher) sortMatches(dst []int, start int) []int {
 	return dst
 }
 
+// memoBlock is the number of computers a block of Matcher.memo covers.
+const memoBlock = 1024
+
+// memoWord returns the word of Matcher.memo that holds filter f's result on
+// computer c, allocating its block on first use.
+func (m *Matcher) memoWord(c int, f int32) *atomic.Uint32 {
+	slot := &m.memo[c/memoBlock]
+	words := slot.Load()
+	if words == nil {
+		fresh := make([]atomic.Uint32, memoBlock*m.memoStride)
+		if !slot.CompareAndSwap(nil, &fresh) {
+			words = slot.Load() // another goroutine allocated it first: use that one
+		} else {
+			words = &fresh
+		}
+	}
+	return &(*words)[(c%memoBlock)*m.memoStride+int(f/16)]
+}
+
 // filterResult evaluates filter f on computer c, once.
 func (m *Matcher) filterResult(ctx context.Context, f int32, c int) (bool, error) {
-	slot := m.filters[f]
-	slot.once.Do(func() {
-		slot.results = make([]atomic.Uint32, (len(m.ix.f.Computers)+15)/16)
-	})
-	word := &slot.results[c/16]
-	shift := uint(c%16) * 2
+	word := m.memoWord(c, f)
+	shift := uint(f%16) * 2
 	switch (word.Load() >> shift) & 3 {
 	case 1:
 		return false, nil
 	case 2:
 		return true, nil
 	}
+	slot := m.filters[f]
 	ok, err := slot.f.Eval(ctx, m.env(c))
 	if err != nil {
 		return false, err
