@@ -128,19 +128,9 @@ func (e *Engine) startDispatched(ctx context.Context, req Request) (string, erro
 	if _, taken := e.sessions.LoadOrStore(req.ID, s); taken {
 		return "", fmt.Errorf("session: request: id %q is taken: %w", req.ID, ErrExists)
 	}
-	if v, busy := e.active.LoadOrStore(req.Computer, s); busy {
-		e.sessions.Delete(req.ID)
-		return "", &BusyError{Computer: req.Computer, Session: v.(*sess).id}
-	}
-	q := req.clone()
-	if err := e.commit(ctx, s, Record{Kind: RecordCreated, Request: &q}, nil); err != nil {
-		e.sessions.Delete(req.ID)
-		e.active.CompareAndDelete(req.Computer, s)
-		if busy := (*BusyError)(nil); errors.As(err, &busy) {
-			// another process started a session for the computer since
-			// checkIdle asked: the journal refused this one
-			return "", busy
-		}
+	// Another process may start a session for the computer after checkIdle
+	// asked: then the journal refuses this one, a *BusyError.
+	if err := e.journalNew(ctx, s); err != nil {
 		if errors.Is(err, ErrOutOfSequence) {
 			return "", fmt.Errorf("session: request: id %q is taken: %w", req.ID, errors.Join(ErrExists, err))
 		}

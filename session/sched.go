@@ -132,22 +132,34 @@ func (e *Engine) Start(ctx context.Context, req Request) (string, error) {
 			return "", fmt.Errorf("session: request: id %q is taken: %w", req.ID, immy.ErrInvalid)
 		}
 	}
+	if err := e.journalNew(ctx, s); err != nil {
+		return "", err
+	}
+	e.enqueue(s)
+	return s.id, nil
+}
+
+// journalNew makes s, registered under its id, its computer's active
+// session and journals its creation. On failure nothing of s is left: a
+// *BusyError when the computer has an active session (this engine's, or one
+// the journal knows of another process's, returned as is), else the
+// journal's error.
+func (e *Engine) journalNew(ctx context.Context, s *sess) error {
+	req := &s.req
 	if v, busy := e.active.LoadOrStore(req.Computer, s); busy {
 		e.sessions.Delete(req.ID)
-		return "", &BusyError{Computer: req.Computer, Session: v.(*sess).id}
+		return &BusyError{Computer: req.Computer, Session: v.(*sess).id}
 	}
 	q := req.clone()
 	if err := e.commit(ctx, s, Record{Kind: RecordCreated, Request: &q}, nil); err != nil {
 		e.sessions.Delete(req.ID)
 		e.active.CompareAndDelete(req.Computer, s)
 		if busy := (*BusyError)(nil); errors.As(err, &busy) {
-			// the journal knows an active session of the computer
-			return "", busy
+			return busy
 		}
-		return "", err
+		return err
 	}
-	e.enqueue(s)
-	return s.id, nil
+	return nil
 }
 
 // enqueue puts a session in the queue and starts what the cap allows.

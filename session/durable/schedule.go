@@ -199,40 +199,36 @@ func (q *Queue) ScheduleState(ctx context.Context) (map[string]time.Time, error)
 }
 
 func (q *Queue) scheduleState(ctx context.Context) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
-	add := func(id string, ns int64) { out[id] = time.Unix(0, ns).UTC() }
 	const query = `SELECT schedule, last_seen_ns FROM immy_schedule_state`
+	// *sql.Rows and pgx.Rows read alike.
+	var rows interface {
+		Next() bool
+		Scan(dest ...any) error
+		Err() error
+	}
 	if q.cfg.SQLite != nil {
-		rows, err := q.cfg.SQLite.QueryContext(ctx, query)
+		r, err := q.cfg.SQLite.QueryContext(ctx, query)
 		if err != nil {
 			return nil, fmt.Errorf("durable: read schedule state: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var ns int64
-			if err := rows.Scan(&id, &ns); err != nil {
-				return nil, fmt.Errorf("durable: read schedule state: %w", err)
-			}
-			add(id, ns)
-		}
-		if err := rows.Err(); err != nil {
+		defer r.Close()
+		rows = r
+	} else {
+		r, err := q.cfg.Postgres.Query(ctx, query)
+		if err != nil {
 			return nil, fmt.Errorf("durable: read schedule state: %w", err)
 		}
-		return out, nil
+		defer r.Close()
+		rows = r
 	}
-	rows, err := q.cfg.Postgres.Query(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("durable: read schedule state: %w", err)
-	}
-	defer rows.Close()
+	out := map[string]time.Time{}
 	for rows.Next() {
 		var id string
 		var ns int64
 		if err := rows.Scan(&id, &ns); err != nil {
 			return nil, fmt.Errorf("durable: read schedule state: %w", err)
 		}
-		add(id, ns)
+		out[id] = time.Unix(0, ns).UTC()
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("durable: read schedule state: %w", err)
