@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,34 +26,15 @@ import (
 	"github.com/immyoss/engine/agent/endpoint"
 	"github.com/immyoss/engine/agent/sysinfo"
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/testbin"
 )
 
-// agentBinary builds cmd/immy-agent once for the package's tests.
-var agentBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "immy-agent-e2e-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "immy-agent")
-	out, err := exec.Command(goTool, "build", "-o", bin, "./cmd/immy-agent").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build ./cmd/immy-agent: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
-var binDir string
+// agentBin builds the binary the tests run, once.
+var agentBin = testbin.New("github.com/immyoss/engine/agent/cmd/immy-agent")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	agentBin.Cleanup()
 	os.Exit(code)
 }
 
@@ -87,7 +67,7 @@ type agentProc struct {
 // startBinary starts the agent binary against the harness's server.
 func (h *harness) startBinary(env []string, args ...string) *agentProc {
 	h.t.Helper()
-	bin, err := agentBinary()
+	bin, err := agentBin.Path()
 	require.NoError(h.t, err)
 	ca := filepath.Join(h.t.TempDir(), "ca.pem")
 	cert := h.http.Certificate()

@@ -6,13 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +23,7 @@ import (
 	"github.com/immyoss/engine/agent"
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/immytest"
+	"github.com/immyoss/engine/internal/testbin"
 	"github.com/immyoss/engine/resolver"
 	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/targets"
@@ -33,32 +32,12 @@ import (
 // The tests run on Linux only, as the agent's own end-to-end tests do: the
 // agent reports an inventory on Linux and Windows, and Windows has no sh.
 
-// agentBinary builds cmd/immy-agent once for the package's tests.
-var agentBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "immy-e2e-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "immy-agent")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/immyoss/engine/agent/cmd/immy-agent").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build immy-agent: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
-var binDir string
+// agentBin builds the binary the tests run, once.
+var agentBin = testbin.New("github.com/immyoss/engine/agent/cmd/immy-agent")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	agentBin.Cleanup()
 	os.Exit(code)
 }
 
@@ -135,7 +114,7 @@ type liveAgent struct {
 // child processes.
 func startAgent(t *testing.T, tenant string) *liveAgent {
 	t.Helper()
-	bin, err := agentBinary()
+	bin, err := agentBin.Path()
 	require.NoError(t, err)
 
 	online := make(chan agent.Status, 100)

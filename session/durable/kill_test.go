@@ -9,46 +9,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/immyoss/engine/internal/testbin"
 	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/session/durable/internal/durabletest"
 	"github.com/immyoss/engine/session/sqlstore"
 )
 
-// engineBinary builds the test's engine process once.
-var engineBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "immy-durable-")
-	if err != nil {
-		return "", err
-	}
-	binDir = dir
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "enginecmd")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/immyoss/engine/session/durable/internal/enginecmd").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build enginecmd: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
-var binDir string
+// engineBin builds the binary the tests run, once.
+var engineBin = testbin.New("github.com/immyoss/engine/session/durable/internal/enginecmd")
 
 var killSeed = flag.Uint64("kill.seed", 20261123, "seed of the kill tests' kill times")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	engineBin.Cleanup()
 	os.Exit(code)
 }
 
@@ -62,7 +41,7 @@ type proc struct {
 
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	bin, err := engineBinary()
+	bin, err := engineBin.Path()
 	require.NoError(t, err)
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
