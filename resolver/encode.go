@@ -16,15 +16,21 @@ import (
 // losers follow the actions. Versions are references (vref), resolved when
 // the plan is read.
 //
-//	action: uvarint zigzag(item - previous item), uvarint deployment (0 none,
-//	        else 1 + its offset among the item's deployments in the table),
-//	        uvarint reason<<4|kind, then the version brought and the detected
-//	        one: V, the version code (0 none, 1 the item's latest, 2 the
-//	        deployment's version, 3 the detected version, else 4 + its index in
-//	        the table of versions), and D, the detected code (0 none, else 1 +
-//	        the index of the inventory entry, or of ComputerPlan.extra when the
-//	        plan has one), as one byte V<<5|D when V < 4 and D < 32, else as
-//	        uvarint 128+V, uvarint D
+//	action: the short form, three bytes, when the item is at most 31 away
+//	        from the previous action's, the deployment's code below 16, the
+//	        version's below 4, nothing detected and the reason below 64:
+//	        zigzag(item - previous item)<<1|1, then the 16 bits (little
+//	        endian) deployment | version<<4 | kind<<6 | reason<<10. Else the
+//	        long form: uvarint zigzag(item - previous item)<<1, uvarint
+//	        deployment (0 none, else 1 + its offset among the item's
+//	        deployments in the table), uvarint reason<<4|kind, then the
+//	        version brought and the detected one: V, the version code (0
+//	        none, 1 the item's latest, 2 the deployment's version, 3 the
+//	        detected version, else 4 + its index in the table of versions),
+//	        and D, the detected code (0 none, else 1 + the index of the
+//	        inventory entry, or of ComputerPlan.extra when the plan has one),
+//	        as one byte V<<5|D when V < 4 and D < 32, else as uvarint 128+V,
+//	        uvarint D. The first byte tells the forms apart: its low bit.
 //	losers: per decided item that has losers, uvarint zigzag(item - previous
 //	        such item), uvarint count, then per loser (in rank order) uvarint
 //	        offset<<4|rule, the offset of the deployment among the item's
@@ -171,8 +177,8 @@ func appendUvarint(b []byte, v uint64) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
-// actionRoom is the most an action's record takes: five uvarints.
-const actionRoom = 5 * binary.MaxVarintLen64
+// actionRoom is the most an action's record takes: six uvarints.
+const actionRoom = 6 * binary.MaxVarintLen64
 
 // action appends the record of a. It works on a local copy of the buffer,
 // made room for once, so that the appends neither grow it nor write its
@@ -183,15 +189,22 @@ func (e *encoder) action(pc *planContext, a *action) {
 	if cap(b)-len(b) < actionRoom {
 		b = slices.Grow(b, actionRoom)
 	}
-	b = appendUvarint(b, zigzag(int64(a.item-e.prevA)))
+	zz := zigzag(int64(a.item - e.prevA))
 	e.prevA = a.item
-	if a.dep < 0 {
-		b = append(b, 0)
-	} else {
-		b = appendUvarint(b, uint64(1+a.dep-pc.itemFirst[a.item]))
-	}
-	b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
 	v, d := pc.versionCode(a), drefCode(a.dref)
+	dep := uint64(0)
+	if a.dep >= 0 {
+		dep = uint64(1 + a.dep - pc.itemFirst[a.item])
+	}
+	if zz < 64 && dep < 16 && v < 4 && d == 0 && a.reason < 64 { // the short form
+		x := dep | v<<4 | uint64(a.kind)<<6 | uint64(a.reason)<<10
+		b = append(b, byte(zz<<1|1), byte(x), byte(x>>8))
+		e.buf = b
+		return
+	}
+	b = appendUvarint(b, zz<<1)
+	b = appendUvarint(b, dep)
+	b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
 	if v < 4 && d < 32 {
 		b = append(b, byte(v<<5|d))
 	} else {
@@ -240,19 +253,32 @@ func (d *decoder) uvarint() uint64 {
 func (d *decoder) action() action {
 	pc := d.c.pc
 	var a action
-	a.item = d.prevA + int32(unzigzag(d.uvarint()))
-	d.prevA = a.item
 	a.dep = -1
-	if off := d.uvarint(); off > 0 {
-		a.dep = pc.itemFirst[a.item] + int32(off) - 1
-	}
-	kr := d.uvarint()
-	a.kind, a.reason = ActionKind(kr&15), uint32(kr>>4)
-	vc, dc := d.uvarint(), uint64(0)
-	if vc < 128 {
-		vc, dc = vc>>5, vc&31
+	var dep, vc, dc uint64
+	if len(d.buf) >= 3 && d.buf[0]&0x81 == 1 { // the short form
+		x := uint64(d.buf[1]) | uint64(d.buf[2])<<8
+		a.item = d.prevA + int32(unzigzag(uint64(d.buf[0]>>1)))
+		dep, vc = x&15, x>>4&3
+		a.kind, a.reason = ActionKind(x>>6&15), uint32(x>>10)
+		d.buf = d.buf[3:]
 	} else {
-		vc, dc = vc-128, d.uvarint()
+		a.item = d.prevA + int32(unzigzag(d.uvarint()>>1))
+		dep = d.uvarint()
+		kr := d.uvarint()
+		a.kind, a.reason = ActionKind(kr&15), uint32(kr>>4)
+		vc = d.uvarint()
+		if vc < 128 {
+			vc, dc = vc>>5, vc&31
+		} else {
+			vc, dc = vc-128, d.uvarint()
+		}
+	}
+	d.prevA = a.item
+	if uint(a.item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+		a.item, d.buf = 0, nil
+	}
+	if dep > 0 {
+		a.dep = pc.itemFirst[a.item] + int32(dep) - 1
 	}
 	if dc > 0 {
 		tag := refEntry
