@@ -116,6 +116,7 @@ type sequencer struct {
 	soft       []bool            // of each item: a software (else a task)
 	hot        []seqHot          // of each item: what planning every computer reads
 	st         stateReader
+	inv        *invState // st, when it is the inventory (the what-if's fast path)
 	onboarding bool
 	slots      []slot
 	gen        uint32
@@ -125,6 +126,7 @@ type sequencer struct {
 	holds      [][]bool
 	depth      int
 	busy       []int32 // the software whose prerequisites are being planned, outermost first
+	first      []seqItem // run's items placed first, unordered and last
 	order      []seqItem
 	late       []seqItem
 }
@@ -193,47 +195,41 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 		q.gen = 1
 	}
 	q.st, q.onboarding = st, onboarding
+	q.inv, _ = st.(*invState)
 	q.acts = q.acts[:0]
-	for _, d := range items {
-		q.slot(d.it).dep = d.dep + 1
-	}
-	for _, d := range q.inOrder(items) {
-		q.undo = q.undo[:0]
-		q.own(d.it)
-	}
-	q.st = nil
-	return q.acts
-}
-
-// inOrder puts the items in execution order. Unordered items run by id,
-// which is item order: given items sorted by item (as the planner gives
-// them), only the few placed first or last need sorting.
-func (q *sequencer) inOrder(items []seqItem) []seqItem {
+	// Items in execution order: those placed first (by position), the
+	// unordered ones by id, which is item order (given items sorted by item,
+	// as the planner gives them, only the few placed first or last need
+	// sorting), then those placed last (by position).
 	for i := 1; i < len(items); i++ {
 		if items[i].it < items[i-1].it {
 			slices.SortFunc(items, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
 			break
 		}
 	}
-	q.order, q.late = q.order[:0], q.late[:0]
+	q.first, q.order, q.late = q.first[:0], q.order[:0], q.late[:0]
 	for _, d := range items {
-		if q.placed[d.it] == placedFirst {
-			q.order = append(q.order, d)
-		}
-	}
-	byRank := func(a, b seqItem) int { return cmpInt(int(q.cat.items[a.it].rank), int(q.cat.items[b.it].rank)) }
-	slices.SortFunc(q.order, byRank)
-	for _, d := range items {
+		q.slot(d.it).dep = d.dep + 1
 		switch q.placed[d.it] {
 		case placedUnordered:
 			q.order = append(q.order, d)
+		case placedFirst:
+			q.first = append(q.first, d)
 		case placedLast:
 			q.late = append(q.late, d)
 		}
 	}
+	byRank := func(a, b seqItem) int { return cmpInt(int(q.cat.items[a.it].rank), int(q.cat.items[b.it].rank)) }
+	slices.SortFunc(q.first, byRank)
 	slices.SortFunc(q.late, byRank)
-	q.order = append(q.order, q.late...)
-	return q.order
+	for _, part := range [...][]seqItem{q.first, q.order, q.late} {
+		for _, d := range part {
+			q.undo = q.undo[:0]
+			q.own(d.it)
+		}
+	}
+	q.st, q.inv = nil, nil
+	return q.acts
 }
 
 func (q *sequencer) slot(it int32) *slot {
@@ -249,9 +245,12 @@ func (q *sequencer) load(it int32) *slot {
 	s := q.slot(it)
 	if !s.loaded {
 		s.loaded = true
-		if q.soft[it] {
+		switch {
+		case q.soft[it] && q.inv != nil:
+			s.detPres, s.det, s.dref, s.test, s.known = q.inv.software(it)
+		case q.soft[it]:
 			s.detPres, s.det, s.dref, s.test, s.known = q.st.software(it)
-		} else {
+		default:
 			s.known, s.test = true, q.st.task(it)
 		}
 		s.present, s.ver = s.detPres, s.det
