@@ -125,7 +125,7 @@ type sequencer struct {
 	rules      [][]*prereq // per recursion depth, reused
 	holds      [][]bool
 	depth      int
-	busy       []int32 // the software whose prerequisites are being planned, outermost first
+	busy       []int32   // the software whose prerequisites are being planned, outermost first
 	first      []seqItem // run's items placed first, unordered and last
 	order      []seqItem
 	late       []seqItem
