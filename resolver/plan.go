@@ -626,6 +626,16 @@ type slab[T any] struct{ buf []T }
 
 const slabSize = 128 << 10
 
+// tail returns the free part of the current block, empty: a caller appends
+// to it, then takes what it appended (see holds).
+func (s *slab[T]) tail() []T { return s.buf[len(s.buf):len(s.buf)] }
+
+// holds reports whether b, appended to what tail returned, is still in the
+// block: take(len(b)) then returns b's memory.
+func (s *slab[T]) holds(b []T) bool {
+	return len(b) > 0 && len(b) <= cap(s.buf)-len(s.buf) && &s.buf[: len(s.buf)+1 : cap(s.buf)][len(s.buf)] == &b[0]
+}
+
 func (s *slab[T]) take(n int) []T {
 	if n == 0 {
 		return nil
@@ -1102,7 +1112,10 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 		st = &w.inv
 	}
 	acts := w.seq.run(w.sitems, st, s.kind == OnboardingSession)
-	w.enc.reset() // into the worker's buffer, which stays in the cache
+	w.enc.reset()
+	if pooled { // straight into the free part of the worker's slab
+		w.enc.buf = w.results.tail()
+	}
 	for i := range acts {
 		w.enc.action(p.pc, &acts[i])
 	}
@@ -1124,12 +1137,18 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	if !w.shares {
 		cp.nlost = uint32(len(w.loss))
 	}
-	if pooled { // carved from the worker's slab
-		cp.rec = w.results.take(len(w.enc.buf))
-	} else {
-		cp.rec = make([]byte, len(w.enc.buf))
+	b := w.enc.buf
+	switch {
+	case pooled && w.results.holds(b): // written in place
+		cp.rec = w.results.take(len(b))
+		w.enc.buf = nil // cp's now
+	case pooled: // the slab's free part was too short: into a new one
+		cp.rec = w.results.take(len(b))
+		copy(cp.rec, b)
+	default:
+		cp.rec = make([]byte, len(b))
+		copy(cp.rec, b)
 	}
-	copy(cp.rec, w.enc.buf)
 	return nil
 }
 
