@@ -10,7 +10,7 @@ import (
 
 // A whole-fleet plan holds millions of actions, so a ComputerPlan keeps them
 // encoded in one byte slice, without pointers: nothing for the collector to
-// scan, and about five bytes an action instead of the hundred of its public
+// scan, and three to five bytes an action instead of the hundred of its public
 // form. Decisions are not stored apart: every decided item has exactly one
 // action, under its winning deployment, so the actions carry the winners; the
 // losers follow the actions. Versions are references (vref), resolved when
