@@ -177,8 +177,9 @@ func appendUvarint(b []byte, v uint64) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
-// actionRoom is the most an action's record takes: six uvarints.
-const actionRoom = 6 * binary.MaxVarintLen64
+// actionRoom is the most an action's record takes: five uvarints (the long
+// form).
+const actionRoom = 5 * binary.MaxVarintLen64
 
 // action appends the record of a. It works on a local copy of the buffer,
 // made room for once, so that the appends neither grow it nor write its

@@ -633,7 +633,8 @@ func (s *slab[T]) tail() []T { return s.buf[len(s.buf):len(s.buf)] }
 // holds reports whether b, appended to what tail returned, is still in the
 // block: take(len(b)) then returns b's memory.
 func (s *slab[T]) holds(b []T) bool {
-	return len(b) > 0 && len(b) <= cap(s.buf)-len(s.buf) && &s.buf[: len(s.buf)+1 : cap(s.buf)][len(s.buf)] == &b[0]
+	free := s.buf[len(s.buf):cap(s.buf)]
+	return len(b) > 0 && len(b) <= len(free) && &free[0] == &b[0]
 }
 
 func (s *slab[T]) take(n int) []T {
