@@ -98,9 +98,10 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 		at = time.Now()
 	}
 	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize}
-	// Independent parts are built in two goroutines: the computer ids beside
-	// the tenants and computers, then the device and client groups beside
-	// affinity, tags and groups (which need affinity).
+	// Independent parts are built two at a time: the computer ids beside the
+	// tenants and computers, then the device and client groups beside
+	// affinity (itself in two halves), then tags beside groups (both need
+	// affinity).
 	var wg sync.WaitGroup
 	wg.Go(func() { ix.computerIDs = idMap(len(f.Computers), func(i int) string { return f.Computers[i].ID }) })
 	ix.tenantIDs = idMap(len(f.Tenants), func(i int) string { return f.Tenants[i].ID })
@@ -116,7 +117,8 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 		ix.buildClientGroups()
 	})
 	ix.buildAffinity()
-	ix.buildTags()
+	wg.Wait()
+	wg.Go(ix.buildTags) // tags and groups both need affinity, not each other
 	ps = append(ps, ix.buildGroups()...)
 	wg.Wait()
 	if len(ps) > 0 {
@@ -329,22 +331,32 @@ func (ix *Index) buildAffinity() {
 	}
 	cs := ix.f.Computers
 	ix.cPrimary = make([]int32, len(cs))
-	ix.personComputers = make([][]int32, len(ps))
-	var t int32
-	lookup := func(upn string) int {
-		if p, ok := byUPN[upnKey{t, upn}]; ok {
-			return int(p)
+	// Each computer's primary person is its own business: the computers are
+	// read in two halves at once (byUPN is only read).
+	primary := func(lo, hi int) {
+		var t int32
+		lookup := func(upn string) int {
+			if p, ok := byUPN[upnKey{t, upn}]; ok {
+				return int(p)
+			}
+			return -1
 		}
-		return -1
+		for c := lo; c < hi; c++ {
+			ix.cPrimary[c] = -1
+			t = ix.cTenant[c]
+			if t >= 0 {
+				ix.cPrimary[c] = int32(affinity(cs[c].UPNs, lookup))
+			}
+		}
 	}
+	var wg sync.WaitGroup
+	half := len(cs) / 2
+	wg.Go(func() { primary(half, len(cs)) })
+	primary(0, half)
+	wg.Wait()
+	ix.personComputers = make([][]int32, len(ps))
 	for _, c := range ix.byRank {
-		ix.cPrimary[c] = -1
-		t = ix.cTenant[c]
-		if t < 0 {
-			continue
-		}
-		if p := affinity(cs[c].UPNs, lookup); p >= 0 {
-			ix.cPrimary[c] = int32(p)
+		if p := ix.cPrimary[c]; p >= 0 {
 			ix.personComputers[p] = append(ix.personComputers[p], c)
 		}
 	}
