@@ -44,6 +44,7 @@ type item struct {
 	rank           int32         // place in the execution order of items
 	placed         placement
 	prereqs        []prereq
+	ownRules       []*prereq // the rules of prereqs, as rules returns them when no version adds any
 	byVersion      []versionPrereqs
 	config         int32 // the configuration task, -1 for none
 	detect         detectHow
@@ -227,6 +228,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 			return out
 		}
 		it.prereqs = rules("prerequisites", sw.Prerequisites)
+		it.ownRules = it.rules(nil, nil)
 		for j := range sw.Versions {
 			if v := &sw.Versions[j]; len(v.Prerequisites) > 0 {
 				it.byVersion = append(it.byVersion, versionPrereqs{version: v.Version, rules: rules(fmt.Sprintf("versions[%d].prerequisites", j), v.Prerequisites)})

@@ -376,11 +376,18 @@ func PlanFleet(ctx context.Context, f *immy.Fleet, cfg Config, s Session) (*Plan
 		at = time.Now()
 	}
 	cfg.At = at
-	cat, err := NewCatalogue(f)
-	if err != nil {
-		return nil, err
-	}
+	// The catalogue and the index are independent: built at once.
+	var (
+		cat    *Catalogue
+		catErr error
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() { cat, catErr = NewCatalogue(f) })
 	ix, err := targets.NewIndex(f, targets.Config{At: at})
+	wg.Wait()
+	if catErr != nil {
+		return nil, catErr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolver: %w", err)
 	}

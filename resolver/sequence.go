@@ -85,24 +85,33 @@ func (p publicState) task(it int32) Test {
 }
 
 // slot is the sequencer's knowledge of one item on the computer being planned.
-// It is valid when gen is the sequencer's current generation.
+// It is valid when gen is the sequencer's current generation. It holds no
+// pointers, so that readying one for every item of every computer is a few
+// plain stores: its versions are in sequencer.vers, read only where the slot
+// says they are set.
 type slot struct {
-	det     *immy.Version // as detected
-	ver     *immy.Version // projected: after the actions planned so far
-	dref    vref          // the reference of det
+	dref    vref // the reference of the detected version
 	gen     uint32
 	dep     int32 // the item's own winning deployment + 1, 0 for none
 	planned int32 // index+1 of the item's action in the plan, 0 for none
 	test    Test
-	loaded  bool // det, detPresent, test and known are read
+	loaded  bool // detPres, test and known are read (and vers.det, when detPres)
 	known   bool
 	detPres bool
-	present bool // projected
+	present bool // projected (vers.ver is set when true)
+}
+
+// slotVers are the versions of an item's slot: det, valid when the slot is
+// loaded and detPres, as detected; ver, valid when the slot is present, as
+// projected after the actions planned so far.
+type slotVers struct {
+	det, ver *immy.Version
 }
 
 type undoRec struct {
 	it  int32
 	old slot
+	ver *immy.Version
 }
 
 // sequencer plans the actions of one computer. It is not safe for concurrent
@@ -119,6 +128,7 @@ type sequencer struct {
 	inv        *invState // st, when it is the inventory (the what-if's fast path)
 	onboarding bool
 	slots      []slot
+	vers       []slotVers // of each item, beside slots
 	gen        uint32
 	acts       []action
 	undo       []undoRec
@@ -126,8 +136,7 @@ type sequencer struct {
 	holds      [][]bool
 	depth      int
 	busy       []int32   // the software whose prerequisites are being planned, outermost first
-	first      []seqItem // run's items placed first, unordered and last
-	order      []seqItem
+	first      []seqItem // run's items placed first and last
 	late       []seqItem
 }
 
@@ -144,7 +153,7 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 		placed[k], soft[k] = it.placed, it.sw != nil
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items))}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
 }
 
 // seqHot is what the sequencer reads of an item for every computer, kept
@@ -207,12 +216,10 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 			break
 		}
 	}
-	q.first, q.order, q.late = q.first[:0], q.order[:0], q.late[:0]
+	q.first, q.late = q.first[:0], q.late[:0]
 	for _, d := range items {
 		q.slot(d.it).dep = d.dep + 1
 		switch q.placed[d.it] {
-		case placedUnordered:
-			q.order = append(q.order, d)
 		case placedFirst:
 			q.first = append(q.first, d)
 		case placedLast:
@@ -222,11 +229,19 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 	byRank := func(a, b seqItem) int { return cmpInt(int(q.cat.items[a.it].rank), int(q.cat.items[b.it].rank)) }
 	slices.SortFunc(q.first, byRank)
 	slices.SortFunc(q.late, byRank)
-	for _, part := range [...][]seqItem{q.first, q.order, q.late} {
-		for _, d := range part {
+	for _, d := range q.first {
+		q.undo = q.undo[:0]
+		q.own(d.it)
+	}
+	for _, d := range items { // the unordered ones, in item order
+		if q.placed[d.it] == placedUnordered {
 			q.undo = q.undo[:0]
 			q.own(d.it)
 		}
+	}
+	for _, d := range q.late {
+		q.undo = q.undo[:0]
+		q.own(d.it)
 	}
 	q.st, q.inv = nil, nil
 	return q.acts
@@ -245,15 +260,19 @@ func (q *sequencer) load(it int32) *slot {
 	s := q.slot(it)
 	if !s.loaded {
 		s.loaded = true
+		var det *immy.Version
 		switch {
 		case q.soft[it] && q.inv != nil:
-			s.detPres, s.det, s.dref, s.test, s.known = q.inv.software(it)
+			s.detPres, det, s.dref, s.test, s.known = q.inv.software(it)
 		case q.soft[it]:
-			s.detPres, s.det, s.dref, s.test, s.known = q.st.software(it)
+			s.detPres, det, s.dref, s.test, s.known = q.st.software(it)
 		default:
 			s.known, s.test = true, q.st.task(it)
 		}
-		s.present, s.ver = s.detPres, s.det
+		s.present = s.detPres
+		if s.detPres {
+			q.vers[it] = slotVers{det: det, ver: det}
+		}
 	}
 	return s
 }
@@ -276,6 +295,7 @@ func (q *sequencer) rollback(m mark) {
 	for i := len(q.undo) - 1; i >= m.undo; i-- {
 		u := q.undo[i]
 		q.slots[u.it] = u.old
+		q.vers[u.it].ver = u.ver
 	}
 	q.undo = q.undo[:m.undo]
 	q.acts = q.acts[:m.acts]
@@ -287,25 +307,35 @@ func (q *sequencer) rollback(m mark) {
 // item's own action at its own turn is final.
 func (q *sequencer) add(it int32, s *slot, a action) {
 	if q.depth > 0 {
-		q.undo = append(q.undo, undoRec{it: it, old: *s})
+		q.undo = append(q.undo, undoRec{it: it, old: *s, ver: q.vers[it].ver})
 	}
 	q.acts = append(q.acts, a)
 	s.planned = int32(len(q.acts))
 	switch {
 	case a.kind.installs():
-		s.present, s.ver = true, a.version
+		s.present = true
+		q.vers[it].ver = a.version
 	case a.kind == ActionUninstall:
-		s.present, s.ver = false, nil
+		s.present = false
 	}
 }
 
-// detected sets the detected version an action reports: what detection
-// found, which is also the projected state when an item is planned (each item
-// is planned once).
-func (a *action) setDetected(s *slot) {
+// setDetected sets the detected version an action of item it (slot s)
+// reports: what detection found, which is also the projected state when an
+// item is planned (each item is planned once).
+func (q *sequencer) setDetected(a *action, it int32, s *slot) {
 	if s.detPres {
-		a.detected, a.dref = s.det, s.dref
+		a.detected, a.dref = q.vers[it].det, s.dref
 	}
+}
+
+// projected returns the projected version of item it (slot s), nil when
+// absent or present without one.
+func (q *sequencer) projected(it int32, s *slot) *immy.Version {
+	if !s.present {
+		return nil
+	}
+	return q.vers[it].ver
 }
 
 // own plans an item at its own turn, by its own winning deployment.
@@ -316,7 +346,7 @@ func (q *sequencer) own(it int32) {
 	}
 	dep := q.decision(s)
 	a := action{item: it, dep: s.dep - 1}
-	a.setDetected(s)
+	q.setDetected(&a, it, s)
 	if q.hot[it].task {
 		out := taskAction(dep.Mode, s.test)
 		a.kind, a.reason = out.kind, out.reason
@@ -328,7 +358,7 @@ func (q *sequencer) own(it int32) {
 		q.add(it, s, a)
 		return
 	}
-	out := aimedAction(dep.Desired, q.aims[s.dep-1], s.present, s.ver, s.test)
+	out := aimedAction(dep.Desired, q.aims[s.dep-1], s.present, q.projected(it, s), s.test)
 	a.kind, a.reason, a.version = out.kind, out.reason, out.version
 	if out.kind.installs() {
 		m := q.mark()
@@ -359,12 +389,16 @@ func (q *sequencer) prerequisites(it int32, v *immy.Version) (bool, uint32) {
 		q.holds = append(q.holds, nil)
 	}
 	d := q.depth
-	rules := item.rules(v, q.rules[d][:0])
+	rules := item.ownRules
+	if v != nil && len(item.byVersion) > 0 {
+		rules = item.rules(v, q.rules[d][:0])
+		q.rules[d] = rules
+	}
 	holds := q.holds[d][:0]
 	for _, r := range rules {
 		holds = append(holds, q.holdsNow(r))
 	}
-	q.rules[d], q.holds[d] = rules, holds
+	q.holds[d] = holds
 	for i, r := range rules {
 		if r.then == immy.PrereqFail && holds[i] {
 			return false, r.failReason
@@ -372,10 +406,15 @@ func (q *sequencer) prerequisites(it int32, v *immy.Version) (bool, uint32) {
 	}
 	q.depth++
 	q.busy = append(q.busy, it)
-	defer func() {
-		q.depth--
-		q.busy = q.busy[:len(q.busy)-1]
-	}()
+	ok, reason := q.planRules(it, rules, holds)
+	q.depth--
+	q.busy = q.busy[:len(q.busy)-1]
+	return ok, reason
+}
+
+// planRules plans the install and uninstall rules of software it that hold,
+// in their order, each recursively.
+func (q *sequencer) planRules(it int32, rules []*prereq, holds []bool) (bool, uint32) {
 	for i, r := range rules {
 		if !holds[i] || r.then == immy.PrereqFail {
 			continue
@@ -442,7 +481,8 @@ func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, de
 	satisfied := false
 	switch then {
 	case immy.PrereqInstall:
-		satisfied = s.present && (v == nil || (s.ver != nil && !s.ver.Less(*v)))
+		ver := q.projected(t, s)
+		satisfied = s.present && (v == nil || (ver != nil && !ver.Less(*v)))
 	case immy.PrereqUninstall:
 		satisfied = !s.present
 	}
@@ -453,7 +493,7 @@ func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, de
 		return false, item.reasonConflict
 	}
 	a := action{item: t, dep: s.dep - 1, reason: q.cat.items[dependent].reasonPrereqOf}
-	a.setDetected(s)
+	q.setDetected(&a, t, s)
 	switch then {
 	case immy.PrereqInstall:
 		if dep != nil && (dep.Desired == immy.DesiredIgnored || dep.Desired == immy.DesiredUninstalled) {
