@@ -1007,25 +1007,25 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		return
 	}
 	// The group's candidates are ranked already: sort the computer's by key
-	// and merge them in, as rank would sort them all (keys are distinct).
+	// and merge the two, as rank would sort them all (keys are distinct),
+	// straight into the losers.
 	for i := range grp {
 		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
 	}
 	sortByKey(grp)
 	br := b.ranked[bi.c0 : bi.c0+bi.nc]
-	w.cands = w.cands[:0]
-	for _, g := range grp { // the group's that rank before g, in one copy, then g
-		k := 0
-		for k < len(br) && br[k].key < g.key {
-			k++
+	next := func() (c candRec) {
+		if len(grp) == 0 || (len(br) > 0 && br[0].key < grp[0].key) {
+			c, br = br[0], br[1:]
+		} else {
+			c, grp = grp[0], grp[1:]
 		}
-		w.cands = append(append(w.cands, br[:k]...), g)
-		br = br[k:]
+		return c
 	}
-	w.cands = append(w.cands, br...)
-	win := &w.cands[0]
-	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(w.cands) - 1)}
-	for _, l := range w.cands[1:] {
+	win := next()
+	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp))}
+	for len(br) > 0 || len(grp) > 0 {
+		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
 	}
 	w.decs = append(w.decs, d)
