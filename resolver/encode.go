@@ -181,38 +181,40 @@ func appendUvarint(b []byte, v uint64) []byte {
 // form).
 const actionRoom = 5 * binary.MaxVarintLen64
 
-// action appends the record of a. It works on a local copy of the buffer,
-// made room for once, so that the appends neither grow it nor write its
-// length back to the encoder one by one (this runs for every action of a
-// fleet).
-func (e *encoder) action(pc *planContext, a *action) {
-	b := e.buf
-	if cap(b)-len(b) < actionRoom {
-		b = slices.Grow(b, actionRoom)
+// actions appends the records of acts. It works on local copies of the
+// buffer and the previous item, making room before each action, so that the
+// appends neither grow the buffer nor write its length back to the encoder
+// one by one (this runs for every action of a fleet).
+func (e *encoder) actions(pc *planContext, acts []action) {
+	b, prev := e.buf, e.prevA
+	for i := range acts {
+		a := &acts[i]
+		if cap(b)-len(b) < actionRoom {
+			b = slices.Grow(b, actionRoom)
+		}
+		zz := zigzag(int64(a.item - prev))
+		prev = a.item
+		v, d := pc.versionCode(a), drefCode(a.dref)
+		dep := uint64(0)
+		if a.dep >= 0 {
+			dep = uint64(1 + a.dep - pc.itemFirst[a.item])
+		}
+		if zz < 64 && dep < 16 && v < 4 && d == 0 && a.reason < 64 { // the short form
+			x := dep | v<<4 | uint64(a.kind)<<6 | uint64(a.reason)<<10
+			b = append(b, byte(zz<<1|1), byte(x), byte(x>>8))
+			continue
+		}
+		b = appendUvarint(b, zz<<1)
+		b = appendUvarint(b, dep)
+		b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
+		if v < 4 && d < 32 {
+			b = append(b, byte(v<<5|d))
+		} else {
+			b = appendUvarint(b, 128+v)
+			b = appendUvarint(b, d)
+		}
 	}
-	zz := zigzag(int64(a.item - e.prevA))
-	e.prevA = a.item
-	v, d := pc.versionCode(a), drefCode(a.dref)
-	dep := uint64(0)
-	if a.dep >= 0 {
-		dep = uint64(1 + a.dep - pc.itemFirst[a.item])
-	}
-	if zz < 64 && dep < 16 && v < 4 && d == 0 && a.reason < 64 { // the short form
-		x := dep | v<<4 | uint64(a.kind)<<6 | uint64(a.reason)<<10
-		b = append(b, byte(zz<<1|1), byte(x), byte(x>>8))
-		e.buf = b
-		return
-	}
-	b = appendUvarint(b, zz<<1)
-	b = appendUvarint(b, dep)
-	b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
-	if v < 4 && d < 32 {
-		b = append(b, byte(v<<5|d))
-	} else {
-		b = appendUvarint(b, 128+v)
-		b = appendUvarint(b, d)
-	}
-	e.buf = b
+	e.buf, e.prevA = b, prev
 }
 
 // losers encodes the losers of one decided item, best first.

@@ -1124,9 +1124,7 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	if pooled { // straight into the free part of the worker's slab
 		w.enc.buf = w.results.tail()
 	}
-	for i := range acts {
-		w.enc.action(p.pc, &acts[i])
-	}
+	w.enc.actions(p.pc, acts)
 	if w.shares { // the shared decisions' losers are the group's
 		cp.shared = w.base.losers
 		for _, d := range w.decs {

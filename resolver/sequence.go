@@ -347,7 +347,8 @@ func (q *sequencer) own(it int32) {
 	dep := q.decision(s)
 	a := action{item: it, dep: s.dep - 1}
 	q.setDetected(&a, it, s)
-	if q.hot[it].task {
+	h := q.hot[it]
+	if h.task {
 		out := taskAction(dep.Mode, s.test)
 		a.kind, a.reason = out.kind, out.reason
 		q.add(it, s, a)
@@ -360,7 +361,7 @@ func (q *sequencer) own(it int32) {
 	}
 	out := aimedAction(dep.Desired, q.aims[s.dep-1], s.present, q.projected(it, s), s.test)
 	a.kind, a.reason, a.version = out.kind, out.reason, out.version
-	if out.kind.installs() {
+	if out.kind.installs() && h.prereqs { // (prerequisites would return at once)
 		m := q.mark()
 		if ok, reason := q.prerequisites(it, out.version); !ok {
 			q.rollback(m)
@@ -368,7 +369,7 @@ func (q *sequencer) own(it int32) {
 		}
 	}
 	q.add(it, s, a)
-	if a.kind != ActionFail && dep.Desired != immy.DesiredIgnored {
+	if a.kind != ActionFail && dep.Desired != immy.DesiredIgnored && h.config >= 0 {
 		q.configuration(it)
 	}
 }
