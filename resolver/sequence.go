@@ -121,6 +121,7 @@ type sequencer struct {
 	deps       []immy.Deployment // the table action.dep and slot.dep index
 	aims       []aim             // of each deployment of deps
 	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
+	absent     []outcome         // of each software deployment of deps: its outcome where the software is absent
 	placed     []placement       // of each item, packed
 	soft       []bool            // of each item: a software (else a task)
 	hot        []seqHot          // of each item: what planning every computer reads
@@ -142,8 +143,10 @@ type sequencer struct {
 
 func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer {
 	how := make([]depHow, len(deps))
+	absent := make([]outcome, len(deps))
 	for i := range deps {
 		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode}
+		absent[i] = aimedAction(deps[i].Desired, aims[i], false, nil, TestUnknown)
 	}
 	placed := make([]placement, len(cat.items))
 	soft := make([]bool, len(cat.items))
@@ -153,7 +156,7 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 		placed[k], soft[k] = it.placed, it.sw != nil
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, absent: absent, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
 }
 
 // seqHot is what the sequencer reads of an item for every computer, kept
@@ -359,7 +362,12 @@ func (q *sequencer) own(it int32) {
 		q.add(it, s, a)
 		return
 	}
-	out := aimedAction(dep.Desired, q.aims[s.dep-1], s.present, q.projected(it, s), s.test)
+	var out outcome
+	if s.present {
+		out = aimedAction(dep.Desired, q.aims[s.dep-1], true, q.projected(it, s), s.test)
+	} else { // the table's answer for an absent software depends on the deployment alone
+		out = q.absent[s.dep-1]
+	}
 	a.kind, a.reason, a.version = out.kind, out.reason, out.version
 	if out.kind.installs() && h.prereqs { // (prerequisites would return at once)
 		m := q.mark()
