@@ -387,22 +387,23 @@ func (m *Matcher) sortRest(dst []int32, start int) []int32 {
 	}
 	bm := m.bitmaps.Get().(*[]uint64)
 	words := *bm
-	for _, i := range tail {
-		words[i/64] |= 1 << (i % 64)
+	for _, i := range tail { // deployment indices: never negative
+		u := uint32(i)
+		words[u>>6] |= 1 << (u & 63)
 	}
-	dst = dst[:start]
+	n := 0 // tail is in the bitmap: its memory takes the sorted result
 	for w, word := range words {
 		if word == 0 {
 			continue
 		}
-		for word != 0 {
-			dst = append(dst, int32(w*64+bits.TrailingZeros64(word)))
-			word &= word - 1
+		for base := int32(w * 64); word != 0; word &= word - 1 {
+			tail[n] = base + int32(bits.TrailingZeros64(word))
+			n++
 		}
 		words[w] = 0
 	}
 	m.bitmaps.Put(bm)
-	return dst
+	return dst[:start+n]
 }
 
 // Groups returns the number of groups of MatchSplit.
