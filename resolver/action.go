@@ -26,6 +26,8 @@ const (
 
 var actionNames = [...]string{"none", "install", "update", "downgrade", "uninstall", "reinstall", "task-enforce", "task-audit", "task-monitor", "fail"}
 
+const numActionKinds = len(actionNames)
+
 // String returns the action's spelling in the plan.
 func (a ActionKind) String() string {
 	if int(a) < len(actionNames) {

@@ -10,18 +10,21 @@ import (
 
 // A whole-fleet plan holds millions of actions, so a ComputerPlan keeps them
 // encoded in one byte slice, without pointers: nothing for the collector to
-// scan, and three to five bytes an action instead of the hundred of its public
+// scan, and two to five bytes an action instead of the hundred of its public
 // form. Decisions are not stored apart: every decided item has exactly one
 // action, under its winning deployment, so the actions carry the winners; the
 // losers follow the actions. Versions are references (vref), resolved when
 // the plan is read.
 //
-//	action: the short form, three bytes, when the item is at most 31 away
-//	        from the previous action's, the deployment's code below 16, the
-//	        version's below 4, nothing detected and the reason below 64:
-//	        zigzag(item - previous item)<<1|1, then the 16 bits (little
-//	        endian) deployment | version<<4 | kind<<6 | reason<<10. Else the
-//	        long form: uvarint zigzag(item - previous item)<<1, uvarint
+//	action: Z is zigzag(item - previous item). The common form, two bytes,
+//	        when Z is below 128, the deployment's code below 32, nothing
+//	        detected and the kind, reason and version code one of the eight
+//	        of commonActions: Z<<1|1, then common<<5|deployment. The short
+//	        form, three bytes, when Z is below 64, the deployment's code below
+//	        16, the version's below 4, nothing detected and the reason below
+//	        64: Z<<2|2, then the 16 bits (little endian) deployment |
+//	        version<<4 | kind<<6 | reason<<10. Else the long form: uvarint
+//	        Z<<2, uvarint
 //	        deployment (0 none, else 1 + its offset among the item's
 //	        deployments in the table), uvarint reason<<4|kind, then the
 //	        version brought and the detected one: V, the version code (0
@@ -30,14 +33,18 @@ import (
 //	        and D, the detected code (0 none, else 1 + the index of the
 //	        inventory entry, or of ComputerPlan.extra when the plan has one),
 //	        as one byte V<<5|D when V < 4 and D < 32, else as uvarint 128+V,
-//	        uvarint D. The first byte tells the forms apart: its low bit.
-//	losers: per decided item that has losers, uvarint zigzag(item - previous
-//	        such item), uvarint count, then per loser (in rank order) uvarint
-//	        offset<<4|rule, the offset of the deployment among the item's
-//	        deployments in the table. In a whole-fleet plan, the losers of the
-//	        decisions a computer shares with its group (tenant and kind) are
-//	        kept once, in ComputerPlan.shared, in the same form; the record
-//	        then holds those of the items it decided afresh, with a count of
+//	        uvarint D. The first byte tells the forms apart: its low two bits.
+//	losers: per decided item that has losers, uvarint (item - previous such
+//	        item)<<1|form, uvarint count, then per loser (in rank order) in
+//	        form 0 uvarint offset<<4|rule, the offset of the deployment among
+//	        the item's deployments in the table. Form 1 serves decisions
+//	        ranked by rank key (DefaultRanking) of items of over wideItem
+//	        deployments: the winner's offset, then per loser its offset
+//	        alone; reading it takes each loser's rule from the keys, as the
+//	        planner did. In a whole-fleet plan, the losers of the decisions a
+//	        computer shares with its group (tenant and kind) are kept once, in
+//	        ComputerPlan.shared, in the same form; the record then holds those
+//	        of the items it decided afresh, with a count of
 //	        0 where such an item has none left but the group's decision had.
 
 // vref refers to a version without a pointer: its low two bits say where the
@@ -66,6 +73,27 @@ type planContext struct {
 	latestRef []vref          // by item
 	latest    []*immy.Version // by item: its latest version (Catalogue's, packed)
 	itemFirst []int32         // by item: its first deployment in the table, which is sorted by item
+	// to rank the candidates of a set (keyed planners only): by deployment
+	// its rank key without the tenant distance and its target's tenant (-1
+	// for none); by tenant its depth
+	keys             []uint64
+	depTenant, depth []int32
+	// by item: it has over wideItem deployments, so many that most offsets
+	// take two bytes with a rule and one alone: the losers of its keyed
+	// decisions are kept as offsets
+	wide []bool
+}
+
+const wideItem = 16
+
+// rankKey is deployment dep's rank key on a computer of tenant t (-1 for
+// none), as the planner computes it (candidate, rank).
+func (pc *planContext) rankKey(dep, t int32) uint64 {
+	k := pc.keys[dep]
+	if dt := pc.depTenant[dep]; dt >= 0 && t >= 0 {
+		k |= uint64(pc.depth[t]-pc.depth[dt]) << keyDistanceLo
+	}
+	return k
 }
 
 // newPlanContext indexes every version a fleet names: of software, of
@@ -143,6 +171,32 @@ func (pc *planContext) versionCode(a *action) uint64 {
 	return vcNone // unreachable: every version brought is one the fleet names
 }
 
+// commonActions are the kinds, reasons and version codes that most actions
+// of a fleet have, which the common form spells in three bits.
+var commonActions = [8]struct {
+	kind   ActionKind
+	reason uint32
+	vc     uint64
+}{
+	{ActionInstall, rSoftwareMissing, vcLatest},
+	{ActionNone, rNotDetected, vcNone},
+	{ActionInstall, rSoftwareMissing, vcDeployed},
+	{ActionNone, rIgnored, vcNone},
+	{ActionTaskEnforce, rDecidedAtDetection, vcNone},
+	{ActionTaskAudit, rAudit, vcNone},
+	{ActionTaskMonitor, rMonitor, vcNone},
+	{ActionNone, rTestPassed, vcNone},
+}
+
+// commonCode is, by kind, reason and version code, 1 + the index in
+// commonActions, 0 for none.
+var commonCode = func() (t [numActionKinds][numStaticReasons][vcRef]uint8) {
+	for i, c := range commonActions {
+		t[c.kind][c.reason][c.vc] = uint8(i + 1)
+	}
+	return t
+}()
+
 // drefCode is the code of a detected version's reference: its index + 1,
 // its place (inventory entry or extra) known from the plan.
 func drefCode(r vref) uint64 {
@@ -199,12 +253,18 @@ func (e *encoder) actions(pc *planContext, acts []action) {
 		if a.dep >= 0 {
 			dep = uint64(1 + a.dep - pc.itemFirst[a.item])
 		}
+		if d == 0 && v < vcRef && a.reason < numStaticReasons && int(a.kind) < numActionKinds && zz < 128 && dep < 32 {
+			if c := commonCode[a.kind][a.reason][v]; c > 0 { // the common form
+				b = append(b, byte(zz<<1|1), byte(uint64(c-1)<<5|dep))
+				continue
+			}
+		}
 		if zz < 64 && dep < 16 && v < 4 && d == 0 && a.reason < 64 { // the short form
 			x := dep | v<<4 | uint64(a.kind)<<6 | uint64(a.reason)<<10
-			b = append(b, byte(zz<<1|1), byte(x), byte(x>>8))
+			b = append(b, byte(zz<<2|2), byte(x), byte(x>>8))
 			continue
 		}
-		b = appendUvarint(b, zz<<1)
+		b = appendUvarint(b, zz<<2)
 		b = appendUvarint(b, dep)
 		b = appendUvarint(b, uint64(a.reason)<<4|uint64(a.kind))
 		if v < 4 && d < 32 {
@@ -217,13 +277,26 @@ func (e *encoder) actions(pc *planContext, acts []action) {
 	e.buf, e.prevA = b, prev
 }
 
-// losers encodes the losers of one decided item, best first.
-func (e *encoder) losers(pc *planContext, item int32, ls []lost) {
+// losers encodes the losers of decision d, ls (best first): as a list of
+// offsets and rules, or, when d was ranked by key and its item has many
+// deployments, of offsets alone after the winner's.
+func (e *encoder) losers(pc *planContext, d *decision, ls []lost) {
+	first := pc.itemFirst[d.item]
+	head := uint64(d.item-e.prevL) << 1
+	e.prevL = d.item
 	b := e.buf
-	b = appendUvarint(b, zigzag(int64(item-e.prevL)))
-	e.prevL = item
+	if d.keyed && pc.wide[d.item] {
+		b = appendUvarint(b, head|1)
+		b = appendUvarint(b, uint64(len(ls)))
+		b = appendUvarint(b, uint64(d.winner-first))
+		for _, l := range ls {
+			b = appendUvarint(b, uint64(l.dep-first))
+		}
+		e.buf = b
+		return
+	}
+	b = appendUvarint(b, head)
 	b = appendUvarint(b, uint64(len(ls)))
-	first := pc.itemFirst[item]
 	for _, l := range ls {
 		b = appendUvarint(b, uint64(l.dep-first)<<4|uint64(l.rule))
 	}
@@ -258,14 +331,20 @@ func (d *decoder) action() action {
 	var a action
 	a.dep = -1
 	var dep, vc, dc uint64
-	if len(d.buf) >= 3 && d.buf[0]&0x81 == 1 { // the short form
-		x := uint64(d.buf[1]) | uint64(d.buf[2])<<8
+	switch {
+	case len(d.buf) >= 2 && d.buf[0]&1 == 1: // the common form
 		a.item = d.prevA + int32(unzigzag(uint64(d.buf[0]>>1)))
+		c := &commonActions[d.buf[1]>>5]
+		dep, vc, a.kind, a.reason = uint64(d.buf[1]&31), c.vc, c.kind, c.reason
+		d.buf = d.buf[2:]
+	case len(d.buf) >= 3 && d.buf[0]&3 == 2: // the short form
+		x := uint64(d.buf[1]) | uint64(d.buf[2])<<8
+		a.item = d.prevA + int32(unzigzag(uint64(d.buf[0]>>2)))
 		dep, vc = x&15, x>>4&3
 		a.kind, a.reason = ActionKind(x>>6&15), uint32(x>>10)
 		d.buf = d.buf[3:]
-	} else {
-		a.item = d.prevA + int32(unzigzag(d.uvarint()>>1))
+	default:
+		a.item = d.prevA + int32(unzigzag(d.uvarint()>>2))
 		dep = d.uvarint()
 		kr := d.uvarint()
 		a.kind, a.reason = ActionKind(kr&15), uint32(kr>>4)
@@ -312,12 +391,28 @@ type loserRec struct {
 
 // losers decodes the losers of one decided item, which it returns too.
 func (d *decoder) losers(dst []loserRec) ([]loserRec, int32) {
-	item := d.prevL + int32(unzigzag(d.uvarint()))
+	pc := d.c.pc
+	head := d.uvarint()
+	item := d.prevL + int32(head>>1)
 	d.prevL = item
-	first := d.c.pc.itemFirst[item]
-	for n := d.uvarint(); n > 0; n-- {
-		x := d.uvarint()
-		dst = append(dst, loserRec{item: item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
+	if uint(item) >= uint(len(pc.itemFirst)) || (head&1 == 1 && pc.keys == nil) { // unreachable: the planner wrote the buffer
+		d.buf = nil
+		return dst, 0
+	}
+	first := pc.itemFirst[item]
+	n := d.uvarint()
+	if head&1 == 0 { // offsets and rules
+		for ; n > 0; n-- {
+			x := d.uvarint()
+			dst = append(dst, loserRec{item: item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
+		}
+		return dst, item
+	}
+	// offsets: the rules from the rank keys
+	win := pc.rankKey(first+int32(d.uvarint()), d.c.tenant)
+	for ; n > 0; n-- {
+		dep := first + int32(d.uvarint())
+		dst = append(dst, loserRec{item: item, lost: lost{dep: dep, rule: keyRule(win, pc.rankKey(dep, d.c.tenant))}})
 	}
 	return dst, item
 }

@@ -271,6 +271,20 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 			p.hot[i].key |= keyChecked
 		}
 	}
+	if p.keyed { // what a plan needs to read losers kept without their rules (encode.go)
+		p.pc.keys, p.pc.depTenant, p.pc.depth = make([]uint64, len(p.deps)), make([]int32, len(p.deps)), p.depth
+		for i, d := range p.deps {
+			p.pc.keys[i], p.pc.depTenant[i] = d.key, d.tenant
+		}
+		p.pc.wide = make([]bool, len(cat.items))
+		for k := range cat.items {
+			end := int32(len(table))
+			if k+1 < len(cat.items) {
+				end = p.pc.itemFirst[k+1]
+			}
+			p.pc.wide[k] = end-p.pc.itemFirst[k] > wideItem
+		}
+	}
 	p.sorted = ix.ComputersByID()
 	p.byGroup = groupOrder(m, p.sorted)
 	p.workers.New = func() any { return p.newWorker() }
@@ -422,6 +436,7 @@ type ComputerPlan struct {
 
 	pc          *planContext
 	comp        int32  // the computer's index in the fleet
+	tenant      int32  // its tenant's index, -1 for none: the tenant distances of its candidates
 	nact, nlost uint32 // records in rec
 	rec         []byte
 	shared      []byte         // the losers of its group's shared decisions (see encode.go), nil for none
@@ -432,6 +447,9 @@ type ComputerPlan struct {
 type decision struct {
 	item, winner int32
 	lost0, nlost int32 // the losers, best first, in worker.loss
+	// keyed: ranked by rank key, so that the plan can keep the losers
+	// without their rules and compute them again when read (encode.go)
+	keyed bool
 	// own: decideShared records its losers in the computer's record (it
 	// has some, or they mask the group's decision of the item)
 	own bool
@@ -900,7 +918,7 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 	b.enc.reset()
 	for _, it := range b.items {
 		if it.dec.nlost > 0 {
-			b.enc.losers(p.pc, it.dec.item, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost])
+			b.enc.losers(p.pc, &it.dec, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost])
 		}
 	}
 	b.losers = slices.Clone(b.enc.buf)
@@ -1023,7 +1041,7 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		return c
 	}
 	win := next()
-	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp))}
+	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp)), keyed: true}
 	for len(br) > 0 || len(grp) > 0 {
 		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
@@ -1047,7 +1065,7 @@ func (p *Planner) rank(w *worker, grp []candRec, c int) {
 	}
 	if keyed {
 		sortByKey(grp)
-		d.winner = grp[0].dep
+		d.winner, d.keyed = grp[0].dep, true
 		for _, l := range grp[1:] {
 			w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(grp[0].key, l.key)})
 		}
@@ -1094,7 +1112,10 @@ func (p *Planner) distance(di, c int) int {
 // carves the result from the worker's slabs.
 func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilter, st stateReader, pooled bool, cp *ComputerPlan) error {
 	comp := &p.fleet.Computers[c]
-	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c)}
+	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c), tenant: -1}
+	if t, ok := p.ix.ComputerTenant(c); ok {
+		cp.tenant = int32(t)
+	}
 	if comp.ExcludedFromMaintenance {
 		cp.Excluded = true
 		return nil
@@ -1127,15 +1148,15 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	w.enc.actions(p.pc, acts)
 	if w.shares { // the shared decisions' losers are the group's
 		cp.shared = w.base.losers
-		for _, d := range w.decs {
-			if d.own {
-				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+		for i := range w.decs {
+			if d := &w.decs[i]; d.own {
+				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost])
 			}
 		}
 	} else {
-		for _, d := range w.decs {
-			if d.nlost > 0 {
-				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
+		for i := range w.decs {
+			if d := &w.decs[i]; d.nlost > 0 {
+				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost])
 			}
 		}
 	}

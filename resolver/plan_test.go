@@ -488,3 +488,46 @@ func TestSlabTail(t *testing.T) {
 	require.Greater(t, inPlace, 2900, "most records fit in place")
 	require.False(t, s.holds(nil), "an empty append holds nothing")
 }
+
+// TestPlanLosersOfWideItems: an item of many deployments keeps its losers as
+// deployments alone, their rules read again from the rank keys (encode.go).
+// The losers read back are those the planner decided, and those of the
+// comparator's path, which keeps every rule.
+func TestPlanLosersOfWideItems(t *testing.T) {
+	cfg := immytest.FleetScale(20_000)
+	cfg.Computers = 400
+	f := immytest.Generate(cfg)
+	p := newPlanner(t, f, Config{})
+	wide := 0
+	for _, w := range p.pc.wide {
+		if w {
+			wide++
+		}
+	}
+	require.NotZero(t, wide, "the fleet must have items of over 16 deployments")
+	slow := newPlanner(t, f, Config{Ranking: RankingFunc(DefaultRanking.Compare)})
+	require.False(t, slow.keyed)
+	ctx := context.Background()
+	plan, err := p.Plan(ctx, Session{})
+	require.NoError(t, err)
+	other, err := slow.Plan(ctx, Session{})
+	require.NoError(t, err)
+	samePtr := cmp.Comparer(func(a, b *immy.Deployment) bool { return a.ID == b.ID })
+	losers, keyedLosers := 0, 0
+	for i := range plan.Computers {
+		in := &plan.Computers[i]
+		decided, err := p.Decide(ctx, in.ID, Session{})
+		require.NoError(t, err)
+		got := in.Decisions()
+		require.Empty(t, cmp.Diff(decided, got, samePtr), in.ID)
+		require.Empty(t, cmp.Diff(other.Computers[i].Decisions(), got, samePtr), in.ID)
+		for _, d := range got {
+			losers += len(d.Candidates)
+			if k, ok := p.cat.byID[d.Item]; ok && p.pc.wide[k] {
+				keyedLosers += len(d.Candidates)
+			}
+		}
+	}
+	require.NotZero(t, keyedLosers, "some losers must be of wide items")
+	t.Logf("%d losers, %d of wide items", losers, keyedLosers)
+}
