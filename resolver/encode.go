@@ -35,17 +35,22 @@ import (
 //	        as one byte V<<5|D when V < 4 and D < 32, else as uvarint 128+V,
 //	        uvarint D. The first byte tells the forms apart: its low two bits.
 //	losers: per decided item that has losers, uvarint (item - previous such
-//	        item)<<1|form, uvarint count, then per loser (in rank order) in
-//	        form 0 uvarint offset<<4|rule, the offset of the deployment among
-//	        the item's deployments in the table. Form 1 serves decisions
-//	        ranked by rank key (DefaultRanking) of items of over wideItem
-//	        deployments: the winner's offset, then per loser its offset
-//	        alone; reading it takes each loser's rule from the keys, as the
-//	        planner did. In a whole-fleet plan, the losers of the decisions a
-//	        computer shares with its group (tenant and kind) are kept once, in
-//	        ComputerPlan.shared, in the same form; the record then holds those
-//	        of the items it decided afresh, with a count of
-//	        0 where such an item has none left but the group's decision had.
+//	        item)<<2|form, uvarint count, then per loser (in rank order) in
+//	        form 0 (losersList) uvarint offset<<4|rule, the offset of the
+//	        deployment among the item's deployments in the table. Form 1
+//	        (losersKeyed) serves decisions ranked by rank key (DefaultRanking)
+//	        of items of over wideItem deployments, and every keyed decision
+//	        of a group: the winner's offset, then per loser its offset alone;
+//	        reading it ranks the candidates by key again and takes each
+//	        loser's rule from the keys, as the planner did. In a whole-fleet
+//	        plan, the losers of the decisions a computer shares with its group
+//	        (tenant and kind) are kept once, in ComputerPlan.shared; the
+//	        record then holds those of the items it decided afresh, with a
+//	        count of 0 where such an item has none left but the group's
+//	        decision had. Where the computer only adds candidates to a keyed
+//	        decision of its group, the record holds form 2 (losersAdded): the
+//	        count and the offsets of the candidates it adds, which reading
+//	        ranks together with the group's.
 
 // vref refers to a version without a pointer: its low two bits say where the
 // version is, the rest its index there.
@@ -277,16 +282,24 @@ func (e *encoder) actions(pc *planContext, acts []action) {
 	e.buf, e.prevA = b, prev
 }
 
-// losers encodes the losers of decision d, ls (best first): as a list of
-// offsets and rules, or, when d was ranked by key and its item has many
-// deployments, of offsets alone after the winner's.
-func (e *encoder) losers(pc *planContext, d *decision, ls []lost) {
+// Forms of a record of losers.
+const (
+	losersList  = iota // losers and their rules
+	losersKeyed        // the winner and the losers, the rules from the keys
+	losersAdded        // the candidates a computer adds to its group's decision
+)
+
+// losers encodes the losers of decision d, ls (best first): with their
+// rules, or, when d was ranked by key and its item is wide or withWinner
+// asks (a group's record, which computers add candidates to), as offsets
+// after the winner's.
+func (e *encoder) losers(pc *planContext, d *decision, ls []lost, withWinner bool) {
 	first := pc.itemFirst[d.item]
-	head := uint64(d.item-e.prevL) << 1
+	head := uint64(d.item-e.prevL) << 2
 	e.prevL = d.item
 	b := e.buf
-	if d.keyed && pc.wide[d.item] {
-		b = appendUvarint(b, head|1)
+	if d.keyed && pc.keys != nil && (withWinner || pc.wide[d.item]) {
+		b = appendUvarint(b, head|losersKeyed)
 		b = appendUvarint(b, uint64(len(ls)))
 		b = appendUvarint(b, uint64(d.winner-first))
 		for _, l := range ls {
@@ -295,10 +308,23 @@ func (e *encoder) losers(pc *planContext, d *decision, ls []lost) {
 		e.buf = b
 		return
 	}
-	b = appendUvarint(b, head)
+	b = appendUvarint(b, head|losersList)
 	b = appendUvarint(b, uint64(len(ls)))
 	for _, l := range ls {
 		b = appendUvarint(b, uint64(l.dep-first)<<4|uint64(l.rule))
+	}
+	e.buf = b
+}
+
+// added encodes deps, the candidates a computer adds to its group's keyed
+// decision of item.
+func (e *encoder) added(pc *planContext, item int32, deps []int32) {
+	first := pc.itemFirst[item]
+	b := appendUvarint(e.buf, uint64(item-e.prevL)<<2|losersAdded)
+	e.prevL = item
+	b = appendUvarint(b, uint64(len(deps)))
+	for _, dep := range deps {
+		b = appendUvarint(b, uint64(dep-first))
 	}
 	e.buf = b
 }
@@ -389,32 +415,60 @@ type loserRec struct {
 	lost
 }
 
-// losers decodes the losers of one decided item, which it returns too.
-func (d *decoder) losers(dst []loserRec) ([]loserRec, int32) {
+// record reads the next record of losers: its item and its form. A list
+// appends its losers to dst; the other forms append their offsets to offs
+// (the winner's first).
+func (d *decoder) record(dst []loserRec, offs []int32) (int32, uint64, []loserRec, []int32) {
 	pc := d.c.pc
 	head := d.uvarint()
-	item := d.prevL + int32(head>>1)
+	item, form := d.prevL+int32(head>>2), head&3
 	d.prevL = item
-	if uint(item) >= uint(len(pc.itemFirst)) || (head&1 == 1 && pc.keys == nil) { // unreachable: the planner wrote the buffer
+	if uint(item) >= uint(len(pc.itemFirst)) || (form != losersList && pc.keys == nil) { // unreachable: the planner wrote the buffer
 		d.buf = nil
-		return dst, 0
+		return 0, losersList, dst, offs
 	}
 	first := pc.itemFirst[item]
 	n := d.uvarint()
-	if head&1 == 0 { // offsets and rules
-		for ; n > 0; n-- {
+	switch form {
+	case losersList:
+		for ; n > 0 && len(d.buf) > 0; n-- {
 			x := d.uvarint()
 			dst = append(dst, loserRec{item: item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
 		}
-		return dst, item
+	case losersKeyed:
+		n++ // the winner
+		fallthrough
+	default:
+		for ; n > 0 && len(d.buf) > 0; n-- {
+			offs = append(offs, int32(d.uvarint()))
+		}
 	}
-	// offsets: the rules from the rank keys
-	win := pc.rankKey(first+int32(d.uvarint()), d.c.tenant)
-	for ; n > 0; n-- {
-		dep := first + int32(d.uvarint())
-		dst = append(dst, loserRec{item: item, lost: lost{dep: dep, rule: keyRule(win, pc.rankKey(dep, d.c.tenant))}})
+	return item, form, dst, offs
+}
+
+// rankLosers ranks the candidates of item at offs by their rank keys on the
+// computer, as the planner did, and appends the losers to dst.
+func (c *ComputerPlan) rankLosers(dst []loserRec, item int32, offs []int32) []loserRec {
+	pc := c.pc
+	first := pc.itemFirst[item]
+	var arr [64]uint64
+	keys := arr[:0]
+	for _, o := range offs {
+		if uint(first+o) >= uint(len(pc.keys)) { // unreachable: the planner wrote the buffer
+			continue
+		}
+		k := pc.rankKey(first+o, c.tenant)
+		j := len(keys)
+		keys = append(keys, 0)
+		for ; j > 0 && keys[j-1] > k; j-- {
+			keys[j] = keys[j-1]
+		}
+		keys[j] = k
 	}
-	return dst, item
+	for i := 1; i < len(keys); i++ { // the first is the winner's
+		dst = append(dst, loserRec{item: item, lost: lost{dep: int32(keys[i] & (1<<keyIDBits - 1)), rule: keyRule(keys[0], keys[i])}})
+	}
+	return dst
 }
 
 // version resolves a reference for an action on item.
@@ -443,29 +497,52 @@ func (c *ComputerPlan) decode(acts []action, losers []loserRec) ([]action, []los
 	for range c.nact {
 		acts = append(acts, d.action())
 	}
+	var arr [64]int32
+	offs := arr[:0]
+	var item int32
+	var form uint64
 	if c.shared == nil {
 		for len(d.buf) > 0 {
-			losers, _ = d.losers(losers)
+			item, form, losers, offs = d.record(losers, offs[:0])
+			if form == losersKeyed {
+				losers = c.rankLosers(losers, item, offs)
+			}
 		}
 		return acts, losers
 	}
 	// The losers of the items the computer decided afresh (maybe none), then
-	// those of its group's shared decisions for the other items, merged by
-	// item.
+	// those of its group's shared decisions for the other items, and of
+	// those it added candidates to, merged by item.
+	type ownRec struct{ item, add0, add1 int32 }
 	start := len(losers)
-	var own []int32 // the items decided afresh, ascending
+	var own []ownRec // the items decided afresh, ascending
+	var added []int32
 	for len(d.buf) > 0 {
-		var it int32
-		losers, it = d.losers(losers)
-		own = append(own, it)
+		item, form, losers, offs = d.record(losers, offs[:0])
+		r := ownRec{item: item, add0: -1}
+		switch form {
+		case losersKeyed:
+			losers = c.rankLosers(losers, item, offs)
+		case losersAdded:
+			r.add0 = int32(len(added))
+			added = append(added, offs...)
+			r.add1 = int32(len(added))
+		}
+		own = append(own, r)
 	}
 	mid := len(losers)
 	s := decoder{c: c, buf: c.shared}
 	for len(s.buf) > 0 {
 		n := len(losers)
-		var it int32
-		if losers, it = s.losers(losers); slices.Contains(own, it) {
+		item, form, losers, offs = s.record(losers, offs[:0])
+		k, found := slices.BinarySearchFunc(own, item, func(r ownRec, it int32) int { return cmpInt(int(r.item), int(it)) })
+		switch {
+		case found && own[k].add0 >= 0 && form == losersKeyed: // the group's candidates and the computer's
+			losers = c.rankLosers(losers[:n], item, append(offs, added[own[k].add0:own[k].add1]...))
+		case found: // decided afresh
 			losers = losers[:n]
+		case form == losersKeyed:
+			losers = c.rankLosers(losers, item, offs)
 		}
 	}
 	if mid > start && len(losers) > mid {

@@ -450,6 +450,10 @@ type decision struct {
 	// keyed: ranked by rank key, so that the plan can keep the losers
 	// without their rules and compute them again when read (encode.go)
 	keyed bool
+	// decideShared, a keyed decision of an item its group decided with
+	// losers: the computer's own candidates, worker.added[add0:add0+nadd],
+	// which with the group's make the decision's
+	add0, nadd int32
 	// own: decideShared records its losers in the computer's record (it
 	// has some, or they mask the group's decision of the item)
 	own bool
@@ -628,6 +632,7 @@ type worker struct {
 	rest    []int32
 	tail    []candRec
 	nlost   int32 // decideShared: the losers of every decision
+	added   []int32
 }
 
 type candRec struct {
@@ -917,8 +922,8 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 	b.decs, b.loss = w.decs, w.loss
 	b.enc.reset()
 	for _, it := range b.items {
-		if it.dec.nlost > 0 {
-			b.enc.losers(p.pc, &it.dec, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost])
+		if it.dec.nlost > 0 { // with the winner, for the computers that add candidates
+			b.enc.losers(p.pc, &it.dec, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost], true)
 		}
 	}
 	b.losers = slices.Clone(b.enc.buf)
@@ -928,7 +933,7 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 // made once per matcher group, and a computer ranks afresh only the items its
 // other matches add candidates to. It decides exactly as decide does.
 func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *sessionFilter) error {
-	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	w.decs, w.loss, w.added = w.decs[:0], w.loss[:0], w.added[:0]
 	g, rest, err := p.m.MatchSplit(ctx, c, w.rest[:0])
 	w.rest = rest
 	if err != nil {
@@ -1027,8 +1032,10 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 	// The group's candidates are ranked already: sort the computer's by key
 	// and merge the two, as rank would sort them all (keys are distinct),
 	// straight into the losers.
+	add0 := int32(len(w.added))
 	for i := range grp {
 		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
+		w.added = append(w.added, grp[i].dep)
 	}
 	sortByKey(grp)
 	br := b.ranked[bi.c0 : bi.c0+bi.nc]
@@ -1042,6 +1049,9 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 	}
 	win := next()
 	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp)), keyed: true}
+	if bi.dec.nlost > 0 { // the group's record holds its candidates
+		d.add0, d.nadd = add0, int32(len(w.added))-add0
+	}
 	for len(br) > 0 || len(grp) > 0 {
 		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
@@ -1149,14 +1159,17 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	if w.shares { // the shared decisions' losers are the group's
 		cp.shared = w.base.losers
 		for i := range w.decs {
-			if d := &w.decs[i]; d.own {
-				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost])
+			switch d := &w.decs[i]; {
+			case d.nadd > 0:
+				w.enc.added(p.pc, d.item, w.added[d.add0:d.add0+d.nadd])
+			case d.own:
+				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost], false)
 			}
 		}
 	} else {
 		for i := range w.decs {
 			if d := &w.decs[i]; d.nlost > 0 {
-				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost])
+				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost], false)
 			}
 		}
 	}
