@@ -202,6 +202,28 @@ var commonCode = func() (t [numActionKinds][numStaticReasons][vcRef]uint8) {
 	return t
 }()
 
+// absentCodes returns, by deployment of the table, the action.code of the
+// action the table gives where the software is absent: nothing detected, so
+// that the common form depends on the deployment alone.
+func (pc *planContext) absentCodes(absent []outcome, items []int32) []uint8 {
+	codes := make([]uint8, len(absent))
+	for i, out := range absent {
+		it := items[i]
+		if it < 0 || out.reason >= numStaticReasons || int(out.kind) >= numActionKinds {
+			continue
+		}
+		a := action{item: it, dep: int32(i), version: out.version, kind: out.kind, reason: out.reason}
+		v, dep := pc.versionCode(&a), uint64(1+a.dep-pc.itemFirst[it])
+		if v >= vcRef || dep >= 32 {
+			continue
+		}
+		if c := commonCode[a.kind][a.reason][v]; c > 0 {
+			codes[i] = 1 + byte(uint64(c-1)<<5|dep)
+		}
+	}
+	return codes
+}
+
 // drefCode is the code of a detected version's reference: its index + 1,
 // its place (inventory entry or extra) known from the plan.
 func drefCode(r vref) uint64 {
@@ -253,6 +275,10 @@ func (e *encoder) actions(pc *planContext, acts []action) {
 		}
 		zz := zigzag(int64(a.item - prev))
 		prev = a.item
+		if a.code != 0 && zz < 128 { // the common form, its second byte known
+			b = append(b, byte(zz<<1|1), a.code-1)
+			continue
+		}
 		v, d := pc.versionCode(a), drefCode(a.dref)
 		dep := uint64(0)
 		if a.dep >= 0 {

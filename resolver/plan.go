@@ -86,6 +86,7 @@ type Planner struct {
 	byGroup []int32          // indices into sorted, by matcher group (stable): Plan's order of work
 	depth   []int32          // depth of each tenant in the tree
 	keyed   bool             // the ranking is DefaultRanking, compared by key
+	codes   []uint8          // by deployment: action.code where its software is absent
 	names   nameCache
 	workers sync.Pool
 }
@@ -285,6 +286,11 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 			p.pc.wide[k] = end-p.pc.itemFirst[k] > wideItem
 		}
 	}
+	items := make([]int32, len(p.deps))
+	for i := range p.deps {
+		items[i] = p.deps[i].item
+	}
+	p.codes = p.pc.absentCodes(absentOutcomes(table, p.aims), items)
 	p.sorted = ix.ComputersByID()
 	p.byGroup = groupOrder(m, p.sorted)
 	p.workers.New = func() any { return p.newWorker() }
@@ -643,8 +649,10 @@ type candRec struct {
 }
 
 func (p *Planner) newWorker() *worker {
+	q := newSequencer(p.cat, p.table, p.aims)
+	q.codes = p.codes
 	return &worker{
-		seq:  newSequencer(p.cat, p.table, p.aims),
+		seq:  q,
 		base: groupBase{group: -1},
 		inv:  newInvState(p.cat),
 	}

@@ -531,3 +531,38 @@ func TestPlanLosersOfWideItems(t *testing.T) {
 	require.NotZero(t, keyedLosers, "some losers must be of wide items")
 	t.Logf("%d losers, %d of wide items", losers, keyedLosers)
 }
+
+// TestPlanActionCodesAsFields: the second bytes of common forms the planner
+// knows beforehand (action.code) are those the encoder writes from the
+// action's fields.
+func TestPlanActionCodesAsFields(t *testing.T) {
+	cfg := immytest.FleetScale(20_000)
+	cfg.Computers = 400
+	f := immytest.Generate(cfg)
+	p := newPlanner(t, f, Config{})
+	require.NotEmpty(t, p.codes)
+	plan, err := p.Plan(context.Background(), Session{})
+	require.NoError(t, err)
+	coded := 0
+	for i := range plan.Computers {
+		c := &plan.Computers[i]
+		if c.nact == 0 {
+			continue
+		}
+		d := decoder{c: c, buf: c.rec}
+		acts := make([]action, c.nact)
+		for k := range acts {
+			acts[k] = d.action()
+			require.Zero(t, acts[k].code)
+		}
+		var e encoder
+		e.actions(p.pc, acts)
+		require.Equal(t, c.rec[:len(c.rec)-len(d.buf)], e.buf, c.ID)
+	}
+	for _, c := range p.codes {
+		if c != 0 {
+			coded++
+		}
+	}
+	require.NotZero(t, coded)
+}

@@ -31,6 +31,9 @@ type action struct {
 	item     int32
 	reason   uint32 // a code of Catalogue.reasons
 	kind     ActionKind
+	// code is 1 + the second byte of the action's common form (encode.go)
+	// when the sequencer knows it beforehand, else 0
+	code uint8
 }
 
 // State is what detection found on one computer. Software reports a
@@ -122,6 +125,7 @@ type sequencer struct {
 	aims       []aim             // of each deployment of deps
 	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
 	absent     []outcome         // of each software deployment of deps: its outcome where the software is absent
+	codes      []uint8           // of each deployment of deps, nil for none: action.code of that outcome
 	placed     []placement       // of each item, packed
 	soft       []bool            // of each item: a software (else a task)
 	hot        []seqHot          // of each item: what planning every computer reads
@@ -143,11 +147,10 @@ type sequencer struct {
 
 func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer {
 	how := make([]depHow, len(deps))
-	absent := make([]outcome, len(deps))
 	for i := range deps {
 		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode}
-		absent[i] = aimedAction(deps[i].Desired, aims[i], false, nil, TestUnknown)
 	}
+	absent := absentOutcomes(deps, aims)
 	placed := make([]placement, len(cat.items))
 	soft := make([]bool, len(cat.items))
 	hot := make([]seqHot, len(cat.items))
@@ -157,6 +160,16 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 	}
 	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, absent: absent, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
+}
+
+// absentOutcomes returns the table's outcome of each deployment of deps where
+// its software is absent, which depends on the deployment alone.
+func absentOutcomes(deps []immy.Deployment, aims []aim) []outcome {
+	out := make([]outcome, len(deps))
+	for i := range deps {
+		out[i] = aimedAction(deps[i].Desired, aims[i], false, nil, TestUnknown)
+	}
+	return out
 }
 
 // seqHot is what the sequencer reads of an item for every computer, kept
@@ -367,13 +380,16 @@ func (q *sequencer) own(it int32) {
 		out = aimedAction(dep.Desired, q.aims[s.dep-1], true, q.projected(it, s), s.test)
 	} else { // the table's answer for an absent software depends on the deployment alone
 		out = q.absent[s.dep-1]
+		if q.codes != nil && a.detected == nil {
+			a.code = q.codes[s.dep-1]
+		}
 	}
 	a.kind, a.reason, a.version = out.kind, out.reason, out.version
 	if out.kind.installs() && h.prereqs { // (prerequisites would return at once)
 		m := q.mark()
 		if ok, reason := q.prerequisites(it, out.version); !ok {
 			q.rollback(m)
-			a.kind, a.reason, a.version = ActionFail, reason, nil
+			a.kind, a.reason, a.version, a.code = ActionFail, reason, nil, 0
 		}
 	}
 	q.add(it, s, a)
