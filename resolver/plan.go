@@ -458,7 +458,8 @@ type decision struct {
 	keyed bool
 	// decideShared, a keyed decision of an item its group decided with
 	// losers: the computer's own candidates, worker.added[add0:add0+nadd],
-	// which with the group's make the decision's
+	// which with the group's make the decision's. Its losers are then not
+	// in worker.loss (lost0 is -1): the plan keeps the candidates instead.
 	add0, nadd int32
 	// own: decideShared records its losers in the computer's record (it
 	// has some, or they mask the group's decision of the item)
@@ -1037,16 +1038,27 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		p.rank(w, w.cands, c)
 		return
 	}
+	for i := range grp {
+		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
+	}
+	br := b.ranked[bi.c0 : bi.c0+bi.nc]
+	if bi.dec.nlost > 0 {
+		// The group's record holds its candidates: the computer's keeps
+		// those it adds, and the winner is the lowest key of all.
+		add0, win := int32(len(w.added)), br[0]
+		for i := range grp {
+			w.added = append(w.added, grp[i].dep)
+			if grp[i].key < win.key {
+				win = grp[i]
+			}
+		}
+		w.decs = append(w.decs, decision{item: win.item, winner: win.dep, lost0: -1, nlost: int32(len(br) + len(grp) - 1), keyed: true, add0: add0, nadd: int32(len(grp))})
+		return
+	}
 	// The group's candidates are ranked already: sort the computer's by key
 	// and merge the two, as rank would sort them all (keys are distinct),
 	// straight into the losers.
-	add0 := int32(len(w.added))
-	for i := range grp {
-		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
-		w.added = append(w.added, grp[i].dep)
-	}
 	sortByKey(grp)
-	br := b.ranked[bi.c0 : bi.c0+bi.nc]
 	next := func() (c candRec) {
 		if len(grp) == 0 || (len(br) > 0 && br[0].key < grp[0].key) {
 			c, br = br[0], br[1:]
@@ -1057,9 +1069,6 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 	}
 	win := next()
 	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp)), keyed: true}
-	if bi.dec.nlost > 0 { // the group's record holds its candidates
-		d.add0, d.nadd = add0, int32(len(w.added))-add0
-	}
 	for len(br) > 0 || len(grp) > 0 {
 		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
