@@ -504,7 +504,7 @@ func (c *ComputerPlan) version(r vref, item int32) *immy.Version {
 	case refTable:
 		return c.pc.versions[i]
 	case refExtra:
-		return &c.extra[i]
+		return &(*c.extra)[i]
 	case refEntry:
 		e := &c.pc.fleet.Computers[c.comp].Software[i]
 		for _, h := range c.pc.names.hits(&c.pc.cat.detect, e.Name) {
@@ -557,7 +557,7 @@ func (c *ComputerPlan) decode(acts []action, losers []loserRec) ([]action, []los
 		own = append(own, r)
 	}
 	mid := len(losers)
-	s := decoder{c: c, buf: c.shared}
+	s := decoder{c: c, buf: *c.shared}
 	for len(s.buf) > 0 {
 		n := len(losers)
 		item, form, losers, offs = s.record(losers, offs[:0])

@@ -445,8 +445,8 @@ type ComputerPlan struct {
 	tenant      int32  // its tenant's index, -1 for none: the tenant distances of its candidates
 	nact, nlost uint32 // records in rec
 	rec         []byte
-	shared      []byte         // the losers of its group's shared decisions (see encode.go), nil for none
-	extra       []immy.Version // versions a State reported
+	shared      *[]byte         // the losers of its group's shared decisions (see encode.go), nil for none
+	extra       *[]immy.Version // versions a State reported, nil for none
 }
 
 // decision is a decision while a computer is planned.
@@ -759,7 +759,8 @@ func (p *Planner) PlanComputer(ctx context.Context, computer string, s Session, 
 		return nil, err
 	}
 	if st != nil {
-		cp.extra = *ps.vals
+		vals := *ps.vals
+		cp.extra = &vals
 	}
 	return cp, nil
 }
@@ -859,7 +860,7 @@ type groupBase struct {
 	enc         encoder
 	// the losers of items, encoded: computers' plans share it, so each fill
 	// makes a new one
-	losers []byte
+	losers *[]byte
 }
 
 // baseItem is the candidates of one item in groupBase.cands and its decision
@@ -935,7 +936,8 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 			b.enc.losers(p.pc, &it.dec, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost], true)
 		}
 	}
-	b.losers = slices.Clone(b.enc.buf)
+	losers := slices.Clone(b.enc.buf)
+	b.losers = &losers
 }
 
 // decideShared is decide in a Plan: the decisions of the shared matches are

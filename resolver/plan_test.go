@@ -441,7 +441,7 @@ func TestPlanSharesDecisionsExactly(t *testing.T) {
 					require.True(t, bytes.Equal(alone.rec[:n], in.rec[:n]), what)
 				}
 				decided += int(in.nlost)
-				if in.shared != nil && len(in.shared) > 0 {
+				if in.shared != nil && len(*in.shared) > 0 {
 					shared++
 				}
 			}
