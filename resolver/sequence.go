@@ -317,31 +317,39 @@ func (q *sequencer) rollback(m mark) {
 	q.acts = q.acts[:m.acts]
 }
 
-// add appends the action of item it, whose slot is s (loaded), and applies
-// its effect on the projected state. While prerequisites are being planned,
-// the change is recorded so that a failing dependent can take it back; an
-// item's own action at its own turn is final.
-func (q *sequencer) add(it int32, s *slot, a action) {
+// add appends the action of item it, whose slot is s (loaded): kind k for
+// reason r, bringing version v (code c: see action.code), under the item's
+// own deployment and reporting what detection found, which is also the
+// projected state when an item is planned (each item is planned once). It
+// applies the action's effect on the projected state. While prerequisites
+// are being planned, the change is recorded so that a failing dependent can
+// take it back; an item's own action at its own turn is final.
+//
+// The action is written field by field into its place: a struct this large
+// lives in memory, and copying one just written costs a stall.
+func (q *sequencer) add(it int32, s *slot, k ActionKind, r uint32, v *immy.Version, c uint8) {
 	if q.depth > 0 {
 		q.undo = append(q.undo, undoRec{it: it, old: *s, ver: q.vers[it].ver})
 	}
-	q.acts = append(q.acts, a)
-	s.planned = int32(len(q.acts))
-	switch {
-	case a.kind.installs():
-		s.present = true
-		q.vers[it].ver = a.version
-	case a.kind == ActionUninstall:
-		s.present = false
+	n := len(q.acts)
+	if n == cap(q.acts) {
+		q.acts = slices.Grow(q.acts, 1)
 	}
-}
-
-// setDetected sets the detected version an action of item it (slot s)
-// reports: what detection found, which is also the projected state when an
-// item is planned (each item is planned once).
-func (q *sequencer) setDetected(a *action, it int32, s *slot) {
+	q.acts = q.acts[:n+1]
+	a := &q.acts[n]
+	a.item, a.dep, a.kind, a.reason, a.version, a.code = it, s.dep-1, k, r, v, c
 	if s.detPres {
 		a.detected, a.dref = q.vers[it].det, s.dref
+	} else {
+		a.detected, a.dref = nil, 0
+	}
+	s.planned = int32(n + 1)
+	switch {
+	case k.installs():
+		s.present = true
+		q.vers[it].ver = v
+	case k == ActionUninstall:
+		s.present = false
 	}
 }
 
@@ -361,39 +369,35 @@ func (q *sequencer) own(it int32) {
 		return
 	}
 	dep := q.decision(s)
-	a := action{item: it, dep: s.dep - 1}
-	q.setDetected(&a, it, s)
 	h := q.hot[it]
 	if h.task {
 		out := taskAction(dep.Mode, s.test)
-		a.kind, a.reason = out.kind, out.reason
-		q.add(it, s, a)
+		q.add(it, s, out.kind, out.reason, nil, 0)
 		return
 	}
 	if !s.known {
-		a.kind, a.reason = ActionNone, rDecidedAtDetection
-		q.add(it, s, a)
+		q.add(it, s, ActionNone, rDecidedAtDetection, nil, 0)
 		return
 	}
 	var out outcome
+	var code uint8
 	if s.present {
 		out = aimedAction(dep.Desired, q.aims[s.dep-1], true, q.projected(it, s), s.test)
 	} else { // the table's answer for an absent software depends on the deployment alone
 		out = q.absent[s.dep-1]
-		if q.codes != nil && a.detected == nil {
-			a.code = q.codes[s.dep-1]
+		if q.codes != nil && !s.detPres {
+			code = q.codes[s.dep-1]
 		}
 	}
-	a.kind, a.reason, a.version = out.kind, out.reason, out.version
 	if out.kind.installs() && h.prereqs { // (prerequisites would return at once)
 		m := q.mark()
 		if ok, reason := q.prerequisites(it, out.version); !ok {
 			q.rollback(m)
-			a.kind, a.reason, a.version, a.code = ActionFail, reason, nil, 0
+			out, code = outcome{kind: ActionFail, reason: reason}, 0
 		}
 	}
-	q.add(it, s, a)
-	if a.kind != ActionFail && dep.Desired != immy.DesiredIgnored && h.config >= 0 {
+	q.add(it, s, out.kind, out.reason, out.version, code)
+	if out.kind != ActionFail && dep.Desired != immy.DesiredIgnored && h.config >= 0 {
 		q.configuration(it)
 	}
 }
@@ -517,8 +521,7 @@ func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, de
 	if s.planned != 0 || slices.Contains(q.busy, t) {
 		return false, item.reasonConflict
 	}
-	a := action{item: t, dep: s.dep - 1, reason: q.cat.items[dependent].reasonPrereqOf}
-	q.setDetected(&a, t, s)
+	reason := q.cat.items[dependent].reasonPrereqOf
 	switch then {
 	case immy.PrereqInstall:
 		if dep != nil && (dep.Desired == immy.DesiredIgnored || dep.Desired == immy.DesiredUninstalled) {
@@ -534,21 +537,20 @@ func (q *sequencer) require(t int32, then immy.PrereqAction, v *immy.Version, de
 		if bring == nil {
 			return false, item.reasonFailed
 		}
-		a.kind, a.version = ActionInstall, bring
+		kind := ActionInstall
 		if s.present {
-			a.kind = ActionUpdate
+			kind = ActionUpdate
 		}
 		if ok, _ := q.prerequisites(t, bring); !ok {
 			return false, item.reasonFailed
 		}
-		q.add(t, s, a)
+		q.add(t, s, kind, reason, bring, 0)
 		q.configuration(t)
 	case immy.PrereqUninstall:
 		if dep != nil && (dep.Desired == immy.DesiredIgnored || needsPresence(dep.Desired)) {
 			return false, item.reasonConflict
 		}
-		a.kind = ActionUninstall
-		q.add(t, s, a)
+		q.add(t, s, ActionUninstall, reason, nil, 0)
 	}
 	return true, 0
 }
@@ -569,16 +571,14 @@ func (q *sequencer) configuration(it int32) {
 	if s.planned != 0 {
 		return
 	}
-	a := action{item: ct, dep: s.dep - 1}
 	if dep := q.decision(s); dep != nil {
 		// its own reason, with the software as required_by
 		out := taskAction(dep.Mode, s.test)
-		a.kind, a.reason = out.kind, q.cat.items[it].configReasons[out.reason]
+		q.add(ct, s, out.kind, q.cat.items[it].configReasons[out.reason], nil, 0)
 	} else {
 		out := taskAction(immy.ModeEnforce, s.test)
-		a.kind, a.reason = out.kind, q.cat.items[it].reasonConfigOf
+		q.add(ct, s, out.kind, q.cat.items[it].reasonConfigOf, nil, 0)
 	}
-	q.add(ct, s, a)
 }
 
 // publicAction turns an action into its public form.
