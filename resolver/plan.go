@@ -650,10 +650,8 @@ type candRec struct {
 }
 
 func (p *Planner) newWorker() *worker {
-	q := newSequencer(p.cat, p.table, p.aims)
-	q.codes = p.codes
 	return &worker{
-		seq:  q,
+		seq:  newSequencer(p.cat, p.table, p.aims, p.codes),
 		base: groupBase{group: -1},
 		inv:  newInvState(p.cat),
 	}
@@ -1054,7 +1052,8 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 				win = grp[i]
 			}
 		}
-		w.decs = append(w.decs, decision{item: win.item, winner: win.dep, lost0: -1, nlost: int32(len(br) + len(grp) - 1), keyed: true, add0: add0, nadd: int32(len(grp))})
+		d := w.decide(win.item, win.dep)
+		d.lost0, d.nlost, d.keyed, d.add0, d.nadd = -1, int32(len(br)+len(grp)-1), true, add0, int32(len(grp))
 		return
 	}
 	// The group's candidates are ranked already: sort the computer's by key
@@ -1070,21 +1069,32 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		return c
 	}
 	win := next()
-	d := decision{item: win.item, winner: win.dep, lost0: int32(len(w.loss)), nlost: int32(len(br) + len(grp)), keyed: true}
+	d := w.decide(win.item, win.dep)
+	d.lost0, d.nlost, d.keyed = int32(len(w.loss)), int32(len(br)+len(grp)), true
 	for len(br) > 0 || len(grp) > 0 {
 		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
 	}
-	w.decs = append(w.decs, d)
+}
+
+// decide appends a decision of item for winner and returns it to complete.
+// It is written in place: a decision built apart and then copied into the
+// list stalls on the copy (see sequencer.add).
+func (w *worker) decide(item, winner int32) *decision {
+	w.decs = append(w.decs, decision{})
+	d := &w.decs[len(w.decs)-1]
+	d.item, d.winner = item, winner
+	return d
 }
 
 // rank decides one item from its candidates on computer c.
 func (p *Planner) rank(w *worker, grp []candRec, c int) {
 	if len(grp) == 1 { // one candidate: no ranking to do
-		w.decs = append(w.decs, decision{item: grp[0].item, winner: grp[0].dep})
+		w.decide(grp[0].item, grp[0].dep)
 		return
 	}
-	d := decision{item: grp[0].item, lost0: int32(len(w.loss)), nlost: int32(len(grp) - 1)}
+	d := w.decide(grp[0].item, -1)
+	d.lost0, d.nlost = int32(len(w.loss)), int32(len(grp)-1)
 	keyed := p.keyed
 	for i := range grp {
 		if grp[i].dist < 0 || grp[i].dist > maxDistance {
@@ -1111,7 +1121,6 @@ func (p *Planner) rank(w *worker, grp []candRec, c int) {
 			w.loss = append(w.loss, lost{dep: p.byID[w.group[i].Deployment.ID], rule: rule})
 		}
 	}
-	w.decs = append(w.decs, d)
 }
 
 // sortByKey sorts a small group by rank key (insertion sort: groups are a

@@ -124,8 +124,6 @@ type sequencer struct {
 	deps       []immy.Deployment // the table action.dep and slot.dep index
 	aims       []aim             // of each deployment of deps
 	how        []depHow          // of each deployment of deps: what the sequencer reads of it, packed
-	absent     []outcome         // of each software deployment of deps: its outcome where the software is absent
-	codes      []uint8           // of each deployment of deps, nil for none: action.code of that outcome
 	placed     []placement       // of each item, packed
 	soft       []bool            // of each item: a software (else a task)
 	hot        []seqHot          // of each item: what planning every computer reads
@@ -145,12 +143,18 @@ type sequencer struct {
 	late       []seqItem
 }
 
-func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer {
+// newSequencer returns a sequencer over the deployments deps of catalogue
+// cat, whose aims are aims. codes, when not nil, are by deployment the
+// action.code of its outcome where its software is absent (the planner's,
+// which encodes).
+func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim, codes []uint8) *sequencer {
 	how := make([]depHow, len(deps))
-	for i := range deps {
-		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode}
+	for i, out := range absentOutcomes(deps, aims) {
+		how[i] = depHow{Desired: deps[i].Desired, Mode: deps[i].Mode, absent: out.version, reason: out.reason, kind: out.kind}
+		if codes != nil {
+			how[i].code = codes[i]
+		}
 	}
-	absent := absentOutcomes(deps, aims)
 	placed := make([]placement, len(cat.items))
 	soft := make([]bool, len(cat.items))
 	hot := make([]seqHot, len(cat.items))
@@ -159,7 +163,7 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim) *sequencer
 		placed[k], soft[k] = it.placed, it.sw != nil
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, absent: absent, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
 }
 
 // absentOutcomes returns the table's outcome of each deployment of deps where
@@ -181,8 +185,16 @@ type seqHot struct {
 }
 
 // depHow is what the sequencer reads of a winning deployment, kept apart from
-// the (large) deployments so that planning a computer touches little memory.
+// the (large) deployments so that planning a computer touches little memory:
+// one entry of 16 bytes an item.
 type depHow struct {
+	// the table's outcome where the software is absent, which depends on
+	// the deployment alone: the version it brings, its reason and kind,
+	// and its action.code (0 for none)
+	absent  *immy.Version
+	reason  uint32
+	kind    ActionKind
+	code    uint8
 	Desired immy.DesiredState
 	Mode    immy.TaskMode
 }
@@ -384,9 +396,9 @@ func (q *sequencer) own(it int32) {
 	if s.present {
 		out = aimedAction(dep.Desired, q.aims[s.dep-1], true, q.projected(it, s), s.test)
 	} else { // the table's answer for an absent software depends on the deployment alone
-		out = q.absent[s.dep-1]
-		if q.codes != nil && !s.detPres {
-			code = q.codes[s.dep-1]
+		out = outcome{kind: dep.kind, reason: dep.reason, version: dep.absent}
+		if !s.detPres {
+			code = dep.code
 		}
 	}
 	if out.kind.installs() && h.prereqs { // (prerequisites would return at once)
@@ -615,7 +627,7 @@ func (c *Catalogue) Actions(s Session, decisions []Decision, st State) []Action 
 		deps = append(deps, *d.Deployment)
 		items = append(items, seqItem{it: k, dep: int32(len(deps) - 1)})
 	}
-	q := newSequencer(c, deps, c.aims(deps))
+	q := newSequencer(c, deps, c.aims(deps), nil)
 	acts := q.run(items, newPublicState(c, st), s.Kind == OnboardingSession)
 	out := make([]Action, len(acts))
 	for i := range acts {

@@ -392,7 +392,7 @@ func TestSequencerReuse(t *testing.T) {
 	cat, err := NewCatalogue(&immy.Fleet{Software: []immy.Software{software("vcredist", "14.40"), with(software("3cx", "18"), prereqs(needs("vcredist")))}})
 	require.NoError(t, err)
 	deps := []immy.Deployment{*dep("d", "3cx", immy.DesiredLatest)}
-	q := newSequencer(cat, deps, cat.aims(deps))
+	q := newSequencer(cat, deps, cat.aims(deps), nil)
 	k := cat.byID["3cx"]
 	run := func(st State) []step {
 		acts := q.run([]seqItem{{k, 0}}, newPublicState(cat, st), false)
