@@ -65,13 +65,13 @@ type Index struct {
 	personComputers [][]int32 // computers whose primary person it is, by id
 
 	tagIDs       map[string]int32
-	cTags        [][]int32 // tags reaching each computer: its own, its tenant's, its primary person's
+	cTags        lists     // tags reaching each computer: its own, its tenant's, its primary person's
 	tagComputers [][]int32 // computers carrying the tag themselves
 	tagTenants   [][]int32
 	tagPersons   [][]int32
 
 	deviceGroupIDs    map[string]int32
-	cDeviceGroups     [][]int32
+	cDeviceGroups     lists
 	deviceGroupMember [][]int32 // computers by id
 
 	clientGroupIDs map[string]int32
@@ -79,7 +79,7 @@ type Index struct {
 	clientTenants  [][]int32 // tenants by id
 
 	groupComputers [][]int32 // each group resolved to computers, by id
-	cGroups        [][]int32 // groups holding each computer
+	cGroups        lists     // groups holding each computer
 }
 
 // NewIndex builds the index of a fleet. Dangling references (a computer of an
@@ -385,17 +385,38 @@ func internAll(ids map[string]int32, names []string) []int32 {
 	if len(names) == 0 {
 		return nil
 	}
-	out := make([]int32, 0, len(names))
+	return appendInterned(make([]int32, 0, len(names)), 0, ids, names)
+}
+
+// appendInterned interns names and appends those that dst[start:] does not
+// hold yet, in first-seen order.
+func appendInterned(dst []int32, start int, ids map[string]int32, names []string) []int32 {
 	for _, s := range names {
 		if s == "" {
 			continue
 		}
 		id := intern(ids, s)
-		if !slices.Contains(out, id) {
-			out = append(out, id)
+		if !slices.Contains(dst[start:], id) {
+			dst = append(dst, id)
 		}
 	}
-	return out
+	return dst
+}
+
+// lists holds a short list of indices per computer in one array, so that a
+// fleet's hundred thousand lists make two allocations, not a hundred
+// thousand (nor as many slice headers for the collector to scan).
+type lists struct {
+	at   []span // by computer
+	vals []int32
+}
+
+type span struct{ start, n int32 }
+
+// of returns the list of computer c.
+func (l *lists) of(c int) []int32 {
+	s := l.at[c]
+	return l.vals[s.start : s.start+s.n : s.start+s.n]
 }
 
 func (ix *Index) buildTags() {
@@ -417,18 +438,19 @@ func (ix *Index) buildTags() {
 			ix.tagPersons[g] = append(ix.tagPersons[g], int32(p))
 		}
 	}
-	ix.cTags = make([][]int32, len(f.Computers))
+	ix.cTags = lists{at: make([]span, len(f.Computers))}
+	vals := ix.cTags.vals
 	for _, c := range ix.byRank {
-		own := internAll(ix.tagIDs, f.Computers[c].Tags)
-		for _, g := range own {
+		start := len(vals)
+		vals = appendInterned(vals, start, ix.tagIDs, f.Computers[c].Tags)
+		for _, g := range vals[start:] { // its own
 			ix.tagComputers = grow(ix.tagComputers, g)
 			ix.tagComputers[g] = append(ix.tagComputers[g], c)
 		}
-		all := own
 		add := func(tags []int32) {
 			for _, g := range tags {
-				if !slices.Contains(all, g) {
-					all = append(all, g)
+				if !slices.Contains(vals[start:], g) {
+					vals = append(vals, g)
 				}
 			}
 		}
@@ -438,8 +460,9 @@ func (ix *Index) buildTags() {
 		if p := ix.cPrimary[c]; p >= 0 {
 			add(pTags[p])
 		}
-		ix.cTags[c] = all
+		ix.cTags.at[c] = span{int32(start), int32(len(vals) - start)}
 	}
+	ix.cTags.vals = vals
 	n := int32(len(ix.tagIDs))
 	ix.tagComputers = grow(ix.tagComputers, n-1)
 	ix.tagTenants = grow(ix.tagTenants, n-1)
@@ -448,14 +471,18 @@ func (ix *Index) buildTags() {
 
 func (ix *Index) buildDeviceGroups() {
 	ix.deviceGroupIDs = map[string]int32{}
-	ix.cDeviceGroups = make([][]int32, len(ix.f.Computers))
+	ix.cDeviceGroups = lists{at: make([]span, len(ix.f.Computers))}
+	var vals []int32
 	for _, c := range ix.byRank {
-		ix.cDeviceGroups[c] = internAll(ix.deviceGroupIDs, ix.f.Computers[c].DeviceGroups)
-		for _, g := range ix.cDeviceGroups[c] {
+		start := len(vals)
+		vals = appendInterned(vals, start, ix.deviceGroupIDs, ix.f.Computers[c].DeviceGroups)
+		ix.cDeviceGroups.at[c] = span{int32(start), int32(len(vals) - start)}
+		for _, g := range vals[start:] {
 			ix.deviceGroupMember = grow(ix.deviceGroupMember, g)
 			ix.deviceGroupMember[g] = append(ix.deviceGroupMember[g], c)
 		}
 	}
+	ix.cDeviceGroups.vals = vals
 }
 
 func (ix *Index) buildClientGroups() {
@@ -515,15 +542,33 @@ func (ix *Index) buildGroups() immy.Problems {
 		ix.groupComputers[g] = out
 		return out
 	}
-	ix.cGroups = make([][]int32, len(ix.f.Computers))
+	// each computer's groups, in group order: counted, then placed
+	at := make([]span, len(ix.f.Computers))
+	named := func(g int) bool { return ix.groupIDs[gs[g].ID] == int32(g) } // else a duplicate id: nothing can name it
+	total := int32(0)
 	for g := range gs {
-		if ix.groupIDs[gs[g].ID] != int32(g) {
-			continue // a duplicate id: nothing can name it
-		}
-		for _, c := range resolve(int32(g)) {
-			ix.cGroups[c] = append(ix.cGroups[c], int32(g))
+		if named(g) {
+			for _, c := range resolve(int32(g)) {
+				at[c].n++
+				total++
+			}
 		}
 	}
+	start := int32(0)
+	for c := range at {
+		at[c].start, start = start, start+at[c].n
+		at[c].n = 0
+	}
+	vals := make([]int32, total)
+	for g := range gs {
+		if named(g) {
+			for _, c := range ix.groupComputers[g] {
+				vals[at[c].start+at[c].n] = int32(g)
+				at[c].n++
+			}
+		}
+	}
+	ix.cGroups = lists{at: at, vals: vals}
 	return nil
 }
 

@@ -542,17 +542,17 @@ func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error)
 			dst = m.visit(ctx, c, kind, postKey{s, immy.TargetPerson, p}, dst, &err)
 		}
 		if has(immy.TargetTag) {
-			for _, g := range ix.cTags[c] {
+			for _, g := range ix.cTags.of(c) {
 				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetTag, g}, dst, &err)
 			}
 		}
 		if has(immy.TargetGroup) {
-			for _, g := range ix.cGroups[c] {
+			for _, g := range ix.cGroups.of(c) {
 				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetGroup, g}, dst, &err)
 			}
 		}
 		if has(immy.TargetDeviceGroup) {
-			for _, g := range ix.cDeviceGroups[c] {
+			for _, g := range ix.cDeviceGroups.of(c) {
 				dst = m.visit(ctx, c, kind, postKey{s, immy.TargetDeviceGroup, g}, dst, &err)
 			}
 		}
