@@ -78,9 +78,9 @@ type planContext struct {
 	latestRef []vref          // by item
 	latest    []*immy.Version // by item: its latest version (Catalogue's, packed)
 	itemFirst []int32         // by item: its first deployment in the table, which is sorted by item
-	// to rank the candidates of a set (keyed planners only): by deployment
-	// its rank key without the tenant distance and its target's tenant (-1
-	// for none); by tenant its depth
+	// to rank again the candidates a plan keeps without their rules (keyed
+	// planners only): by deployment its rank key without the tenant
+	// distance and its target's tenant (-1 for none); by tenant its depth
 	keys             []uint64
 	depTenant, depth []int32
 	// by item: it has over wideItem deployments, so many that most offsets

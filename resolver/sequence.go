@@ -186,7 +186,7 @@ type seqHot struct {
 
 // depHow is what the sequencer reads of a winning deployment, kept apart from
 // the (large) deployments so that planning a computer touches little memory:
-// one entry of 16 bytes an item.
+// one entry of 16 bytes per deployment.
 type depHow struct {
 	// the table's outcome where the software is absent, which depends on
 	// the deployment alone: the version it brings, its reason and kind,
