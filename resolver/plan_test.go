@@ -566,3 +566,52 @@ func TestPlanActionCodesAsFields(t *testing.T) {
 	}
 	require.NotZero(t, coded)
 }
+
+// invAsState reads a computer's inventory as detection would report it: the
+// State of the inventory, for the general path of the sequencer.
+type invAsState struct {
+	cat *Catalogue
+	inv *invState
+}
+
+func (s invAsState) Software(id string) (SoftwareState, bool) {
+	present, v, _, test, known := s.inv.software(s.cat.byID[id])
+	st := SoftwareState{Present: present, Test: test}
+	if v != nil {
+		st.Version = *v
+	}
+	return st, known
+}
+
+func (s invAsState) Task(id string) Test { return s.inv.task(s.cat.byID[id]) }
+
+// TestPlanInventoryAsState: a computer planned from its inventory (the
+// what-if's fast paths) gets the actions of the same computer planned from a
+// State that reports what the inventory holds (the general path).
+func TestPlanInventoryAsState(t *testing.T) {
+	cfg := immytest.FleetScale(20_000)
+	cfg.Computers = 300
+	f := immytest.Generate(cfg)
+	p := newPlanner(t, f, Config{})
+	ctx := context.Background()
+	hot := newSequencer(p.cat, p.table, p.aims, nil).hot
+	for _, kind := range []SessionKind{FullMaintenance, OnboardingSession} {
+		plain := 0
+		for i := range f.Computers {
+			c := &f.Computers[i]
+			fast, err := p.PlanComputer(ctx, c.ID, Session{Kind: kind}, nil)
+			require.NoError(t, err)
+			inv := newInvState(p.cat)
+			inv.load(c, &p.names, new([]nameHit))
+			general, err := p.PlanComputer(ctx, c.ID, Session{Kind: kind}, invAsState{p.cat, &inv})
+			require.NoError(t, err)
+			require.Empty(t, cmp.Diff(general.Actions(), fast.Actions()), "%s, %s", kind, c.ID)
+			for _, a := range fast.Actions() {
+				if k, ok := p.cat.byID[a.Item]; ok && hot[k].plain && a.Reason == ReasonSoftwareMissing {
+					plain++
+				}
+			}
+		}
+		require.Positive(t, plain, "the fleet must have plain software that is missing")
+	}
+}

@@ -162,6 +162,7 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim, codes []ui
 		it := &cat.items[k]
 		placed[k], soft[k] = it.placed, it.sw != nil
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
+		hot[k].plain = it.sw != nil && !hot[k].prereqs && it.config < 0
 	}
 	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
 }
@@ -182,6 +183,9 @@ type seqHot struct {
 	config  int32 // the configuration task, -1 for none
 	task    bool  // a task (else a software)
 	prereqs bool  // the item has prerequisite rules
+	// plain: a software without prerequisite rules or configuration task,
+	// whose action at its own turn depends on its detection alone
+	plain bool
 }
 
 // depHow is what the sequencer reads of a winning deployment, kept apart from
@@ -262,7 +266,7 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 		q.own(d.it)
 	}
 	for _, d := range items { // the unordered ones, in item order
-		if q.placed[d.it] == placedUnordered {
+		if q.placed[d.it] == placedUnordered && !q.absentPlain(d.it) {
 			q.undo = q.undo[:0]
 			q.own(d.it)
 		}
@@ -372,6 +376,22 @@ func (q *sequencer) projected(it int32, s *slot) *immy.Version {
 		return nil
 	}
 	return q.vers[it].ver
+}
+
+// absentPlain is own for the commonest item of a what-if, in short: a plain
+// software (seqHot.plain) that the inventory does not hold and nothing has
+// read or planned yet, whose action is then its deployment's where the
+// software is absent. It reports false, planning nothing, for any other item.
+// The item's slot is of this run (run sets every item's deployment first).
+func (q *sequencer) absentPlain(it int32) bool {
+	s := &q.slots[it]
+	if !q.hot[it].plain || q.inv == nil || s.loaded || s.dep == 0 || q.inv.stamp[it] == q.inv.gen || q.inv.script[it] {
+		return false
+	}
+	s.loaded, s.known = true, true // absent, its test unknown
+	h := &q.how[s.dep-1]
+	q.add(it, s, h.kind, h.reason, h.absent, h.code)
+	return true
 }
 
 // own plans an item at its own turn, by its own winning deployment.
