@@ -404,8 +404,8 @@ func appendInterned(dst []int32, start int, ids map[string]int32, names []string
 }
 
 // lists holds a short list of indices per computer in one array, so that a
-// fleet's hundred thousand lists make two allocations, not a hundred
-// thousand (nor as many slice headers for the collector to scan).
+// fleet's hundred thousand lists are two arrays, not a hundred thousand
+// small ones (nor as many slice headers for the collector to scan).
 type lists struct {
 	at   []span // by computer
 	vals []int32
