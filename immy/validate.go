@@ -95,6 +95,7 @@ func (v *validator) run() {
 	v.groupTree()
 	v.agreements()
 	v.catalogue()
+	v.tenancy() // validate_tenancy.go
 	v.deployments()
 	v.schedules()
 }

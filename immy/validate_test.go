@@ -311,6 +311,8 @@ func TestValidate(t *testing.T) {
 				`deployment "d-lob-john": target: item "lob" is private to tenant "contoso": the target must stay within that tenant`,
 				`deployment "d-lob-all": target: item "lob" is private to tenant "contoso": the target must stay within that tenant`,
 				`deployment "d-lob-children": target: item "lob" is private to tenant "contoso": the target must stay within that tenant`,
+				// validate_tenancy.go: the shared chrome's configuration task is now private
+				`software "chrome": configuration_task: configuration task "bitlocker" is private to tenant "fabrikam"; "chrome" is shared by every tenant and cannot name it (make "chrome" private to "fabrikam", or share the other)`,
 			},
 			is: immy.ErrInvalid,
 		},
@@ -356,8 +358,13 @@ func TestValidate(t *testing.T) {
 			want: []string{
 				`software "chrome": prerequisites[0].if: missing condition (installed or not-installed)`,
 				`software "chrome": prerequisites[1].any_of: missing subjects (any_of or all_of)`,
+				// validate_tenancy.go: the shared chrome names the private lob
+				`software "chrome": prerequisites[2]: prerequisite subject "lob" is private to tenant "contoso"; "chrome" is shared by every tenant and cannot name it (make "chrome" private to "contoso", or share the other)`,
 				`software "chrome": prerequisites[2].on: missing the software to uninstall`,
+				`software "chrome": prerequisites[3]: prerequisite subject "lob" is private to tenant "contoso"; "chrome" is shared by every tenant and cannot name it (make "chrome" private to "contoso", or share the other)`,
 				`software "chrome": prerequisites[3].on: fail acts on nothing; remove on`,
+				`software "chrome": prerequisites[3].on: prerequisite "lob" is private to tenant "contoso"; "chrome" is shared by every tenant and cannot name it (make "chrome" private to "contoso", or share the other)`,
+				`software "chrome": prerequisites[4]: prerequisite subject "lob" is private to tenant "contoso"; "chrome" is shared by every tenant and cannot name it (make "chrome" private to "contoso", or share the other)`,
 				`software "chrome": prerequisites[4].then: missing action (install, uninstall or fail)`,
 				`software "lob": versions[0].prerequisites[0].version: software "vcredist" has no version 14.0`,
 			},
