@@ -17,14 +17,16 @@
 //
 // # Serving agents
 //
+//	store, err := sqlstore.Open(ctx, "/var/lib/immy/immy.db") // or a postgres:// URL; package agent/sqlstore
+//	defer store.Close()
 //	srv := agent.NewServer(agent.Config{
-//		Tokens: myStore, Agents: myStore,       // nil: in memory
-//		Route:  pathwaysOf,                      // computer id -> agent ids; nil: they are the same
+//		Store:    store,                         // nil: in memory, forgotten at a restart
+//		Route:    pathwaysOf,                    // computer id -> agent ids; nil: they are the same
 //		OnStatus: func(s agent.Status) { ... },  // online, offline, gone
 //	})
 //	defer srv.Close()
 //	mux.Handle("/agent", srv)                   // on the product's TLS listener
-//	token, _, err := srv.CreateInstallToken(ctx, "acme", time.Now().AddDate(0, 1, 0))
+//	token, _, err := srv.CreateInstallToken(ctx, "acme", agent.TokenOptions{MaxUses: 20}) // 7 days
 //
 //	res, err := srv.RunScript(ctx, immy.ScriptRequest{Computer: id, Script: s, Timeout: time.Minute})
 //	inv, err := srv.Inventory(ctx, id)
@@ -53,7 +55,9 @@
 //   - Enrolment: an agent without a credential generates a key pair and
 //     sends the tenant's install token and its public key, signed with the
 //     new key. The server checks the token (stored as a SHA-256 hash;
-//     revocable; optional expiry), stores the agent's public key, and
+//     revocable; valid for 7 days unless TokenOptions say otherwise, Never
+//     included; optionally for a number of enrolments, counted atomically
+//     by stores that are a TokenUser), stores the agent's public key, and
 //     welcomes it with its new id, which the agent keeps with its private
 //     key in a state file readable by its own user only.
 //   - Reconnection: the agent sends its id, signed. The server checks the
@@ -73,7 +77,10 @@
 // Config.MaxMessageSize (8 MiB): a larger one closes that connection with
 // WebSocket status 1009 and a reason naming the limit, a malformed one
 // with 1008 and the decoding error. A refused agent gets a refusal message
-// saying why (install-token, credential, unknown-agent), then the close.
+// saying why (install-token, credential), then the close. An agent id that
+// is not enrolled is refused exactly as a known one whose signature does
+// not verify (it is checked against a key of no agent), so that refusals
+// tell nobody which agent ids exist.
 // None of this disturbs the other agents' connections. Both sides ping
 // every Config.PingInterval and drop a silent connection; the agent then
 // reconnects with exponential backoff (1 s doubling to 1 min, jittered). A

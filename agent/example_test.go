@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
 	"github.com/immyoss/engine/agent"
 	"github.com/immyoss/engine/agent/endpoint"
@@ -27,7 +26,7 @@ func Example() {
 	defer ts.Close()
 	defer srv.Close()
 
-	token, _, err := srv.CreateInstallToken(ctx, "acme", time.Time{})
+	token, _, err := srv.CreateInstallToken(ctx, "acme", agent.TokenOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

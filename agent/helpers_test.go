@@ -88,7 +88,7 @@ func newHarness(t testing.TB, cfg agent.Config) *harness {
 
 func (h *harness) token(tenant string) string {
 	h.t.Helper()
-	tok, _, err := h.srv.CreateInstallToken(h.t.Context(), tenant, time.Time{})
+	tok, _, err := h.srv.CreateInstallToken(h.t.Context(), tenant, agent.TokenOptions{})
 	require.NoError(h.t, err)
 	return tok
 }

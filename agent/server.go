@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -44,8 +45,13 @@ const CloseReplaced websocket.StatusCode = 4001
 // Config configures a Server. The zero value works: an in-memory store,
 // computers addressed by agent id, the defaults above.
 type Config struct {
-	// Tokens and Agents keep install tokens and enrolled agents; nil keeps
-	// them in one MemoryStore.
+	// Store keeps install tokens and enrolled agents: a database of package
+	// agent/sqlstore, so that agents are still known after the server
+	// restarts. Nil keeps them in a MemoryStore, which forgets them: every
+	// agent must enrol again after a restart (the server logs a warning).
+	Store Store
+	// Tokens and Agents, when set, take the place of Store for install
+	// tokens and for enrolled agents.
 	Tokens TokenStore
 	Agents AgentStore
 	// Route returns the agents that reach a computer, in the order to try
@@ -109,6 +115,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	notifyMu sync.Mutex // keeps OnStatus calls in order
+	tokenMu  sync.Mutex // counts token uses one at a time, for a TokenStore that is no TokenUser
 }
 
 var (
@@ -119,6 +126,17 @@ var (
 
 // NewServer returns a Server with cfg's zero fields set to their defaults.
 func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Store != nil {
+		if cfg.Tokens == nil {
+			cfg.Tokens = cfg.Store
+		}
+		if cfg.Agents == nil {
+			cfg.Agents = cfg.Store
+		}
+	}
 	if cfg.Tokens == nil || cfg.Agents == nil {
 		mem := &MemoryStore{}
 		if cfg.Tokens == nil {
@@ -127,9 +145,8 @@ func NewServer(cfg Config) *Server {
 		if cfg.Agents == nil {
 			cfg.Agents = mem
 		}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger.Warn("agent: install tokens and enrolled agents are kept in memory and lost when the server stops; " +
+			"set agent.Config.Store to a database of package agent/sqlstore to keep them")
 	}
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
@@ -153,21 +170,76 @@ func NewServer(cfg Config) *Server {
 	return &Server{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: map[string]*conn{}, status: map[string]*Status{}}
 }
 
-// CreateInstallToken makes an install token for tenant, valid until expires
-// (zero: until revoked). The token is returned once; the store keeps its
-// hash. Hand it to the technician (or the RMM's deployment script).
-func (s *Server) CreateInstallToken(ctx context.Context, tenant string, expires time.Time) (string, InstallToken, error) {
+// DefaultTokenTTL is how long an install token enrols agents when
+// TokenOptions sets neither Expires nor Never.
+const DefaultTokenTTL = 7 * 24 * time.Hour
+
+// TokenOptions are the terms of an install token. The zero value makes a
+// token that enrols any number of agents for DefaultTokenTTL.
+type TokenOptions struct {
+	// Expires is when the token stops enrolling agents; zero means
+	// DefaultTokenTTL from now.
+	Expires time.Time
+	// Never makes a token that enrols until it is revoked; Expires must
+	// then be zero.
+	Never bool
+	// MaxUses is how many agents may enrol with the token; zero means no
+	// limit.
+	MaxUses int
+}
+
+// CreateInstallToken makes an install token for tenant on opts' terms. The
+// token is returned once; the store keeps its hash. Hand it to the
+// technician (or the RMM's deployment script).
+func (s *Server) CreateInstallToken(ctx context.Context, tenant string, opts TokenOptions) (string, InstallToken, error) {
+	var errs []error
 	if tenant == "" {
-		return "", InstallToken{}, fmt.Errorf("agent: install token: no tenant: %w", immy.ErrInvalid)
+		errs = append(errs, fmt.Errorf("agent: install token: no tenant: %w", immy.ErrInvalid))
+	}
+	if opts.Never && !opts.Expires.IsZero() {
+		errs = append(errs, fmt.Errorf("agent: install token: both Never and Expires (%s) set: %w", opts.Expires.UTC().Format(time.RFC3339), immy.ErrInvalid))
+	}
+	if opts.MaxUses < 0 {
+		errs = append(errs, fmt.Errorf("agent: install token: MaxUses %d is negative: %w", opts.MaxUses, immy.ErrInvalid))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", InstallToken{}, err
+	}
+	now := s.cfg.Now().UTC()
+	expires := opts.Expires
+	switch {
+	case opts.Never:
+	case expires.IsZero():
+		expires = now.Add(DefaultTokenTTL)
+	default:
+		expires = expires.UTC()
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	token := "immy1_" + base64.RawURLEncoding.EncodeToString(secret)
-	t := InstallToken{ID: "tok-" + randomHex(8), Tenant: tenant, Hash: sha256.Sum256([]byte(token)), Created: s.cfg.Now().UTC(), Expires: expires}
+	t := InstallToken{ID: "tok-" + randomHex(8), Tenant: tenant, Hash: sha256.Sum256([]byte(token)), Created: now, Expires: expires, MaxUses: opts.MaxUses}
 	if err := s.cfg.Tokens.PutToken(ctx, t); err != nil {
 		return "", InstallToken{}, fmt.Errorf("agent: install token: %w", err)
 	}
 	return token, t, nil
+}
+
+// useToken counts an enrolment against t; false when t has no uses left.
+func (s *Server) useToken(ctx context.Context, t InstallToken) (bool, error) {
+	if u, ok := s.cfg.Tokens.(TokenUser); ok {
+		return u.UseToken(ctx, t.ID)
+	}
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	cur, err := s.cfg.Tokens.TokenByHash(ctx, t.Hash)
+	if err != nil {
+		return false, err
+	}
+	if cur.MaxUses > 0 && cur.Uses >= cur.MaxUses {
+		return false, nil
+	}
+	cur.Uses++
+	return true, s.cfg.Tokens.PutToken(ctx, cur)
 }
 
 // RevokeInstallToken forgets an install token; agents enrolled with it stay.
@@ -350,11 +422,22 @@ func (s *Server) handshake(ws *websocket.Conn, remote string) (*conn, error) {
 		case err != nil:
 			s.log.Error("install token lookup failed", "err", err)
 			return refuse(wire.RefusedInternal, "the server could not check the install token; try again later")
-		case !tok.Expires.IsZero() && !s.cfg.Now().Before(tok.Expires):
-			return refuse(wire.RefusedToken, "install token %s expired at %s", tok.ID, tok.Expires.UTC().Format(time.RFC3339))
+		}
+		if why := tok.usable(s.cfg.Now()); why != "" {
+			return refuse(wire.RefusedToken, "%s", why)
 		}
 		if !wire.Verify(h.PublicKey, nonce, h) {
 			return refuse(wire.RefusedCredential, "enrolment signature does not verify against the enrolling key")
+		}
+		ok, err := s.useToken(ctx, tok)
+		switch {
+		case errors.Is(err, immy.ErrNotFound):
+			return refuse(wire.RefusedToken, "install token not recognised (wrong, revoked or never issued)")
+		case err != nil:
+			s.log.Error("counting an install token's use failed", "token", tok.ID, "err", err)
+			return refuse(wire.RefusedInternal, "the server could not check the install token; try again later")
+		case !ok:
+			return refuse(wire.RefusedToken, "install token %s has been used %d of %d times", tok.ID, tok.MaxUses, tok.MaxUses)
 		}
 		rec = Record{ID: "agt-" + randomHex(12), Tenant: tok.Tenant, PublicKey: h.PublicKey, TokenID: tok.ID, Ephemeral: h.Ephemeral, EnrolledAt: s.cfg.Now().UTC()}
 		if err := s.cfg.Agents.PutAgent(ctx, rec); err != nil {
@@ -365,15 +448,24 @@ func (s *Server) handshake(ws *websocket.Conn, remote string) (*conn, error) {
 		s.log.Info("agent enrolled", "agent", rec.ID, "tenant", rec.Tenant, "token", tok.ID, "ephemeral", rec.Ephemeral, "remote", remote)
 	} else {
 		rec, err = s.cfg.Agents.Agent(ctx, h.AgentID)
+		known := err == nil
 		switch {
 		case errors.Is(err, immy.ErrNotFound):
-			return refuse(wire.RefusedUnknown, "agent %q is not enrolled (revoked?); enrol it again with an install token", h.AgentID)
 		case err != nil:
 			s.log.Error("agent lookup failed", "err", err)
 			return refuse(wire.RefusedInternal, "the server could not look the agent up; try again later")
 		}
-		if !wire.Verify(rec.PublicKey, nonce, h) {
-			return refuse(wire.RefusedCredential, "credential check failed for agent %q: the hello is not signed for this connection's challenge (replayed, or another key)", h.AgentID)
+		// An unknown id is checked against a key of no agent, so that the
+		// refusal of an unknown agent and of a known one with a wrong
+		// signature read the same and take the same time: the refusal does
+		// not tell which agent ids exist.
+		key := rec.PublicKey
+		if !known || len(key) != ed25519.PublicKeySize {
+			key = noAgentKey
+		}
+		if !wire.Verify(key, nonce, h) || !known {
+			s.log.Info("agent credential refused", "agent", h.AgentID, "known", known, "remote", remote)
+			return refuse(wire.RefusedCredential, "agent %q not accepted: not enrolled (revoked or never enrolled), or the hello is not signed with its key for this connection's challenge (replayed, or another key); enrol it again with an install token", h.AgentID)
 		}
 	}
 	welcome := wire.Message{Type: wire.TypeWelcome, Welcome: &wire.Welcome{AgentID: rec.ID, Tenant: rec.Tenant, Enrolled: enrolled, MaxMessage: s.cfg.MaxMessageSize}}
@@ -718,6 +810,14 @@ func closeReason(s string) string {
 	}
 	return s + "..."
 }
+
+// noAgentKey is the public key an unknown agent id is checked against: the
+// key of a private key nobody keeps.
+var noAgentKey = func() ed25519.PublicKey {
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+}()
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -180,8 +180,8 @@ func TestRevoke(t *testing.T) {
 	case err := <-done:
 		var re *endpoint.RefusedError
 		require.ErrorAs(t, err, &re)
-		require.Equal(t, wire.RefusedUnknown, re.Code)
-		require.ErrorContains(t, err, "is not enrolled (revoked?)")
+		require.Equal(t, wire.RefusedCredential, re.Code)
+		require.ErrorContains(t, err, "not accepted: not enrolled (revoked or never enrolled)")
 	case <-time.After(20 * time.Second):
 		t.Fatal("the revoked agent did not stop")
 	}
@@ -211,7 +211,7 @@ func TestBadInput(t *testing.T) {
 		stillServes(t)
 	})
 	t.Run("expired install token", func(t *testing.T) {
-		tok, info, err := h.srv.CreateInstallToken(t.Context(), "acme", time.Now().Add(-time.Minute))
+		tok, info, err := h.srv.CreateInstallToken(t.Context(), "acme", agent.TokenOptions{Expires: time.Now().Add(-time.Minute)})
 		require.NoError(t, err)
 		c := h.dialRaw()
 		pubHello := &wire.Hello{InstallToken: tok, PublicKey: make([]byte, 32), Signature: make([]byte, 64)}
@@ -238,7 +238,7 @@ func TestBadInput(t *testing.T) {
 		m := c3.read()
 		require.Equal(t, wire.TypeRefused, m.Type)
 		require.Equal(t, wire.RefusedCredential, m.Refused.Code)
-		require.Contains(t, m.Refused.Message, "not signed for this connection's challenge (replayed, or another key)")
+		require.Contains(t, m.Refused.Message, "not signed with its key for this connection's challenge (replayed, or another key)")
 		ce := c3.closeStatus()
 		require.Equal(t, websocket.StatusPolicyViolation, ce.Code)
 		stillServes(t)

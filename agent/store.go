@@ -19,7 +19,20 @@ type InstallToken struct {
 	Tenant  string
 	Hash    [32]byte // SHA-256 of the token
 	Created time.Time
-	Expires time.Time // zero: never
+	Expires time.Time // zero: never (TokenOptions.Never)
+	MaxUses int       // how many agents may enrol with it; zero: no limit
+	Uses    int       // how many have
+}
+
+// usable tells why t enrols no agent at now, or "" when it does.
+func (t InstallToken) usable(now time.Time) string {
+	switch {
+	case !t.Expires.IsZero() && !now.Before(t.Expires):
+		return fmt.Sprintf("install token %s expired at %s", t.ID, t.Expires.UTC().Format(time.RFC3339))
+	case t.MaxUses > 0 && t.Uses >= t.MaxUses:
+		return fmt.Sprintf("install token %s has been used %d of %d times", t.ID, t.Uses, t.MaxUses)
+	}
+	return ""
 }
 
 // Record is an enrolled agent: its tenant and the public half of its
@@ -41,6 +54,25 @@ type TokenStore interface {
 	DeleteToken(ctx context.Context, id string) error
 }
 
+// TokenUser is a TokenStore that counts an enrolment against a token
+// atomically, so that a token's MaxUses holds across the server's
+// processes. The server uses it when its TokenStore has it; otherwise it
+// counts with TokenByHash and PutToken, one enrolment at a time in its own
+// process.
+type TokenUser interface {
+	// UseToken adds one to the uses of token id when it has uses left
+	// (MaxUses zero, or Uses below it) and reports whether it did. A
+	// missing token is an error wrapping immy.ErrNotFound.
+	UseToken(ctx context.Context, id string) (bool, error)
+}
+
+// Store keeps both install tokens and enrolled agents, as MemoryStore and
+// package agent/sqlstore do.
+type Store interface {
+	TokenStore
+	AgentStore
+}
+
 // AgentStore keeps enrolled agents. Lookups of what is not there return an
 // error wrapping immy.ErrNotFound.
 type AgentStore interface {
@@ -50,7 +82,9 @@ type AgentStore interface {
 }
 
 // MemoryStore is a TokenStore and an AgentStore in memory, for tests and
-// for products that persist elsewhere. Its zero value is ready; it is safe
+// for products that persist elsewhere: what it holds is lost when the
+// process ends, and enrolled agents are then refused (package
+// agent/sqlstore keeps them in SQLite or PostgreSQL). Its zero value is ready; it is safe
 // for concurrent use.
 type MemoryStore struct {
 	mu     sync.Mutex
@@ -79,6 +113,22 @@ func (m *MemoryStore) TokenByHash(_ context.Context, hash [32]byte) (InstallToke
 		}
 	}
 	return InstallToken{}, fmt.Errorf("agent: install token: %w", immy.ErrNotFound)
+}
+
+// UseToken implements TokenUser.
+func (m *MemoryStore) UseToken(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return false, fmt.Errorf("agent: install token %q: %w", id, immy.ErrNotFound)
+	}
+	if t.MaxUses > 0 && t.Uses >= t.MaxUses {
+		return false, nil
+	}
+	t.Uses++
+	m.tokens[id] = t
+	return true, nil
 }
 
 // DeleteToken implements TokenStore.
@@ -150,3 +200,8 @@ func (m *MemoryStore) Records() []Record {
 	slices.SortFunc(out, func(a, b Record) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
+
+var (
+	_ Store     = (*MemoryStore)(nil)
+	_ TokenUser = (*MemoryStore)(nil)
+)

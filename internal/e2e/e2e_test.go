@@ -142,7 +142,7 @@ func startAgent(t *testing.T, tenant string) *liveAgent {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o600))
-	token, _, err := la.srv.CreateInstallToken(t.Context(), tenant, time.Time{})
+	token, _, err := la.srv.CreateInstallToken(t.Context(), tenant, agent.TokenOptions{})
 	require.NoError(t, err)
 
 	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/agent"

@@ -94,7 +94,7 @@ type Welcome struct {
 const (
 	RefusedToken      = "install-token"  // the install token is unknown, revoked or expired
 	RefusedCredential = "credential"     // the signature does not verify against the agent's key
-	RefusedUnknown    = "unknown-agent"  // no such agent (revoked or never enrolled)
+	RefusedUnknown    = "unknown-agent"  // no longer sent: an unknown agent is refused as RefusedCredential, so that refusals tell no agent ids
 	RefusedProtocol   = "protocol"       // the hello was malformed
 	RefusedInternal   = "internal-error" // the server could not decide; try again later
 )
