@@ -306,6 +306,10 @@ func (m *Matcher) Len() int { return len(m.deps) }
 // its descendants when it propagates; a client group counts the agreements
 // active on the index's day. Targets selecting tenants never match. Whether a
 // deployment is enabled is not looked at: that is the caller's decision.
+//
+// A filter that fails at run time on c leaves its deployments out: Match then
+// returns every other match together with a [FilterErrors] naming each of
+// them. Any other error (a cancelled ctx) returns no match.
 func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 	if err := m.checkComputer(c); err != nil {
 		return dst, err
@@ -326,13 +330,13 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 	}
 	*sp = rest
 	m.scratch.Put(sp)
-	if err != nil {
+	if _, partial := partialMatch(err); err != nil && !partial {
 		return dst[:start], err
 	}
 	if len(dst)-start > 32 {
-		return m.mergeMatches(dst, start, mid), nil
+		return m.mergeMatches(dst, start, mid), err
 	}
-	return m.sortMatches(dst, start), nil
+	return m.sortMatches(dst, start), err
 }
 
 // MatchSplit is Match in two parts, for callers that plan many computers of
@@ -466,9 +470,7 @@ func (m *Matcher) visit(ctx context.Context, c int, kind uint8, pk postKey, dst 
 		if t.filter >= 0 {
 			ok, ferr := m.filterResult(ctx, t.filter, c)
 			if ferr != nil {
-				if *err == nil {
-					*err = fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, ferr)
-				}
+				m.filterFailed(ctx, err, i, c, ferr) // problem.go
 				continue
 			}
 			if !ok {
@@ -557,10 +559,8 @@ func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error)
 			}
 		}
 		if has(immy.TargetFilter) {
-			// each distinct filter once; an error names the lowest
-			// deployment whose filter failed, as a visit in order would
-			errAt := int32(-1)
-			var ferr error
+			// each distinct filter once; a failure is reported for every
+			// deployment of the filter (problem.go)
 			for _, g := range m.filterPost[s] {
 				if g.kinds&kind == 0 {
 					continue
@@ -571,20 +571,18 @@ func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error)
 						continue
 					}
 					if e != nil {
-						if errAt < 0 || i < errAt {
-							errAt, ferr = i, e
-						}
-						break
+						m.filterFailed(ctx, &err, i, c, e)
+						continue
 					}
 					if ok {
 						dst = append(dst, i)
 					}
 				}
 			}
-			if ferr != nil && err == nil {
-				err = fmt.Errorf("targets: deployment %q: %w", m.deps[errAt].ID, ferr)
-			}
 		}
+	}
+	if es, ok := partialMatch(err); ok {
+		sortFilterErrors(es)
 	}
 	return dst, err
 }
