@@ -118,7 +118,9 @@ func (n notCounting) PutToken(ctx context.Context, t agent.InstallToken) error {
 func (n notCounting) TokenByHash(ctx context.Context, h [32]byte) (agent.InstallToken, error) {
 	return n.m.TokenByHash(ctx, h)
 }
-func (n notCounting) DeleteToken(ctx context.Context, id string) error { return n.m.DeleteToken(ctx, id) }
+func (n notCounting) DeleteToken(ctx context.Context, id string) error {
+	return n.m.DeleteToken(ctx, id)
+}
 
 func TestInstallTokenUseCount(t *testing.T) {
 	for _, tc := range []struct {
