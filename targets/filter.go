@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/immyoss/engine/immy"
@@ -143,14 +144,43 @@ func Compile(lang Language, src string) (*Filter, error) {
 	return compileFilter(lang, src, nil)
 }
 
+// CompileTimeout bounds the compilation of one filter. A filter within the
+// source bounds (see MaxFilterSource) compiles in a few milliseconds; the
+// deadline is the last line of defence should a parser still take long.
+const CompileTimeout = 2 * time.Second
+
 func compileFilter(lang Language, src string, pool *statePool) (*Filter, error) {
-	switch lang {
-	case LanguageExpr:
-		return compileExpr(src)
-	case LanguageLua:
-		return compileLua(src, pool)
+	if lang != LanguageExpr && lang != LanguageLua {
+		return nil, fmt.Errorf("targets: unknown filter language %d: %w", uint8(lang), immy.ErrInvalid)
 	}
-	return nil, fmt.Errorf("targets: unknown filter language %d: %w", uint8(lang), immy.ErrInvalid)
+	if ce := checkSource(lang, src); ce != nil {
+		return nil, ce
+	}
+	type result struct {
+		f   *Filter
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The compilers recover their own panics: this goroutine cannot
+		// crash the process on a filter's account.
+		var r result
+		if lang == LanguageExpr {
+			r.f, r.err = compileExpr(src)
+		} else {
+			r.f, r.err = compileLua(src, pool)
+		}
+		done <- r
+	}()
+	timer := time.NewTimer(CompileTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-timer.C:
+		// The goroutine ends on its own: the source is bounded.
+		return nil, newCompileError(lang, src, 1, 1, fmt.Sprintf("compiling took longer than %s", CompileTimeout))
+	}
 }
 
 // Language returns the filter's language.

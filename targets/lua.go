@@ -59,7 +59,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, newCompileError(LanguageLua, src, 1, 1, "empty filter")
 	}
-	chunk, err := luasandbox.Parse(luaChunkName, src)
+	chunk, err := luasandbox.ParseLimits(luaChunkName, src, luaFilterLimits)
 	if err != nil {
 		return nil, luaSyntaxError(src, err)
 	}

@@ -400,8 +400,17 @@ type RuntimeError struct {
 
 func (e *RuntimeError) Error() string { return "luasandbox: " + e.Message }
 
-// Parse parses src as a chunk called name.
+// Parse parses src as a chunk called name, within the default Limits.
 func Parse(name, src string) (chunk []ast.Stmt, err error) {
+	return ParseLimits(name, src, Limits{})
+}
+
+// ParseLimits parses src as a chunk called name after CheckSource has found
+// it within lim.
+func ParseLimits(name, src string, lim Limits) (chunk []ast.Stmt, err error) {
+	if err := CheckSource(name, src, lim); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			chunk, err = nil, &SyntaxError{Name: name, Line: 1, Column: 1, Message: fmt.Sprintf("cannot parse: %v", r)}
@@ -434,9 +443,15 @@ func CompileChunk(name string, chunk []ast.Stmt) (proto *lua.FunctionProto, err 
 }
 
 // Compile parses and compiles src, a chunk called name (the name Lua's
-// messages start with: "name:3: ..."). Errors are *SyntaxError.
+// messages start with: "name:3: ..."), within the default Limits. Errors are
+// *SyntaxError.
 func Compile(name, src string) (*lua.FunctionProto, error) {
-	chunk, err := Parse(name, src)
+	return CompileLimits(name, src, Limits{})
+}
+
+// CompileLimits is Compile within lim.
+func CompileLimits(name, src string, lim Limits) (*lua.FunctionProto, error) {
+	chunk, err := ParseLimits(name, src, lim)
 	if err != nil {
 		return nil, err
 	}
