@@ -69,8 +69,10 @@
 // refused on any other (the replay test shows it); and the server stores
 // only public keys and token hashes, so a leaked database lets nobody act
 // as an agent. TLS protects the rest: the agent refuses ws:// unless told
-// otherwise for development, and verifies the server's certificate (extra
-// CAs with -ca).
+// otherwise for development, and verifies the server's certificate: against
+// the system's CAs, with extra ones (-ca FILE), against only those
+// (-ca FILE -ca-only), or by the certificate's SHA-256 instead of any CA
+// (-pin; endpoint.PinnedTLS for an embedded agent).
 //
 // Before it is authenticated a connection may send 64 KiB and must say
 // hello within Config.HelloTimeout; afterwards messages are bounded by

@@ -7,6 +7,8 @@
 // Usage:
 //
 //	immy-agent -server wss://HOST/PATH [-token TOKEN] [flags]   run (enrols first if needed)
+//	  -ca FILE [-ca-only]   trust the CAs of FILE besides the system's (or, with -ca-only, alone)
+//	  -pin SHA256[,...]     accept only a server certificate of this SHA-256 (instead of CA checks)
 //	immy-agent -server wss://HOST/PATH -ephemeral [flags]       run for one session's span, keeping no state
 //	immy-agent identify [-root DIR]                             print this machine's inventory as JSON
 //
@@ -21,7 +23,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +33,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ephemeral := fs.Bool("ephemeral", false, "run for one session's span: keep no state, exit when released or idle")
 	idle := fs.Duration("idle", endpoint.DefaultIdleTimeout, "ephemeral: exit after this long without a request")
 	caFile := fs.String("ca", "", "PEM file of CA certificates to trust besides the system's")
+	caOnly := fs.Bool("ca-only", false, "trust only the CAs of -ca, not the system's")
+	pins := fs.String("pin", os.Getenv("IMMY_AGENT_PIN"), "accept only a server certificate of this SHA-256 (64 hex digits; several comma-separated), instead of CA checks (or $IMMY_AGENT_PIN)")
 	plaintext := fs.Bool("insecure-plaintext", false, "allow a ws:// server URL (development only)")
 	root := fs.String("root", "", "read the machine's files under this directory (a container with the host's / mounted)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -104,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *token == "" {
 		*token = os.Getenv("IMMY_AGENT_TOKEN")
 	}
-	tlsCfg, err := tlsConfig(*caFile)
+	tlsCfg, err := tlsConfig(*caFile, *caOnly, *pins)
 	if err != nil {
 		fmt.Fprintf(stderr, "immy-agent: %v\n", err)
 		return 2
@@ -136,22 +140,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func tlsConfig(caFile string) (*tls.Config, error) {
+// tlsConfig is how the agent checks the server: the system's CAs (nil),
+// with those of caFile, or those alone (caOnly), or the pinned certificates
+// instead of any CA.
+func tlsConfig(caFile string, caOnly bool, pins string) (*tls.Config, error) {
+	if pins != "" {
+		if caFile != "" || caOnly {
+			return nil, errors.New("-pin replaces the CA checks: give -pin, or -ca (with -ca-only), not both")
+		}
+		var ps []endpoint.Pin
+		for _, s := range strings.Split(pins, ",") {
+			p, err := endpoint.ParsePin(s)
+			if err != nil {
+				return nil, fmt.Errorf("-pin: %w", err)
+			}
+			ps = append(ps, p)
+		}
+		return endpoint.PinnedTLS(ps...)
+	}
 	if caFile == "" {
+		if caOnly {
+			return nil, errors.New("-ca-only needs -ca: the file of the CAs to trust")
+		}
 		return nil, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("-ca: %w", err)
 	}
-	pool, err := x509.SystemCertPool()
+	cfg, err := endpoint.CATLS(pem, caOnly)
 	if err != nil {
-		pool = x509.NewCertPool()
+		return nil, fmt.Errorf("-ca %s: %w", caFile, err)
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("-ca: no PEM certificate in %s", caFile)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // identify prints what the agent would report, without a server.

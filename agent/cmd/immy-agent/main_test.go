@@ -24,6 +24,9 @@ func TestUsage(t *testing.T) {
 		{"stray argument", []string{"-server", "wss://h/agent", "extra"}, 2, `unexpected argument "extra"`},
 		{"bad log level", []string{"-server", "wss://h/agent", "-log-level", "loud"}, 2, "-log-level"},
 		{"missing CA file", []string{"-server", "wss://h/agent", "-ca", "/nonexistent.pem"}, 2, "-ca:"},
+		{"CA only without a CA", []string{"-server", "wss://h/agent", "-ca-only"}, 2, "-ca-only needs -ca"},
+		{"pin and CA", []string{"-server", "wss://h/agent", "-ca", "x.pem", "-pin", strings.Repeat("00", 32)}, 2, "-pin replaces the CA checks"},
+		{"bad pin", []string{"-server", "wss://h/agent", "-pin", "sha256:abc"}, 2, "-pin: endpoint: pin"},
 		{"no token, no state", []string{"-server", "wss://h/agent", "-state", filepath.Join(t.TempDir(), "none.json")}, 2, "no credential yet and no install token"},
 	}
 	t.Setenv("IMMY_AGENT_TOKEN", "")
