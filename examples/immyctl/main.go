@@ -26,7 +26,7 @@ const (
 
 type command struct {
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
 var commands = map[string]command{
@@ -36,10 +36,16 @@ var commands = map[string]command{
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWithInput(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// run runs immyctl with the process's standard input (read by -f -).
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWithInput(args, os.Stdin, stdout, stderr)
+}
+
+// runWithInput runs immyctl with args; -f - reads the fleet file from stdin.
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -53,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitInvalid
 	}
-	return cmd.run(args[1:], stdout, stderr)
+	return cmd.run(args[1:], stdin, stdout, stderr)
 }
 
 func usage(w io.Writer) {

@@ -35,7 +35,7 @@ the bundled example fleet.
 `
 
 // runPlan is the engine's what-if: immyctl plan.
-func runPlan(args []string, stdout, stderr io.Writer) int {
+func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "the fleet `FILE` (default: the bundled example fleet)")
@@ -73,7 +73,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		when = t
 	}
 
-	ff, err := loadFleet(*file)
+	ff, err := loadFleet(*file, stdin)
 	if err != nil {
 		return planLoadError(stderr, err)
 	}

@@ -27,7 +27,7 @@ func checkFilters(f *fleetfile.File) immy.Problems { return targets.CheckFilters
 // example fleet.
 //
 //	immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]
-func runTargets(args []string, stdout, stderr io.Writer) int {
+func runTargets(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl targets", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "the fleet `FILE` (default: the bundled example fleet)")
@@ -67,7 +67,7 @@ func runTargets(args []string, stdout, stderr io.Writer) int {
 		cfg.At = t
 	}
 
-	ff, err := loadFleet(*file)
+	ff, err := loadFleet(*file, stdin)
 	if err != nil {
 		return reportLoadError(stderr, err)
 	}

@@ -154,7 +154,7 @@ func TestTargetsCommandBadFilter(t *testing.T) {
 // workstations and portables at site hq of tenants that take cross-tenant
 // deployments and are not excluded from maintenance.
 func bundledWin11HQ(t *testing.T) string {
-	f, err := loadFleet("")
+	f, err := loadFleet("", nil)
 	require.NoError(t, err)
 	excluded := map[string]bool{}
 	for _, tn := range f.Fleet.Tenants {

@@ -19,12 +19,14 @@ import (
 //	func init() { extraChecks = append(extraChecks, checkFilters) }
 //
 // A check returns problems with Section, Index, ID and Field set; loadFleet
-// adds file and line. It runs on every file whose values all parsed, even one
-// that breaks other rules (unknown references, duplicate ids), and must cope.
+// adds file and line. It runs on every file that could be read, in the same
+// pass as the structural rules: even one with values that did not parse (left
+// unset) or that breaks other rules (unknown references, duplicate ids), and
+// must cope (see fleetfile.Check).
 var extraChecks []func(*fleetfile.File) immy.Problems
 
 // runValidate checks a fleet file and lists every problem, one a line.
-func runValidate(args []string, stdout, stderr io.Writer) int {
+func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "fleet `FILE` to check (default: the bundled example fleet)")
@@ -42,7 +44,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "immyctl validate: unexpected argument %q (give the file with -f)\n", fs.Arg(0))
 		return exitInvalid
 	}
-	f, err := loadFleet(*file)
+	f, err := loadFleet(*file, stdin)
 	var ps immy.Problems
 	switch {
 	case errors.As(err, &ps):

@@ -19,7 +19,10 @@
 // [immy.Fleet.Validate] (ids, references, cycles, private items...). Rules that
 // need more than the vocabulary, such as filters that must compile or
 // prerequisites that must not cycle, are added by the packages that know them
-// as a [Check] in [Config.Checks]. A file with any problem gives no fleet.
+// as a [Check] in [Config.Checks]. All of these run in one pass: a typo in one
+// place does not hide a prerequisite cycle or a broken filter in another. Only
+// YAML that cannot be read at all stops the pass early. A file with any
+// problem gives no fleet.
 //
 // Defaults: a missing version is version 1 (other versions are refused); a
 // missing at is the zero time, meaning now; a deployment or schedule is enabled

@@ -30,14 +30,21 @@ type File struct {
 // A Check is a rule of the fleet beyond [immy.Fleet.Validate], such as one that
 // needs a compiler (filter expressions) or the item graph (prerequisite cycles).
 // It returns its problems with Section, Index, ID and Field set; Load locates
-// them. A check sees a fleet whose every value parsed, but which may still break
-// the rules Validate checks (an unknown reference, a duplicate id): it must not
-// assume Validate passed.
+// them.
+//
+// Checks run on every file that could be read, so that one typo does not hide a
+// broken filter elsewhere: the fleet a check sees may break the rules Validate
+// checks (an unknown reference, a duplicate id), and a value that did not parse
+// (an unknown key, a misspelt enumeration, a list given as text) is left at its
+// zero value, which for every enumeration means unset. A check must not assume
+// Validate passed, and should pass over what is unset. A problem it reports at
+// a field that already failed to parse, or inside a value of the wrong shape,
+// is left out as an echo of the first.
 type Check func(*File) immy.Problems
 
 // Config is how to load: the zero Config checks what immy's Validate checks.
 type Config struct {
-	// Checks run after Validate, on every fleet whose values all parsed.
+	// Checks run after Validate, on every fleet that could be read.
 	Checks []Check
 }
 
@@ -70,11 +77,14 @@ func (c Config) Load(name string, r io.Reader) (*File, error) {
 // The file is checked as a whole and every problem is reported at once, each
 // located at its line: YAML syntax, unknown and duplicate keys (with the nearest
 // known key as a suggestion), values of the wrong shape, enumerations, versions,
-// dates and parameter values that do not parse, then the rules of
-// [immy.Fleet.Validate], then c.Checks. On any problem Load returns a nil File
-// and an [immy.Problems], sorted by line; a problem found by Validate at a field
-// that already failed to parse is left out. Other errors (reading r) are
-// returned wrapped.
+// dates and parameter values that do not parse, the rules of
+// [immy.Fleet.Validate], and c.Checks, all in one pass: a structural problem
+// does not hide a prerequisite cycle or a filter that does not compile. Only
+// what stops the file from being read at all ends the pass early: YAML that
+// does not parse, or aliases that expand beyond any fleet's size. On any
+// problem Load returns a nil File and an [immy.Problems], sorted by line; a
+// problem that Validate or a check finds at a field that already failed to
+// parse is left out. Other errors (reading r) are returned wrapped.
 func (c Config) LoadBytes(name string, data []byte) (*File, error) {
 	root, ps := parse(data)
 	if root == nil {
@@ -90,24 +100,22 @@ func (c Config) LoadBytes(name string, data []byte) (*File, error) {
 	conv := converter{}
 	f.Fleet = conv.fleet(&dto)
 	ps = append(d.ps, conv.ps...)
-	parsed := len(ps) == 0
+	unparsed := len(ps) // problems of reading; later ones are kept unless they echo these
 
+	later := immy.Problems{}
 	if err := f.Fleet.Validate(); err != nil {
-		var vps immy.Problems
-		if !errors.As(err, &vps) {
-			vps = immy.Problems{{Message: err.Error(), Err: err}}
-		}
-		for _, p := range vps {
-			if !alreadyReported(p, ps, d.unread) {
-				ps = append(ps, p)
-			}
+		if !errors.As(err, &later) {
+			later = immy.Problems{{Message: err.Error(), Err: err}}
 		}
 	}
-	if parsed {
-		for _, check := range c.Checks {
-			if check != nil {
-				ps = append(ps, check(f)...)
-			}
+	for _, check := range c.Checks {
+		if check != nil {
+			later = append(later, check(f)...)
+		}
+	}
+	for _, p := range later {
+		if !alreadyReported(p, ps[:unparsed], d.unread) {
+			ps = append(ps, p)
 		}
 	}
 	if len(ps) > 0 {

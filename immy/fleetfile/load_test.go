@@ -485,10 +485,51 @@ computers:
 f.yaml:10: computer "pc1": tenant: unknown tenant "nowhere"`)
 	require.ErrorIs(t, err, immy.ErrCycle)
 
-	// A fleet whose values do not all parse is not handed to the checks.
+	// A fleet whose values do not all parse is checked too, in the same pass:
+	// the typo does not hide the cycle.
 	_, err = cfg.Load("f.yaml", strings.NewReader(src+"  - {id: pc2, tenant: t, kind: tower}\n"))
+	require.Equal(t, 2, seen)
+	require.EqualError(t, err, `f.yaml:8: software "b": prerequisites[0]: prerequisite cycle: a -> b -> a
+f.yaml:10: computer "pc1": tenant: unknown tenant "nowhere"
+f.yaml:11: computer "pc2": kind: invalid computer kind "tower" (want one of unknown, workstation, portable, server, domain-controller, primary-domain-controller)`)
+
+	// YAML that cannot be read is not handed to the checks: there is no fleet.
+	_, err = cfg.Load("f.yaml", strings.NewReader(src+"  - {id: pc3\n"))
 	require.Error(t, err)
-	require.Equal(t, 1, seen)
+	require.Equal(t, 2, seen)
+}
+
+// TestLoadChecksEchoes: a check's problem at a field that failed to parse, or
+// inside a value of the wrong shape, is the echo of the first and left out;
+// one elsewhere in the same entity is kept.
+func TestLoadChecksEchoes(t *testing.T) {
+	cfg := fleetfile.Config{Checks: []fleetfile.Check{func(f *fleetfile.File) immy.Problems {
+		var ps immy.Problems
+		for i, d := range f.Fleet.Deployments {
+			for _, field := range []string{"desired", "target.expr", "target"} {
+				ps = append(ps, immy.Problem{Section: "deployments", Index: i, ID: d.ID, Field: field, Message: "checked " + field, Err: immy.ErrInvalid})
+			}
+		}
+		return ps
+	}}}
+	src := `tenants: [{id: t}]
+software: [{id: s, name: S, detection: {display_name: S}}]
+deployments:
+  - id: d1
+    item: s
+    desired: newest
+    target: {type: filter, expr: [not, text]}
+  - id: d2
+    item: s
+    desired: latest
+    target: all
+`
+	_, err := cfg.Load("f.yaml", strings.NewReader(src))
+	require.EqualError(t, err, `f.yaml:6: deployment "d1": desired: invalid desired state "newest" (want one of latest, this-version, newer-or-equal, older-or-equal, any-version, update-if-found, uninstalled, ignored)
+f.yaml:7: deployment "d1": target: checked target
+f.yaml:7: deployment "d1": target.expr: want text, got a list
+f.yaml:10: deployment "d2": desired: checked desired
+f.yaml:11: deployment "d2": target: want a mapping, got "all"`)
 }
 
 func TestLocate(t *testing.T) {
