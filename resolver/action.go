@@ -89,6 +89,7 @@ const (
 	ReasonPrerequisiteFailed   = "prerequisite-failed"   // fail: a prerequisite of it failed
 	ReasonPrerequisiteConflict = "prerequisite-conflict" // fail: a prerequisite action contradicts the item's own winning deployment
 	ReasonConfigurationOf      = "configuration-of"      // a configuration task run right after its software
+	ReasonPrerequisitePrivate  = "prerequisite-private"  // fail: a prerequisite rule names an item private to another tenant
 )
 
 // Test is what is known of a test script's result before the session runs.

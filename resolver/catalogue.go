@@ -49,11 +49,18 @@ type item struct {
 	config         int32 // the configuration task, -1 for none
 	detect         detectHow
 	owner          string // the tenant a private item belongs to
+	// ownerIdx is owner's index in the fleet's tenants: -1 for a public
+	// item, -2 for an owner the fleet does not have (which owns nothing)
+	ownerIdx int32
+	// privateRefs: a rule of the software (or of a version) or its
+	// configuration task names a private item, which the sequencer checks
+	// against the computer's tenant
+	privateRefs bool
 	onboardingOnly bool   // a task run only in onboarding sessions, first
 	tenantTask     bool   // a cloud task: planned per tenant, not per computer
 
 	// codes of the reasons about this item
-	reasonPrereqOf, reasonFailed, reasonConflict, reasonConfigOf uint32
+	reasonPrereqOf, reasonFailed, reasonConflict, reasonConfigOf, reasonPrivate uint32
 	// for a software with a configuration task: each static reason, with
 	// this software as the item it is about (the task's own reasons when it
 	// has a deployment of its own)
@@ -160,6 +167,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 		it.reasonFailed = c.reason(ReasonPrerequisiteFailed, s.id, -1)
 		it.reasonConflict = c.reason(ReasonPrerequisiteConflict, s.id, -1)
 		it.reasonConfigOf = c.reason(ReasonConfigurationOf, s.id, int32(k))
+		it.reasonPrivate = c.reason(ReasonPrerequisitePrivate, s.id, -1)
 		if s.sw >= 0 {
 			it.kind = immy.ItemSoftware
 			it.sw = &f.Software[s.sw]
@@ -290,6 +298,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 	slices.Sort(c.detect.anyFirst)
 
 	c.fixOrder()
+	c.owners()
 
 	for _, cyc := range g.cycles(maxCycles + 1) {
 		if countCycles(own) == maxCycles {

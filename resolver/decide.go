@@ -124,20 +124,28 @@ func (p *Planner) ownedBy(t int32, ci int) bool {
 }
 
 // Decide returns the decisions of session s on one computer, without
-// planning actions: the resolution stage of a session.
-func (p *Planner) Decide(ctx context.Context, computer string, s Session) ([]Decision, error) {
+// planning actions: the resolution stage of a session. The problems are the
+// items held because a deployment's filter failed on the computer
+// (ProblemFilterError): they have no decision, and everything else is
+// decided.
+func (p *Planner) Decide(ctx context.Context, computer string, s Session) ([]Decision, []Problem, error) {
 	c, ok := p.ix.Computer(computer)
 	if !ok {
-		return nil, fmt.Errorf("resolver: unknown computer %q: %w", computer, immy.ErrNotFound)
+		return nil, nil, fmt.Errorf("resolver: unknown computer %q: %w", computer, immy.ErrNotFound)
 	}
 	sf, err := p.compileSession(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w := p.workers.Get().(*worker)
 	defer p.workers.Put(w)
+	w.probs = w.probs[:0]
 	if err := p.decide(ctx, w, c, sf); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var probs []Problem
+	for _, pp := range sortProblems(w.probs) {
+		probs = append(probs, p.problem(pp, computer))
 	}
 	out := make([]Decision, len(w.decs))
 	for i, d := range w.decs {
@@ -147,7 +155,7 @@ func (p *Planner) Decide(ctx context.Context, computer string, s Session) ([]Dec
 			out[i].Candidates = append(out[i].Candidates, Lost{Deployment: p.table[l.dep].ID, LostOn: l.rule})
 		}
 	}
-	return out, nil
+	return out, probs, nil
 }
 
 // decide ranks the candidates of every item on computer c into w.decs and
@@ -160,7 +168,11 @@ func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter
 	var err error
 	w.match, err = p.m.Match(ctx, c, w.match[:0])
 	if err != nil {
-		return fmt.Errorf("resolver: computer %q: %w", comp.ID, err)
+		es, ok := filterErrors(err)
+		if !ok {
+			return fmt.Errorf("resolver: computer %q: %w", comp.ID, err)
+		}
+		p.hold(w, c, es, s) // problem.go
 	}
 	if !slices.IsSorted(w.match) { // the matcher promises ascending order; grouping relies on it
 		slices.Sort(w.match)
@@ -306,6 +318,9 @@ func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *session
 	g, rest, err := p.m.MatchSplit(ctx, c, w.rest[:0])
 	w.rest = rest
 	if err != nil {
+		if _, ok := filterErrors(err); ok {
+			return errHeld
+		}
 		return fmt.Errorf("resolver: computer %q: %w", p.fleet.Computers[c].ID, err)
 	}
 	if g < 0 {

@@ -87,6 +87,9 @@ type planContext struct {
 	// take two bytes with a rule and one alone: the losers of its keyed
 	// decisions are kept as offsets
 	wide []bool
+	// for problems: by deployment its index in the fleet; Config.Locate
+	fleetIndex []int32
+	locate     func(immy.Problem) immy.Problem
 }
 
 const wideItem = 16
@@ -416,7 +419,7 @@ func (d *decoder) action() action {
 	}
 	if dc > 0 {
 		tag := refEntry
-		if d.c.extra != nil {
+		if d.c.extra != nil && d.c.extra.state {
 			tag = refExtra
 		}
 		a.dref = newRef(tag, int(dc-1))
@@ -504,7 +507,7 @@ func (c *ComputerPlan) version(r vref, item int32) *immy.Version {
 	case refTable:
 		return c.pc.versions[i]
 	case refExtra:
-		return &(*c.extra)[i]
+		return &c.extra.vals[i]
 	case refEntry:
 		e := &c.pc.fleet.Computers[c.comp].Software[i]
 		for _, h := range c.pc.names.hits(&c.pc.cat.detect, e.Name) {

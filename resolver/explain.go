@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 // Explanation tells why one deployment won an item on one computer: every
@@ -23,6 +24,10 @@ type Explanation struct {
 	Candidates []Ranked `json:"candidates"`
 	// NotCandidates are the item's other deployments, by id.
 	NotCandidates []NotCandidate `json:"not_candidates"`
+	// Problems: the item is held on the computer because the filter of a
+	// deployment that takes part failed there (ProblemFilterError): no
+	// deployment wins, and every candidate is a NotCandidate.
+	Problems []Problem `json:"problems,omitempty"`
 }
 
 // Ranked is one candidate with the values the default ranking compares.
@@ -66,8 +71,15 @@ func (p *Planner) Explain(ctx context.Context, computer, item string, s Session)
 		return e, nil
 	}
 	matched, err := p.m.Match(ctx, c, nil)
+	failed := map[int]*targets.FilterError{}
 	if err != nil {
-		return nil, fmt.Errorf("resolver: computer %q: %w", comp.ID, err)
+		es, ok := filterErrors(err)
+		if !ok {
+			return nil, fmt.Errorf("resolver: computer %q: %w", comp.ID, err)
+		}
+		for _, fe := range es {
+			failed[fe.Deployment] = fe
+		}
 	}
 	var ids []int
 	for i := range p.table { // in id order
@@ -78,6 +90,16 @@ func (p *Planner) Explain(ctx context.Context, computer, item string, s Session)
 	var cands []Candidate
 	for _, di := range ids {
 		d := &p.table[di]
+		if fe := failed[di]; fe != nil {
+			why := "its " + fe.Lang.String() + " filter failed on the computer: " + fe.Message()
+			if ok, whyNot := p.takesPart(di, c, sf); !ok {
+				why = whyNot
+			} else {
+				e.Problems = append(e.Problems, p.problem(planProblem{kind: ProblemFilterError, item: p.cat.byID[item], dep: int32(di), about: -1, ferr: fe}, comp.ID))
+			}
+			e.NotCandidates = append(e.NotCandidates, NotCandidate{Deployment: d.ID, Why: why})
+			continue
+		}
 		if _, hit := slices.BinarySearch(matched, di); !hit {
 			e.NotCandidates = append(e.NotCandidates, NotCandidate{Deployment: d.ID, Why: p.whyNotSelected(ctx, di, c)})
 			continue
@@ -87,6 +109,13 @@ func (p *Planner) Explain(ctx context.Context, computer, item string, s Session)
 			continue
 		}
 		cands = append(cands, Candidate{Deployment: d, TenantDistance: p.distance(di, c)})
+	}
+	if len(e.Problems) > 0 { // held: no candidate wins
+		for _, cd := range cands {
+			e.NotCandidates = append(e.NotCandidates, NotCandidate{Deployment: cd.Deployment.ID, Why: "the item is held: a filter failed"})
+		}
+		slices.SortFunc(e.NotCandidates, func(a, b NotCandidate) int { return strings.Compare(a.Deployment, b.Deployment) })
+		return e, nil
 	}
 	if len(cands) == 0 {
 		return e, nil

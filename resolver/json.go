@@ -117,7 +117,42 @@ func (j *jsonWriter) computer(c *ComputerPlan) {
 		}
 		j.raw("\n      ]")
 	}
+	if ps := c.Problems(); len(ps) > 0 {
+		j.raw(",\n" + in + "\"problems\": [")
+		for i := range ps {
+			if i > 0 {
+				j.raw(",")
+			}
+			j.raw("\n        ")
+			j.problem(&ps[i])
+		}
+		j.raw("\n      ]")
+	}
 	j.raw("\n    }")
+}
+
+// problem writes a Problem as encoding/json does (see its tags).
+func (j *jsonWriter) problem(p *Problem) {
+	const in = "          "
+	j.raw("{\n")
+	j.field(in, "kind", p.Kind.String(), false)
+	j.field(in, "computer", p.Computer, false)
+	j.field(in, "item", p.Item, false)
+	j.field(in, "deployment", p.Deployment, false)
+	if p.Private != "" {
+		j.field(in, "private", p.Private, false)
+	}
+	if p.Tenant != "" {
+		j.field(in, "tenant", p.Tenant, false)
+	}
+	if p.File != "" {
+		j.field(in, "file", p.File, false)
+	}
+	if p.Line != 0 {
+		j.raw(in + "\"line\": " + strconv.Itoa(p.Line) + ",\n")
+	}
+	j.field(in, "message", p.Message, true)
+	j.raw("        }")
 }
 
 func (j *jsonWriter) decision(c *ComputerPlan, a *action, losers []loserRec) {

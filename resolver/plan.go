@@ -62,6 +62,11 @@ type Config struct {
 	// (targets.Index.At), which decides which agreements count for client
 	// groups.
 	At time.Time
+	// Locate, when set, places a problem in the fleet's source: the
+	// resolver hands it the deployment (section "deployments", its index in
+	// the fleet, id and field) or software a Problem is about, and reads
+	// back File and Line. fleetfile.File.Locate does it for a fleet file.
+	Locate func(immy.Problem) immy.Problem
 }
 
 // Planner plans maintenance sessions over one fleet. NewPlanner compiles
@@ -211,6 +216,11 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 	}
 	p := &Planner{cfg: cfg, ix: ix, m: m, cat: cat, fleet: f, table: table, byID: make(map[string]int32, len(table))}
 	p.pc = newPlanContext(cat, f, table, &p.names)
+	p.pc.locate = cfg.Locate
+	p.pc.fleetIndex = make([]int32, len(order))
+	for r, i := range order {
+		p.pc.fleetIndex[r] = int32(i)
+	}
 	p.aims = cat.aims(table)
 	if p.cfg.Ranking == nil {
 		p.cfg.Ranking = DefaultRanking
@@ -446,7 +456,14 @@ type ComputerPlan struct {
 	nact, nlost uint32 // records in rec
 	rec         []byte
 	shared      *[]byte         // the losers of its group's shared decisions (see encode.go), nil for none
-	extra       *[]immy.Version // versions a State reported, nil for none
+	extra       *planExtra      // nil for none
+}
+
+// planExtra is what few computers' plans have.
+type planExtra struct {
+	state bool           // planned from a State: detected versions are in vals
+	vals  []immy.Version // versions a State reported
+	probs []planProblem  // what held or refused part of the plan, sorted
 }
 
 // decision is a decision while a computer is planned.
@@ -479,10 +496,11 @@ func (c ComputerPlan) MarshalJSON() ([]byte, error) {
 		Excluded  bool       `json:"excluded,omitempty"`
 		Decisions []Decision `json:"decisions"`
 		Actions   []Action   `json:"actions"`
+		Problems  []Problem  `json:"problems,omitempty"`
 	}
 	v := plain{ID: c.ID, Excluded: c.Excluded, Decisions: []Decision{}, Actions: []Action{}}
 	if c.pc != nil {
-		v.Decisions, v.Actions = c.Decisions(), c.Actions()
+		v.Decisions, v.Actions, v.Problems = c.Decisions(), c.Actions(), c.Problems()
 	}
 	return json.Marshal(v)
 }
@@ -520,6 +538,7 @@ type worker struct {
 	enc     encoder
 	results slab[byte] // the records of a whole-fleet plan are carved from it
 	shares  bool       // decide by decideShared (Plan's workers)
+	probs   []planProblem // the computer's items held by failing filters
 	base    groupBase  // for decideShared: the group last planned
 	rest    []int32
 	tail    []candRec
@@ -642,8 +661,10 @@ func (p *Planner) PlanComputer(ctx context.Context, computer string, s Session, 
 		return nil, err
 	}
 	if st != nil {
-		vals := *ps.vals
-		cp.extra = &vals
+		if cp.extra == nil {
+			cp.extra = new(planExtra)
+		}
+		cp.extra.state, cp.extra.vals = true, *ps.vals
 	}
 	return cp, nil
 }
@@ -660,33 +681,44 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 		cp.Excluded = true
 		return nil
 	}
-	decide := p.decide
-	if w.shares {
-		decide = p.decideShared
+	w.probs = w.probs[:0]
+	shares := w.shares
+	var err error
+	if shares {
+		err = p.decideShared(ctx, w, c, s)
+		if err == errHeld { // a filter failed: this computer alone is decided the general way
+			shares = false
+		}
 	}
-	if err := decide(ctx, w, c, s); err != nil {
+	if !shares {
+		err = p.decide(ctx, w, c, s)
+	}
+	if err != nil {
 		return err
 	}
-	if !w.shares { // decideShared makes w.sitems itself
+	if !shares { // decideShared makes w.sitems itself
 		w.sitems = w.sitems[:0]
 		for _, d := range w.decs {
 			w.sitems = append(w.sitems, seqItem{it: d.item, dep: d.winner})
 		}
 	}
 	if len(w.sitems) == 0 {
+		p.keepProblems(w, cp, nil)
 		return nil
 	}
 	if st == nil {
 		w.inv.load(comp, &p.names, &w.hits)
 		st = &w.inv
 	}
+	w.seq.tenant = cp.tenant
 	acts := w.seq.run(w.sitems, st, s.kind == OnboardingSession)
+	p.keepProblems(w, cp, w.seq.probs)
 	w.enc.reset()
 	if pooled { // straight into the free part of the worker's slab
 		w.enc.buf = w.results.tail()
 	}
 	w.enc.actions(p.pc, acts)
-	if w.shares { // the shared decisions' losers are the group's
+	if shares { // the shared decisions' losers are the group's
 		cp.shared = w.base.losers
 		for i := range w.decs {
 			switch d := &w.decs[i]; {
@@ -704,7 +736,7 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 		}
 	}
 	cp.nact, cp.nlost = uint32(len(acts)), uint32(w.nlost)
-	if !w.shares {
+	if !shares {
 		cp.nlost = uint32(len(w.loss))
 	}
 	b := w.enc.buf

@@ -257,7 +257,7 @@ func TestPlanIsDeterministic(t *testing.T) {
 		require.Equal(t, in.ID, alone.ID)
 		require.Empty(t, cmp.Diff(in.Decisions(), alone.Decisions(), samePtr))
 		require.Empty(t, cmp.Diff(in.Actions(), alone.Actions()))
-		decisions, err := p.Decide(context.Background(), id, Session{})
+		decisions, _, err := p.Decide(context.Background(), id, Session{})
 		require.NoError(t, err)
 		require.Empty(t, cmp.Diff(in.Decisions(), decisions, samePtr))
 	}
@@ -516,7 +516,7 @@ func TestPlanLosersOfWideItems(t *testing.T) {
 	losers, keyedLosers := 0, 0
 	for i := range plan.Computers {
 		in := &plan.Computers[i]
-		decided, err := p.Decide(ctx, in.ID, Session{})
+		decided, _, err := p.Decide(ctx, in.ID, Session{})
 		require.NoError(t, err)
 		got := in.Decisions()
 		require.Empty(t, cmp.Diff(decided, got, samePtr), in.ID)

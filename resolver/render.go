@@ -66,6 +66,7 @@ func (c *ComputerPlan) writeText(b *bytes.Buffer) {
 		return
 	case c.nact == 0:
 		b.WriteString("  no deployment reaches it\n")
+		c.writeProblems(b)
 		return
 	}
 	b.WriteString("  decisions:\n")
@@ -92,6 +93,33 @@ func (c *ComputerPlan) writeText(b *bytes.Buffer) {
 			dep = "(no deployment)"
 		}
 		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\t%s\n", i+1, a.Action, a.Item, versions(a), a.Reason, dep)
+	}
+	tw.Flush()
+	c.writeProblems(b)
+}
+
+// writeProblems renders the computer's problems, when it has any: kind,
+// item, deployment, and the message after where it is in the fleet file.
+func (c *ComputerPlan) writeProblems(b *bytes.Buffer) {
+	ps := c.Problems()
+	if len(ps) == 0 {
+		return
+	}
+	b.WriteString("  problems:\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, p := range ps {
+		dep := p.Deployment
+		if dep == "" {
+			dep = "(no deployment)"
+		}
+		where := ""
+		switch {
+		case p.File != "" && p.Line > 0:
+			where = fmt.Sprintf("%s:%d: ", p.File, p.Line)
+		case p.Line > 0:
+			where = fmt.Sprintf("line %d: ", p.Line)
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s%s\n", p.Kind, p.Item, dep, where, oneLine(p.Message))
 	}
 	tw.Flush()
 }
@@ -128,6 +156,8 @@ func (e *Explanation) WriteText(w io.Writer) error {
 	switch {
 	case e.Excluded:
 		b.WriteString("the computer is excluded from maintenance\n")
+	case len(e.Problems) > 0:
+		b.WriteString("held, no deployment wins: a filter failed\n")
 	case e.Winner == "":
 		b.WriteString("no deployment takes part\n")
 	default:

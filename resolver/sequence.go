@@ -141,6 +141,13 @@ type sequencer struct {
 	busy       []int32   // the software whose prerequisites are being planned, outermost first
 	first      []seqItem // run's items placed first and last
 	late       []seqItem
+	// tenant is the computer's tenant (a fleet index; -1 for none, -3 for
+	// not known): an item private to another is refused (problem.go)
+	tenant int32
+	// checkOwn: the decided items too are checked against tenant (for
+	// Actions; a planner's decisions are its own)
+	checkOwn bool
+	probs    []planProblem // what run refused, valid until the next run
 }
 
 // newSequencer returns a sequencer over the deployments deps of catalogue
@@ -164,7 +171,8 @@ func newSequencer(cat *Catalogue, deps []immy.Deployment, aims []aim, codes []ui
 		hot[k] = seqHot{config: it.config, task: it.task != nil, prereqs: len(it.prereqs) > 0 || len(it.byVersion) > 0}
 		hot[k].plain = it.sw != nil && !hot[k].prereqs && it.config < 0
 	}
-	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items))}
+	return &sequencer{cat: cat, deps: deps, aims: aims, how: how, placed: placed, soft: soft, hot: hot, slots: make([]slot, len(cat.items)), vers: make([]slotVers, len(cat.items)),
+		tenant: -3}
 }
 
 // absentOutcomes returns the table's outcome of each deployment of deps where
@@ -237,7 +245,10 @@ func (q *sequencer) run(items []seqItem, st stateReader, onboarding bool) []acti
 	}
 	q.st, q.onboarding = st, onboarding
 	q.inv, _ = st.(*invState)
-	q.acts = q.acts[:0]
+	q.acts, q.probs = q.acts[:0], q.probs[:0]
+	if q.checkOwn {
+		items = q.ownItems(items)
+	}
 	// Items in execution order: those placed first (by position), the
 	// unordered ones by id, which is item order (given items sorted by item,
 	// as the planner gives them, only the few placed first or last need
@@ -455,6 +466,12 @@ func (q *sequencer) prerequisites(it int32, v *immy.Version) (bool, uint32) {
 		rules = item.rules(v, q.rules[d][:0])
 		q.rules[d] = rules
 	}
+	if item.privateRefs { // before any condition is read: a private item is not even detected
+		if p := q.foreign(rules); p >= 0 {
+			q.refuse(it, p)
+			return false, q.cat.items[p].reasonPrivate
+		}
+	}
 	holds := q.holds[d][:0]
 	for _, r := range rules {
 		holds = append(holds, q.holdsNow(r))
@@ -599,6 +616,10 @@ func (q *sequencer) configuration(it int32) {
 	if task.tenantTask || (task.onboardingOnly && !q.onboarding) {
 		return
 	}
+	if task.ownerIdx != -1 && !q.cat.allowed(ct, q.tenant) {
+		q.refuse(it, ct)
+		return
+	}
 	s := q.load(ct)
 	if s.planned != 0 {
 		return
@@ -635,8 +656,20 @@ func (c *Catalogue) publicAction(deps []immy.Deployment, a *action) Action {
 // and what detection found, without a target index: the pure part of the
 // planner, for callers who decide winners themselves (see Decide). st may be
 // nil: every software is then absent and every test unknown. Decisions for
-// items the catalogue does not hold are ignored.
+// items the catalogue does not hold are ignored. The computer is not known,
+// so no item private to a tenant is planned (see ActionsFor).
 func (c *Catalogue) Actions(s Session, decisions []Decision, st State) []Action {
+	acts, _ := c.ActionsFor(nil, s, decisions, st)
+	return acts
+}
+
+// ActionsFor is Actions on computer comp (nil for one not known), with the
+// problems that refused part of it: an item private to a tenant reaches only
+// that tenant's computers, whether decided, named by a prerequisite rule of a
+// software about to be installed (which then fails with reason
+// prerequisite-private:ITEM, before any of its rules is read) or its
+// configuration task (left out).
+func (c *Catalogue) ActionsFor(comp *immy.Computer, s Session, decisions []Decision, st State) ([]Action, []Problem) {
 	deps := make([]immy.Deployment, 0, len(decisions))
 	items := make([]seqItem, 0, len(decisions))
 	for _, d := range decisions {
@@ -648,10 +681,36 @@ func (c *Catalogue) Actions(s Session, decisions []Decision, st State) []Action 
 		items = append(items, seqItem{it: k, dep: int32(len(deps) - 1)})
 	}
 	q := newSequencer(c, deps, c.aims(deps), nil)
+	q.tenant, q.checkOwn = c.tenantOf(comp), true
 	acts := q.run(items, newPublicState(c, st), s.Kind == OnboardingSession)
 	out := make([]Action, len(acts))
 	for i := range acts {
 		out[i] = c.publicAction(deps, &acts[i])
 	}
-	return out
+	var probs []Problem
+	id := ""
+	if comp != nil {
+		id = comp.ID
+	}
+	for _, pp := range sortProblems(q.probs) {
+		probs = append(probs, c.problem(pp, id, deps, nil, nil))
+	}
+	return out, probs
+}
+
+// tenantOf is the sequencer's tenant of a computer: its tenant's index in the
+// fleet, -1 for none, -3 for a computer or tenant not known.
+func (c *Catalogue) tenantOf(comp *immy.Computer) int32 {
+	switch {
+	case comp == nil:
+		return -3
+	case comp.Tenant == "":
+		return -1
+	}
+	for i := range c.fleet.Tenants {
+		if c.fleet.Tenants[i].ID == comp.Tenant {
+			return int32(i)
+		}
+	}
+	return -3
 }

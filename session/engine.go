@@ -282,6 +282,7 @@ func (e *Engine) validate(req *Request) error {
 			errs = append(errs, fmt.Errorf("rerun.item: unknown item %q: %w", req.Rerun.Item, immy.ErrNotFound))
 		}
 	}
+	errs = append(errs, e.privateElsewhere(c, req)...) // tenancy.go
 	if ok && c.ExcludedFromMaintenance && req.Kind == RerunAction {
 		bad("computer", "computer %q is excluded from maintenance", req.Computer)
 	}
@@ -331,7 +332,11 @@ func (e *Engine) emitRecord(s *sess, rec *Record) {
 		}
 	case RecordStage:
 		ev.Kind, ev.Stage = EventStage, rec.Stage
+	case RecordDecisions:
+		e.emitProblems(s, rec)
+		return
 	case RecordPlan:
+		e.emitProblems(s, rec)
 		s.mu.Lock()
 		start := len(s.rep.Actions) - len(rec.Actions)
 		s.mu.Unlock()

@@ -2,6 +2,8 @@ package session
 
 import (
 	"sync"
+
+	"github.com/immyoss/engine/resolver"
 	"sync/atomic"
 	"time"
 )
@@ -17,9 +19,10 @@ const (
 	EventAction             // an action changed: Index, Action
 	EventLog                // a line of output or a log line of a script: Index (-1 outside actions), Text
 	EventProgress           // a script's progress: Index, Percent, Text
+	EventProblem            // a problem held or refused part of the plan (see Report.Problems): Problem, Text its message
 )
 
-var eventKindNames = names[EventKind]{"event kind", []string{"", "session", "stage", "action", "log", "progress"}}
+var eventKindNames = names[EventKind]{"event kind", []string{"", "session", "stage", "action", "log", "progress", "problem"}}
 
 func (k EventKind) String() string { return eventKindNames.str(k) }
 
@@ -41,6 +44,8 @@ type Event struct {
 	Action   *Action   `json:"action,omitempty"`
 	Text     string    `json:"text,omitempty"`
 	Percent  float64   `json:"percent,omitempty"`
+	// Problem is an EventProblem's problem.
+	Problem *resolver.Problem `json:"problem,omitempty"`
 }
 
 // Subscription receives events in order on C until Close. Events wait in the

@@ -91,6 +91,8 @@ type Record struct {
 	Stage     Stage               `json:"stage,omitempty"`
 	Decisions []resolver.Decision `json:"decisions,omitempty"`
 	Actions   []Action            `json:"actions,omitempty"`
+	// Problems of the resolution (decisions) or of the plan (plan)
+	Problems []resolver.Problem `json:"problems,omitempty"`
 	Segment   string              `json:"segment,omitempty"` // plan: "onboarding" or "main"
 	Index     int                 `json:"index,omitempty"`
 	Action    *Action             `json:"action,omitempty"`
@@ -104,6 +106,7 @@ func (r Record) clone() Record {
 	}
 	r.Decisions = slices.Clone(r.Decisions)
 	r.Actions = slices.Clone(r.Actions)
+	r.Problems = slices.Clone(r.Problems)
 	if r.Action != nil {
 		a := *r.Action
 		r.Action = &a
@@ -340,8 +343,10 @@ func (r *Report) apply(rec *Record) {
 		r.Stage = rec.Stage
 	case RecordDecisions:
 		r.Decisions = slices.Clone(rec.Decisions)
+		r.Problems = slices.Clone(rec.Problems)
 	case RecordPlan:
 		r.Actions = append(r.Actions, rec.Actions...)
+		r.Problems = append(r.Problems, rec.Problems...)
 		if rec.Segment == segOnboarding {
 			r.onboardingPlanned = true
 		} else {
@@ -352,7 +357,7 @@ func (r *Report) apply(rec *Record) {
 			r.Actions[rec.Index] = *rec.Action
 		}
 	case RecordReset:
-		r.Decisions, r.Actions = nil, nil
+		r.Decisions, r.Actions, r.Problems = nil, nil, nil
 		r.Stage = StageNone
 		r.onboardingPlanned, r.mainPlanned = false, false
 	case RecordReboot:

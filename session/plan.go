@@ -48,7 +48,7 @@ func (x *runCtx) detect(decisions []resolver.Decision) (*detected, error) {
 	var addSoftware func(id string)
 	addSoftware = func(id string) {
 		sw := e.software[id]
-		if sw == nil || softwareSet[id] {
+		if sw == nil || softwareSet[id] || !e.ownedBy(x.comp, sw.Tenant) { // another tenant's is never detected here (tenancy.go)
 			return
 		}
 		softwareSet[id] = true
@@ -64,7 +64,7 @@ func (x *runCtx) detect(decisions []resolver.Decision) (*detected, error) {
 				addSoftware(s)
 			}
 		}
-		if ct := sw.ConfigurationTask; ct != "" {
+		if ct := sw.ConfigurationTask; ct != "" && (e.tasks[ct] == nil || e.ownedBy(x.comp, e.tasks[ct].Tenant)) {
 			if d := decided[ct]; d == nil || d.Mode == immy.ModeEnforce {
 				taskSet[ct] = true
 			}
@@ -267,8 +267,8 @@ func taskScript(t *immy.Task, method string) (script *immy.Script, told bool) {
 // task planned for a software that changes in this session is decided after
 // it (a detection-only session reports it so, never guessing the test's
 // result after the change).
-func (x *runCtx) plan(decisions []resolver.Decision, det *detected, onboarding bool) []Action {
-	planned := x.e.cat.Actions(x.rs, decisions, det)
+func (x *runCtx) plan(decisions []resolver.Decision, det *detected, onboarding bool) ([]Action, []resolver.Problem) {
+	planned, problems := x.e.cat.ActionsFor(x.comp, x.rs, decisions, det)
 	out := make([]Action, len(planned))
 	for i, p := range planned {
 		a := Action{Planned: p, Onboarding: onboarding, ItemKind: immy.ItemSoftware}
@@ -302,7 +302,7 @@ func (x *runCtx) plan(decisions []resolver.Decision, det *detected, onboarding b
 			out[i].Status = WaitingForPrerequisite
 		}
 	}
-	return out
+	return out, problems
 }
 
 // dependencies returns the indices of the earlier actions that action i
@@ -398,5 +398,5 @@ func (x *runCtx) planRerun() error {
 			a.Planned.Detected = ""
 		}
 	}
-	return x.recordPlan([]Action{a}, segMain)
+	return x.recordPlan([]Action{a}, nil, segMain)
 }

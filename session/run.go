@@ -240,14 +240,14 @@ func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
 	if err := x.setStage(StageResolution); err != nil {
 		return false, err
 	}
-	decisions, err := x.e.planner.Decide(x.ctx, x.comp.ID, x.rs)
+	decisions, problems, err := x.e.planner.Decide(x.ctx, x.comp.ID, x.rs)
 	if err != nil {
 		if stop := x.checkStop(); stop != nil {
 			return false, stop
 		}
 		return false, &stageFailure{reason: ReasonResolutionFailed, err: fmt.Errorf("resolution: %w", err)}
 	}
-	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions}, nil); err != nil {
+	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions, Problems: problems}, nil); err != nil {
 		return false, err
 	}
 	if x.s.req.Kind == ResolutionOnly {
@@ -271,7 +271,8 @@ func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
 			if err != nil {
 				return false, err
 			}
-			if err := x.recordPlan(x.plan(onboarding, det, true), segOnboarding); err != nil {
+			acts, problems := x.plan(onboarding, det, true)
+			if err := x.recordPlan(acts, problems, segOnboarding); err != nil {
 				return false, err
 			}
 		}
@@ -294,7 +295,8 @@ func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return false, x.recordPlan(x.plan(decisions, det, false), segMain)
+	acts, problems := x.plan(decisions, det, false)
+	return false, x.recordPlan(acts, problems, segMain)
 }
 
 // pendingWork reports whether actions of a segment are left to do.
@@ -307,8 +309,8 @@ func (x *runCtx) pendingWork(onboarding bool) bool {
 	return false
 }
 
-func (x *runCtx) recordPlan(acts []Action, segment string) error {
-	return x.e.commit(x.ctx, x.s, Record{Kind: RecordPlan, Actions: acts, Segment: segment}, nil)
+func (x *runCtx) recordPlan(acts []Action, problems []resolver.Problem, segment string) error {
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordPlan, Actions: acts, Problems: problems, Segment: segment}, nil)
 }
 
 // execute runs the actions of one segment (the onboarding stage's, or the

@@ -115,6 +115,11 @@ type Report struct {
 	Stage   Stage  `json:"stage"`
 	// Decisions are the winning deployments of the resolution stage.
 	Decisions []resolver.Decision `json:"decisions,omitempty"`
+	// Problems held or refused part of the plan, and the rest went on: an
+	// item held because a deployment's filter failed on the computer (no
+	// deployment of it wins), an item private to another tenant refused as
+	// a prerequisite or configuration task. Each is also an EventProblem.
+	Problems []resolver.Problem `json:"problems,omitempty"`
 	// Actions in execution order: the onboarding stage's, then the others.
 	Actions        []Action  `json:"actions"`
 	Created        time.Time `json:"created"`
@@ -138,6 +143,7 @@ func (r *Report) clone() Report {
 	c := *r
 	c.Request = r.Request.clone()
 	c.Decisions = slices.Clone(r.Decisions)
+	c.Problems = slices.Clone(r.Problems)
 	c.Actions = slices.Clone(r.Actions)
 	return c
 }
