@@ -36,28 +36,28 @@ func (c *Catalogue) reason(kind, about string, item int32) uint32 {
 
 // item is one software or task of the catalogue.
 type item struct {
-	id             string
-	kind           immy.ItemKind
-	sw             *immy.Software
-	task           *immy.Task
-	latest         *immy.Version // nil when the software has no version
-	rank           int32         // place in the execution order of items
-	placed         placement
-	prereqs        []prereq
-	ownRules       []*prereq // the rules of prereqs, as rules returns them when no version adds any
-	byVersion      []versionPrereqs
-	config         int32 // the configuration task, -1 for none
-	detect         detectHow
-	owner          string // the tenant a private item belongs to
+	id        string
+	kind      immy.ItemKind
+	sw        *immy.Software
+	task      *immy.Task
+	latest    *immy.Version // nil when the software has no version
+	rank      int32         // place in the execution order of items
+	placed    placement
+	prereqs   []prereq
+	ownRules  []*prereq // the rules of prereqs, as rules returns them when no version adds any
+	byVersion []versionPrereqs
+	config    int32 // the configuration task, -1 for none
+	detect    detectHow
+	owner     string // the tenant a private item belongs to
 	// ownerIdx is owner's index in the fleet's tenants: -1 for a public
 	// item, -2 for an owner the fleet does not have (which owns nothing)
 	ownerIdx int32
 	// privateRefs: a rule of the software (or of a version) or its
 	// configuration task names a private item, which the sequencer checks
 	// against the computer's tenant
-	privateRefs bool
-	onboardingOnly bool   // a task run only in onboarding sessions, first
-	tenantTask     bool   // a cloud task: planned per tenant, not per computer
+	privateRefs    bool
+	onboardingOnly bool // a task run only in onboarding sessions, first
+	tenantTask     bool // a cloud task: planned per tenant, not per computer
 
 	// codes of the reasons about this item
 	reasonPrereqOf, reasonFailed, reasonConflict, reasonConfigOf, reasonPrivate uint32

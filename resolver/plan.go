@@ -455,8 +455,8 @@ type ComputerPlan struct {
 	tenant      int32  // its tenant's index, -1 for none: the tenant distances of its candidates
 	nact, nlost uint32 // records in rec
 	rec         []byte
-	shared      *[]byte         // the losers of its group's shared decisions (see encode.go), nil for none
-	extra       *planExtra      // nil for none
+	shared      *[]byte    // the losers of its group's shared decisions (see encode.go), nil for none
+	extra       *planExtra // nil for none
 }
 
 // planExtra is what few computers' plans have.
@@ -536,10 +536,10 @@ type worker struct {
 	decs    []decision
 	loss    []lost
 	enc     encoder
-	results slab[byte] // the records of a whole-fleet plan are carved from it
-	shares  bool       // decide by decideShared (Plan's workers)
+	results slab[byte]    // the records of a whole-fleet plan are carved from it
+	shares  bool          // decide by decideShared (Plan's workers)
 	probs   []planProblem // the computer's items held by failing filters
-	base    groupBase  // for decideShared: the group last planned
+	base    groupBase     // for decideShared: the group last planned
 	rest    []int32
 	tail    []candRec
 	nlost   int32 // decideShared: the losers of every decision

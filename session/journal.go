@@ -93,10 +93,10 @@ type Record struct {
 	Actions   []Action            `json:"actions,omitempty"`
 	// Problems of the resolution (decisions) or of the plan (plan)
 	Problems []resolver.Problem `json:"problems,omitempty"`
-	Segment   string              `json:"segment,omitempty"` // plan: "onboarding" or "main"
-	Index     int                 `json:"index,omitempty"`
-	Action    *Action             `json:"action,omitempty"`
-	Reboot    *RebootOutcome      `json:"reboot,omitempty"`
+	Segment  string             `json:"segment,omitempty"` // plan: "onboarding" or "main"
+	Index    int                `json:"index,omitempty"`
+	Action   *Action            `json:"action,omitempty"`
+	Reboot   *RebootOutcome     `json:"reboot,omitempty"`
 }
 
 func (r Record) clone() Record {
