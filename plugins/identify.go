@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,6 +106,19 @@ func normalizeManufacturer(s string) string {
 // manufacturer and serial alone, which survive a replaced mainboard. An agent
 // with no usable hardware identity stays a computer of its own, kept across
 // runs by its pathway.
+//
+// Identity is what an agent says of itself, so it never crosses tenants: an
+// agent enrolled for one tenant (an integration's agent whose client Clients
+// maps to it; the engine's own agent, whose Client is the tenant its install
+// token enrolled it for) joins only agents and computers of that tenant, or
+// of none. When agents or computers of several tenants claim one machine's
+// hardware, each tenant's claim is a computer of its own, and the
+// newcomers are flagged: Attributes[AttrIdentityConflict] is
+// IdentityUnconfirmed and an EventIdentityConflict names the others, for a
+// technician to look into. A computer that held the hardware alone before
+// (the incumbent) is not flagged; with no incumbent every claimant is. A
+// technician who has checked a flagged computer sets its attribute to
+// IdentityConfirmed: it stays apart and is not flagged again.
 type Identifier struct {
 	// Priority ranks integrations (by instance id; "" is the engine's own
 	// agent) for running scripts: a computer's pathways are ordered by it,
@@ -112,9 +127,31 @@ type Identifier struct {
 	// TrustedManufacturers are matched by serial; nil means
 	// DefaultTrustedManufacturers, an empty slice none.
 	TrustedManufacturers []string
-	// Clients maps integrations' clients to tenants; a computer takes the
-	// tenant of its highest-priority agent whose client is mapped.
+	// Clients maps integrations' clients to tenants: an agent's tenant is
+	// its client's. The engine's own agents (Integration "") need no entry:
+	// their Client is their tenant.
 	Clients ClientMap
+}
+
+// AttrIdentityConflict is the attribute of a computer whose hardware
+// identity is claimed in several tenants; its values are
+// IdentityUnconfirmed (set by Identify) and IdentityConfirmed (set by a
+// technician).
+const (
+	AttrIdentityConflict = "identity-conflict"
+	IdentityUnconfirmed  = "unconfirmed"
+	IdentityConfirmed    = "confirmed"
+)
+
+// tenantOf is the tenant an agent is enrolled for, "" when none.
+func (idr Identifier) tenantOf(a Agent) string {
+	if t := idr.Clients[ClientKey{a.Integration, a.Client}]; t != "" {
+		return t
+	}
+	if a.Integration == "" {
+		return a.Client
+	}
+	return ""
 }
 
 // ClientMap maps an integration's client to a tenant id.
@@ -143,14 +180,17 @@ type EventKind string
 
 // Kinds of event.
 const (
-	EventNewComputer    EventKind = "new-computer"    // a machine seen for the first time: it needs onboarding
-	EventWiped          EventKind = "wiped"           // its OS installation id changed: it needs onboarding again
-	EventMerged         EventKind = "merged"          // agents of several integrations reach one machine
-	EventBogusUUID      EventKind = "bogus-uuid"      // an agent reported a UUID that identifies nothing
-	EventCloneSuspected EventKind = "clone-suspected" // one UUID on machines with different serials or manufacturers
-	EventUnidentified   EventKind = "unidentified"    // no usable hardware identity: the agent is a computer alone
-	EventAmbiguous      EventKind = "ambiguous"       // an agent could belong to several machines; it was kept apart
-	EventTenantConflict EventKind = "tenant-conflict" // the agents' clients map to different tenants
+	EventNewComputer      EventKind = "new-computer"      // a machine seen for the first time: it needs onboarding
+	EventWiped            EventKind = "wiped"             // its OS installation id changed: it needs onboarding again
+	EventMerged           EventKind = "merged"            // agents of several integrations reach one machine
+	EventBogusUUID        EventKind = "bogus-uuid"        // an agent reported a UUID that identifies nothing
+	EventCloneSuspected   EventKind = "clone-suspected"   // one UUID on machines with different serials or manufacturers
+	EventUnidentified     EventKind = "unidentified"      // no usable hardware identity: the agent is a computer alone
+	EventAmbiguous        EventKind = "ambiguous"         // an agent could belong to several machines; it was kept apart
+	EventIdentityConflict EventKind = "identity-conflict" // the machine's hardware is claimed in another tenant too: kept apart, to be confirmed
+	// Deprecated: agents of different tenants are no longer merged; see
+	// EventIdentityConflict. Identify does not report it.
+	EventTenantConflict EventKind = "tenant-conflict"
 )
 
 // AgentRef names one agent.
@@ -190,7 +230,7 @@ func (idr Identifier) Identify(obs Observations) Identification {
 	// The agents, normalized, in a fixed order.
 	agents := make([]idAgent, 0, len(obs.Agents))
 	for _, a := range obs.Agents {
-		ia := idAgent{Agent: a, serial: normalizeSerial(a.Identity.Serial), mfr: normalizeManufacturer(a.Identity.Manufacturer)}
+		ia := idAgent{Agent: a, serial: normalizeSerial(a.Identity.Serial), mfr: normalizeManufacturer(a.Identity.Manufacturer), tenant: idr.tenantOf(a)}
 		var ok bool
 		ia.uuid, ok = NormalizeUUID(a.Identity.UUID)
 		if !ok && strings.TrimSpace(a.Identity.UUID) != "" {
@@ -251,18 +291,27 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			g.ambiguous = true
 		}
 	}
-	slices.Sort(order)
+	// A machine's agents of different tenants are as many claims: one group
+	// per tenant. Agents of no tenant join the one tenant's group, or keep
+	// to themselves when there are several.
+	var split []*idGroup
+	for _, key := range order {
+		split = append(split, groups[key].byTenant()...)
+	}
+	slices.SortFunc(split, func(a, b *idGroup) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.tenant, b.tenant))
+	})
 
 	// Known computers by hardware key and by pathway.
 	known := slices.Clone(obs.Computers)
 	slices.SortFunc(known, func(a, b immy.Computer) int { return strings.Compare(a.ID, b.ID) })
-	byKey := map[string]int{}
+	byKey := map[string][]int{}
 	byPath := map[AgentRef]int{}
+	ids := map[string]bool{}
 	for i, c := range known {
+		ids[c.ID] = true
 		if key := computerKey(c, trusted); key != "" {
-			if _, dup := byKey[key]; !dup {
-				byKey[key] = i
-			}
+			byKey[key] = append(byKey[key], i)
 		}
 		for _, p := range c.Pathways {
 			if _, dup := byPath[AgentRef{p.Integration, p.AgentID}]; !dup {
@@ -270,6 +319,8 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			}
 		}
 	}
+	// fits: a group of tenant t may be a known computer of tenant ct.
+	fits := func(t, ct string) bool { return t == "" || ct == "" || t == ct }
 
 	memberOf := map[AgentRef][]string{}
 	for _, dg := range obs.DeviceGroups {
@@ -280,16 +331,23 @@ func (idr Identifier) Identify(obs Observations) Identification {
 	}
 
 	claimed := map[int]bool{}
-	byUUID := map[string][]string{} // UUID -> computer ids, for the clone guard
+	byUUID := map[string]map[string][]string{} // UUID -> hardware key -> computer ids, for the clone guard
 	var out []immy.Computer
-	for _, key := range order {
-		g := groups[key]
+	var claims []claim // beside out: what each computer claims
+	for _, g := range split {
+		key := g.key
 		idx, found := -1, false
-		if i, ok := byKey[key]; ok && !claimed[i] && !strings.HasPrefix(key, "agent:") {
-			idx, found = i, true
-		} else {
+		if !strings.HasPrefix(key, "agent:") {
+			for _, i := range byKey[key] {
+				if !claimed[i] && fits(g.tenant, known[i].Tenant) {
+					idx, found = i, true
+					break
+				}
+			}
+		}
+		if !found {
 			for _, a := range g.agents {
-				if i, ok := byPath[a.ref()]; ok && !claimed[i] {
+				if i, ok := byPath[a.ref()]; ok && !claimed[i] && fits(g.tenant, known[i].Tenant) {
 					if k := computerKey(known[i], trusted); k == "" || k == key {
 						idx, found = i, true
 						break
@@ -304,8 +362,8 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			c.Pathways = nil
 			c.DeviceGroups = nil
 		} else {
-			sum := sha256.Sum256([]byte(key))
-			c = immy.Computer{ID: "c-" + hex.EncodeToString(sum[:8]), Onboarding: immy.NeedsOnboarding}
+			c = immy.Computer{ID: newComputerID(key, g.tenant, ids), Onboarding: immy.NeedsOnboarding}
+			ids[c.ID] = true
 		}
 		refs := g.refs()
 		best := g.best(idr.Priority)
@@ -340,11 +398,8 @@ func (idr Identifier) Identify(obs Observations) Identification {
 		if id.Kind != immy.KindUnknown {
 			c.Kind = id.Kind
 		}
-		if tenant, conflict := g.tenant(idr.Clients, idr.Priority); tenant != "" {
-			c.Tenant = tenant
-			if conflict != "" {
-				events = append(events, Event{Kind: EventTenantConflict, Computer: c.ID, Agents: refs, Detail: conflict})
-			}
+		if g.tenant != "" {
+			c.Tenant = g.tenant
 		}
 		c.Online = false
 		for _, a := range g.agents {
@@ -356,24 +411,42 @@ func (idr Identifier) Identify(obs Observations) Identification {
 		slices.Sort(c.DeviceGroups)
 		c.DeviceGroups = slices.Compact(c.DeviceGroups)
 		if u := g.uuid(); u != "" && !g.ambiguous {
-			byUUID[u] = append(byUUID[u], c.ID)
+			if byUUID[u] == nil {
+				byUUID[u] = map[string][]string{}
+			}
+			byUUID[u][key] = append(byUUID[u][key], c.ID)
+		}
+		cl := claim{refs: refs}
+		if !strings.HasPrefix(key, "agent:") {
+			cl.key = key
+		}
+		if found {
+			cl.incumbent = known[idx].Attributes[AttrIdentityConflict] == ""
 		}
 		out = append(out, c)
+		claims = append(claims, cl)
 	}
 	// Known computers no agent reaches any more stay, offline.
 	for i, c := range known {
 		if !claimed[i] {
 			c.Pathways, c.Online = nil, false
 			out = append(out, c)
+			claims = append(claims, claim{key: computerKey(c, trusted), incumbent: c.Attributes[AttrIdentityConflict] == ""})
 		}
 	}
-	for u, ids := range byUUID {
-		if len(ids) > 1 {
-			slices.Sort(ids)
-			for _, id := range ids {
-				events = append(events, Event{Kind: EventCloneSuspected, Computer: id,
-					Detail: fmt.Sprintf("UUID %s is shared by computers %s, which differ in serial or manufacturer", u, strings.Join(ids, ", "))})
-			}
+	events = append(events, flagConflicts(out, claims)...)
+	for u, keys := range byUUID {
+		if len(keys) < 2 {
+			continue // one machine claimed in several tenants is no clone
+		}
+		var ids []string
+		for _, k := range keys {
+			ids = append(ids, k...)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			events = append(events, Event{Kind: EventCloneSuspected, Computer: id,
+				Detail: fmt.Sprintf("UUID %s is shared by computers %s, which differ in serial or manufacturer", u, strings.Join(ids, ", "))})
 		}
 	}
 	slices.SortFunc(out, func(a, b immy.Computer) int { return strings.Compare(a.ID, b.ID) })
@@ -381,6 +454,91 @@ func (idr Identifier) Identify(obs Observations) Identification {
 		return cmp.Or(strings.Compare(a.Computer, b.Computer), strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Detail, b.Detail))
 	})
 	return Identification{Computers: out, Events: events}
+}
+
+// claim is what one computer of Identify's result claims: its hardware
+// key ("" for none), whether it held that hardware unflagged before, and
+// the agents behind it.
+type claim struct {
+	key       string
+	incumbent bool
+	refs      []AgentRef
+}
+
+// flagConflicts flags the computers whose hardware other tenants' computers
+// claim too, and clears the flag of those no longer in conflict. The
+// incumbent tenant (that of the computers that held the hardware unflagged
+// before, when they are of one tenant) keeps its computers unflagged; a
+// computer a technician confirmed stays as it is.
+func flagConflicts(out []immy.Computer, claims []claim) []Event {
+	byKey := map[string][]int{}
+	for i, cl := range claims {
+		if cl.key != "" {
+			byKey[cl.key] = append(byKey[cl.key], i)
+		}
+	}
+	var events []Event
+	for i := range out {
+		c, cl := &out[i], claims[i]
+		tenants := map[string]bool{}
+		incumbents := map[string]bool{}
+		var others []string // the other tenants' computers: `id (tenant "t")`
+		for _, j := range byKey[cl.key] {
+			if out[j].Tenant != "" {
+				tenants[out[j].Tenant] = true
+				if claims[j].incumbent {
+					incumbents[out[j].Tenant] = true
+				}
+			}
+			if j != i && out[j].Tenant != c.Tenant {
+				others = append(others, fmt.Sprintf("%s (tenant %q)", out[j].ID, out[j].Tenant))
+			}
+		}
+		state := c.Attributes[AttrIdentityConflict]
+		switch {
+		case cl.key == "" || len(tenants) < 2:
+			if state == IdentityUnconfirmed {
+				c.Attributes = maps.Clone(c.Attributes)
+				delete(c.Attributes, AttrIdentityConflict)
+			}
+		case state == IdentityConfirmed:
+		case cl.incumbent && len(incumbents) == 1 && incumbents[c.Tenant]:
+		default:
+			if state != IdentityUnconfirmed {
+				c.Attributes = maps.Clone(c.Attributes)
+				if c.Attributes == nil {
+					c.Attributes = map[string]string{}
+				}
+				c.Attributes[AttrIdentityConflict] = IdentityUnconfirmed
+			}
+			events = append(events, Event{Kind: EventIdentityConflict, Computer: c.ID, Agents: cl.refs,
+				Detail: fmt.Sprintf("its hardware is claimed in another tenant too, by %s: kept apart until a technician confirms (attribute %s)",
+					strings.Join(others, ", "), AttrIdentityConflict)})
+		}
+	}
+	return events
+}
+
+// newComputerID is the id of a new computer: from its hardware key, or
+// with its tenant when that id is taken (by another tenant's claim to the
+// machine).
+func newComputerID(key, tenant string, taken map[string]bool) string {
+	id := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return "c-" + hex.EncodeToString(sum[:8])
+	}
+	if c := id(key); !taken[c] {
+		return c
+	}
+	for n := 0; ; n++ {
+		s := key + "|tenant:" + tenant
+		if n > 0 {
+			s += "|" + strconv.Itoa(n)
+		}
+		if c := id(s); !taken[c] {
+			return c
+		}
+	}
 }
 
 // SortPathways orders pathways for running scripts: priority, highest first,
@@ -425,17 +583,46 @@ func computerKey(c immy.Computer, trusted map[string]bool) string {
 type idAgent struct {
 	Agent
 	uuid, serial, mfr string
+	tenant            string // the tenant the agent is enrolled for, "" when none
 }
 
 func (a idAgent) ref() AgentRef { return AgentRef{a.Integration, a.ID} }
 
 type idGroup struct {
 	key       string
+	tenant    string // set by byTenant
 	agents    []idAgent
 	ambiguous bool
 }
 
 func (g *idGroup) add(a idAgent) { g.agents = append(g.agents, a) }
+
+// byTenant splits the group into one group per tenant of its agents; the
+// agents of no tenant join the one tenant's group, or form a group of
+// their own when there are several.
+func (g *idGroup) byTenant() []*idGroup {
+	parts := map[string]*idGroup{}
+	for _, a := range g.agents {
+		p := parts[a.tenant]
+		if p == nil {
+			p = &idGroup{key: g.key, tenant: a.tenant, ambiguous: g.ambiguous}
+			parts[a.tenant] = p
+		}
+		p.add(a)
+	}
+	if none := parts[""]; none != nil && len(parts) == 2 {
+		delete(parts, "")
+		for _, p := range parts {
+			p.agents = append(p.agents, none.agents...)
+		}
+	}
+	out := make([]*idGroup, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *idGroup) int { return strings.Compare(a.tenant, b.tenant) })
+	return out
+}
 
 func (g *idGroup) first(f func(idAgent) string) string {
 	for _, a := range g.agents {
@@ -481,32 +668,6 @@ func (g *idGroup) best(priority map[string]int) idAgent {
 			strings.Compare(a.Integration, b.Integration),
 			strings.Compare(a.ID, b.ID))
 	})
-}
-
-// tenant is the tenant of the highest-priority agent with a mapped client, and
-// a description of the conflict when other agents map elsewhere.
-func (g *idGroup) tenant(clients ClientMap, priority map[string]int) (string, string) {
-	ordered := slices.Clone(g.agents)
-	slices.SortFunc(ordered, func(a, b idAgent) int {
-		return cmp.Or(cmp.Compare(priority[b.Integration], priority[a.Integration]), strings.Compare(a.Integration, b.Integration), strings.Compare(a.ID, b.ID))
-	})
-	var tenant string
-	var others []string
-	for _, a := range ordered {
-		t, ok := clients[ClientKey{a.Integration, a.Client}]
-		if !ok || t == "" {
-			continue
-		}
-		if tenant == "" {
-			tenant = t
-		} else if t != tenant && !slices.Contains(others, t) {
-			others = append(others, t)
-		}
-	}
-	if len(others) == 0 {
-		return tenant, ""
-	}
-	return tenant, fmt.Sprintf("agents map to tenants %q and %s; kept %q", tenant, strings.Join(quoteAll(others), ", "), tenant)
 }
 
 func compareTimeDesc(a, b time.Time) int { return b.Compare(a) }

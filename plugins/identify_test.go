@@ -243,18 +243,6 @@ func TestIdentifyEvents(t *testing.T) {
 	require.Len(t, got.Computers, 4)
 }
 
-func TestIdentifyTenantConflict(t *testing.T) {
-	ident := immy.Identity{UUID: "4C4C4544-0042-3510-8051-B3C04F563432", Serial: "X1", Manufacturer: "Dell Inc."}
-	got := Identifier{
-		Priority: map[string]int{"psa-like-rmm": 1},
-		Clients:  ClientMap{{"rmm", "r1"}: "fabrikam", {"psa-like-rmm", "p1"}: "contoso"},
-	}.Identify(Observations{Agents: []Agent{agent("rmm", "a", "r1", true, 0, ident), agent("psa-like-rmm", "b", "p1", true, 0, ident)}})
-	require.Len(t, got.Computers, 1)
-	require.Equal(t, "contoso", got.Computers[0].Tenant)
-	require.Contains(t, got.Events, Event{Kind: EventTenantConflict, Computer: got.Computers[0].ID,
-		Agents: []AgentRef{{"psa-like-rmm", "b"}, {"rmm", "a"}}, Detail: `agents map to tenants "contoso" and "fabrikam"; kept "contoso"`})
-}
-
 // TestIdentifyDeterministic shuffles the input: the output must not change.
 func TestIdentifyDeterministic(t *testing.T) {
 	var agents []Agent
