@@ -22,6 +22,7 @@
 //	srv := agent.NewServer(agent.Config{
 //		Store:    store,                         // nil: in memory, forgotten at a restart
 //		Route:    pathwaysOf,                    // computer id -> agent ids; nil: they are the same
+//		Tenant:   tenantOf,                      // computer id -> tenant: only its tenant's agents are used
 //		OnStatus: func(s agent.Status) { ... },  // online, offline, gone
 //	})
 //	defer srv.Close()
@@ -30,6 +31,13 @@
 //
 //	res, err := srv.RunScript(ctx, immy.ScriptRequest{Computer: id, Script: s, Timeout: time.Minute})
 //	inv, err := srv.Inventory(ctx, id)
+//
+// An agent's identity (Status.Identity) is what it says of itself: an
+// agent enrolled with one tenant's token may report another machine's
+// hardware. Feed it to plugins.Identifier as an Agent with Integration ""
+// and Client set to Status.Tenant, which keeps it out of other tenants'
+// computers, and set Config.Tenant, so that a script is never sent to an
+// agent of another tenant than its computer's, whatever Route says.
 //
 // RunScript keeps the immy.ScriptRunner contract: a script that ran is a
 // result whatever its exit code; a script stopped by ctx or by its Timeout

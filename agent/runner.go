@@ -17,7 +17,8 @@ import (
 // the agent, which enforces the Timeout itself, before giving up on it.
 const timeoutMargin = 5 * time.Second
 
-// pick returns the connection of the first online agent that reaches computer.
+// pick returns the connection of the first online agent that reaches
+// computer, of the computer's tenant when Config.Tenant tells it.
 func (s *Server) pick(ctx context.Context, computer string) (*conn, error) {
 	ids := []string{computer}
 	if s.cfg.Route != nil {
@@ -26,15 +27,32 @@ func (s *Server) pick(ctx context.Context, computer string) (*conn, error) {
 			return nil, fmt.Errorf("agent: computer %q: %w", computer, err)
 		}
 	}
+	tenant, checkTenant := "", s.cfg.Tenant != nil
+	if checkTenant {
+		var err error
+		if tenant, err = s.cfg.Tenant(ctx, computer); err != nil {
+			return nil, fmt.Errorf("agent: computer %q: tenant: %w", computer, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
+	skipped := 0
 	for _, id := range ids {
-		if c := s.conns[id]; c != nil {
+		c := s.conns[id]
+		switch {
+		case c == nil:
+		case checkTenant && c.tenant != tenant:
+			skipped++
+		default:
 			return c, nil
 		}
+	}
+	if skipped > 0 {
+		s.log.Warn("agents of another tenant skipped", "computer", computer, "tenant", tenant, "skipped", skipped)
+		return nil, fmt.Errorf("agent: computer %q: no agent of its tenant %q online (%d of another tenant skipped): %w", computer, tenant, skipped, immy.ErrOffline)
 	}
 	return nil, fmt.Errorf("agent: computer %q: no agent online: %w", computer, immy.ErrOffline)
 }

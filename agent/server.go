@@ -58,6 +58,12 @@ type Config struct {
 	// them (the computer's pathways); RunScript and Inventory use the first
 	// online one. Nil addresses computers by agent id.
 	Route func(ctx context.Context, computer string) ([]string, error)
+	// Tenant returns the tenant of a computer. When set, RunScript and
+	// Inventory use only agents enrolled for that tenant, whatever Route
+	// says: an agent that claims another tenant's machine never receives
+	// its scripts or parameters (a computer none of whose tenant's agents is
+	// online is immy.ErrOffline). Nil trusts Route.
+	Tenant func(ctx context.Context, computer string) (string, error)
 	// OnStatus is told every change of an agent's status (online, offline,
 	// gone), in order. It runs on the connection's goroutine, one call at a
 	// time: it must not block for long.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/agent"
+	"github.com/immyoss/engine/agent/endpoint"
 	"github.com/immyoss/engine/agent/internal/wire"
 	"github.com/immyoss/engine/immy"
 )
@@ -178,4 +179,67 @@ func TestRefusalsTellNoAgentIDs(t *testing.T) {
 		t.Errorf("the refusals differ (-unknown +known):\n%s", diff)
 	}
 	require.Equal(t, wire.RefusedCredential, refusal(unknown).Code)
+}
+
+// With Config.Tenant, a route that names an agent of another tenant (one
+// that claimed the computer's identity) does not deliver the script to it.
+func TestTenantGuard(t *testing.T) {
+	var h *harness
+	var rogue, owner string
+	h = newHarness(t, agent.Config{
+		Route: func(_ context.Context, computer string) ([]string, error) {
+			switch computer {
+			case "pc-b":
+				return []string{rogue, owner}, nil
+			case "pc-b-alone":
+				return []string{rogue}, nil
+			}
+			return nil, immy.ErrNotFound
+		},
+		Tenant: func(_ context.Context, computer string) (string, error) {
+			if strings.HasPrefix(computer, "pc-b") {
+				return "fabrikam", nil
+			}
+			return "", immy.ErrNotFound
+		},
+	})
+	rogueRuns, ownerRuns := &recorder{name: "rogue"}, &recorder{name: "owner"}
+	rogue, _, _ = h.inProcess(endpoint.Config{InstallToken: h.token("contoso"), Scripts: rogueRuns})
+	owner, _, _ = h.inProcess(endpoint.Config{InstallToken: h.token("fabrikam"), Scripts: ownerRuns})
+	run := func(computer string) (immy.ScriptResult, error) {
+		return h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: computer,
+			Script: immy.Script{Language: immy.Lua, Body: `return secret`}, Parameters: map[string]any{"secret": "s3cret"}, Secrets: []string{"secret"}})
+	}
+	res, err := run("pc-b")
+	require.NoError(t, err)
+	require.Equal(t, "owner", res.Value, "the tenant's own agent runs it, though the route names the other first")
+
+	_, err = run("pc-b-alone")
+	require.ErrorIs(t, err, immy.ErrOffline)
+	require.EqualError(t, err, `agent: computer "pc-b-alone": no agent of its tenant "fabrikam" online (1 of another tenant skipped): computer offline`)
+	_, err = h.srv.Inventory(t.Context(), "pc-b-alone")
+	require.ErrorIs(t, err, immy.ErrOffline)
+	require.Equal(t, 0, rogueRuns.count(), "the agent of another tenant never received the script")
+	require.Equal(t, 1, ownerRuns.count())
+}
+
+// recorder is an agent's script runner that counts its runs and answers
+// its name.
+type recorder struct {
+	name string
+	mu   sync.Mutex
+	n    int
+}
+
+func (r *recorder) RunScript(context.Context, immy.ScriptRequest) (immy.ScriptResult, error) {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+	return immy.ScriptResult{Output: r.name + "\n", Value: r.name}, nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
 }
