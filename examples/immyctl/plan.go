@@ -25,25 +25,29 @@ func init() { extraChecks = append(extraChecks, checkCatalogue) }
 // its own software, detection patterns that compile.
 func checkCatalogue(f *fleetfile.File) immy.Problems { return resolver.Check(f.Fleet) }
 
-const planUsage = `usage: immyctl plan [-f FILE] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
+const planUsage = `usage: immyctl plan [-f FILE] [--tenant ID] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
 
 Plan, without touching any computer, what a maintenance session would do on each
-computer: which deployment wins each item and why, and the actions in order.
-With --explain ITEM, show for that item every candidate deployment and the rule
-each lost on, and the deployments that did not take part. Without -f it reads
-the bundled example fleet.
+computer: which deployment wins each item and why, and the actions in order,
+then the totals: computers, actions by kind, and changes by tenant (install,
+update, downgrade, uninstall, reinstall and task-enforce actions). With --tenant
+ID, plan only that tenant's own computers. With --explain ITEM, show for that
+item every candidate deployment and the rule each lost on, and the deployments
+that did not take part. -f - reads the file from standard input; without -f it
+reads the bundled example fleet.
 `
 
 // runPlan is the engine's what-if: immyctl plan.
 func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "the fleet `FILE` (default: the bundled example fleet)")
+	file := fs.String("f", "", fileFlagUsage)
 	computer := fs.String("computer", "", "plan only the computer with this `ID`")
+	tenant := fs.String("tenant", "", "plan only the computers of the tenant with this `ID` (not its child tenants')")
 	format := fs.String("format", "text", "output `format`: text or json")
 	explain := fs.String("explain", "", "explain the decision for this `ITEM` (a software or task id)")
 	onboarding := fs.Bool("onboarding", false, "plan an onboarding session (onboarding deployments take part)")
-	at := fs.String("at", "", "evaluation `TIME` (RFC 3339, or a date) for client groups; default: the file's at, else now")
+	at := fs.String("at", "", atFlagUsage)
 	fs.Usage = func() {
 		io.WriteString(stderr, planUsage+"\nflags:\n")
 		fs.PrintDefaults()
@@ -64,13 +68,9 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case *format != "text" && *format != "json":
 		return usageErr("unknown format %q (want text or json)", *format)
 	}
-	var when time.Time
-	if *at != "" {
-		t, err := parseAt(*at)
-		if err != nil {
-			return usageErr("--at %q: want a time such as 2026-11-23T10:00:00Z or a date such as 2026-11-23", *at)
-		}
-		when = t
+	when, err := parseAt(*at)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 
 	ff, err := loadFleet(*file, stdin)
@@ -106,9 +106,19 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var out bytes.Buffer
 	ctx := context.Background()
 	var ids []string
+	if *tenant != "" {
+		if !hasTenant(fleet, *tenant) {
+			return usageErr("unknown tenant %q", *tenant)
+		}
+		ids = computersOf(fleet, *tenant)
+	}
 	if *computer != "" {
-		if _, ok := ix.Computer(*computer); !ok {
+		c, ok := ix.Computer(*computer)
+		if !ok {
 			return usageErr("unknown computer %q", *computer)
+		}
+		if t := fleet.Computers[c].Tenant; *tenant != "" && t != *tenant {
+			return usageErr("computer %q is of tenant %q, not %q", *computer, t, *tenant)
 		}
 		ids = []string{*computer}
 	}
@@ -123,25 +133,23 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		var plan *resolver.Plan
 		if ids != nil {
-			var cp *resolver.ComputerPlan
-			cp, err = p.PlanComputer(ctx, ids[0], session, nil)
-			if err == nil {
-				plan = &resolver.Plan{At: p.At(), Session: session.Kind, Computers: []resolver.ComputerPlan{*cp}}
+			plan = &resolver.Plan{At: p.At(), Session: session.Kind, Computers: make([]resolver.ComputerPlan, 0, len(ids))}
+			for _, id := range ids {
+				var cp *resolver.ComputerPlan
+				if cp, err = p.PlanComputer(ctx, id, session, nil); err != nil {
+					break
+				}
+				plan.Computers = append(plan.Computers, *cp)
 			}
 		} else {
 			plan, err = p.Plan(ctx, session)
 		}
 		if err == nil {
-			if *format == "json" {
-				err = plan.WriteJSON(&out)
-			} else {
-				err = plan.WriteText(&out)
-			}
+			err = writePlan(&out, plan, totalsOf(plan, fleet), *format)
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "immyctl plan: %v\n", err)
-		return exitFailure
+		return planFailure(stderr, ff, err)
 	}
 	if _, err := stdout.Write(out.Bytes()); err != nil {
 		fmt.Fprintf(stderr, "immyctl plan: %v\n", err)
@@ -150,12 +158,79 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseAt reads --at: an RFC 3339 time, or a date (midnight UTC).
-func parseAt(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+// writePlan renders plan and its totals: in text, a last block; in JSON, a
+// last field "totals".
+func writePlan(w *bytes.Buffer, plan *resolver.Plan, t planTotals, format string) error {
+	if format == "json" {
+		var doc bytes.Buffer
+		if err := plan.WriteJSON(&doc); err != nil {
+			return err
+		}
+		b, err := withJSONField(doc.Bytes(), "totals", t)
+		if err != nil {
+			return err
+		}
+		w.Write(b)
+		return nil
 	}
-	return time.Parse(time.DateOnly, s)
+	if err := plan.WriteText(w); err != nil {
+		return err
+	}
+	t.writeText(w)
+	return nil
+}
+
+// planFailure reports an error met while planning, located in the file as
+// validate locates problems where it names a place: problems of the fleet,
+// and filters that failed at run time (the deployment and its filter's line).
+func planFailure(stderr io.Writer, ff *fleetfile.File, err error) int {
+	var ps immy.Problems
+	var fes targets.FilterErrors
+	var fe *targets.FilterError
+	switch {
+	case errors.As(err, &ps):
+	case errors.As(err, &fes):
+		for _, e := range fes {
+			ps = append(ps, filterProblem(e))
+		}
+	case errors.As(err, &fe):
+		ps = immy.Problems{filterProblem(fe)}
+	default:
+		fmt.Fprintf(stderr, "immyctl plan: %v\n", err)
+		return exitFailure
+	}
+	writeProblems(stderr, ff.LocateAll(ps))
+	return exitFailure
+}
+
+// filterProblem is a filter's run-time error as a problem of its deployment's
+// filter in the fleet file.
+func filterProblem(e *targets.FilterError) immy.Problem {
+	field := "target.expr"
+	if e.Lang == targets.LanguageLua {
+		field = "target.lua"
+	}
+	return immy.Problem{
+		Section: "deployments", Index: e.Deployment, ID: e.ID, Field: field,
+		Message: fmt.Sprintf("%s filter failed on computer %q: %s", e.Lang, e.Computer, e.Message()),
+		Err:     e,
+	}
+}
+
+func hasTenant(f *immy.Fleet, id string) bool {
+	return slices.ContainsFunc(f.Tenants, func(t immy.Tenant) bool { return t.ID == id })
+}
+
+// computersOf returns the ids of a tenant's own computers, sorted.
+func computersOf(f *immy.Fleet, tenant string) []string {
+	ids := []string{}
+	for i := range f.Computers {
+		if f.Computers[i].Tenant == tenant {
+			ids = append(ids, f.Computers[i].ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // planLoadError reports a file that did not load: every problem, one a line,

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/fleetfile"
@@ -27,16 +26,19 @@ func checkFilters(f *fleetfile.File) immy.Problems { return targets.CheckFilters
 // example fleet.
 //
 //	immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]
+//
+// A disabled deployment is resolved all the same and marked: a note on
+// stderr beside the text, "disabled": true in JSON.
 func runTargets(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl targets", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "the fleet `FILE` (default: the bundled example fleet)")
+	file := fs.String("f", "", fileFlagUsage)
 	deployment := fs.String("deployment", "", "the id of the deployment whose target to resolve (required)")
 	computer := fs.String("computer", "", "explain why this computer is in or out of the target")
 	format := fs.String("format", "text", "output format: text or json")
-	at := fs.String("at", "", "evaluation time (RFC 3339) for client groups; default: the file's at, else now")
+	at := fs.String("at", "", atFlagUsage)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]\n\nList the computers (or, for a cloud task, the tenants) a deployment's target selects, sorted;\nwith --computer, tell why that computer is in or out.")
+		fmt.Fprintln(stderr, "usage: immyctl targets [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]\n\nList the computers (or, for a cloud task, the tenants) a deployment's target selects, sorted;\nwith --computer, tell why that computer is in or out. A disabled deployment is resolved all\nthe same and marked (a note on stderr; \"disabled\": true in JSON). -f - reads standard input.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -59,12 +61,9 @@ func runTargets(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("unknown format %q (want text or json)", *format)
 	}
 	var cfg targets.Config
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return usageErr("--at %q: want a time such as 2026-11-23T10:00:00Z", *at)
-		}
-		cfg.At = t
+	var err error
+	if cfg.At, err = parseAt(*at); err != nil {
+		return usageErr("%v", err)
 	}
 
 	ff, err := loadFleet(*file, stdin)
@@ -106,12 +105,14 @@ func reportLoadError(stderr io.Writer, err error) int {
 
 type targetsOutput struct {
 	Deployment string    `json:"deployment"`
+	Disabled   bool      `json:"disabled,omitempty"`  // no session uses the deployment
 	Computers  *[]string `json:"computers,omitempty"` // set for a computer target, even when empty
 	Tenants    *[]string `json:"tenants,omitempty"`   // set for a cloud task's target
 }
 
 type explainOutput struct {
 	Deployment string         `json:"deployment"`
+	Disabled   bool           `json:"disabled,omitempty"` // no session uses the deployment
 	Computer   string         `json:"computer"`
 	Selected   bool           `json:"selected"`
 	Checks     []explainCheck `json:"checks"`
@@ -136,6 +137,15 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 		fmt.Fprintf(stderr, "immyctl targets: no deployment %q in the file\n", deployment)
 		return exitInvalid
 	}
+	// A disabled deployment's target is resolved all the same (what would it
+	// select if enabled?), and marked: a note on stderr beside the text, a
+	// field in JSON.
+	off := disabled(&fleet.Deployments[d])
+	note := func() {
+		if off && format != "json" {
+			fmt.Fprintf(stderr, "immyctl targets: deployment %q is disabled (enabled: false): no session uses it; shown is what its target would select\n", deployment)
+		}
+	}
 	// Everything is computed before anything is printed.
 	var b strings.Builder
 	if computer != "" {
@@ -150,7 +160,7 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 			return exitFailure
 		}
 		if format == "json" {
-			out := explainOutput{Deployment: e.Deployment, Computer: e.Computer, Selected: e.Selected, Checks: []explainCheck{}}
+			out := explainOutput{Deployment: e.Deployment, Disabled: off, Computer: e.Computer, Selected: e.Selected, Checks: []explainCheck{}}
 			for _, c := range e.Checks {
 				out.Checks = append(out.Checks, explainCheck{Rule: string(c.Rule), Passed: c.Passed, Detail: c.Detail})
 			}
@@ -158,11 +168,12 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 		} else {
 			b.WriteString(e.String())
 		}
+		note()
 		io.WriteString(stdout, b.String())
 		return exitOK
 	}
 
-	out := targetsOutput{Deployment: deployment}
+	out := targetsOutput{Deployment: deployment, Disabled: off}
 	t := fleet.Deployments[d].Target
 	tenantTarget := t.Category == immy.CategoryTenant || t.Type == immy.TargetAllTenants || t.Type == immy.TargetTenant || t.Type == immy.TargetTenantTag
 	if tenantTarget {
@@ -200,9 +211,13 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 			b.WriteByte('\n')
 		}
 	}
+	note()
 	io.WriteString(stdout, b.String())
 	return exitOK
 }
+
+// disabled tells whether no session uses d.
+func disabled(d *immy.Deployment) bool { return !d.Enabled }
 
 func writeJSON(b *strings.Builder, v any) {
 	enc := json.NewEncoder(b)

@@ -29,7 +29,7 @@ var extraChecks []func(*fleetfile.File) immy.Problems
 func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("immyctl validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "fleet `FILE` to check (default: the bundled example fleet)")
+	file := fs.String("f", "", fileFlagUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: immyctl validate [-f FILE]\n\nCheck a fleet file and list every problem with its line; exit 2 if there is any.")
 		fs.PrintDefaults()

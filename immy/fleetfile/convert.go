@@ -121,7 +121,7 @@ func (c *converter) fleet(d *fileDTO) *immy.Fleet {
 		c.add(at{}, "version", nil, "unsupported fleet file version %d (this engine reads version %d)", *d.Version, FormatVersion)
 	}
 	if d.At != "" {
-		t, err := parseTime(d.At)
+		t, err := ParseTime(d.At)
 		if err != nil {
 			c.add(at{}, "at", nil, "%v", err)
 		}
@@ -172,8 +172,12 @@ func (c *converter) fleet(d *fileDTO) *immy.Fleet {
 	return f
 }
 
-// parseTime reads an RFC 3339 time, or a date (midnight UTC).
-func parseTime(s string) (time.Time, error) {
+// ParseTime reads a time as the fleet file's at does: an RFC 3339 time
+// (2026-11-23T10:00:00Z, 2026-11-23T11:00:00+01:00, with or without
+// fractions of a second), or a date (2026-11-23), which is midnight UTC.
+// Programs that take an evaluation time beside a fleet file (immyctl's --at)
+// read it with ParseTime so that both accept the same forms.
+func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}

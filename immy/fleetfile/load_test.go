@@ -603,3 +603,36 @@ deployments:
 	}
 	require.True(t, errors.Is(err, immy.ErrInvalid))
 }
+
+func TestParseTime(t *testing.T) {
+	paris := time.FixedZone("", 3600)
+	tests := []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{"2026-11-23T10:00:00Z", time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), false},
+		{"2026-11-23T11:00:00+01:00", time.Date(2026, 11, 23, 11, 0, 0, 0, paris), false},
+		{"2026-11-23T10:00:00.5Z", time.Date(2026, 11, 23, 10, 0, 0, 5e8, time.UTC), false},
+		{"2026-12-07", time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), false},
+		{"2026-12-7", time.Time{}, true},
+		{"07/12/2026", time.Time{}, true},
+		{"2026-11-23 10:00", time.Time{}, true},
+		{"yesterday", time.Time{}, true},
+		{"", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := fleetfile.ParseTime(tt.in)
+		if tt.err {
+			require.Error(t, err, tt.in)
+			require.Contains(t, err.Error(), "want RFC 3339")
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		require.True(t, tt.want.Equal(got), "%s: got %v, want %v", tt.in, got, tt.want)
+	}
+	// The file's at reads the same forms.
+	f, err := fleetfile.Load("f.yaml", strings.NewReader("at: 2026-12-07\n"))
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), f.Fleet.At)
+}
