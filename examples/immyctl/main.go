@@ -1,12 +1,14 @@
 // Command immyctl is the engine's what-if planner over a fleet file.
 //
-//	immyctl validate -f FILE
-//	immyctl targets  -f FILE --deployment ID
-//	immyctl plan     [-f FILE] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
+//	immyctl validate [-f FILE]
+//	immyctl targets  [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]
+//	immyctl plan     [-f FILE] [--tenant ID] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
 //
-// Without -f, plan and validate use the bundled example fleet
-// (examples/fleets/msp.yaml). An invalid file exits with status 2 and lists
-// every problem with its line; nothing is half-printed.
+// Without -f, every command uses the bundled example fleet
+// (examples/fleets/msp.yaml); -f - reads standard input. --at takes an RFC
+// 3339 time or a date, as the file's at does. An invalid file exits with
+// status 2 and lists every problem with its line, all in one run; nothing is
+// half-printed.
 package main
 
 import (

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,6 +53,28 @@ func FuzzLoad(f *testing.F) {
 		}
 		if diff := cmp.Diff(file.Fleet, again.Fleet, versionCmp); diff != "" {
 			t.Fatalf("round trip differs (-loaded +reloaded):\n%s\nwritten:\n%s", diff, b.Bytes())
+		}
+	})
+}
+
+// FuzzParseTime checks that ParseTime never panics, that it refuses with the
+// forms it wants, and that a time it reads, written in RFC 3339, reads back as
+// the same instant.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2026-11-23T10:00:00Z", "2026-11-23T11:00:00+01:00", "2026-11-23T10:00:00.123456789Z", "2026-12-07", "2026-02-30", "yesterday", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := fleetfile.ParseTime(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "want RFC 3339") {
+				t.Fatalf("ParseTime(%q): %v", s, err)
+			}
+			return
+		}
+		again, err := fleetfile.ParseTime(got.Format(time.RFC3339Nano))
+		if err != nil || !again.Equal(got) {
+			t.Fatalf("ParseTime(%q) = %v, which reads back as %v, %v", s, got, again, err)
 		}
 	})
 }
