@@ -31,9 +31,22 @@
 // environment keeps one per state and hands it on with State.ReuseEnv, which
 // gives a fresh one only when a run wrote a global.
 //
-// The sandbox bounds time, the call stack and the value stack, not memory: a
-// chunk that builds huge strings by concatenation is stopped by its deadline
-// only between allocations.
+// Budgets. Every source is bounded before it reaches the parser (CheckSource:
+// size, nesting, operator chains; a *SyntaxError with its line and column),
+// so that no source can exhaust the parser's stack. Every run is bounded in
+// time (its context, or the Config's timeout), in instructions
+// (Config.MaxInstructions) and in memory (Config.MaxMemory), counted per
+// state: the instruction hook is the state's context, which gopher-lua asks
+// before every instruction. The builtins that can do much in one call are the
+// sandbox's own and count against the same budgets: string.find, match,
+// gmatch and gsub use a Lua pattern matcher that reports its steps (a
+// backtracking pattern stops at the deadline, not hours later); string.rep,
+// gsub, format, upper, lower, reverse, table.concat and the concatenation
+// operator (which Compile turns into a call) count what they build before
+// they build it; string.format refuses widths and precisions of more than two
+// digits, unpack and string.byte more than 8000 results. A run that spends a
+// budget stops with a *LimitError that pcall cannot catch. The call stack and
+// the value stack are bounded by the Config too.
 //
 // The package is internal: the engine's packages share it, and its API may
 // change with them.

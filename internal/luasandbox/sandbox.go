@@ -56,6 +56,21 @@ type Config struct {
 	// MaxStringRep bounds the string string.rep builds, in bytes; zero means
 	// MaxStringRep.
 	MaxStringRep int
+	// MaxMemory bounds the memory one run holds, in bytes; zero (or less)
+	// means DefaultMaxMemory. It is counted for the state, not read from
+	// the process: the strings and tables the run builds (by the builtins
+	// that can amplify, string.rep, gsub, format, table.concat and the
+	// concatenation operator, when they build; by the instructions that
+	// add to tables, at a fixed size per instruction) until the count
+	// passes the budget, and then what the run still holds, measured by
+	// walking its globals and call stack. A run that holds more is
+	// stopped with a *LimitError.
+	MaxMemory int64
+	// MaxInstructions bounds the VM instructions of one run, with the steps
+	// of the builtins that loop (pattern matching, table.concat); zero (or
+	// less) means DefaultMaxInstructions. A run that spends it is stopped
+	// with a *LimitError, whatever its deadline.
+	MaxInstructions int64
 	// CallStackSize bounds the depth of Lua calls; zero means 200.
 	CallStackSize int
 	// RegistryMaxSize bounds the Lua value stack, in slots; zero means 65536.
@@ -82,6 +97,10 @@ type State struct {
 	Data any
 
 	timeout  time.Duration
+	maxMem   int64
+	maxInstr int64
+	hook     *hook       // the current run's, nil between runs
+	budget   budget      // what the current run has spent
 	lib      *lua.LTable // the frozen library
 	envMeta  *lua.LTable
 	readOnly *lua.LFunction // the __newindex of frozen tables
@@ -124,9 +143,16 @@ func NewState(cfg Config) *State {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
-	s := &State{L: L, timeout: cfg.Timeout, fns: map[*lua.FunctionProto]*lua.LFunction{}}
+	s := &State{L: L, timeout: cfg.Timeout, maxMem: cfg.MaxMemory, maxInstr: cfg.MaxInstructions,
+		fns: map[*lua.FunctionProto]*lua.LFunction{}}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
+	}
+	if s.maxMem <= 0 {
+		s.maxMem = DefaultMaxMemory
+	}
+	if s.maxInstr <= 0 {
+		s.maxInstr = DefaultMaxInstructions
 	}
 	s.checkEnv = func(k, _ lua.LValue) {
 		if k != lua.LString("_G") {
@@ -147,7 +173,6 @@ func NewState(cfg Config) *State {
 	if maxRep <= 0 {
 		maxRep = MaxStringRep
 	}
-	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int { return stringRep(L, maxRep) }))
 	str.RawSetString("dump", lua.LNil)
 	str.RawSetString("__index", lua.LNil)
 	math := L.GetGlobal(lua.MathLibName).(*lua.LTable)
@@ -161,12 +186,20 @@ func NewState(cfg Config) *State {
 		lib.RawSetString(n, L.GetGlobal(n))
 	}
 	lib.RawSetString("_VERSION", L.GetGlobal("_VERSION"))
+	s.budgeted(str, L.GetGlobal(lua.TabLibName).(*lua.LTable), lib, maxRep)
 	frozenString := s.Freeze(str)
 	lib.RawSetString(lua.StringLibName, frozenString)
 	lib.RawSetString(lua.TabLibName, s.Freeze(L.GetGlobal(lua.TabLibName).(*lua.LTable)))
 	lib.RawSetString(lua.MathLibName, s.Freeze(math))
 	if cfg.Library != nil {
+		own := map[lua.LValue]bool{}
+		lib.ForEach(func(_, v lua.LValue) { own[v] = true })
 		cfg.Library(s, lib)
+		lib.ForEach(func(_, v lua.LValue) {
+			if fn, ok := v.(*lua.LFunction); ok && fn.IsG && !own[v] {
+				s.wrapLibrary(fn)
+			}
+		})
 	}
 
 	// Strings index the frozen string library, and hide their metatable.
@@ -188,6 +221,25 @@ func NewState(cfg Config) *State {
 	s.envMeta.RawSetString("__index", s.lib)
 	s.envMeta.RawSetString("__metatable", lua.LFalse)
 	return s
+}
+
+// wrapLibrary makes fn, a function of the embedder's Library, see the run's
+// plain context as L.Context() rather than the state's instruction hook: a
+// Go function may hand its context to other goroutines (a derived context
+// watches its parent from one), and the hook counts instructions without
+// locks. Lua code such a function calls back is bounded by the run's
+// deadline, not by its instruction and memory budgets.
+func (s *State) wrapLibrary(fn *lua.LFunction) {
+	orig := fn.GFunction
+	fn.GFunction = func(L *lua.LState) int {
+		h := s.hook
+		if h == nil {
+			return orig(L)
+		}
+		L.SetContext(h.ctx)
+		defer L.SetContext(h)
+		return orig(L)
+	}
 }
 
 // Freeze returns a read-only view of t: reads fall through to t, writes raise
@@ -244,10 +296,12 @@ func (s *State) ReuseEnv(env *lua.LTable) *lua.LTable {
 // A Lua error is returned as a *RuntimeError; a stopped context as an error
 // wrapping ctx.Err().
 func (s *State) Run(ctx context.Context, proto *lua.FunctionProto, env *lua.LTable) (lua.LValue, error) {
+	own := false
 	if _, ok := ctx.Deadline(); !ok && s.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
+		own = true
 	}
 	if err := ctx.Err(); err != nil {
 		return lua.LNil, fmt.Errorf("luasandbox: %w", err)
@@ -267,15 +321,30 @@ func (s *State) Run(ctx context.Context, proto *lua.FunctionProto, env *lua.LTab
 	fn.Env = env
 	defer func() { fn.Env = L.G.Global }()
 
-	L.SetContext(ctx)
+	h := &hook{ctx: ctx, s: s, left: checkEvery, own: own}
+	s.hook = h
+	s.budget = budget{maxInstr: s.maxInstr, maxMem: s.maxMem, env: env}
+	L.SetContext(h)
 	L.Push(fn)
 	err := L.PCall(0, 1, nil)
 	L.RemoveContext()
+	s.hook = nil
+	s.budget.env = nil
 	if err != nil {
 		L.SetTop(0)
 		var ae *lua.ApiError
 		if errors.As(err, &ae) && ae.Type == lua.ApiErrorPanic {
 			s.broken = true
+		}
+		if h.stop == nil && own && ctx.Err() != nil {
+			h.stop = &stop{LimitTime, fmt.Sprintf("stopped after its time budget of %s", s.timeout)}
+		}
+		if h.stop != nil {
+			msg := Message(err)
+			if !strings.Contains(msg, h.stop.msg) {
+				msg = h.stop.msg
+			}
+			return lua.LNil, &LimitError{Limit: h.stop.limit, Message: msg}
 		}
 		if cerr := ctx.Err(); cerr != nil {
 			return lua.LNil, fmt.Errorf("luasandbox: %w", cerr)
@@ -355,21 +424,6 @@ func (p *Pool) Run(ctx context.Context, proto *lua.FunctionProto, setup func(s *
 	return s.Run(ctx, proto, env)
 }
 
-// stringRep is string.rep with a bound, limit bytes, on the result's size.
-func stringRep(L *lua.LState, limit int64) int {
-	str := L.CheckString(1)
-	n := L.CheckInt64(2)
-	if n <= 0 || str == "" {
-		L.Push(lua.LString(""))
-		return 1
-	}
-	if n > limit || int64(len(str))*n > limit {
-		L.RaiseError("string.rep: result longer than %d bytes", limit)
-	}
-	L.Push(lua.LString(strings.Repeat(str, int(n))))
-	return 1
-}
-
 // SyntaxError is source that does not parse or compile, with its position.
 type SyntaxError struct {
 	Name    string // the chunk's name
@@ -424,13 +478,16 @@ func ParseLimits(name, src string, lim Limits) (chunk []ast.Stmt, err error) {
 }
 
 // CompileChunk compiles a parsed chunk to a function prototype, which is
-// immutable and may be run by any number of states at once.
+// immutable and may be run by any number of states at once. It rewrites the
+// chunk in place first: every concatenation becomes a call of the sandbox's
+// own, which counts what it builds against the run's memory budget.
 func CompileChunk(name string, chunk []ast.Stmt) (proto *lua.FunctionProto, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proto, err = nil, &SyntaxError{Name: name, Line: 1, Column: 1, Message: fmt.Sprintf("cannot compile: %v", r)}
 		}
 	}()
+	rewriteConcat(chunk)
 	proto, err = lua.Compile(chunk, name)
 	if err != nil {
 		var ce *lua.CompileError
