@@ -227,6 +227,7 @@ tenants:
   - {id: a, name: A}
   - {id: b, name: B}
   - {id: c, name: C}
+  - {id: d, name: D}
 computers:
   - {id: a1, tenant: a, kind: workstation, software: [{name: App, version: 1.0}]}
   - {id: a2, tenant: a, kind: workstation, software: [{name: Old, version: 1.0}]}
@@ -270,12 +271,37 @@ deployments:
 	_, tail, ok := strings.Cut(out, "\ntotals\n")
 	require.True(t, ok, out)
 	require.Equal(t, `  computers: 5 (1 excluded from maintenance, 1 that no deployment reaches)
-  actions: install 1, update 1, uninstall 1, task-audit 2, none 2
+  actions: 7 (install 1, update 1, uninstall 1, task-audit 2, none 2)
   changes by tenant:
     a  3 on 2 of 2 computers
     b  0 on 0 of 2 computers
     c  0 on 0 of 1 computers
 `, tail)
+
+	// A tenant without computers: an empty plan, and totals that say so.
+	code, out, errs = runCmd("plan", "-f", path, "--tenant", "d")
+	require.Equal(t, exitOK, code, errs)
+	require.Equal(t, `plan at 2026-11-23T10:00:00Z, full maintenance session, 0 computers
+
+totals
+  computers: 0
+  actions: 0
+  changes by tenant: none
+`, out)
+	code, out, errs = runCmd("plan", "-f", path, "--tenant", "d", "--format", "json")
+	require.Equal(t, exitOK, code, errs)
+	require.Equal(t, `{
+  "at": "2026-11-23T10:00:00Z",
+  "computers": [],
+  "totals": {
+    "computers": 0,
+    "excluded": 0,
+    "unreached": 0,
+    "actions": {},
+    "changes_by_tenant": []
+  }
+}
+`, out)
 }
 
 // TestPlanFailureLocated: an error met while planning that names a

@@ -127,15 +127,20 @@ func (t *planTotals) writeText(b *bytes.Buffer) {
 	if t.Problems > 0 {
 		fmt.Fprintf(b, "\n  problems: %d (listed with their computers)", t.Problems)
 	}
-	b.WriteString("\n  actions:")
-	if len(t.kinds) == 0 {
-		b.WriteString(" none")
-	}
+	total := 0
+	kinds := make([]string, len(t.kinds))
 	for i, k := range t.kinds {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(b, " %s %d", k, t.Actions[k.String()])
+		n := t.Actions[k.String()]
+		total += n
+		kinds[i] = fmt.Sprintf("%s %d", k, n)
+	}
+	fmt.Fprintf(b, "\n  actions: %d", total)
+	if total > 0 {
+		fmt.Fprintf(b, " (%s)", strings.Join(kinds, ", "))
+	}
+	if len(t.Tenants) == 0 {
+		b.WriteString("\n  changes by tenant: none\n")
+		return
 	}
 	b.WriteString("\n  changes by tenant:\n")
 	names := make([]string, len(t.Tenants))
