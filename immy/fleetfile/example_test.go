@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/fleetfile"
@@ -98,4 +99,49 @@ func ExampleWrite() {
 	//     tenant: contoso
 	//     kind: workstation
 	//     upns: [john@contoso.com]
+}
+
+// A program that takes an evaluation time beside a fleet file reads it as the
+// file's at is read: an RFC 3339 time, or a date meaning midnight UTC.
+func ExampleParseTime() {
+	for _, s := range []string{"2026-12-07", "2026-12-07T10:30:00+01:00", "07/12/2026"} {
+		t, err := fleetfile.ParseTime(s)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(t.UTC().Format(time.RFC3339))
+	}
+	// Output:
+	// 2026-12-07T00:00:00Z
+	// 2026-12-07T09:30:00Z
+	// invalid time "07/12/2026": want RFC 3339 (2026-11-23T10:00:00Z) or a date (2026-11-23)
+}
+
+// Checks run in the same pass as the structural rules: the typo on line 4
+// does not hide what the check finds on line 7.
+func ExampleConfig_LoadBytes() {
+	noHQ := func(f *fleetfile.File) immy.Problems {
+		var ps immy.Problems
+		for i, d := range f.Fleet.Deployments {
+			if strings.Contains(d.Target.Expr, `"hq"`) {
+				ps = append(ps, immy.Problem{Section: "deployments", Index: i, ID: d.ID, Field: "target.expr", Message: "site hq was closed", Err: immy.ErrInvalid})
+			}
+		}
+		return ps
+	}
+	src := `tenants: [{id: contoso}]
+computers:
+  - id: pc1
+    tenat: contoso
+software: [{id: app, name: App, detection: {display_name: App}}]
+deployments:
+  - {id: d1, item: app, desired: latest, target: {type: filter, expr: 'computer.attributes["site"] == "hq"'}}
+`
+	_, err := fleetfile.Config{Checks: []fleetfile.Check{noHQ}}.LoadBytes("fleet.yaml", []byte(src))
+	fmt.Println(err)
+	// Output:
+	// fleet.yaml:3: computer "pc1": tenant: missing tenant
+	// fleet.yaml:4: computer "pc1": unknown key "tenat" (did you mean "tenant"?)
+	// fleet.yaml:7: deployment "d1": target.expr: site hq was closed
 }
