@@ -103,12 +103,24 @@
 // BenchmarkFilterNative, BenchmarkFilterExpr and BenchmarkFilterLua), and the
 // tests check on generated filters and computers that they agree with the VMs.
 // Other filters run in expr's VM (pooled) or in a pooled, sandboxed Lua state
-// that runs the compiled prototype shared by every state. A Lua run is bounded
-// by ctx's deadline, or by DefaultLuaTimeout when ctx has none; string.rep is
-// bounded by MaxLuaStringRep; what a run writes to its globals is gone before
-// the next run. The sandbox bounds time and the call stack, not memory: a
-// filter that doubles a string in a loop can still exhaust it, so Lua filters
-// are for the MSP's own technicians, not for anonymous input.
+// that runs the compiled prototype shared by every state. What a run writes to
+// its globals is gone before the next run.
+//
+// # Bounds
+//
+// Every filter is bounded before any parser sees it: MaxFilterSource bytes,
+// MaxFilterDepth levels of nesting (brackets, blocks, runs of unary
+// operators) and MaxFilterChain operators in one expression, checked by a
+// scanner of our own, so that a hostile filter is a positioned CompileError and
+// not a stack overflow that ends the process; compilation runs under
+// CompileTimeout. The native forms are compiled from the same bounded trees.
+// A Lua run is bounded by ctx's deadline, or by DefaultLuaTimeout (100 ms)
+// when ctx has none, by MaxLuaInstructions instructions and by MaxLuaMemory
+// bytes counted for its state; the builtins that can do much in one call
+// (pattern matching, string.rep, gsub, format, table.concat, unpack, the
+// concatenation operator) count against the same budgets, and string.rep is
+// bounded by MaxLuaStringRep (see internal/luasandbox). A run that spends a
+// budget fails with an error that says which.
 //
 // # At fleet scale
 //

@@ -1,9 +1,11 @@
 package targets
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -99,4 +101,66 @@ func FuzzScanExpr(f *testing.F) {
 			t.Fatalf("position %d:%d outside the source", line, col)
 		}
 	})
+}
+
+// luaEscapes are Lua filters that reached gigabytes or ran far past their
+// deadline inside one builtin before the sandbox's budgets, with what stops
+// them now.
+var luaEscapes = []struct {
+	name, src, msg string
+}{
+	{"backtracking pattern", `return string.find(("a"):rep(3000), ("a*"):rep(12).."b") ~= nil`,
+		"lua:1: instruction budget of 10000000 spent"},
+	{"backtracking pattern on a field", `return computer.name:rep(3000):match((".-"):rep(12).."%z") ~= nil`,
+		"lua:1: instruction budget of 10000000 spent"},
+	{"doubling by concatenation", `local s = computer.name for i = 1, 40 do s = s .. s end return #s > 0`,
+		"lua:1: memory budget of 16 MiB exceeded"},
+	{"table.concat of a growing table", "local t, s = {}, (\"x\"):rep(1000000)\nfor i = 1, 100000 do t[i] = s end\nreturn #table.concat(t) > 0",
+		"lua:3: memory budget of 16 MiB exceeded"},
+	{"gsub amplification", `local s = ("x"):rep(100000) for i = 1, 10 do s = s:gsub("x", "xxxxxxxxxx") end return #s > 0`,
+		"lua:1: memory budget of 16 MiB exceeded"},
+	{"a table that grows for ever", `local t, i = {}, 0 while true do i = i + 1 t[i] = computer.name end return true`,
+		"lua:1: memory budget of 16 MiB exceeded"},
+	{"unpack of a huge range", `return select("#", unpack({}, 1, 1e8)) > 0`,
+		"lua:1: too many results to unpack"},
+	{"format with a huge width", `return #string.format("%999999999d", 1) > 0`,
+		"lua:1: invalid format (width or precision too long)"},
+	{"rep of a field", `return computer.name:rep(1e9) == ""`,
+		"lua:1: string.rep: result longer than 1048576 bytes"},
+	{"an endless loop", `while true do end return true`,
+		"lua:1: instruction budget of 10000000 spent"},
+}
+
+func TestLuaFilterBudgetsStopEscapes(t *testing.T) {
+	// A long deadline of the caller's: the instruction and memory budgets
+	// stop each escape, whatever the machine's speed.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	env := Env{Computer: testComputer, Tenant: testTenant}
+	for _, tc := range luaEscapes {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Compile(LanguageLua, tc.src)
+			require.NoError(t, err)
+			// Through Eval (the native form, when there is one) and
+			// through the VM.
+			_, err = f.Eval(ctx, env)
+			require.EqualError(t, err, "targets: lua filter: "+tc.msg)
+			_, err = f.evalVM(ctx, env.Computer, env.Tenant)
+			require.EqualError(t, err, "targets: lua filter: "+tc.msg)
+		})
+	}
+}
+
+func TestLuaFilterDefaultTimeout(t *testing.T) {
+	f, err := Compile(LanguageLua, `return string.find(("a"):rep(3000), ("a*"):rep(12).."b") ~= nil`)
+	require.NoError(t, err)
+	// No deadline of the caller's: DefaultLuaTimeout or the instruction
+	// budget stops the pattern, whichever comes first on this machine.
+	_, err = f.Eval(context.Background(), Env{Computer: testComputer, Tenant: testTenant})
+	require.Error(t, err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		require.EqualError(t, err, "targets: lua filter: lua:1: stopped after its time budget of 100ms")
+	} else {
+		require.EqualError(t, err, "targets: lua filter: lua:1: instruction budget of 10000000 spent")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -14,11 +15,20 @@ import (
 )
 
 // DefaultLuaTimeout bounds one evaluation of a Lua filter when the context
-// has no deadline of its own.
-const DefaultLuaTimeout = luasandbox.DefaultTimeout
+// has no deadline of its own: a filter runs for every computer of the fleet,
+// and one that takes longer is a mistake.
+const DefaultLuaTimeout = 100 * time.Millisecond
 
 // MaxLuaStringRep is the longest string string.rep builds in a Lua filter, in bytes.
 const MaxLuaStringRep = luasandbox.MaxStringRep
+
+// MaxLuaMemory is the memory one evaluation of a Lua filter may hold, in
+// bytes, counted for its state (see internal/luasandbox).
+const MaxLuaMemory = 16 << 20
+
+// MaxLuaInstructions is the number of VM instructions (and steps of the
+// builtins that loop) one evaluation of a Lua filter may take.
+const MaxLuaInstructions = 10_000_000
 
 // luaChunkName names filter chunks in Lua's messages ("lua:3: ...").
 const luaChunkName = "lua"
@@ -29,6 +39,8 @@ var luaConfig = luasandbox.Config{
 	Library:         filterLibrary,
 	Deterministic:   true,
 	Timeout:         DefaultLuaTimeout,
+	MaxMemory:       MaxLuaMemory,
+	MaxInstructions: MaxLuaInstructions,
 	ReadOnlyMessage: "cannot change the filter library",
 }
 
@@ -69,6 +81,8 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	if err := checkLua(src, chunk); err != nil {
 		return nil, err
 	}
+	// The native form first: CompileChunk rewrites the tree in place.
+	fast := fastLua(chunk)
 	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
 		return nil, luaSyntaxError(src, err)
@@ -82,7 +96,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	return &Filter{
 		lang: LanguageLua,
 		src:  src,
-		fast: fastLua(chunk),
+		fast: fast,
 		lua:  &luaProgram{proto: proto, pool: pool},
 	}, nil
 }
@@ -119,6 +133,10 @@ func (p *luaProgram) eval(ctx context.Context, c *immy.Computer, t *immy.Tenant)
 		if errors.As(err, &re) {
 			return false, fmt.Errorf("targets: lua filter: %s", re.Message)
 		}
+		var le *luasandbox.LimitError
+		if errors.As(err, &le) {
+			return false, luaLimitError{le}
+		}
 		for _, cerr := range []error{context.DeadlineExceeded, context.Canceled} {
 			if errors.Is(err, cerr) {
 				return false, fmt.Errorf("targets: lua filter: %w", cerr)
@@ -132,6 +150,14 @@ func (p *luaProgram) eval(ctx context.Context, c *immy.Computer, t *immy.Tenant)
 	}
 	return bool(b), nil
 }
+
+// luaLimitError is a Lua filter stopped by one of its budgets (time,
+// instructions, memory): "targets: lua filter: lua:3: memory budget of 16 MiB
+// exceeded". One stopped by its time budget is a context.DeadlineExceeded.
+type luaLimitError struct{ le *luasandbox.LimitError }
+
+func (e luaLimitError) Error() string { return "targets: lua filter: " + e.le.Message }
+func (e luaLimitError) Unwrap() error { return e.le }
 
 // filterState is what the filter library of one sandboxed state reads: the
 // computer and tenant of the current run (luasandbox.State.Data).

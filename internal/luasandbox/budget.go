@@ -149,7 +149,9 @@ func (s *State) fits(n int64, add bool) bool {
 	if b.used+n > b.maxMem {
 		b.used = s.measure()
 		b.measures++
-		if b.used+n > b.maxMem {
+		// Within a sixteenth of the budget counts as spent: a run that grows
+		// there would otherwise be measured again and again, ever closer.
+		if b.used+n > b.maxMem || b.used > b.maxMem-b.maxMem/16 {
 			s.hook.stop = &stop{LimitMemory, fmt.Sprintf("memory budget of %s exceeded", sizeText(b.maxMem))}
 			return false
 		}
