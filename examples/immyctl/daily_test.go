@@ -334,3 +334,35 @@ func TestPlanFailureLocated(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetsFailureLocated: a filter that fails at run time is reported at
+// the deployment's filter in the file, as validate reports, with status 1.
+func TestTargetsFailureLocated(t *testing.T) {
+	tests := []struct {
+		name, filter, want string
+	}{
+		{"expr", `expr: 'computer.upns[5] == "x"'`,
+			`:24: deployment "win11": target.expr: cannot resolve the target: expr filter: index out of range: 5 (array length is `},
+		{"lua", `lua: 'return computer.upns[6]:lower() == "x"'`,
+			`:24: deployment "win11": target.lua: cannot resolve the target: lua filter: `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(targetsFleet, `expr: 'computer.os startsWith "Windows 11"'`, tt.filter, 1)
+			require.NotEqual(t, targetsFleet, src)
+			path := writeFleet(t, src)
+			code, out, errs := runCmd("validate", "-f", path)
+			require.Equal(t, exitOK, code, "the filter compiles: %s", errs)
+			for _, args := range [][]string{
+				{"targets", "-f", path, "--deployment", "win11"},
+				{"targets", "-f", path, "--deployment", "win11", "--computer", "contoso-lt-01"},
+			} {
+				code, out, errs = runCmd(args...)
+				require.Equal(t, exitFailure, code, args)
+				require.Empty(t, out, args)
+				require.True(t, strings.HasPrefix(errs, path+tt.want), "%v: %s", args, errs)
+				require.Equal(t, 1, strings.Count(errs, "\n"), "one line: %s", errs)
+			}
+		})
+	}
+}

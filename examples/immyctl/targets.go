@@ -76,7 +76,7 @@ func runTargets(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		var m *targets.Matcher
 		m, err = ix.Compile(fleet.Deployments)
 		if err == nil {
-			return runResolve(context.Background(), m, *deployment, *computer, *format, stdout, stderr)
+			return runResolve(context.Background(), ff, m, *deployment, *computer, *format, stdout, stderr)
 		}
 	}
 	var ps immy.Problems
@@ -124,7 +124,7 @@ type explainCheck struct {
 	Detail string `json:"detail"`
 }
 
-func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, format string, stdout, stderr io.Writer) int {
+func runResolve(ctx context.Context, ff *fleetfile.File, m *targets.Matcher, deployment, computer, format string, stdout, stderr io.Writer) int {
 	fleet := m.Index().Fleet()
 	d := -1
 	for i := range fleet.Deployments {
@@ -156,8 +156,7 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 		}
 		e, err := m.Explain(ctx, d, c)
 		if err != nil {
-			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
-			return exitFailure
+			return resolveFailure(stderr, ff, d, err)
 		}
 		if format == "json" {
 			out := explainOutput{Deployment: e.Deployment, Disabled: off, Computer: e.Computer, Selected: e.Selected, Checks: []explainCheck{}}
@@ -179,8 +178,7 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 	if tenantTarget {
 		ts, err := m.ResolveTenants(ctx, d)
 		if err != nil {
-			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
-			return exitFailure
+			return resolveFailure(stderr, ff, d, err)
 		}
 		ids := []string{}
 		for _, i := range ts {
@@ -190,8 +188,7 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 	} else {
 		cs, err := m.Resolve(ctx, d)
 		if err != nil {
-			fmt.Fprintf(stderr, "immyctl targets: %v\n", err)
-			return exitFailure
+			return resolveFailure(stderr, ff, d, err)
 		}
 		ids := []string{}
 		for _, i := range cs {
@@ -214,6 +211,33 @@ func runResolve(ctx context.Context, m *targets.Matcher, deployment, computer, f
 	note()
 	io.WriteString(stdout, b.String())
 	return exitOK
+}
+
+// resolveFailure reports an error met while resolving deployment d's target
+// (a filter that failed on a computer), located at the deployment's filter
+// in the file, as validate locates problems; status 1.
+func resolveFailure(stderr io.Writer, ff *fleetfile.File, d int, err error) int {
+	var ps immy.Problems
+	var fe *targets.FilterError
+	switch {
+	case errors.As(err, &ps):
+	case errors.As(err, &fe):
+		ps = immy.Problems{filterProblem(fe)}
+	default:
+		dep := &ff.Fleet.Deployments[d]
+		field := "target"
+		switch {
+		case dep.Target.Lua != "":
+			field = "target.lua"
+		case dep.Target.Expr != "":
+			field = "target.expr"
+		}
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("targets: deployment %q: ", dep.ID))
+		msg = strings.Join(strings.Fields(strings.TrimPrefix(msg, "targets: ")), " ")
+		ps = immy.Problems{{Section: "deployments", Index: d, ID: dep.ID, Field: field, Message: "cannot resolve the target: " + msg, Err: err}}
+	}
+	writeProblems(stderr, ff.LocateAll(ps))
+	return exitFailure
 }
 
 // disabled tells whether no session uses d.
