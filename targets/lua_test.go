@@ -37,6 +37,52 @@ func TestLuaSandboxRefusesNamesAtCompile(t *testing.T) {
 	}
 }
 
+// What can be known at compile time of a Lua filter is reported then, with
+// its line and column, like expr's type errors.
+func TestLuaCheckerRefusesAtCompile(t *testing.T) {
+	tests := []struct {
+		src       string
+		line, col int
+		msg       string
+	}{
+		{`return "x"`, 1, 1, "a Lua filter must return a boolean, this returns a string"},
+		{"if has_tag(\"a\") then\n  return 1\nend\nreturn false", 2, 3, "a Lua filter must return a boolean, this returns a number"},
+		{`return computer.name .. "x"`, 1, 1, "a Lua filter must return a boolean, this returns a string"},
+		{`return nil`, 1, 1, "a Lua filter must return a boolean, this returns nil"},
+		{`return {}`, 1, 1, "a Lua filter must return a boolean, this returns a table"},
+		{`return #computer.tags`, 1, 1, "a Lua filter must return a boolean, this returns a number"},
+		{"if computer.online then return end\nreturn true", 1, 25, "a Lua filter must return a boolean, this returns nothing"},
+		{`return string.startswith(computer.name, "pc")`, 1, 15, "unknown function string.startswith (the sandbox's string library has no startswith)"},
+		{`return math.random() > 0.5`, 1, 13, "unknown function math.random (the sandbox's math library has no random)"},
+		{"local n = 0\nn = table.count(computer.tags)\nreturn n > 1", 2, 11, "unknown function table.count (the sandbox's table library has no count)"},
+		{`return computer.name:startswith("pc")`, 1, 22, "unknown function startswith (strings have no method startswith)"},
+		{`return ("x"):trim() == "x"`, 1, 14, "unknown function trim (strings have no method trim)"},
+		{`return computer.online()`, 1, 17, "computer.online is a field, not a function"},
+		{`return computer("name") == "x"`, 1, 8, "computer is not a function"},
+		{`return has_tg("x")`, 1, 8, `unknown name "has_tg" (the sandbox has no has_tg)`},
+	}
+	for _, tc := range tests {
+		_, err := Compile(LanguageLua, tc.src)
+		var ce *CompileError
+		require.True(t, errors.As(err, &ce), "%s: %v", tc.src, err)
+		require.Equal(t, [3]any{tc.line, tc.col, tc.msg}, [3]any{ce.Line, ce.Column, ce.Msg}, tc.src)
+	}
+	// Functions the sandbox has, and names the chunk makes its own, pass.
+	for _, src := range []string{
+		`return string.find(computer.name, "pc") ~= nil`,
+		`return computer.name:lower():sub(1, 2) == "pc"`,
+		`return math.floor(#computer.tags / 2) == 1`,
+		`return table.concat(computer.tags, ",") ~= ""`,
+		`local string = {startswith = function() return true end} return string.startswith()`,
+		`function check() return true end return check()`,
+		`local function f() return "x" end return f() == "x"`,
+		`return computer.attributes.x == nil`,
+	} {
+		_, err := Compile(LanguageLua, src)
+		require.NoError(t, err, src)
+	}
+}
+
 // Escapes that get past the compile-time check fail at run time, within the
 // deadline, and leave the state usable.
 func TestLuaSandboxEscapesFailAtRunTime(t *testing.T) {
@@ -52,7 +98,7 @@ func TestLuaSandboxEscapesFailAtRunTime(t *testing.T) {
 		{"library write", `string.upper = nil return true`, "cannot change the filter library"},
 		{"library metatable", `setmetatable(string, nil) return true`, "cannot change a protected metatable"},
 		{"computer write", `computer.os = "x" return true`, "computer is read-only"},
-		{"math.random", `return math.random() > 0.5`, "attempt to call a non-function object"},
+		{"math.random", `local m = math return m.random() > 0.5`, "attempt to call a non-function object"},
 		{"string.rep of a huge size", `return string.rep("x", 1e12) ~= ""`, "string.rep: result longer than"},
 		{"string.rep as a method", `local s = ("abc"):rep(1e9) return true`, "string.rep: result longer than"},
 		{"endless loop", `while true do end return true`, "context deadline exceeded"},

@@ -3,19 +3,30 @@ package targets
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
+
+	"github.com/immyoss/engine/internal/luasandbox"
 )
 
 // checkLua checks a parsed Lua filter before it runs: the chunk must return a
 // value, every global it reads must be one of the sandbox's or assigned by the
-// chunk itself, and a constant field of computer or tenant must exist. It is
+// chunk itself, and a constant field of computer or tenant must exist. A
+// return of the chunk must not give a literal that is not a boolean (return
+// "x", return 1, return nil, a bare return), and a call must not call what is
+// sure not to be a function of the sandbox: string.foo, math.random (filters
+// are deterministic), ("x"):foo(), computer.name(), computer(). It is
 // what "type-checked when saved" means for Lua: the mistakes it can see
 // without running the filter.
 func checkLua(src string, chunk []ast.Stmt) *CompileError {
 	c := &luaChecker{assigned: map[string]bool{}}
 	c.block(chunk)
+	if c.bad != nil {
+		return luaNameError(src, c.bad.line, c.bad.word, c.bad.msg)
+	}
 	if !c.returns {
 		line := 1
 		if n := len(chunk); n > 0 {
@@ -35,6 +46,132 @@ func checkLua(src string, chunk []ast.Stmt) *CompileError {
 		}
 	}
 	return nil
+}
+
+// luaProblem is the first mistake the checker found while walking: a
+// literal that is not a boolean returned, or a call of what is not a
+// function of the sandbox.
+type luaProblem struct {
+	line int
+	word string // the word to point at on the line
+	msg  string
+}
+
+// luaLibraryNames are the names each library table of a filter's sandbox
+// holds (string, table, math), read from a real state once.
+var luaLibraryNames = sync.OnceValue(func() map[string]map[string]bool {
+	st := luasandbox.NewState(luaConfig)
+	defer st.Close()
+	out := map[string]map[string]bool{}
+	for _, lib := range []string{lua.StringLibName, lua.TabLibName, lua.MathLibName} {
+		names := map[string]bool{}
+		// The frozen view's metatable's __index is the library itself.
+		view, _ := st.L.GetField(st.NewEnv(), lib).(*lua.LTable)
+		if view != nil {
+			if meta, ok := view.Metatable.(*lua.LTable); ok {
+				if t, ok := meta.RawGetString("__index").(*lua.LTable); ok {
+					t.ForEach(func(k, _ lua.LValue) {
+						if ks, ok := k.(lua.LString); ok {
+							names[string(ks)] = true
+						}
+					})
+				}
+			}
+		}
+		out[lib] = names
+	}
+	return out
+})
+
+// nonBoolean returns what a literal expression gives when it is sure not to
+// be a boolean ("a string"), or "".
+func nonBoolean(e ast.Expr) string {
+	switch e.(type) {
+	case *ast.StringExpr, *ast.StringConcatOpExpr:
+		return "a string"
+	case *ast.NumberExpr, *ast.ArithmeticOpExpr, *ast.UnaryMinusOpExpr, *ast.UnaryLenOpExpr:
+		return "a number"
+	case *ast.NilExpr:
+		return "nil"
+	case *ast.TableExpr:
+		return "a table"
+	case *ast.FunctionExpr:
+		return "a function"
+	}
+	return ""
+}
+
+func (c *luaChecker) problem(line int, word, msg string) {
+	if c.bad == nil {
+		c.bad = &luaProblem{line: line, word: word, msg: msg}
+	}
+}
+
+// isLibrary reports whether e names one of the sandbox's library tables
+// (not hidden by a local or an assignment of the chunk's).
+func (c *luaChecker) isLibrary(e ast.Expr) (string, bool) {
+	id, ok := e.(*ast.IdentExpr)
+	if !ok || c.isLocal(id.Value) || c.assigned[id.Value] {
+		return "", false
+	}
+	_, ok = luaLibraryNames()[id.Value]
+	return id.Value, ok
+}
+
+// stringValued reports whether e is sure to be a string: a literal or a
+// string field of computer or tenant.
+func (c *luaChecker) stringValued(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.StringExpr, *ast.StringConcatOpExpr:
+		return true
+	case *ast.AttrGetExpr:
+		id, ok := e.Object.(*ast.IdentExpr)
+		k, ok2 := e.Key.(*ast.StringExpr)
+		if !ok || !ok2 || c.isLocal(id.Value) || c.assigned[id.Value] {
+			return false
+		}
+		_, ok = stringFields[id.Value][k.Value]
+		return ok
+	}
+	return false
+}
+
+// call checks what a call calls, where that can be known at compile time.
+func (c *luaChecker) call(e *ast.FuncCallExpr) {
+	if e.Receiver != nil {
+		if c.stringValued(e.Receiver) && !luaLibraryNames()[lua.StringLibName][e.Method] {
+			c.problem(e.Line(), e.Method, fmt.Sprintf("unknown function %s (strings have no method %s)", e.Method, e.Method))
+		}
+		return
+	}
+	switch f := e.Func.(type) {
+	case *ast.IdentExpr:
+		if c.isLocal(f.Value) || c.assigned[f.Value] {
+			return
+		}
+		switch f.Value {
+		case objComputer, objTenant, lua.StringLibName, lua.TabLibName, lua.MathLibName, "_G", "_VERSION":
+			c.problem(e.Line(), f.Value, fmt.Sprintf("%s is not a function", f.Value))
+		}
+	case *ast.AttrGetExpr:
+		k, ok := f.Key.(*ast.StringExpr)
+		if !ok {
+			return
+		}
+		if id, ok := f.Object.(*ast.IdentExpr); ok && (id.Value == objComputer || id.Value == objTenant) &&
+			!c.isLocal(id.Value) && !c.assigned[id.Value] && isField(id.Value, k.Value) {
+			c.problem(e.Line(), k.Value, fmt.Sprintf("%s.%s is a field, not a function", id.Value, k.Value))
+		}
+	}
+}
+
+// libraryField checks a constant field read from a library table.
+func (c *luaChecker) libraryField(e *ast.AttrGetExpr) {
+	lib, ok := c.isLibrary(e.Object)
+	k, ok2 := e.Key.(*ast.StringExpr)
+	if ok && ok2 && !luaLibraryNames()[lib][k.Value] {
+		c.problem(e.Line(), k.Value, fmt.Sprintf("unknown function %s.%s (the sandbox's %s library has no %s)", lib, k.Value, lib, k.Value))
+	}
 }
 
 // luaNameError positions an error at the first whole-word occurrence of word
@@ -77,6 +214,7 @@ type luaChecker struct {
 	reads    []luaRead
 	depth    int  // nesting of function bodies; 0 is the chunk
 	returns  bool // the chunk itself returns a value somewhere
+	bad      *luaProblem
 }
 
 func (c *luaChecker) push()          { c.scopes = append(c.scopes, map[string]bool{}) }
@@ -176,6 +314,13 @@ func (c *luaChecker) stmt(s ast.Stmt) {
 		}
 		c.function(s.Func, s.Name != nil && s.Name.Method != "")
 	case *ast.ReturnStmt:
+		if c.depth == 0 {
+			if len(s.Exprs) == 0 {
+				c.problem(s.Line(), "return", "a Lua filter must return a boolean, this returns nothing")
+			} else if what := nonBoolean(s.Exprs[0]); what != "" {
+				c.problem(s.Line(), "return", fmt.Sprintf("a Lua filter must return a boolean, this returns %s", what))
+			}
+		}
 		if c.depth == 0 && len(s.Exprs) > 0 {
 			c.returns = true
 		}
@@ -221,6 +366,7 @@ func (c *luaChecker) expr(e ast.Expr) {
 				c.reads = append(c.reads, luaRead{name: id.Value, field: k.Value, line: e.Line()})
 			}
 		}
+		c.libraryField(e)
 		c.expr(e.Object)
 		c.expr(e.Key)
 	case *ast.TableExpr:
@@ -231,6 +377,7 @@ func (c *luaChecker) expr(e ast.Expr) {
 			c.expr(f.Value)
 		}
 	case *ast.FuncCallExpr:
+		c.call(e)
 		if e.Func != nil {
 			c.expr(e.Func)
 		}
