@@ -130,6 +130,12 @@ func TestTargetsDisabled(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &e))
 	require.True(t, e.Disabled)
 
+	// The bundled fleet's disabled Wi-Fi profile.
+	code, out, errs = runCmd("targets", "--deployment", "wifi-contoso-hq")
+	require.Equal(t, exitOK, code)
+	require.NotEmpty(t, out)
+	require.Contains(t, errs, `deployment "wifi-contoso-hq" is disabled`)
+
 	// An enabled deployment is not marked.
 	code, out, errs = runCmd("targets", "-f", path, "--deployment", "everyone", "--format", "json")
 	require.Equal(t, exitOK, code)

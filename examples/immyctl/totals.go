@@ -37,7 +37,7 @@ type planTotals struct {
 	// Tenants lists every tenant with a computer in the plan, sorted by id.
 	Tenants []tenantTotals `json:"changes_by_tenant"`
 
-	kinds []resolver.ActionKind // the kinds in Actions, in the order of ActionKind
+	kinds []resolver.ActionKind // the kinds in Actions, in the order of ActionKind, none last
 }
 
 type tenantTotals struct {
