@@ -4,43 +4,38 @@ import (
 	"bytes"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/immyoss/engine/internal/redact"
 )
 
-// mask replaces a secret parameter's value in the output.
+// mask replaces a secret parameter's value, or a transform of it, in the output.
 const mask = "********"
 
 // maxLine bounds the partial line kept to find the last non-empty line.
 const maxLine = 4096
 
-// sink receives a script's combined output: it hides secrets, keeps up to
-// max bytes, streams what it keeps, and remembers the last non-empty line of
-// the whole output (kept or not).
+// sink receives a script's combined output. The engine's masker
+// (internal/redact) hides the secrets and their transforms in it first,
+// holding back what could be the start of one until the next write; the
+// masked output is then kept up to max bytes and streamed as it is kept.
+// Once the cap cuts the output nothing more is kept, so kept pieces are
+// always one prefix of the masked output and never join into a secret.
+// The sink remembers the last non-empty line of the whole masked output.
 type sink struct {
 	mu        sync.Mutex
 	max       int
+	masker    *redact.Masker // nil without secrets
+	masked    *redact.Stream
 	kept      strings.Builder // String() without a copy
 	truncated bool
 	stream    func([]byte)
-	secrets   []string // longest first
-	hold      []byte   // the tail that may be the start of a secret
-	line      []byte   // the current, unfinished line
-	last      string   // the last finished non-empty line
+	line      []byte // the current, unfinished line
+	last      string // the last finished non-empty line
 }
 
 func newSink(max int, stream func([]byte), secrets []string) *sink {
-	s := &sink{max: max, stream: stream}
-	for _, v := range secrets {
-		if v != "" {
-			s.secrets = append(s.secrets, v)
-		}
-	}
-	// Longest first, so a secret that contains another is masked whole.
-	for i := 1; i < len(s.secrets); i++ {
-		for j := i; j > 0 && len(s.secrets[j]) > len(s.secrets[j-1]); j-- {
-			s.secrets[j], s.secrets[j-1] = s.secrets[j-1], s.secrets[j]
-		}
-	}
+	s := &sink{max: max, stream: stream, masker: redact.New(mask, secrets...)}
+	s.masked = s.masker.Stream(s.emit)
 	return s
 }
 
@@ -49,56 +44,30 @@ func newSink(max int, stream func([]byte), secrets []string) *sink {
 func (s *sink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.secrets) == 0 {
-		s.emit(p)
-		return len(p), nil
-	}
-	buf := append(s.hold, p...)
-	for _, sec := range s.secrets {
-		if bytes.Contains(buf, []byte(sec)) {
-			buf = bytes.ReplaceAll(buf, []byte(sec), []byte(mask))
-		}
-	}
-	keep := len(s.secrets[0]) - 1 // a secret's start may be at the end
-	if keep > len(buf) {
-		keep = len(buf)
-	}
-	s.emit(buf[:len(buf)-keep])
-	s.hold = append(s.hold[:0:0], buf[len(buf)-keep:]...)
-	return len(p), nil
+	return s.masked.Write(p)
 }
 
 // close flushes what was held back.
 func (s *sink) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.hold) > 0 {
-		s.emit(s.hold)
-		s.hold = nil
-	}
+	s.masked.Close()
 }
 
+// emit takes masked output.
 func (s *sink) emit(p []byte) {
-	if len(p) == 0 {
-		return
-	}
 	s.track(p)
-	room := s.max - s.kept.Len()
-	if room <= 0 {
-		s.truncated = true
+	if s.truncated {
 		return
 	}
+	room := s.max - s.kept.Len()
 	if len(p) > room {
 		// Cut before a character rather than inside it, when the output is UTF-8.
-		cut := room
-		for k := 1; k < utf8.UTFMax && cut > 0 && !utf8.RuneStart(p[cut]); k++ {
-			cut--
-		}
-		if !utf8.RuneStart(p[cut]) {
-			cut = room
-		}
-		p = p[:cut]
+		p = p[:redact.Cut(p, room)]
 		s.truncated = true
+	}
+	if len(p) == 0 {
+		return
 	}
 	s.kept.Write(p)
 	if s.stream != nil {
@@ -128,18 +97,23 @@ func (s *sink) track(p []byte) {
 	}
 }
 
-// value is the last non-empty line of the whole output.
+// value is the last non-empty line of the whole output, masked as a whole.
 func (s *sink) value() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := strings.TrimSpace(string(s.line)); t != "" {
-		return t
+		return s.masker.String(t)
 	}
-	return s.last
+	return s.masker.String(s.last)
 }
 
+// result is the output kept and whether the cap cut it; the kept output is
+// masked once more as a whole.
 func (s *sink) result() (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.kept.String(), s.truncated
+	return s.masker.String(s.kept.String()), s.truncated
 }
+
+// hide masks a text of the run that is not output (a Lua script's value).
+func (s *sink) hide(text string) string { return s.masker.String(text) }

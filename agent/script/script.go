@@ -76,8 +76,10 @@ func New(cfg Config) *Runner {
 // ErrUnavailable, immy.ErrNoUserLoggedOn, ErrPermission.
 //
 // Output is stdout and stderr combined, in the order written, capped at
-// req.MaxOutput; the values of the parameters req.Secrets names are masked
-// in it. The result's Value is the returned value of a Lua script that
+// req.MaxOutput; the values of the parameters req.Secrets names, and their
+// common transforms (other letter case, base64, hex, URL and JSON escaping),
+// are masked in it and in the Value, before the cap applies (internal/redact).
+// The result's Value is the returned value of a Lua script that
 // returns one, else the last non-empty line of the output.
 func (r *Runner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
 	if r == nil || r.cfg.WaitDelay == 0 {
@@ -122,7 +124,7 @@ func (r *Runner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.Sc
 	}
 	out.close()
 	output, truncated := out.result()
-	res := immy.ScriptResult{ExitCode: exit, Output: output, Truncated: truncated, Value: value}
+	res := immy.ScriptResult{ExitCode: exit, Output: output, Truncated: truncated, Value: out.hide(value)}
 	if req.Script.Language != immy.Lua || value == "" {
 		res.Value = out.value()
 	}

@@ -118,6 +118,39 @@ func TestSecretsMasked(t *testing.T) {
 	require.Equal(t, "********", res.Value)
 }
 
+// Issue 16: a secret printed transformed (other case, base64, hex, URL- or
+// JSON-escaped) is masked in the output, streamed or kept, and in the value;
+// and the output cap does not join two fragments into the secret.
+func TestSecretTransformsMasked(t *testing.T) {
+	r := script.New(script.Config{Logins: noLogins})
+	var streamed strings.Builder
+	res, err := run(t, r, sh(`printf '%s\n' "$Pass" | tr a-z A-Z
+printf 'basic %s\n' "$(printf 'admin:%s' "$Pass" | base64)"
+printf '%s' "$Pass" | od -An -tx1 | tr -d ' \n'; echo
+printf '{"p":"%s"}\n' "$(printf '%s' "$Pass" | sed 's/"/\\"/g')"
+echo "url: p%40ss%22w0rd%21"
+echo "$Pass" | base64`),
+		func(q *immy.ScriptRequest) {
+			q.Parameters = map[string]any{"Pass": `p@ss"w0rd!`}
+			q.Secrets = []string{"Pass"}
+			q.Output = func(b []byte) { streamed.Write(b) }
+		})
+	require.NoError(t, err)
+	want := "********\nbasic YWRta********\n********\n{\"p\":\"********\"}\nurl: ********\n********=\n" // =: padding only
+	require.Equal(t, want, res.Output)
+	require.Equal(t, want, streamed.String())
+	require.Equal(t, "********=", res.Value)
+
+	res, err = run(t, r, sh(`printf 'huntQ\200\200\200er2abc'`), func(q *immy.ScriptRequest) {
+		q.Parameters = map[string]any{"Pass": "hunter2"}
+		q.Secrets = []string{"Pass"}
+		q.MaxOutput = 7
+	})
+	require.NoError(t, err)
+	require.True(t, res.Truncated)
+	require.Equal(t, "huntQ\x80\x80", res.Output, "nothing is kept after the cap cut")
+}
+
 // A cancelled script's whole process group dies: the background child too.
 func TestCancelKillsProcessGroup(t *testing.T) {
 	r := script.New(script.Config{Logins: noLogins, WaitDelay: 200 * time.Millisecond})

@@ -165,3 +165,23 @@ func TestVariants(t *testing.T) {
 		t.Fatal(diff)
 	}
 }
+
+func TestCut(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want int
+	}{
+		{"abc", 5, 3},
+		{"abcdef", 4, 4},
+		{"ab\u00e9cd", 3, 2},           // inside é
+		{"ab\u00e9cd", 4, 4},           // after é
+		{"a\u20acb", 2, 1},             // inside €
+		{"a\u20acb", 3, 1},             // inside €
+		{"huntQ\x80\x80\x80er2", 7, 7}, // not UTF-8: cut where asked
+		{"\xe2\x82", 1, 1},             // a character that never ends
+		{"x", 0, 0},
+	} {
+		require.Equal(t, tt.want, Cut([]byte(tt.in), tt.n), "%q at %d", tt.in, tt.n)
+	}
+}

@@ -1,5 +1,7 @@
 package redact
 
+import "unicode/utf8"
+
 // Stream masks text that arrives in chunks (a running script's output) and
 // passes it on, masked, to a function. A secret cut across chunks is still
 // hidden: each Write holds back the tail that could be the start of a
@@ -89,4 +91,21 @@ func (s *Stream) flush(closing bool) {
 	if len(out) > 0 {
 		s.emit(out)
 	}
+}
+
+// Cut returns where to cut p to keep at most n bytes: n, or less so as not
+// to cut a UTF-8 character in two (bytes that are not UTF-8 are cut anywhere).
+func Cut(p []byte, n int) int {
+	if n >= len(p) {
+		return len(p)
+	}
+	for j := n - 1; j >= 0 && j > n-utf8.UTFMax; j-- {
+		if utf8.RuneStart(p[j]) {
+			if r, w := utf8.DecodeRune(p[j:]); (r != utf8.RuneError || w > 1) && j+w > n {
+				return j
+			}
+			break
+		}
+	}
+	return max(n, 0)
 }
