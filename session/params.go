@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/redact"
 )
 
 // Parameters checks a deployment's parameter values against its task's
@@ -173,36 +174,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// redactor replaces secret values in texts.
+// redactor hides secret values, and their common transforms (other letter
+// case, base64, hex, URL and JSON escaping), in texts: the engine's one
+// masker, internal/redact. Its zero value hides nothing.
 type redactor struct {
-	r *strings.Replacer
+	m *redact.Masker
 }
 
-// Redacted is what a secret value becomes in texts.
+// Redacted is what a secret value, or a transform of one, becomes in texts.
 const Redacted = "********"
 
 func newRedactor(secrets []string) redactor {
-	if len(secrets) == 0 {
-		return redactor{}
-	}
-	// longest first, so that a secret containing another is replaced whole
-	s := slices.Clone(secrets)
-	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(s))
-	for _, v := range s {
-		if v != "" {
-			pairs = append(pairs, v, Redacted)
-		}
-	}
-	if len(pairs) == 0 {
-		return redactor{}
-	}
-	return redactor{r: strings.NewReplacer(pairs...)}
+	return redactor{m: redact.New(Redacted, secrets...)}
 }
 
-func (r redactor) str(s string) string {
-	if r.r == nil {
-		return s
-	}
-	return r.r.Replace(s)
-}
+// str hides the secrets in s, a whole text (never a fragment of one).
+func (r redactor) str(s string) string { return r.m.String(s) }
+
+// stream returns a writer that passes the chunks written to it on to emit,
+// secrets hidden even when one is cut across chunks; close it at the end.
+func (r redactor) stream(emit func([]byte)) *redact.Stream { return r.m.Stream(emit) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/internal/luasandbox"
+	"github.com/immyoss/engine/internal/redact"
 )
 
 // errOffline stops a session's work when no pathway reaches its computer.
@@ -159,6 +160,9 @@ func (x *runCtx) runScript(r scriptRun) (immy.ScriptResult, error) {
 
 func (x *runCtx) runOnComputer(r scriptRun, script *immy.Script, params map[string]any, timeout time.Duration) (immy.ScriptResult, error) {
 	e := x.e
+	// Output streamed while the script runs is masked before it is cut into
+	// lines (a secret split across chunks or lines stays hidden), and each
+	// line once more when whole.
 	lines := lineLogger{emit: func(line string) { e.log(x.s, r.index, r.red.str(line)) }}
 	req := immy.ScriptRequest{
 		Computer:   x.comp.ID,
@@ -168,14 +172,17 @@ func (x *runCtx) runOnComputer(r scriptRun, script *immy.Script, params map[stri
 		Timeout:    timeout,
 		MaxOutput:  e.cfg.MaxOutput,
 	}
+	var masked *redact.Stream
 	if e.hub.active() {
-		req.Output = lines.write
+		req.Output = func(p []byte) { masked.Write(p) }
 	}
 	ctx, cancel := context.WithTimeout(x.ctx, timeout)
 	defer cancel()
 	var last error = immy.ErrOffline
 	for _, p := range e.runners(x.comp) {
+		masked = r.red.stream(lines.write)
 		res, err := p.runner.RunScript(ctx, req)
+		masked.Close()
 		lines.flush()
 		if err == nil {
 			return res, nil
