@@ -74,8 +74,10 @@ func (in *Instance) Agents(ctx context.Context) ([]Agent, error) {
 // plugin was not running, or reported the agent offline before any output);
 // otherwise its outcome is unknown and the session detects again before it
 // re-runs anything. Other errors: immy.ErrNoUserLoggedOn, immy.ErrInvalid, or
-// ctx's error. No error shows the instance's secret configuration values or
-// the request's secret parameters. Only system and user scripts in
+// ctx's error. No error, output or value shows the instance's secret
+// configuration values or the request's secret parameters, nor their
+// common transforms (other letter case, base64, hex, URL and JSON escaping):
+// they are masked as "[redacted]" before output is kept or streamed. Only system and user scripts in
 // PowerShell, cmd or sh run through an integration; Lua runs on the server.
 func (in *Instance) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
 	if err := checkScript(req); err != nil {
@@ -94,17 +96,19 @@ func (in *Instance) RunScript(ctx context.Context, req immy.ScriptRequest) (immy
 	if !g.info.Has(CapRunScript) {
 		return immy.ScriptResult{}, fmt.Errorf("plugins: instance %q: RunScript: %w", in.id, ErrUnsupported)
 	}
+	red := in.red.with(secretParams(req)...)
 	call := scriptCall{
 		agent: req.Computer, language: req.Script.Language, context: req.Script.Context,
 		body: req.Script.Body, params: req.Parameters, secrets: req.Secrets, timeout: req.Timeout,
 		operation: fmt.Sprintf("%s/run-script/%d", in.id, in.ops.Add(1)),
-		out:       newOutputCollector(req.MaxOutput, req.Output),
+		out:       newOutputCollector(req.MaxOutput, req.Output, red),
 	}
 	res, err := g.conn.runScript(ctx, call)
+	call.out.close() // what arrived before an error is passed on too
 	if err == nil {
 		return res, nil
 	}
-	err = in.classifyMasked(ctx, g, "RunScript", err, in.red.with(secretParams(req)...))
+	err = in.classifyMasked(ctx, g, "RunScript", err, red)
 	return immy.ScriptResult{}, scriptError(err, call.out.seen)
 }
 

@@ -254,6 +254,7 @@ func collectScript(stream scriptEvents, out *outputCollector) (immy.ScriptResult
 			out.write(e.Output)
 		case *pluginv2.RunScriptEvent_Result:
 			r := e.Result
+			out.close() // what the masking held back is kept before the plugin's word on the cap
 			if r.GetTruncated() {
 				out.truncated = true
 			}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/redact"
 	pluginv2 "github.com/immyoss/engine/plugins/proto/immy/plugin/v2"
 )
 
@@ -180,20 +181,24 @@ func FuzzDecodeTicketAndDescribe(f *testing.F) {
 }
 
 // FuzzOutputCollector: the kept output never exceeds the cap, is a prefix of
-// what was sent, and Truncated says whether anything was dropped.
+// what was sent (masked), and Truncated says whether anything was dropped;
+// no secret nor a transform of one is kept, streamed or taken as the value.
 func FuzzOutputCollector(f *testing.F) {
-	f.Add([]byte("hello\n"), []byte("world\n"), 8)
-	f.Add([]byte{0xff, 0xfe}, []byte(""), 0)
-	f.Fuzz(func(t *testing.T, a, b []byte, max int) {
-		if max < 0 || max > 1<<16 {
+	f.Add([]byte("hello\n"), []byte("world\n"), 8, "")
+	f.Add([]byte{0xff, 0xfe}, []byte(""), 0, "")
+	f.Add([]byte("pass=hun"), []byte("ter2 HUNTER2\naHVudGVyMg==\n"), 0, "hunter2")
+	f.Add([]byte("huntQ\x80\x80\x80"), []byte("er2abc"), 7, "hunter2")
+	f.Fuzz(func(t *testing.T, a, b []byte, max int, secret string) {
+		if max < 0 || max > 1<<16 || strings.ContainsAny(secret, "\x00") {
 			return
 		}
 		var streamed []byte
-		o := newOutputCollector(max, func(p []byte) { streamed = append(streamed, p...) })
+		red := newRedactor(secret)
+		o := newOutputCollector(max, func(p []byte) { streamed = append(streamed, p...) }, red)
 		o.write(a)
 		o.write(b)
 		res := o.result(0, "")
-		all := append(append([]byte{}, a...), b...)
+		all := []byte(red.str(string(a) + string(b)))
 		limit := max
 		if limit == 0 {
 			limit = DefaultMaxOutput
@@ -206,6 +211,17 @@ func FuzzOutputCollector(f *testing.F) {
 		}
 		if !utf8.ValidString(res.Output) || strings.Contains(res.Value, "\n") {
 			t.Fatalf("output or value malformed")
+		}
+		if secret == "" {
+			return
+		}
+		for _, text := range []string{res.Output, res.Value, string(streamed)} {
+			text = strings.ReplaceAll(text, redactedText, "\x00") // a secret may be part of the token
+			for _, v := range redact.Variants(secret) {
+				if strings.Contains(text, v) {
+					t.Fatalf("secret %q shows as %q in %q", secret, v, text)
+				}
+			}
 		}
 	})
 }

@@ -1,49 +1,33 @@
 package plugins
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
+
+	"github.com/immyoss/engine/internal/redact"
 )
 
-// redactedText replaces a secret value wherever the host shows a plugin's words.
+// redactedText replaces a secret value, or a transform of one, wherever the
+// host shows a plugin's words.
 const redactedText = "[redacted]"
 
 // redactor masks secret values (an instance's secret configuration values,
-// a script's secret parameters) in text, errors and log records. Its zero
-// value, and a nil *redactor, mask nothing. It is immutable once built.
+// a script's secret parameters) and their common transforms (other letter
+// case, base64, hex, URL and JSON escaping) in text, errors and log records:
+// the engine's one masker, internal/redact. A nil *redactor masks nothing.
+// It is immutable once built.
 type redactor struct {
-	values []string // non-empty, longest first
-	r      *strings.Replacer
+	m *redact.Masker
 }
 
 // newRedactor masks values; empty values are ignored.
 func newRedactor(values ...string) *redactor {
-	var vs []string
-	for _, v := range values {
-		if v != "" && !slices.Contains(vs, v) {
-			vs = append(vs, v)
-		}
-	}
-	if len(vs) == 0 {
+	m := redact.New(redactedText, values...)
+	if m == nil {
 		return nil
 	}
-	// Longest first, so that a secret containing another is masked whole
-	// (a Replacer tries its pairs in argument order).
-	slices.SortFunc(vs, func(a, b string) int {
-		if c := cmp.Compare(len(b), len(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	pairs := make([]string, 0, 2*len(vs))
-	for _, v := range vs {
-		pairs = append(pairs, v, redactedText)
-	}
-	return &redactor{values: vs, r: strings.NewReplacer(pairs...)}
+	return &redactor{m: m}
 }
 
 // with returns a redactor masking r's values and more.
@@ -51,38 +35,34 @@ func (r *redactor) with(more ...string) *redactor {
 	if r == nil {
 		return newRedactor(more...)
 	}
-	return newRedactor(append(slices.Clone(r.values), more...)...)
+	return &redactor{m: r.m.With(redactedText, more...)}
 }
 
-// str masks the secret values in s.
+// str masks the secret values in s, a whole text.
 func (r *redactor) str(s string) string {
 	if r == nil {
 		return s
 	}
-	return r.r.Replace(s)
+	return r.m.String(s)
 }
 
 // err returns err, or, when its message shows a secret value, an error with
 // the message masked that still unwraps to err (for errors.Is and errors.As).
 func (r *redactor) err(err error) error {
-	if r == nil || err == nil {
+	if r == nil {
 		return err
 	}
-	msg := err.Error()
-	if masked := r.str(msg); masked != msg {
-		return &redactedError{msg: masked, err: err}
+	return r.m.Error(err)
+}
+
+// stream returns a writer passing chunks on to emit with the secrets
+// masked, even one cut across chunks; close it at the end.
+func (r *redactor) stream(emit func([]byte)) *redact.Stream {
+	if r == nil {
+		return (*redact.Masker)(nil).Stream(emit)
 	}
-	return err
+	return r.m.Stream(emit)
 }
-
-// redactedError shows the message of err with secret values masked.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // handler wraps h so that every record it handles has the secret values
 // masked: message, attribute keys and values, in groups too.

@@ -19,8 +19,9 @@ func TestRedactor(t *testing.T) {
 		{"", ""},
 		{"nothing here", "nothing here"},
 		{"a pw b", "a [redacted] b"},
-		{"pw-long first", "[redacted] first"}, // the longer secret is masked whole
-		{"pwpw", "[redacted][redacted]"},
+		{"pw-long first", "[redacted] first"},        // the longer secret is masked whole
+		{"pwpw", "[redacted]"},                       // one token for touching matches
+		{"PW and cHc=", "[redacted] and [redacted]"}, // other case, base64
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, r.str(tt.in)); diff != "" {
