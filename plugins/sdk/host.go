@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/immyoss/engine/internal/redact"
 	pluginv2 "github.com/immyoss/engine/plugins/proto/immy/plugin/v2"
 )
 
@@ -30,7 +31,7 @@ type Host struct {
 
 func newHost(client pluginv2.HostClient, level slog.Level, cfg Config) *Host {
 	h := &Host{client: client}
-	h.logger = slog.New(&hostHandler{client: client, level: level, redact: cfg.secrets(), fallback: stderrHandler()})
+	h.logger = slog.New(&hostHandler{client: client, level: level, redact: masker(cfg.secrets()...), fallback: stderrHandler()})
 	return h
 }
 
@@ -134,7 +135,7 @@ func newStderrHandler(w io.Writer) slog.Handler {
 type hostHandler struct {
 	client   pluginv2.HostClient
 	level    slog.Level
-	redact   []string
+	redact   *redact.Masker
 	fallback slog.Handler
 	prefix   string // open groups, dotted
 	attrs    []*pluginv2.LogAttr
@@ -211,8 +212,8 @@ func (h *hostHandler) flatten(out []*pluginv2.LogAttr, prefix string, a slog.Att
 	return append(out, &pluginv2.LogAttr{Key: prefix + a.Key, Value: h.scrub(v.String())})
 }
 
-// scrub hides the values of secret configuration keys.
-func (h *hostHandler) scrub(s string) string { return mask(s, h.redact) }
+// scrub hides the values of secret configuration keys, and their transforms.
+func (h *hostHandler) scrub(s string) string { return h.redact.String(s) }
 
 func (h *hostHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *h

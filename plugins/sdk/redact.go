@@ -1,66 +1,46 @@
 package sdk
 
 import (
-	"cmp"
-	"slices"
-	"strings"
 	"sync"
+
+	"github.com/immyoss/engine/internal/redact"
 )
 
-// redacted replaces a secret value in whatever leaves the plugin.
+// redacted replaces a secret value, or a transform of one, in whatever
+// leaves the plugin.
 const redacted = "[redacted]"
 
-// mask replaces every secret value in s, longest first, so that a secret
-// containing another is masked whole.
-func mask(s string, secrets []string) string {
-	for _, v := range longestFirst(secrets) {
-		s = strings.ReplaceAll(s, v, redacted)
-	}
-	return s
-}
-
-// longestFirst returns the non-empty values, distinct, longest first (ties
-// in byte order).
-func longestFirst(values []string) []string {
-	out := make([]string, 0, len(values))
-	for _, v := range values {
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int {
-		if c := cmp.Compare(len(b), len(a)); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	return out
-}
+// masker returns the engine's masker (internal/redact) of the secret values:
+// it hides them and their common transforms (other letter case, base64,
+// hex, URL and JSON escaping); nil, hiding nothing, without secrets.
+func masker(secrets ...string) *redact.Masker { return redact.New(redacted, secrets...) }
 
 // secretSet holds the secret configuration values of the instance a plugin
-// process serves, known once Configure has run; every error and health
-// message leaving the plugin is masked with them. Safe for concurrent use.
+// process serves, known once Configure has run; every error, health message
+// and script output leaving the plugin is masked with them. Safe for
+// concurrent use.
 type secretSet struct {
-	mu     sync.RWMutex
-	values []string
+	mu sync.RWMutex
+	m  *redact.Masker
 }
 
 func (s *secretSet) set(values []string) {
 	if s == nil {
 		return
 	}
-	v := longestFirst(values)
+	m := masker(values...)
 	s.mu.Lock()
-	s.values = v
+	s.m = m
 	s.mu.Unlock()
 }
 
-// with returns the instance's secret values and more.
-func (s *secretSet) with(more ...string) []string {
+// with returns the masker of the instance's secret values and more.
+func (s *secretSet) with(more ...string) *redact.Masker {
 	if s == nil {
-		return more
+		return masker(more...)
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return append(slices.Clone(s.values), more...)
+	m := s.m
+	s.mu.RUnlock()
+	return m.With(redacted, more...)
 }

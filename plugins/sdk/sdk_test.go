@@ -49,7 +49,7 @@ func TestToStatus(t *testing.T) {
 		require.Equal(t, tt.code, status.Code(err), tt.err.Error())
 		require.Equal(t, tt.reason, protocol.Reason(err), tt.err.Error())
 	}
-	err := toStatus(errors.New("login with hunter2 failed"), []string{"hunter2"})
+	err := toStatus(errors.New("login with hunter2 failed"), masker("hunter2"))
 	require.Equal(t, "login with [redacted] failed", status.Convert(err).Message())
 }
 

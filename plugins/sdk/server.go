@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/redact"
 	"github.com/immyoss/engine/plugins/internal/protocol"
 	pluginv2 "github.com/immyoss/engine/plugins/proto/immy/plugin/v2"
 )
@@ -122,7 +123,7 @@ func (s *server) Configure(ctx context.Context, r *pluginv2.ConfigureRequest) (*
 
 func (s *server) Health(ctx context.Context, _ *pluginv2.HealthRequest) (*pluginv2.HealthResponse, error) {
 	if err := s.impl.Health(ctx); err != nil {
-		return &pluginv2.HealthResponse{Healthy: false, Message: mask(err.Error(), s.secrets.with())}, nil
+		return &pluginv2.HealthResponse{Healthy: false, Message: s.secrets.with().String(err.Error())}, nil
 	}
 	return &pluginv2.HealthResponse{Healthy: true}, nil
 }
@@ -255,10 +256,14 @@ var contextFromWire = map[pluginv2.ScriptContext]immy.ScriptContext{
 	pluginv2.ScriptContext_SCRIPT_CONTEXT_USER:   immy.ContextUser,
 }
 
-// outputWriter streams a script's output, dropping what exceeds the cap.
+// outputWriter streams a script's output, masked, dropping what exceeds the
+// cap. The instance's secrets and the request's secret parameters, and their
+// common transforms, are masked before anything is sent; a write's tail that
+// may start a secret waits for the next write or close.
 type outputWriter struct {
 	mu        sync.Mutex
 	stream    grpc.ServerStreamingServer[pluginv2.RunScriptEvent]
+	masked    *redact.Stream
 	room      int64
 	truncated bool
 	err       error
@@ -270,20 +275,36 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n := len(p)
+	w.masked.Write(p)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// close sends what the masking held back; later writes are dropped.
+func (w *outputWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.masked.Close()
+}
+
+// send sends masked output within the cap; once the cap cut it, nothing more.
+func (w *outputWriter) send(p []byte) {
+	if w.err != nil || w.truncated {
+		return
+	}
 	if int64(len(p)) > w.room {
 		w.truncated = true
-		p = p[:max(w.room, 0)]
+		p = p[:redact.Cut(p, int(max(w.room, 0)))]
 	}
 	if len(p) == 0 {
-		return n, nil
+		return
 	}
 	w.room -= int64(len(p))
 	if err := w.stream.Send(&pluginv2.RunScriptEvent{Event: &pluginv2.RunScriptEvent_Output{Output: p}}); err != nil {
 		w.err = err
-		return 0, err
 	}
-	return n, nil
 }
 
 func (s *server) RunScript(r *pluginv2.RunScriptRequest, stream grpc.ServerStreamingServer[pluginv2.RunScriptEvent]) error {
@@ -318,10 +339,13 @@ func (s *server) RunScript(r *pluginv2.RunScriptRequest, stream grpc.ServerStrea
 	if room <= 0 {
 		room = 1 << 62
 	}
+	m := s.secrets.with(secretValues(req)...)
 	out := &outputWriter{stream: stream, room: room}
+	out.masked = m.Stream(out.send)
 	res, err := impl.RunScript(ctx, req, out)
+	out.close()
 	if err != nil {
-		return s.status(err, secretValues(req)...)
+		return toStatus(err, m)
 	}
 	out.mu.Lock()
 	defer out.mu.Unlock()
@@ -329,17 +353,31 @@ func (s *server) RunScript(r *pluginv2.RunScriptRequest, stream grpc.ServerStrea
 		return out.err
 	}
 	return stream.Send(&pluginv2.RunScriptEvent{Event: &pluginv2.RunScriptEvent_Result{Result: &pluginv2.ScriptResult{
-		ExitCode: int32(res.ExitCode), Truncated: out.truncated, Value: res.Value,
+		ExitCode: int32(res.ExitCode), Truncated: out.truncated, Value: m.String(res.Value),
 	}}})
 }
 
-// secretValues returns the text of the secret parameters, to keep them out of errors.
+// secretValues returns the text of the secret parameters (a text, or the
+// texts of a list or map), to keep them out of errors and output.
 func secretValues(req ScriptRequest) []string {
 	var out []string
-	for _, k := range req.Secrets {
-		if v, ok := req.Parameters[k].(string); ok && v != "" {
-			out = append(out, v)
+	var add func(v any)
+	add = func(v any) {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				add(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				add(e)
+			}
 		}
+	}
+	for _, k := range req.Secrets {
+		add(req.Parameters[k])
 	}
 	return out
 }
@@ -465,11 +503,11 @@ func unimplemented(call string) error {
 }
 
 // toStatus encodes a plugin's error for the wire, hiding the secret values.
-func toStatus(err error, secrets []string) error {
+func toStatus(err error, m *redact.Masker) error {
 	if err == nil {
 		return nil
 	}
-	msg := mask(err.Error(), secrets)
+	msg := m.String(err.Error())
 	switch {
 	case errors.Is(err, context.Canceled):
 		return protocol.Error(codes.Canceled, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, msg)
@@ -513,9 +551,9 @@ func recoverStream(secrets *secretSet) grpc.StreamServerInterceptor {
 }
 
 func panicked(method string, r any, secrets *secretSet) error {
-	values := secrets.with()
-	slog.New(stderrHandler()).Error("plugin panicked", "method", method, "panic", mask(fmt.Sprint(r), values), "stack", mask(string(debug.Stack()), values))
-	return protocol.Error(codes.Unknown, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, mask(fmt.Sprintf("plugin panicked in %s: %v", method, r), values))
+	m := secrets.with()
+	slog.New(stderrHandler()).Error("plugin panicked", "method", method, "panic", m.String(fmt.Sprint(r)), "stack", m.String(string(debug.Stack())))
+	return protocol.Error(codes.Unknown, pluginv2.ErrorReason_ERROR_REASON_UNSPECIFIED, m.String(fmt.Sprintf("plugin panicked in %s: %v", method, r)))
 }
 
 var _ io.Writer = (*outputWriter)(nil)

@@ -267,13 +267,13 @@ func (c Config) Keys() []string {
 	return keys
 }
 
-// secrets returns the secret values, for redaction: distinct, longest first.
+// secrets returns the secret values, for redaction.
 func (c Config) secrets() []string {
 	var out []string
 	for k := range c.secret {
 		out = append(out, c.values[k])
 	}
-	return longestFirst(out)
+	return out
 }
 
 // String lists the configuration with secret values hidden.
