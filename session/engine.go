@@ -18,7 +18,7 @@ import (
 const (
 	DefaultMaxRunning        = 256
 	DefaultScriptTimeout     = 30 * time.Minute
-	DefaultMetascriptTimeout = 30 * time.Minute
+	DefaultMetascriptTimeout = 10 * time.Minute
 	DefaultMaxOutput         = 64 << 10
 )
 
@@ -49,8 +49,11 @@ type Config struct {
 	// ScriptTimeout bounds each script run on a computer; zero means
 	// DefaultScriptTimeout.
 	ScriptTimeout time.Duration
-	// MetascriptTimeout bounds each metascript and cloud script; zero means
-	// DefaultMetascriptTimeout.
+	// MetascriptTimeout bounds each metascript and cloud script, the
+	// scripts it runs on its computer included; zero means
+	// DefaultMetascriptTimeout. Lua's own work is bounded sooner, by the
+	// sandbox's instruction and memory budgets (internal/luasandbox): an
+	// endless loop stops after its instruction budget, not its timeout.
 	MetascriptTimeout time.Duration
 	// MaxOutput caps the output kept of each script, in bytes; zero means
 	// DefaultMaxOutput.

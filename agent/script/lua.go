@@ -25,12 +25,18 @@ const luaChunkName = "<string>"
 // are shared by every run: a run's globals and parameters live in its own
 // environment, the library is frozen, and what the functions read about the
 // run (its output, its exit code) is set on the state for that run only.
-// Only the request's Timeout and the caller's context bound a run.
+// A run is bounded by the request's Timeout or the caller's context, by
+// DefaultLuaTimeout when neither has a deadline, and always by the sandbox's
+// instruction and memory budgets.
 var luaStates = luasandbox.NewPool(0, luasandbox.Config{
 	Library:      luaLibrary,
-	Timeout:      -1,
+	Timeout:      DefaultLuaTimeout,
 	MaxStringRep: MaxLuaStringRep,
 })
+
+// DefaultLuaTimeout bounds a Lua script whose request has no Timeout (zero)
+// and whose context has no deadline: never unbounded.
+const DefaultLuaTimeout = 10 * time.Minute
 
 // luaTostring renders a returned table or userdata as tostring does (through
 // its __tostring), inside the run's deadline.
