@@ -33,7 +33,13 @@ var luaFilterLimits = luasandbox.Limits{MaxSource: MaxFilterSource, MaxDepth: Ma
 // filter of lang.
 func checkSource(lang Language, src string) *CompileError {
 	if len(src) > MaxFilterSource {
-		return newCompileError(lang, src, 1, 1,
+		// The snippet needs the start of the first line only: do not
+		// split and count megabytes to show fifty characters.
+		head := src[:snippetWidth*8]
+		for len(head) > 0 && !utf8.RuneStart(src[len(head)]) {
+			head = head[:len(head)-1]
+		}
+		return newCompileError(lang, head, 1, 1,
 			fmt.Sprintf("filter is %d bytes, longer than the limit of %d", len(src), MaxFilterSource))
 	}
 	if lang == LanguageLua {
