@@ -167,7 +167,6 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 		it.reasonFailed = c.reason(ReasonPrerequisiteFailed, s.id, -1)
 		it.reasonConflict = c.reason(ReasonPrerequisiteConflict, s.id, -1)
 		it.reasonConfigOf = c.reason(ReasonConfigurationOf, s.id, int32(k))
-		it.reasonPrivate = c.reason(ReasonPrerequisitePrivate, s.id, -1)
 		if s.sw >= 0 {
 			it.kind = immy.ItemSoftware
 			it.sw = &f.Software[s.sw]

@@ -227,6 +227,8 @@ func (c *Catalogue) owners() {
 			if t, ok := tenants[it.owner]; ok {
 				it.ownerIdx = t
 			}
+			// after every other reason, so that those keep their (small) codes
+			it.reasonPrivate = c.reason(ReasonPrerequisitePrivate, it.id, -1)
 		}
 	}
 	private := func(rules []prereq) bool {
