@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -242,4 +243,34 @@ func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.n
+}
+
+// A server without a database says, once, that it forgets its agents.
+func TestMemoryStoreWarning(t *testing.T) {
+	var logs syncLog
+	srv := agent.NewServer(agent.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv.Close()
+	require.Contains(t, logs.String(), "install tokens and enrolled agents are kept in memory and lost when the server stops")
+
+	logs = syncLog{}
+	srv = agent.NewServer(agent.Config{Store: &agent.MemoryStore{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv.Close()
+	require.Empty(t, logs.String(), "a store given is the caller's choice")
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
