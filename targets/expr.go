@@ -82,9 +82,17 @@ func exprOptions() []expr.Option {
 	return []expr.Option{
 		expr.Env(exprEnv{}),
 		expr.AsBool(),
-		// A filter is a pure function of the computer: no clock.
-		expr.DisableBuiltin("now"),
 	}
+}
+
+// exprOptionsAll is exprOptions with the builtins filters may not call
+// disabled (see exprDisabled: no clock, nothing that amplifies).
+func exprOptionsAll() []expr.Option {
+	opts := exprOptions()
+	for _, name := range exprDisabled {
+		opts = append(opts, expr.DisableBuiltin(name))
+	}
+	return opts
 }
 
 // compileExpr type-checks src, compiles it for the VM and, when it is of the
@@ -101,7 +109,7 @@ func compileExpr(src string) (f *Filter, err error) {
 		return nil, newCompileError(LanguageExpr, src, 1, 1, "empty filter")
 	}
 	cfg := conf.CreateNew()
-	for _, op := range exprOptions() {
+	for _, op := range exprOptionsAll() {
 		op(cfg)
 	}
 	for name := range cfg.Disabled {
@@ -112,8 +120,12 @@ func compileExpr(src string) (f *Filter, err error) {
 	if err != nil {
 		return nil, exprError(src, err)
 	}
+	if at, msg, ok := exprBounds(tree.Node); !ok {
+		line, col := runePosition(src, at)
+		return nil, newCompileError(LanguageExpr, src, line, col, msg)
+	}
 	fast := fastExpr(tree.Node)
-	prog, err := expr.Compile(src, exprOptions()...)
+	prog, err := expr.Compile(src, exprOptionsAll()...)
 	if err != nil {
 		return nil, exprError(src, err)
 	}
@@ -170,4 +182,23 @@ func (p *exprProgram) eval(c *immy.Computer, t *immy.Tenant) (bool, error) {
 		return false, fmt.Errorf("targets: expr filter returned %T, want bool: %w", out, immy.ErrInvalid)
 	}
 	return b, nil
+}
+
+// runePosition returns the 1-based line and column of the rune at offset at
+// of src.
+func runePosition(src string, at int) (line, col int) {
+	line, col = 1, 1
+	i := 0
+	for _, r := range src {
+		if i == at {
+			break
+		}
+		i++
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
 }

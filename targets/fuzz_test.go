@@ -37,7 +37,7 @@ func FuzzCompileExpr(f *testing.F) {
 		`computer.kind in ["server", "portable"] ? computer.online : false`,
 		`len(computer.tags) > 1 && all(computer.upns, # endsWith "@x")`,
 		`len(computer.upns) == 0 or len(tenant.tags) >= 2`,
-		`computer.os ==`, `"`, `computer.`, `1 +`, "a\nb\n(", `repeat("x", 100000000) == ""`,
+		`computer.os ==`, `"`, `computer.`, `1 +`, "a\nb\n(", `repeat("x", 100000000) == ""`, `let a = "x"; let b = a + a; b == ""`, `any(computer.tags, {all(computer.upns, {# == ""})})`,
 	} {
 		f.Add(s)
 	}

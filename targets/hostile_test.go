@@ -164,3 +164,33 @@ func TestLuaFilterDefaultTimeout(t *testing.T) {
 		require.EqualError(t, err, "targets: lua filter: lua:1: instruction budget of 10000000 spent")
 	}
 }
+
+// expr's VM has no deadline: what would make one evaluation unbounded in
+// time or memory is refused when the filter is compiled.
+func TestExprUnboundedFormsRefused(t *testing.T) {
+	tests := []struct {
+		src       string
+		line, col int
+		msg       string
+	}{
+		{"let a = computer.name + computer.name;\nlet b = a + a; len(b) > 0", 1, 5, "let is not available in filters"},
+		{`any(computer.tags, {any(computer.upns, {# == ""})})`, 1, 40, "a predicate inside a predicate is not available in filters (the work would grow as the product of the lists)"},
+		{"computer.online and\nlen(1..1000000) > 0", 2, 6, "ranges (a..b) are not available in filters"},
+		{`repeat("x", 1000000) == ""`, 1, 1, "unknown name repeat"},
+		{`replace(computer.name, "a", "aa") == ""`, 1, 1, "unknown name replace"},
+		{`join(computer.tags, "x") == ""`, 1, 1, "unknown name join"},
+		{`now() != nil`, 1, 1, "unknown name now"},
+	}
+	for _, tc := range tests {
+		_, err := Compile(LanguageExpr, tc.src)
+		var ce *CompileError
+		require.True(t, errors.As(err, &ce), "%s: %v", tc.src, err)
+		require.Equal(t, tc.line, ce.Line, tc.src)
+		require.Equal(t, [2]any{tc.col, tc.msg}, [2]any{ce.Column, ce.Msg}, tc.src)
+	}
+	// One level of predicates is fine.
+	f, err := Compile(LanguageExpr, `any(computer.tags, {# startsWith "can"}) and all(computer.upns, {# endsWith "@x"})`)
+	require.NoError(t, err)
+	_, err = f.Eval(t.Context(), Env{Computer: testComputer, Tenant: testTenant})
+	require.NoError(t, err)
+}
