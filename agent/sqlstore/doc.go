@@ -23,7 +23,10 @@
 // enrolled). Nothing stored lets anyone act as an agent or enrol one. A
 // revoked token or agent is deleted. Times are kept to the microsecond, in
 // UTC. UseToken counts an enrolment in one conditional update, so that a
-// token's use limit holds across processes sharing the database.
+// token's use limit holds across processes sharing the database. An
+// ephemeral agent is deleted when it says bye; [Store.DeleteEphemeral]
+// deletes those killed before they could. [Store.Tokens] and
+// [Store.Records] list what is kept, for a product's console.
 //
 // The database may be the one the session journal uses (package
 // session/sqlstore): the tables, and the table of the schema's version

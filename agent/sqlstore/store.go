@@ -392,3 +392,19 @@ func (s *Store) Records(ctx context.Context, tenant string) ([]agent.Record, err
 	}
 	return out, nil
 }
+
+// DeleteEphemeral deletes the ephemeral agents enrolled before before and
+// returns how many it deleted. An ephemeral agent is forgotten when it says
+// bye; one that was killed first never does: call this now and then with a
+// time well past the longest session (a day, say).
+func (s *Store) DeleteEphemeral(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM immy_agent_records WHERE ephemeral = ? AND enrolled < ?`, true, s.d.timeArg(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete ephemeral agents: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete ephemeral agents: %w", err)
+	}
+	return int(n), nil
+}

@@ -222,3 +222,38 @@ func TestRestart(t *testing.T) {
 		})
 	}
 }
+
+// Ephemeral agents that never said bye are deleted once old enough; the
+// others stay. Records lists what is left.
+func TestDeleteEphemeral(t *testing.T) {
+	for _, db := range databases(t) {
+		if !db.persistent {
+			continue
+		}
+		t.Run(db.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := db.open(t, db.newDB(t)).(*sqlstore.Store)
+			old := storetest.Record("agt-old", "acme", "tok")
+			old.Ephemeral = true
+			recent := storetest.Record("agt-recent", "acme", "tok")
+			recent.Ephemeral, recent.EnrolledAt = true, old.EnrolledAt.Add(2*time.Hour)
+			installed := storetest.Record("agt-installed", "globex", "tok")
+			for _, r := range []agent.Record{old, recent, installed} {
+				require.NoError(t, s.PutAgent(ctx, r))
+			}
+			n, err := s.DeleteEphemeral(ctx, old.EnrolledAt.Add(time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			left, err := s.Records(ctx, "")
+			require.NoError(t, err)
+			var ids []string
+			for _, r := range left {
+				ids = append(ids, r.ID)
+			}
+			require.Equal(t, []string{"agt-installed", "agt-recent"}, ids)
+			acme, err := s.Records(ctx, "acme")
+			require.NoError(t, err)
+			require.Len(t, acme, 1)
+		})
+	}
+}
