@@ -358,7 +358,18 @@ func (q *Queue) periodicJobs() []*river.PeriodicJob {
 	}
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(q.cfg.ScheduleInterval),
 		func() (river.JobArgs, *river.InsertOpts) {
-			// ahead of sessions, so that a busy queue does not hold it back
-			return scheduleTickArgs{}, &river.InsertOpts{Queue: q.cfg.Queue, Priority: 1, MaxAttempts: 1}
+			// Ahead of sessions, so that a busy queue does not hold it back;
+			// one at a time, so that ticks slower than the interval do not
+			// pile up and take every worker from the sessions.
+			return scheduleTickArgs{}, &river.InsertOpts{Queue: q.cfg.Queue, Priority: 1, MaxAttempts: 1,
+				UniqueOpts: tickUnique}
 		}, &river.PeriodicJobOpts{ID: KindScheduleTick, RunOnStart: true})}
 }
+
+// tickUnique: one tick job waits or runs at a time. A tick covers every fire
+// since the last one, so a tick skipped while another waits or runs loses
+// nothing.
+var tickUnique = river.UniqueOpts{ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+}}

@@ -1,6 +1,9 @@
 package durable_test
 
 import (
+	"log/slog"
+	"os"
+	"fmt"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -216,6 +219,17 @@ func waitSessions(t *testing.T, d *sqliteEngine, ids []string) []session.Report 
 				out[i] = rep
 				break
 			}
+			if !time.Now().Before(deadline) {
+				rows, _ := d.store.DB().QueryContext(context.Background(), `SELECT id, kind, state, attempt, errors, scheduled_at, attempted_at, finalized_at, json(args) FROM river_job`)
+				for rows.Next() {
+					var a, b, c, e, f, g, h, i any
+					var k any
+					rows.Scan(&a, &b, &c, &e, &f, &g, &h, &i, &k)
+					fmt.Fprintf(os.Stderr, "JOB %v %v %v %v %s %v %v %v %s\n", a, b, c, e, f, g, h, i, k)
+				}
+				rows.Close()
+				fmt.Fprintf(os.Stderr, "NOW %v\n", time.Now())
+			}
 			require.True(t, time.Now().Before(deadline), "session %s not ended: %v %v", id, rep.Status, err)
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -309,6 +323,7 @@ func TestSchedulePeriodicTick(t *testing.T) {
 	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true, Enabled: true})
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
 		cfg.Schedules, cfg.Now, cfg.ScheduleInterval = p, c.Now, 100*time.Millisecond
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -339,6 +354,43 @@ func TestSchedulePeriodicTick(t *testing.T) {
 		require.Len(t, f, 1, key)
 	}
 	requireRanOnce(t, d, n)
+}
+
+// TestScheduleSlowTickDoesNotPileUp: a tick slower than the schedule
+// interval (here one that blocks until the test ends) holds one worker, not
+// all of them: River's periodic enqueuer finds the running tick and queues
+// no other, so sessions keep their workers. Before ticks were unique, each
+// interval queued one more tick ahead of the sessions and they took every
+// worker.
+func TestScheduleSlowTickDoesNotPileUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const n = 1
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", Enabled: true})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	slow := func() time.Time {
+		once.Do(func() { close(entered) })
+		<-release
+		return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
+	}
+	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
+		cfg.Schedules, cfg.Now, cfg.ScheduleInterval, cfg.Workers = p, slow, 10*time.Millisecond, 2
+	})
+	t.Cleanup(func() { close(release) }) // before the engine's cleanup
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no tick")
+	}
+	id, err := d.engine.Start(ctx, session.Request{Computer: durabletest.Computer(0)})
+	require.NoError(t, err)
+	reps := waitSessions(t, d, []string{id})
+	require.Equal(t, session.Passed, reps[0].Status, reps[0].Reason)
+	var open int
+	require.NoError(t, d.store.DB().QueryRowContext(ctx,
+		`SELECT count(*) FROM river_job WHERE kind = ? AND finalized_at IS NULL`, durable.KindScheduleTick).Scan(&open))
+	require.Equal(t, 1, open, "ticks waiting or running while one is slow")
 }
 
 // TestScheduleTickOnBothDatabases ticks over SQLite and PostgreSQL (when
