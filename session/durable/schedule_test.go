@@ -1,11 +1,11 @@
 package durable_test
 
 import (
-	"log/slog"
-	"os"
-	"fmt"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
