@@ -3,9 +3,6 @@ package durable_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -219,17 +216,6 @@ func waitSessions(t *testing.T, d *sqliteEngine, ids []string) []session.Report 
 				out[i] = rep
 				break
 			}
-			if !time.Now().Before(deadline) {
-				rows, _ := d.store.DB().QueryContext(context.Background(), `SELECT id, kind, state, attempt, errors, scheduled_at, attempted_at, finalized_at, json(args) FROM river_job`)
-				for rows.Next() {
-					var a, b, c, e, f, g, h, i any
-					var k any
-					rows.Scan(&a, &b, &c, &e, &f, &g, &h, &i, &k)
-					fmt.Fprintf(os.Stderr, "JOB %v %v %v %v %s %v %v %v %s\n", a, b, c, e, f, g, h, i, k)
-				}
-				rows.Close()
-				fmt.Fprintf(os.Stderr, "NOW %v\n", time.Now())
-			}
 			require.True(t, time.Now().Before(deadline), "session %s not ended: %v %v", id, rep.Status, err)
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -323,7 +309,6 @@ func TestSchedulePeriodicTick(t *testing.T) {
 	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true, Enabled: true})
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
 		cfg.Schedules, cfg.Now, cfg.ScheduleInterval = p, c.Now, 100*time.Millisecond
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
