@@ -165,25 +165,41 @@ func TestKillSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills engine processes")
 	}
-	const computers = 50
+	killSQLite(t, 50, 5, "60ms")
+}
+
+// TestKillSQLiteThousand is TestKillSQLite at scale: 1000 sessions, 15
+// kills. It takes a minute or more, so it runs only when
+// IMMY_TEST_KILL_LONG=1 (.ci/run sets it in a step of its own).
+func TestKillSQLiteThousand(t *testing.T) {
+	if os.Getenv("IMMY_TEST_KILL_LONG") != "1" {
+		t.Skip("set IMMY_TEST_KILL_LONG=1 to run the 1000-session kill test")
+	}
+	killSQLite(t, 1000, 15, "20ms")
+}
+
+// killSQLite runs the fleet of n computers, a session each, in an engine
+// process killed kills times at random points, then lets a last process
+// finish and checks that every change ran exactly once.
+func killSQLite(t *testing.T, computers, kills int, delay string) {
 	dir := t.TempDir()
 	db, logPath := filepath.Join(dir, "immy.db"), filepath.Join(dir, "actions.log")
 	args := []string{"-sqlite", db, "-log", logPath, "-computers", fmt.Sprint(computers), "-id", "engine-1",
-		"-workers", "8", "-delay", "60ms", "-job-timeout", "20s", "-rescue", "25s"}
+		"-workers", "8", "-delay", delay, "-job-timeout", "20s", "-rescue", "25s"}
 	seed := *killSeed
 	rng := rand.New(rand.NewPCG(seed, seed))
-	kills := 0
-	for try := 0; kills < 5 && try < 10; try++ {
+	killed := 0
+	for try := 0; killed < kills && try < 2*kills; try++ {
 		p := startProc(t, args...)
 		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
 		if p.kill(t) {
-			kills++
+			killed++
 		} else {
 			require.True(t, p.exitOK, "the engine process failed:\n%s", p.out.String())
 		}
 	}
-	t.Logf("seed %d: %d kills", seed, kills)
-	startProc(t, args...).wait(t, 40*time.Second)
+	t.Logf("seed %d: %d kills", seed, killed)
+	startProc(t, args...).wait(t, time.Duration(40+computers/10)*time.Second)
 
 	store, err := sqlstore.OpenSQLite(context.Background(), db, sqlstore.Config{})
 	require.NoError(t, err)
