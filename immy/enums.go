@@ -249,10 +249,21 @@ type Enforcement uint8
 
 // Values of Enforcement.
 const (
-	Required       Enforcement = iota // required: always
-	Optional                          // optional: only where approved for the computer
-	AdHoc                             // adhoc: only when the session names the deployment or its item
-	OnboardingOnly                    // onboarding: only in onboarding sessions
+	EnforcementRequired       Enforcement = iota // required: always
+	EnforcementOptional                          // optional: only where approved for the computer
+	EnforcementAdHoc                             // adhoc: only when the session names the deployment or its item
+	EnforcementOnboardingOnly                    // onboarding: only in onboarding sessions
+)
+
+// The names of Enforcement's values before they took their type's prefix.
+//
+// Deprecated: use the Enforcement-prefixed names; these go in the next
+// release.
+const (
+	Required       = EnforcementRequired
+	Optional       = EnforcementOptional
+	AdHoc          = EnforcementAdHoc
+	OnboardingOnly = EnforcementOnboardingOnly
 )
 
 var enforcementNames = enumNames[Enforcement]{kind: "enforcement", names: []string{"required", "optional", "adhoc", "onboarding"}}
@@ -386,8 +397,17 @@ type Quantifier uint8
 
 // Values of Quantifier.
 const (
-	AnyOf Quantifier = iota // any-of
-	AllOf                   // all-of
+	QuantifierAnyOf Quantifier = iota // any-of
+	QuantifierAllOf                   // all-of
+)
+
+// The names of Quantifier's values before they took their type's prefix.
+//
+// Deprecated: use QuantifierAnyOf and QuantifierAllOf; these go in the next
+// release.
+const (
+	AnyOf = QuantifierAnyOf
+	AllOf = QuantifierAllOf
 )
 
 var quantifierNames = enumNames[Quantifier]{kind: "prerequisite quantifier", names: []string{"any-of", "all-of"}}
@@ -526,11 +546,21 @@ type ScriptLanguage uint8
 
 // Values of ScriptLanguage.
 const (
-	LanguageUnset ScriptLanguage = iota // unset
-	PowerShell                          // powershell
-	Cmd                                 // cmd
-	Shell                               // sh
-	Lua                                 // lua
+	LanguageUnset      ScriptLanguage = iota // unset
+	LanguagePowerShell                       // powershell
+	LanguageCmd                              // cmd
+	LanguageShell                            // sh
+	LanguageLua                              // lua
+)
+
+// The names of ScriptLanguage's values before they took their type's prefix.
+//
+// Deprecated: use the Language-prefixed names; these go in the next release.
+const (
+	PowerShell = LanguagePowerShell
+	Cmd        = LanguageCmd
+	Shell      = LanguageShell
+	Lua        = LanguageLua
 )
 
 var scriptLanguageNames = enumNames[ScriptLanguage]{kind: "script language", names: []string{"", "powershell", "cmd", "sh", "lua"}}
