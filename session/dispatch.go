@@ -137,21 +137,33 @@ func (e *Engine) startDispatched(ctx context.Context, req Request) (string, erro
 		return "", err
 	}
 	if err := e.cfg.Dispatcher.Dispatch(ctx, []Dispatched{e.dispatched(s)}); err != nil {
-		// Nobody will work it: it ends failed, or, when even that cannot be
-		// written, it stays pending for Redispatch.
-		derr := fmt.Errorf("session: dispatch %q: %w", s.id, err)
-		cerr := e.commit(ctx, s, Record{Kind: RecordStatus, Status: Failed, Reason: ReasonInternalError,
-			Message: e.secrets.str(derr.Error())}, nil)
-		s.smu.Lock()
-		if cerr != nil {
-			e.end(s, stStopped, cerr)
-		} else {
-			e.end(s, stEnded, nil)
-		}
-		s.smu.Unlock()
-		return "", derr
+		return e.undispatched(ctx, s, fmt.Errorf("session: dispatch %q: %w", s.id, err))
 	}
 	return s.id, nil
+}
+
+// undispatched settles a session that Start journaled and could not
+// dispatch (derr). Nobody will work it: it ends failed, or, when even that
+// cannot be written, it stays pending for Redispatch. But a sweep
+// (Redispatch) may have dispatched it meanwhile, from the journal: when it
+// runs or ended here it is left to that, and Start returns its id. s.smu is
+// held across the failed record, so that Work cannot claim the session
+// between the check and the write (a Work in another process has its next
+// write refused instead).
+func (e *Engine) undispatched(ctx context.Context, s *sess, derr error) (string, error) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if s.state == stRunning || s.finished() {
+		return s.id, nil
+	}
+	cerr := e.commit(ctx, s, Record{Kind: RecordStatus, Status: Failed, Reason: ReasonInternalError,
+		Message: e.secrets.str(derr.Error())}, nil)
+	if cerr != nil {
+		e.end(s, stStopped, cerr)
+	} else {
+		e.end(s, stEnded, nil)
+	}
+	return "", derr
 }
 
 // checkIdle returns a *BusyError when the computer has a session that has
@@ -345,7 +357,9 @@ func (e *Engine) claim(ctx context.Context, id string, rep Report, seq int, canc
 			continue
 		}
 		s.smu.Lock()
-		if s.state == stRunning {
+		if s.state == stRunning || s.state == stStopped && !s.finished() {
+			// running, or between two states (a goroutine of this engine
+			// records its cancel or its wake): its owner settles it first
 			s.smu.Unlock()
 			return nil, fmt.Errorf("session: %q already runs in this engine: %w", id, ErrBusy)
 		}

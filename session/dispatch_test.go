@@ -319,3 +319,78 @@ type onlyJournal struct{}
 
 func (onlyJournal) Append(context.Context, Record) error             { return nil }
 func (onlyJournal) Replay(context.Context, func(Record) error) error { return nil }
+
+// dispatchFunc is a Dispatcher made of a function.
+type dispatchFunc func(ctx context.Context, ss []Dispatched) error
+
+func (f dispatchFunc) Dispatch(ctx context.Context, ss []Dispatched) error { return f(ctx, ss) }
+
+// gatedInventory signals entered on its first inventory and holds it until
+// release is closed.
+type gatedInventory struct {
+	immy.InventorySource
+	once             *sync.Once
+	entered, release chan struct{}
+}
+
+func (g gatedInventory) Inventory(ctx context.Context, computer string) (immy.Inventory, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.release
+	return g.InventorySource.Inventory(ctx, computer)
+}
+
+// TestDispatchFailsWhileTheSessionRuns: Start journals a session, a sweep
+// (Redispatch) dispatches it from the journal and this engine works it, and
+// only then does Start's own Dispatch fail. The running session is left to
+// run: Start returns its id, nothing records it failed, and nothing ends it
+// twice (which closed its done channel twice, a panic with its scheduling
+// mutex held: under River, whose workers recover panics, Close then hung
+// on that mutex for good).
+func TestDispatchFailsWhileTheSessionRuns(t *testing.T) {
+	ctx := context.Background()
+	gate := gatedInventory{once: &sync.Once{}, entered: make(chan struct{}), release: make(chan struct{})}
+	var e *Engine
+	worked := make(chan error, 1)
+	d := dispatchFunc(func(ctx context.Context, ss []Dispatched) error {
+		go func() {
+			_, err := e.Work(ctx, ss[0].ID)
+			worked <- err
+		}()
+		<-gate.entered // it runs here
+		return errors.New("queue unavailable")
+	})
+	h := newHarness(t, crashFleet(), func(c *Config) {
+		c.Dispatcher = d
+		gate.InventorySource = c.Inventory
+		c.Inventory = gate
+	})
+	e = h.engine
+	id, err := e.Start(ctx, Request{Computer: "pc1"})
+	require.NoError(t, err, "the session runs: its own dispatch failing does not fail it")
+	close(gate.release)
+	require.NoError(t, <-worked)
+	rep, err := e.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, Passed, rep.Status, rep.Reason)
+	fromJournal, err := e.Journaled(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, Passed, fromJournal.Status)
+}
+
+// TestDispatchFailsBeforeTheSessionRuns: when nothing works the session,
+// Start's failed Dispatch ends it failed, with the reason, and frees the
+// computer.
+func TestDispatchFailsBeforeTheSessionRuns(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, crashFleet(), func(c *Config) {
+		c.Dispatcher = dispatchFunc(func(context.Context, []Dispatched) error { return errors.New("queue unavailable") })
+	})
+	_, err := h.engine.Start(ctx, Request{ID: "s-1", Computer: "pc1"})
+	require.ErrorContains(t, err, "queue unavailable")
+	rep, err := h.engine.Journaled(ctx, "s-1")
+	require.NoError(t, err)
+	require.Equal(t, Failed, rep.Status)
+	require.Equal(t, ReasonInternalError, rep.Reason)
+	_, busy := h.engine.Active("pc1")
+	require.False(t, busy, "the computer is free again")
+}

@@ -236,8 +236,14 @@ func (e *Engine) run(ctx context.Context, s *sess) {
 	}
 }
 
-// end retires a session; s.smu is held.
+// end retires a session; s.smu is held. A session ends once: a second end
+// leaves the first one's outcome (closing done twice would panic with s.smu
+// held, and a worker that recovers panics, as River's do, would leave it
+// locked for good).
 func (e *Engine) end(s *sess, st sessState, err error) {
+	if s.finished() {
+		return
+	}
 	s.state, s.err = st, err
 	e.active.CompareAndDelete(s.req.Computer, s)
 	if s.timer != nil {
