@@ -206,3 +206,67 @@ func TestPatterns(t *testing.T) {
 		s.Close()
 	}
 }
+
+// A run without any deadline (a negative Timeout, a context without one)
+// is still bounded: by its instruction budget.
+func TestNoDeadlineIsStillBounded(t *testing.T) {
+	s := NewState(Config{Timeout: -1, MaxInstructions: 1_000_000})
+	defer s.Close()
+	_, err := run(t, s, `local n = 0 while true do n = n + 1 end`)
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, LimitInstructions, le.Limit)
+	require.Equal(t, "chunk:1: instruction budget of 1000000 spent", le.Message)
+}
+
+// A library function may hand L.Context() to other goroutines (a derived
+// context watches its parent from one): it sees the run's context, not the
+// instruction hook. Run with -race.
+func TestLibrarySeesPlainContext(t *testing.T) {
+	s := NewState(Config{Library: func(s *State, lib *lua.LTable) {
+		lib.RawSetString("wait", s.L.NewFunction(func(L *lua.LState) int {
+			ctx, cancel := context.WithTimeout(L.Context(), time.Millisecond)
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				<-ctx.Done()
+				close(done)
+			}()
+			<-done
+			_, isHook := L.Context().(*hook)
+			L.Push(lua.LBool(isHook))
+			return 1
+		}))
+	}})
+	defer s.Close()
+	v, err := run(t, s, `local n = 0 for i = 1, 5000 do n = n + 1 end return wait()`)
+	require.NoError(t, err)
+	require.Equal(t, lua.LFalse, v)
+	// Lua code after the call is counted again.
+	s2 := NewState(Config{MaxInstructions: 10_000, Library: func(s *State, lib *lua.LTable) {
+		lib.RawSetString("noop", s.L.NewFunction(func(L *lua.LState) int { return 0 }))
+	}})
+	defer s2.Close()
+	_, err = run(t, s2, `noop() while true do end`)
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+}
+
+// An error handler of xpcall cannot outrun a spent budget either.
+func TestXpcallHandlerCannotEscape(t *testing.T) {
+	s := NewState(Config{MaxInstructions: 100_000})
+	defer s.Close()
+	_, err := run(t, s, `while true do xpcall(function() while true do end end, function(e) while true do end end) end`)
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, LimitInstructions, le.Limit)
+}
+
+// Sources are bounded for every script, not only filters: Compile refuses a
+// metascript or an agent script nested too deep with its position.
+func TestCompileBoundsScripts(t *testing.T) {
+	_, err := Compile("script", "local x = 1\nlocal y = "+strings.Repeat("(", 300)+"1"+strings.Repeat(")", 300))
+	require.EqualError(t, err, "luasandbox: script:2:211: nested deeper than the limit of 200")
+	_, err = Compile("script", "return '"+strings.Repeat("x", DefaultMaxSource)+"'")
+	require.EqualError(t, err, "luasandbox: script:1:1: source is 1048585 bytes, longer than the limit of 1048576")
+}
