@@ -270,3 +270,33 @@ func TestCompileBoundsScripts(t *testing.T) {
 	_, err = Compile("script", "return '"+strings.Repeat("x", DefaultMaxSource)+"'")
 	require.EqualError(t, err, "luasandbox: script:1:1: source is 1048585 bytes, longer than the limit of 1048576")
 }
+
+// FuzzRunBounded runs arbitrary chunks under small budgets: each run ends
+// (by its result, an error or a budget), no Go panic goes through a builtin,
+// and the memory counted when it stops stays near the budget.
+func FuzzRunBounded(f *testing.F) {
+	for _, src := range []string{
+		`return ("a"):rep(100):gsub("a", "%0%0")`,
+		`local s = "x" while true do s = s .. s end`,
+		`return string.find("abc", "(b)()")`,
+		`for k in ("a,b"):gmatch("[^,]+") do end return table.concat({1, "x"}, "-")`,
+		`return string.format("%5.2f %s %q", 1.5, "x", "y")`,
+		`return unpack({1, 2, 3})`,
+		`local t = {} t[1] = t return #t`,
+		`return ("x"):byte(1, -1)`,
+	} {
+		f.Add(src)
+	}
+	s := NewState(Config{MaxInstructions: 200_000, MaxMemory: 4 << 20, Timeout: time.Second})
+	defer s.Close()
+	f.Fuzz(func(t *testing.T, src string) {
+		proto, err := Compile("fuzz", src)
+		if err != nil {
+			return
+		}
+		_, err = s.Run(context.Background(), proto, nil)
+		s.Forget(proto)
+		require.True(t, s.Usable(), "a Go panic went through the state: %v", err)
+		require.LessOrEqual(t, s.budget.used, int64(4<<20)*5/4)
+	})
+}
