@@ -120,7 +120,10 @@
 // (pattern matching, string.rep, gsub, format, table.concat, unpack, the
 // concatenation operator) count against the same budgets, and string.rep is
 // bounded by MaxLuaStringRep (see internal/luasandbox). A run that spends a
-// budget fails with an error that says which.
+// budget fails with an error that says which. expr's VM has no deadline, so
+// what could make one evaluation unbounded is refused when an expr filter is
+// compiled: let, a predicate inside a predicate, ranges (a..b), and the
+// builtins that build more than they read (repeat, replace, join), with now.
 //
 // # At fleet scale
 //
