@@ -26,13 +26,17 @@ func (e *FilterError) Error() string {
 	return fmt.Sprintf("targets: deployment %q: %s filter on computer %q: %s", e.ID, e.Lang, e.Computer, e.Message())
 }
 
-// Message is the filter's error on one line, without the package prefix.
+// Message is the filter's error on one line (its first), without the
+// package prefix, at most a few hundred bytes.
 func (e *FilterError) Message() string {
 	if e.Err == nil {
 		return "failed"
 	}
 	msg := strings.TrimPrefix(e.Err.Error(), "targets: ")
-	msg = strings.Join(strings.Fields(msg), " ") // expr's errors span lines (the source, a caret)
+	// the first line: expr's errors go on with the source and a caret,
+	// Lua's with a traceback
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg = strings.Join(strings.Fields(msg), " ")
 	const maxLen = 300
 	if len(msg) > maxLen {
 		cut := maxLen

@@ -92,7 +92,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return planProblems(stderr, ff, err)
 	}
-	p, err := resolver.NewPlanner(ix, cat, resolver.Config{At: when})
+	p, err := resolver.NewPlanner(ix, cat, resolver.Config{At: when, Locate: ff.Locate})
 	if err != nil {
 		return planProblems(stderr, ff, err)
 	}
@@ -104,6 +104,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Everything is rendered into a buffer and written only when it is
 	// complete: an error never leaves half a plan behind.
 	var out bytes.Buffer
+	var problems []resolver.Problem
 	ctx := context.Background()
 	var ids []string
 	if *tenant != "" {
@@ -146,6 +147,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if err == nil {
 			err = writePlan(&out, plan, totalsOf(plan, fleet), *format)
+			problems = plan.Problems() // plan_problems.go
 		}
 	}
 	if err != nil {
@@ -155,6 +157,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "immyctl plan: %v\n", err)
 		return exitFailure
 	}
+	writePlanProblems(stderr, problems)
 	return exitOK
 }
 
