@@ -20,6 +20,11 @@
 // expired install token, a revoked agent); other failures are retried,
 // waiting MinBackoff doubling to MaxBackoff, with jitter.
 //
+// Config.TLS says which servers the agent trusts: nil is the system's CAs;
+// CATLS adds a CA file's certificates to them or trusts those alone;
+// PinnedTLS accepts only a server certificate of a given SHA-256 (ParsePin
+// reads openssl's fingerprint), whoever issued it.
+//
 // An ephemeral agent (Config.Ephemeral) keeps its credential in memory and
 // ends Run with nil when the server releases it or when it has had no
 // request for IdleTimeout; the server then forgets it.

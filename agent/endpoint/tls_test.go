@@ -121,3 +121,19 @@ func TestCATLS(t *testing.T) {
 	_, err = endpoint.CATLS([]byte("not PEM"), true)
 	require.EqualError(t, err, "endpoint: no PEM certificate among the CAs")
 }
+
+func FuzzParsePin(f *testing.F) {
+	for _, s := range []string{strings.Repeat("ab", 32), "sha256:" + strings.Repeat("0", 64), strings.TrimSuffix(strings.Repeat("AB:", 32), ":"), "", "sha256 Fingerprint=zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := endpoint.ParsePin(s)
+		if err != nil {
+			return
+		}
+		again, err := endpoint.ParsePin(p.String())
+		if err != nil || again != p {
+			t.Fatalf("pin %q reads as %s, which reads back as %s, %v", s, p, again, err)
+		}
+	})
+}
