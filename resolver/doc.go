@@ -126,6 +126,38 @@
 // its action: under the task's own winning deployment if it has one, else in
 // enforce mode without a deployment (reason configuration-of:SOFTWARE).
 //
+// # Problems: failing filters and private items
+//
+// A deployment's filter that fails at run time on one computer (an index out
+// of range, a Lua error or budget) holds the deployment's item on that
+// computer: no deployment of it wins there, so that a lower-ranked one cannot
+// take over (an "uninstalled" whose filter fails must not let a "latest"
+// install). Everything else is decided and planned, Plan and PlanFleet do not
+// fail for it, and the hold is a Problem (ProblemFilterError) with the
+// computer, the item, the deployment, the filter's error and, when
+// Config.Locate is set (fleetfile.File.Locate for a fleet file), the file and
+// line of the deployment's filter. A failed filter of a deployment that would
+// not take part (disabled, not approved, of another session) holds nothing.
+// A cancelled context still fails the plan.
+//
+// An item private to a tenant reaches only that tenant's computers, by every
+// path: its deployments take part nowhere else; a software about to be
+// installed whose prerequisite rules name (as subject or as the software
+// acted on) an item private to another tenant fails with reason
+// prerequisite-private:ITEM before any of its rules is read, so the private
+// item is not even detected; a configuration task private to another tenant
+// is left out. Each refusal is a Problem (ProblemPrivateItem). immy's Validate
+// refuses such fleets; the planner holds the line for fleets that were not
+// validated. Catalogue.ActionsFor applies the same rules to a session's
+// decisions; Catalogue.Actions, which knows no computer, plans no private
+// item at all.
+//
+// ComputerPlan.Problems and Plan.Problems list them; the plan's JSON has a
+// "problems" list in a computer's block when it has any (kind, computer,
+// item, deployment, private, tenant, file, line, message) and the text a
+// "problems:" section. Decide returns the held items' problems beside the
+// decisions, and Explanation.Problems says why an item is held.
+//
 // # Plans
 //
 // Plan returns the computers sorted by id, each with its decisions sorted by

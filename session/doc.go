@@ -125,6 +125,20 @@
 // Report.Message. Every state change is an [Event]: session, stage, action,
 // log line and progress.
 //
+// # Problems
+//
+// What held or refused part of the plan is in Report.Problems, in the
+// journal with the decisions and the plan, and emitted as an EventProblem
+// each: an item held because a deployment's filter failed at run time on
+// the computer (no deployment of it wins there; the rest of the session runs
+// and the session can pass), and an item private to another tenant refused
+// as a prerequisite (its dependent fails, reason prerequisite-private:ITEM)
+// or a configuration task (left out). Such an item is never detected on the
+// computer either. A SingleItem request for an item private to another
+// tenant than the computer's (by item or by one of its deployments), or a
+// RerunAction of one, is refused by Start with an error wrapping
+// immy.ErrInvalid.
+//
 // # Offline, reboots, users
 //
 // An offline computer makes a session wait, pending connectivity (reason
