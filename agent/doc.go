@@ -17,7 +17,7 @@
 //
 // # Serving agents
 //
-//	store, err := sqlstore.Open(ctx, "/var/lib/immy/immy.db") // or a postgres:// URL; package agent/sqlstore
+//	store, err := sqlstore.Open(ctx, "/var/lib/immy/immy.db", sqlstore.Config{}) // or a postgres:// URL; package agent/sqlstore
 //	defer store.Close()
 //	srv := agent.NewServer(agent.Config{
 //		Store:    store,                         // nil: in memory, forgotten at a restart
