@@ -143,7 +143,9 @@ func (e *Engine) startDispatched(ctx context.Context, req Request) (string, erro
 }
 
 // undispatched settles a session that Start journaled and could not
-// dispatch (derr). Nobody will work it: it ends failed, or, when even that
+// dispatch (derr). When ctx ended (the caller gave up, or the process is
+// stopping), it stays pending in the journal for Redispatch, as after a
+// crash. Otherwise nobody will work it: it ends failed, or, when even that
 // cannot be written, it stays pending for Redispatch. But a sweep
 // (Redispatch) may have dispatched it meanwhile, from the journal: when it
 // runs or ended here it is left to that, and Start returns its id. s.smu is
@@ -155,6 +157,10 @@ func (e *Engine) undispatched(ctx context.Context, s *sess, derr error) (string,
 	defer s.smu.Unlock()
 	if s.state == stRunning || s.finished() {
 		return s.id, nil
+	}
+	if ctx.Err() != nil {
+		e.end(s, stStopped, derr)
+		return "", derr
 	}
 	cerr := e.commit(ctx, s, Record{Kind: RecordStatus, Status: Failed, Reason: ReasonInternalError,
 		Message: e.secrets.str(derr.Error())}, nil)

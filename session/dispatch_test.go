@@ -394,3 +394,24 @@ func TestDispatchFailsBeforeTheSessionRuns(t *testing.T) {
 	_, busy := h.engine.Active("pc1")
 	require.False(t, busy, "the computer is free again")
 }
+
+// TestDispatchCancelledLeavesThePendingSession: a Start whose ctx ends while
+// it dispatches (a fire job stopped with its process) leaves the session
+// pending in the journal, as a crash would, for Redispatch; it does not
+// fail it.
+func TestDispatchCancelledLeavesThePendingSession(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := newHarness(t, crashFleet(), func(c *Config) {
+		c.Dispatcher = dispatchFunc(func(ctx context.Context, _ []Dispatched) error {
+			cancel()
+			return ctx.Err()
+		})
+	})
+	_, err := h.engine.Start(ctx, Request{ID: "s-1", Computer: "pc1"})
+	require.ErrorIs(t, err, context.Canceled)
+	rep, err := h.engine.Journaled(context.Background(), "s-1")
+	require.NoError(t, err)
+	require.Equal(t, Pending, rep.Status)
+	_, busy := h.engine.Active("pc1")
+	require.False(t, busy, "this process no longer holds it")
+}
