@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/immyoss/engine/internal/luasandbox"
 )
 
 // hostileFilters are sources that ended the process with a fatal stack
@@ -105,22 +107,23 @@ func FuzzScanExpr(f *testing.F) {
 
 // luaEscapes are Lua filters that reached gigabytes or ran far past their
 // deadline inside one builtin before the sandbox's budgets, with what stops
-// them now.
+// them now (under the smaller budgets of escapeConfig, to keep the test
+// quick under -race).
 var luaEscapes = []struct {
 	name, src, msg string
 }{
 	{"backtracking pattern", `return string.find(("a"):rep(3000), ("a*"):rep(12).."b") ~= nil`,
-		"lua:1: instruction budget of 10000000 spent"},
+		"lua:1: instruction budget of 2000000 spent"},
 	{"backtracking pattern on a field", `return computer.name:rep(3000):match((".-"):rep(12).."%z") ~= nil`,
-		"lua:1: instruction budget of 10000000 spent"},
+		"lua:1: instruction budget of 2000000 spent"},
 	{"doubling by concatenation", `local s = computer.name for i = 1, 40 do s = s .. s end return #s > 0`,
-		"lua:1: memory budget of 16 MiB exceeded"},
-	{"table.concat of a growing table", "local t, s = {}, (\"x\"):rep(1000000)\nfor i = 1, 100000 do t[i] = s end\nreturn #table.concat(t) > 0",
-		"lua:3: memory budget of 16 MiB exceeded"},
-	{"gsub amplification", `local s = ("x"):rep(100000) for i = 1, 10 do s = s:gsub("x", "xxxxxxxxxx") end return #s > 0`,
-		"lua:1: memory budget of 16 MiB exceeded"},
+		"lua:1: memory budget of 4 MiB exceeded"},
+	{"table.concat of a growing table", "local t, s = {}, (\"x\"):rep(1000000)\nfor i = 1, 1000 do t[i] = s end\nreturn #table.concat(t) > 0",
+		"lua:3: memory budget of 4 MiB exceeded"},
+	{"gsub amplification", `local s = ("x"):rep(10000) for i = 1, 10 do s = s:gsub("x", ("x"):rep(100)) end return #s > 0`,
+		"lua:1: memory budget of 4 MiB exceeded"},
 	{"a table that grows for ever", `local t, i = {}, 0 while true do i = i + 1 t[i] = computer.name end return true`,
-		"lua:1: memory budget of 16 MiB exceeded"},
+		"lua:1: memory budget of 4 MiB exceeded"},
 	{"unpack of a huge range", `return select("#", unpack({}, 1, 1e8)) > 0`,
 		"lua:1: too many results to unpack"},
 	{"format with a huge width", `return #string.format("%999999999d", 1) > 0`,
@@ -128,26 +131,52 @@ var luaEscapes = []struct {
 	{"rep of a field", `return computer.name:rep(1e9) == ""`,
 		"lua:1: string.rep: result longer than 1048576 bytes"},
 	{"an endless loop", `while true do end return true`,
-		"lua:1: instruction budget of 10000000 spent"},
+		"lua:1: instruction budget of 2000000 spent"},
 }
 
+// escapeConfig is the filters' sandbox with smaller budgets.
+var escapeConfig = func() luasandbox.Config {
+	cfg := luaConfig
+	cfg.MaxInstructions = 2_000_000
+	cfg.MaxMemory = 4 << 20
+	return cfg
+}()
+
 func TestLuaFilterBudgetsStopEscapes(t *testing.T) {
-	// A long deadline of the caller's: the instruction and memory budgets
-	// stop each escape, whatever the machine's speed.
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
 	env := Env{Computer: testComputer, Tenant: testTenant}
+	pool := luasandbox.NewPool(1, escapeConfig)
 	for _, tc := range luaEscapes {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := Compile(LanguageLua, tc.src)
+			// A long deadline of the caller's: the instruction and memory
+			// budgets stop each escape, whatever the machine's speed.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+			defer cancel()
+			f, err := compileFilter(LanguageLua, tc.src, pool)
 			require.NoError(t, err)
-			// Through Eval (the native form, when there is one) and
-			// through the VM.
 			_, err = f.Eval(ctx, env)
 			require.EqualError(t, err, "targets: lua filter: "+tc.msg)
-			_, err = f.evalVM(ctx, env.Computer, env.Tenant)
-			require.EqualError(t, err, "targets: lua filter: "+tc.msg)
+			if f.Native() {
+				// Through the native form above, and through the VM.
+				_, err = f.evalVM(ctx, env.Computer, env.Tenant)
+				require.EqualError(t, err, "targets: lua filter: "+tc.msg)
+			}
 		})
+	}
+}
+
+// The filters' own budgets, as Compile gives them.
+func TestLuaFilterDefaultBudgets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	env := Env{Computer: testComputer, Tenant: testTenant}
+	for src, msg := range map[string]string{
+		`local n = 0 while true do n = n + 1 end return true`:                   "lua:1: instruction budget of 10000000 spent",
+		`local s = computer.name for i = 1, 40 do s = s .. s end return #s > 0`: "lua:1: memory budget of 16 MiB exceeded",
+	} {
+		f, err := Compile(LanguageLua, src)
+		require.NoError(t, err)
+		_, err = f.Eval(ctx, env)
+		require.EqualError(t, err, "targets: lua filter: "+msg)
 	}
 }
 
