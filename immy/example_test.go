@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleParseVersion() {
-	for _, s := range []string{"10.0.19045.3570", "23.006.20320", "3.1.4-beta.1", "1..2"} {
+	for _, s := range []string{"10.0.19045.3570", "23.006.20320", "3.1.4-beta.1", "v1.81.2", "3.13.0rc1", "25.01 (x64)", "1..2", "latest"} {
 		v, err := immy.ParseVersion(s)
 		if err != nil {
 			fmt.Println(err)
@@ -21,7 +21,11 @@ func ExampleParseVersion() {
 	// 10.0.19045.3570 [10 0 19045 3570] ""
 	// 23.006.20320 [23 6 20320 0] ""
 	// 3.1.4-beta.1 [3 1 4 0] "beta.1"
-	// immy: version "1..2": segment 2 ("") is not a number: invalid
+	// v1.81.2 [1 81 2 0] ""
+	// 3.13.0rc1 [3 13 0 0] "rc.1"
+	// 25.01 (x64) [25 1 0 0] ""
+	// immy: version "1..2": unexpected "..2" after the version: invalid
+	// immy: version "latest": no version: a version starts with a number: invalid
 }
 
 func ExampleVersion_Compare() {
@@ -53,12 +57,12 @@ func ExampleVersion_Satisfies() {
 	ok, err := v.Satisfies(">= 14.30, < 15")
 	fmt.Println(ok, err)
 
-	// Semver has no fourth segment.
-	_, err = immy.MustParseVersion("10.0.19045.3570").Satisfies(">= 10")
-	fmt.Println(err)
+	// Four segments and more take part.
+	ok, err = immy.MustParseVersion("10.0.19045.3570").Satisfies("~10.0.19045")
+	fmt.Println(ok, err)
 	// Output:
 	// true <nil>
-	// immy: version "10.0.19045.3570" has four segments, which semver cannot hold: invalid
+	// true <nil>
 }
 
 func ExampleFleet_Validate() {

@@ -13,6 +13,10 @@ var versionSeeds = []string{
 	"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.11", "1.0.0-rc.1+build.5", "1.2-01",
 	"1..2", "-1", " 1.2", "18446744073709551616", "1-99999999999999999999",
 	"1-1" + strings.Repeat("a", 300), "1-a.-", "1+x", "0-0",
+	"v1.81.2", "2.47.0.0.3", "3.13.0a2", "3.13.0rc1", "9.5.0Beta1", "1.1.1w", "9.6p1",
+	"6000.3.6f1", "3.0.8-1", "8.15.0_1", "17.0.17+11", "2024-05-01", "2019-01-11_00-10",
+	"6.2.3 (47507)", "2.137 (Build 571)", "1,3,0,335", "2.29.2.windows.2", "25.01 (x64)",
+	"1:9.2p1-2+deb12u2", "1.0~rc1-1", "latest", "r15", "2.0 Beta 3", "1.0.0.Final",
 }
 
 // FuzzParseVersion checks that parsing never panics, that an accepted version
@@ -24,11 +28,19 @@ func FuzzParseVersion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := immy.ParseVersion(s)
+		inv := immy.ParseInventoryVersion(s)
 		if err != nil {
 			if !v.IsZero() {
 				t.Fatalf("ParseVersion(%q) failed (%v) but returned %v", s, err, v)
 			}
+			if !inv.IsZero() {
+				t.Fatalf("ParseVersion(%q) failed (%v) but the inventory read %v", s, err, inv)
+			}
 			return
+		}
+		// the catalogue and the inventory read every text the same
+		if !inv.Equal(v) || inv.String() != v.String() || inv.Canonical() != v.Canonical() {
+			t.Fatalf("%q: the catalogue reads %s, the inventory %s", s, v.Canonical(), inv.Canonical())
 		}
 		if v.String() != s {
 			t.Fatalf("ParseVersion(%q).String() = %q", s, v.String())
@@ -37,7 +49,7 @@ func FuzzParseVersion(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseVersion(%q) accepted, but its String %q is rejected: %v", s, v.String(), err)
 		}
-		if !w.Equal(v) || v.Compare(w) != 0 || w.Segments() != v.Segments() || w.Prerelease() != v.Prerelease() {
+		if !w.Equal(v) || v.Compare(w) != 0 || w.Segments() != v.Segments() || w.Prerelease() != v.Prerelease() || w.Canonical() != v.Canonical() {
 			t.Fatalf("%q does not parse again to an equal version", s)
 		}
 		if v.Compare(v) != 0 {
@@ -60,13 +72,12 @@ func FuzzVersionOrder(f *testing.F) {
 	f.Add("2", "10", "1"+strings.Repeat("a", 300))
 	f.Add("1-2", "1-10", "1-1"+strings.Repeat("a", 300))
 	f.Fuzz(func(t *testing.T, a, b, c string) {
-		var vs [3]immy.Version
+		// both entry points: the catalogue's and the inventory's (which may
+		// give the zero Version, which takes part in the order too)
+		var vs [6]immy.Version
 		for i, s := range [3]string{a, b, c} {
-			v, err := immy.ParseVersion(s)
-			if err != nil {
-				return
-			}
-			vs[i] = v
+			vs[i], _ = immy.ParseVersion(s)
+			vs[3+i] = immy.ParseInventoryVersion(s)
 		}
 		for _, x := range vs {
 			if x.Compare(x) != 0 || !x.Equal(x) || x.Less(x) {
@@ -80,7 +91,7 @@ func FuzzVersionOrder(f *testing.F) {
 				if xy != -yx {
 					t.Fatalf("Compare(%q, %q) = %d but Compare(%q, %q) = %d", x, y, xy, y, x, yx)
 				}
-				if x.Equal(y) != (xy == 0) || x.Less(y) != (xy < 0) {
+				if x.Equal(y) != (xy == 0) || x.Less(y) != (xy < 0) || x.Equal(y) != (x.Canonical() == y.Canonical()) {
 					t.Fatalf("Equal/Less(%q, %q) disagree with Compare = %d", x, y, xy)
 				}
 				for _, z := range vs {

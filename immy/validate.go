@@ -270,7 +270,7 @@ func (v *validator) catalogue() {
 				v.add("software", i, s.ID, fmt.Sprintf("versions[%d].version", j), "missing version")
 				continue
 			}
-			key := fmt.Sprint(ver.Version.Segments(), ver.Version.Prerelease())
+			key := ver.Version.Canonical()
 			if seen[key] {
 				v.add("software", i, s.ID, fmt.Sprintf("versions[%d].version", j), "duplicate version %s", ver.Version)
 			}

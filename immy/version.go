@@ -3,93 +3,79 @@ package immy
 import (
 	"cmp"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
 
-// Version is a software version as Windows and package managers write it: one to
-// four numeric segments, leading zeros allowed, optionally followed by a semver
-// pre-release ("-beta.1") and build metadata ("+build.5", ignored when comparing).
+// Version is a software version as Windows, installers and package managers
+// write it. It keeps the text it was read from (String returns it), and
+// compares by what the text means. There is one reading of a version text,
+// used by the catalogue ([ParseVersion]) and by inventories
+// ([ParseInventoryVersion]), so the two always agree.
 //
-// A Version keeps the text it was parsed from, so 23.006.20320 prints as written
-// but compares equal to 23.6.20320. Missing segments count as zero: 1.2 equals 1.2.0.
-// A pre-release sorts before its release, as in semver. The zero Version is "no
-// version" and sorts before every parsed one.
+// The rules, each with a real product that writes it:
+//
+//  1. Numeric segments separated by dots, any number of them, leading zeros
+//     ignored and missing ones zero: Adobe Reader's 23.006.20320 equals
+//     23.6.20320, 1.2 equals 1.2.0.0, Microsoft.Git's 2.47.0.0.3 keeps its
+//     five segments and sorts after 2.47.0.0. A segment must fit in 64 bits.
+//     A v or V before the first digit is dropped (rclone's v1.81.2 equals
+//     1.81.2).
+//  2. The zero Version (no text) is "no version" and sorts before every other.
+//  3. A pre-release word glued to the last number, or after a dot, is a
+//     pre-release, case-insensitively: dev < alpha (a) < beta (b) < pre
+//     (preview) < rc (c) < the release. Python's 3.13.0a2 < 3.13.0b1 <
+//     3.13.0rc1 < 3.13.0, MariaDB's 9.5.0Beta1 < 9.5.0. A lone a, b or c
+//     counts only when a number follows it.
+//  4. Any other letters after the last number, and a lone letter, come after
+//     the release, ordered by the letters, then by the number that follows:
+//     OpenSSL's 1.1.1 < 1.1.1b < 1.1.1w, OpenSSH's 9.6 < 9.6p1 < 9.6p2,
+//     Unity's 6000.3.6 < 6000.3.6f1. Git for Windows' 2.29.2.windows.2 is
+//     2.29.2 with the label windows.2: after 2.29.2 and 2.29.2.windows.1,
+//     before 2.29.3. The words final, ga, release and stable are the release
+//     (WildFly's 1.0.0.Final equals 1.0.0).
+//  5. After '-' or '_', a number is a package revision, which sorts after its
+//     base and by its number: OpenSSL packages' 3.0.8 < 3.0.8-1 < 3.0.8-2,
+//     Homebrew's 8.15.0_1 > 8.15.0. What a distribution adds to the revision
+//     (Ubuntu's 1ubuntu0.22.04.1) is kept in the text and does not compare.
+//  6. After '-' (or Debian's '~'), a word is a semver pre-release: the
+//     dot-separated identifiers compare numbers numerically and before words,
+//     words by rule 3's order and then in ASCII order, and a longer list after
+//     its own prefix: Node's 1.2.3-beta.1 < 1.2.3; 1.2.3-rc1 equals
+//     1.2.3-rc.1 and 1.2.3rc1. Pre-releases compare case-insensitively.
+//  7. After '+', build metadata: numbers compare when everything before them
+//     is equal, so Liberica's 17.0.17+11 < 17.0.17+15 and 17.0.17 < 17.0.17+11;
+//     any other build metadata (+exp.sha.5114f85, Debian's +deb12u2) is kept
+//     in the text and ignored.
+//  8. An ISO date, optionally with a time of day, compares as a date:
+//     2024-05-01 is 2024.5.1, never 2024 with a revision; a nightly's
+//     2019-01-11_00-10 is 2019.1.11.0.10.
+//  9. A word made of letters then digits after the number, separated by a
+//     dot, is read like a glued one (2.29.2.windows.2, 1.0.0.RC1).
+//  10. The version is the first word of the text. What follows a space or a
+//     bracket is a build when it is a number in brackets or a number after the
+//     word build (Zoom's 6.2.3 (47507), 2.137 (Build 571)), a pre-release when
+//     it is a pre-release word ("2.0 Beta 3"), and otherwise kept in the text
+//     and ignored (7-Zip's 25.01 (x64)).
+//  11. A Windows resource version with commas is the same as with dots:
+//     1,3,0,335 and 1, 3, 0, 335 equal 1.3.0.335.
+//  12. Debian's epoch ("1:9.2p1-2") is dropped: catalogues do not write one.
+//
+// Anything else is refused: text that does not start with a number after
+// rule 1 and 12 ("latest", "r15"), or that has characters the rules do not
+// read ("1..2", "1.2-"). Text over [MaxVersionLen] bytes is refused. Compare
+// is a total order: numeric segments, then pre-release (rule 3 and 6, none
+// last), then the label of rule 4 (none first), then the package revision
+// (none first), then a numeric build (none first). Equal is Compare == 0.
 type Version struct {
-	text string
-	seg  [4]uint64
-	pre  string // semver pre-release, without the leading '-'
-}
-
-// ParseVersion parses s. It accepts 1 to 4 dot-separated decimal segments, each
-// fitting in 64 bits, then an optional "-PRERELEASE" and "+BUILD".
-func ParseVersion(s string) (Version, error) {
-	if s == "" {
-		return Version{}, fmt.Errorf("immy: empty version: %w", ErrInvalid)
-	}
-	core, build, hasBuild := strings.Cut(s, "+")
-	if hasBuild && !validIdents(build, false) {
-		return Version{}, fmt.Errorf("immy: version %q: invalid build metadata %q: %w", s, build, ErrInvalid)
-	}
-	core, pre, hasPre := strings.Cut(core, "-")
-	if hasPre && !validIdents(pre, true) {
-		return Version{}, fmt.Errorf("immy: version %q: invalid pre-release %q: %w", s, pre, ErrInvalid)
-	}
-	parts := strings.Split(core, ".")
-	if len(parts) > 4 {
-		return Version{}, fmt.Errorf("immy: version %q has %d numeric segments, at most 4 allowed: %w", s, len(parts), ErrInvalid)
-	}
-	v := Version{text: s, pre: pre}
-	for i, p := range parts {
-		if p == "" || strings.TrimLeft(p, "0123456789") != "" {
-			return Version{}, fmt.Errorf("immy: version %q: segment %d (%q) is not a number: %w", s, i+1, p, ErrInvalid)
-		}
-		n, err := strconv.ParseUint(p, 10, 64)
-		if err != nil {
-			return Version{}, fmt.Errorf("immy: version %q: segment %d is too large: %w", s, i+1, ErrInvalid)
-		}
-		v.seg[i] = n
-	}
-	return v, nil
-}
-
-// MustParseVersion is ParseVersion for constants in tests and examples; it panics on error.
-func MustParseVersion(s string) Version {
-	v, err := ParseVersion(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// validIdents reports whether s is a non-empty dot-separated list of non-empty
-// [0-9A-Za-z-] identifiers; for a pre-release, numeric identifiers must not have
-// leading zeros (semver 2.0.0, item 9).
-func validIdents(s string, pre bool) bool {
-	if s == "" {
-		return false
-	}
-	for id := range strings.SplitSeq(s, ".") {
-		if id == "" {
-			return false
-		}
-		numeric := true
-		for _, r := range id {
-			switch {
-			case r >= '0' && r <= '9':
-			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '-':
-				numeric = false
-			default:
-				return false
-			}
-		}
-		if pre && numeric && len(id) > 1 && id[0] == '0' {
-			return false
-		}
-	}
-	return true
+	text  string
+	seg   [4]uint64
+	more  string // segments after the fourth, without leading or trailing zeros
+	pre   string // canonical pre-release, "" for a release
+	post  string // the label after the release (rule 4), "" for none
+	rev   string // package revision, canonical numbers, "" for none
+	build string // numeric build, canonical numbers, "" for none
 }
 
 // IsZero reports whether v is the zero Version (no version).
@@ -98,15 +84,52 @@ func (v Version) IsZero() bool { return v.text == "" }
 // String returns the text v was parsed from.
 func (v Version) String() string { return v.text }
 
-// Segments returns the four numeric segments, missing ones as zero.
+// Segments returns the first four numeric segments, missing ones as zero.
 func (v Version) Segments() [4]uint64 { return v.seg }
 
-// Prerelease returns the pre-release without its leading '-', or "".
+// Prerelease returns the pre-release in its canonical form (lower-case, "rc1"
+// as "rc.1", "b2" as "beta.2"), or "" for a release.
 func (v Version) Prerelease() string { return v.pre }
 
-// Compare returns -1, 0 or +1 as v sorts before, equal to or after w. The order is
-// total: numeric segments first, then a pre-release before its release, then
-// pre-releases by semver's rules. Build metadata and leading zeros are ignored.
+// Canonical returns the meaning of v as text: two versions are Equal exactly
+// when their Canonical forms are the same. It is "" for the zero Version.
+func (v Version) Canonical() string {
+	if v.IsZero() {
+		return ""
+	}
+	var b strings.Builder
+	n := 4
+	if v.more == "" {
+		for n > 1 && v.seg[n-1] == 0 {
+			n--
+		}
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		fmt.Fprint(&b, v.seg[i])
+	}
+	if v.more != "" {
+		b.WriteString("." + v.more)
+	}
+	if v.post != "" {
+		b.WriteString("." + v.post)
+	}
+	if v.pre != "" {
+		b.WriteString("-" + v.pre)
+	}
+	if v.rev != "" {
+		b.WriteString("_" + v.rev)
+	}
+	if v.build != "" {
+		b.WriteString("+" + v.build)
+	}
+	return b.String()
+}
+
+// Compare returns -1, 0 or +1 as v sorts before, equal to or after w, by the
+// order in the type's documentation.
 func (v Version) Compare(w Version) int {
 	if v.IsZero() || w.IsZero() {
 		switch {
@@ -126,7 +149,19 @@ func (v Version) Compare(w Version) int {
 			return 1
 		}
 	}
-	return comparePre(v.pre, w.pre)
+	if c := compareNums(v.more, w.more); c != 0 {
+		return c
+	}
+	if c := comparePre(v.pre, w.pre); c != 0 {
+		return c
+	}
+	if c := compareLabel(v.post, w.post); c != 0 {
+		return c
+	}
+	if c := compareNums(v.rev, w.rev); c != 0 {
+		return c
+	}
+	return compareNums(v.build, w.build)
 }
 
 // Equal reports whether v and w compare equal.
@@ -135,13 +170,36 @@ func (v Version) Equal(w Version) bool { return v.Compare(w) == 0 }
 // Less reports whether v sorts before w.
 func (v Version) Less(w Version) bool { return v.Compare(w) < 0 }
 
-// comparePre compares two pre-releases by semver 2.0.0's precedence (item 11), the
-// empty one (a release) last: dot-separated identifiers left to right, numeric
-// ones numerically and before alphanumeric ones, alphanumeric ones in ASCII order,
-// and a longer list after its own prefix. It is done here rather than by semver's
-// Version.Compare, which refuses texts over 256 bytes and numbers over 64 bits and
-// so cannot keep the order total; ParseVersion has already rejected leading zeros,
-// so numbers of any size compare by length, then digit by digit.
+// compareNums compares canonical dot-separated numbers, missing ones as zero
+// (canonical lists have no trailing zeros, so a longer list is higher).
+func compareNums(a, b string) int {
+	for a != "" || b != "" {
+		x, restA, _ := strings.Cut(a, ".")
+		y, restB, _ := strings.Cut(b, ".")
+		if x == "" {
+			x = "0"
+		}
+		if y == "" {
+			y = "0"
+		}
+		if c := compareNumber(x, y); c != 0 {
+			return c
+		}
+		a, b = restA, restB
+	}
+	return 0
+}
+
+// compareNumber compares two decimal numbers without leading zeros, of any size.
+func compareNumber(x, y string) int {
+	if len(x) != len(y) {
+		return cmp.Compare(len(x), len(y))
+	}
+	return strings.Compare(x, y)
+}
+
+// comparePre compares two canonical pre-releases, the empty one (a release)
+// last: identifiers left to right, and a longer list after its own prefix.
 func comparePre(a, b string) int {
 	switch {
 	case a == b:
@@ -151,6 +209,23 @@ func comparePre(a, b string) int {
 	case b == "":
 		return -1
 	}
+	return compareIdents(a, b)
+}
+
+// compareLabel compares two labels of rule 4, the empty one first.
+func compareLabel(a, b string) int {
+	switch {
+	case a == b:
+		return 0
+	case a == "":
+		return -1
+	case b == "":
+		return 1
+	}
+	return compareIdents(a, b)
+}
+
+func compareIdents(a, b string) int {
 	for {
 		x, restA, moreA := strings.Cut(a, ".")
 		y, restB, moreB := strings.Cut(b, ".")
@@ -169,63 +244,67 @@ func comparePre(a, b string) int {
 	}
 }
 
-// compareIdent compares two pre-release identifiers.
+// compareIdent compares two canonical identifiers: numbers numerically and
+// first, then the pre-release words of rule 3 in their order, then other
+// words in ASCII order.
 func compareIdent(x, y string) int {
-	nx, ny := numeric(x), numeric(y)
+	nx, ny := allDigits(x), allDigits(y)
 	switch {
 	case nx && ny:
-		if len(x) != len(y) {
-			return cmp.Compare(len(x), len(y))
-		}
-		return strings.Compare(x, y)
+		return compareNumber(x, y)
 	case nx:
 		return -1
 	case ny:
 		return 1
 	}
+	rx, ry := preWordRank(x), preWordRank(y)
+	switch {
+	case rx >= 0 && ry >= 0:
+		return cmp.Compare(rx, ry)
+	case rx >= 0:
+		return -1
+	case ry >= 0:
+		return 1
+	}
 	return strings.Compare(x, y)
 }
 
-func numeric(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// Semver returns v as a semver version for use with semver constraints. Only the
-// first three segments carry over; a fourth non-zero segment is an error, since
-// semver has no place for it.
+// Semver returns v as a semver version. Only three numeric segments and the
+// pre-release carry over: a version with a non-zero fourth segment, more
+// segments, a label (rule 4) or a package revision is an error, since semver
+// has no place for them. Constraints do not need it: see [ParseConstraint].
 func (v Version) Semver() (*semver.Version, error) {
 	if v.IsZero() {
 		return nil, fmt.Errorf("immy: zero version has no semver form: %w", ErrInvalid)
 	}
-	if v.seg[3] != 0 {
+	if v.seg[3] != 0 || v.more != "" {
 		return nil, fmt.Errorf("immy: version %q has four segments, which semver cannot hold: %w", v.text, ErrInvalid)
 	}
-	return semver.New(v.seg[0], v.seg[1], v.seg[2], v.pre, ""), nil
+	if v.post != "" || v.rev != "" {
+		return nil, fmt.Errorf("immy: version %q has a label or package revision, which semver cannot hold: %w", v.text, ErrInvalid)
+	}
+	return semver.New(v.seg[0], v.seg[1], v.seg[2], v.pre, v.build), nil
 }
 
-// Satisfies reports whether v meets a semver constraint such as ">= 1.2, < 2".
-// Constraints are for three-part versions; see Semver.
+// Satisfies reports whether v meets a constraint such as ">= 1.2, < 2" or
+// "~10.0.19045"; see [ParseConstraint]. The zero Version satisfies no
+// constraint. To check many versions, parse the constraint once.
 func (v Version) Satisfies(constraint string) (bool, error) {
-	c, err := semver.NewConstraint(constraint)
-	if err != nil {
-		return false, fmt.Errorf("immy: constraint %q: %w: %w", constraint, ErrInvalid, err)
-	}
-	sv, err := v.Semver()
+	c, err := ParseConstraint(constraint)
 	if err != nil {
 		return false, err
 	}
-	return c.Check(sv), nil
+	if v.IsZero() {
+		return false, fmt.Errorf("immy: zero version cannot satisfy %q: %w", constraint, ErrInvalid)
+	}
+	return c.Check(v), nil
 }
 
 // MarshalText implements encoding.TextMarshaler, returning the original text.
 func (v Version) MarshalText() ([]byte, error) { return []byte(v.text), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler. Empty text gives the zero Version.
+// UnmarshalText implements encoding.TextUnmarshaler with ParseVersion. Empty
+// text gives the zero Version.
 func (v *Version) UnmarshalText(b []byte) error {
 	if len(b) == 0 {
 		*v = Version{}

@@ -35,7 +35,9 @@
 // is errors.ErrUnsupported.
 //
 // Versions as package managers and installers write them go through
-// NormalizeVersion into immy.Version ("1:9.2p1-2+deb12u2" is 9.2). Firmware
+// NormalizeVersion, which is immy.ParseInventoryVersion: the catalogue's own
+// reading ("1:9.2p1-2+deb12u2" is 9.2p1 revision 2, its text kept); text that
+// is no version leaves the entry present with an unknown version. Firmware
 // placeholders ("To Be Filled By O.E.M.", "Default string") are dropped,
 // hardware UUIDs written in upper case. The parsers (ParseOSRelease,
 // ParseDpkgStatus, ParseRPMQuery, ParseUtmp, ParseLogindSession,

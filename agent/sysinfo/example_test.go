@@ -45,22 +45,24 @@ Version: 115.11.0esr-1~deb12u1
 		return
 	}
 	for _, s := range sw {
-		fmt.Println(s.Name, s.Version)
+		fmt.Println(s.Name, s.Version, s.Version.Canonical())
 	}
 	// Output:
-	// firefox-esr 115.11.0
-	// openssh-server 9.2
+	// firefox-esr 115.11.0esr-1~deb12u1 115.11.esr_1
+	// openssh-server 1:9.2p1-2+deb12u2 9.2.p.1_2
 }
 
 func ExampleNormalizeVersion() {
-	for _, raw := range []string{"23.006.20320", "1:2.36-9+deb12u7", "1.0~rc2-1", "6.0.2 (37600)"} {
-		fmt.Printf("%s -> %s\n", raw, sysinfo.NormalizeVersion(raw))
+	for _, raw := range []string{"23.006.20320", "1:2.36-9+deb12u7", "1.0~rc2-1", "6.0.2 (37600)", "Unknown"} {
+		v := sysinfo.NormalizeVersion(raw)
+		fmt.Printf("%q means %q\n", v, v.Canonical())
 	}
 	// Output:
-	// 23.006.20320 -> 23.006.20320
-	// 1:2.36-9+deb12u7 -> 2.36
-	// 1.0~rc2-1 -> 1.0-rc2
-	// 6.0.2 (37600) -> 6.0.2
+	// "23.006.20320" means "23.6.20320"
+	// "1:2.36-9+deb12u7" means "2.36_9"
+	// "1.0~rc2-1" means "1-rc.2_1"
+	// "6.0.2 (37600)" means "6.0.2+37600"
+	// "" means ""
 }
 
 func ExampleUnpackGUID() {

@@ -98,7 +98,7 @@ func TestRecordedMachines(t *testing.T) {
 			// bob's ssh session is the newest; the greeter is no user.
 			upns:   []string{"bob", "alice"},
 			nSoft:  7, // installed only (not half-configured systemd); libc6 twice (multi-arch) counts once
-			oneApp: immy.DetectedSoftware{Name: "openssh-server", Version: immy.MustParseVersion("9.2")},
+			oneApp: immy.DetectedSoftware{Name: "openssh-server", Version: immy.MustParseVersion("1:9.2p1-2+deb12u2")},
 		},
 		{
 			name: "rhel-vm",
@@ -244,27 +244,43 @@ func TestRPMFailure(t *testing.T) {
 	require.Empty(t, sw)
 }
 
+// TestNormalizeVersion checks the inventory's reading of real package and
+// installer versions: the text is kept, the meaning (Canonical) read by the
+// rules of immy.Version, and it agrees with the catalogue's reading.
 func TestNormalizeVersion(t *testing.T) {
-	tests := []struct{ raw, want string }{
-		{"1.2.3", "1.2.3"},
-		{"23.006.20320", "23.006.20320"},
-		{"1:9.2p1-2+deb12u2", "9.2"},
-		{"2.36-9+deb12u7", "2.36"},
-		{"115.11.0esr-1~deb12u1", "115.11.0"},
-		{"1.0~rc2-1", "1.0-rc2"},
-		{"6.0.2 (37600)", "6.0.2"},
-		{"2024a-0+deb12u1", "2024"},
-		{"v2.4.1", "2.4.1"},
-		{"1.2.3.4.5", "1.2.3.4"},
-		{"24.076.0414.0005", "24.076.0414.0005"},
-		{"fd431d51", ""},
-		{"", ""},
-		{"99999999999999999999999", ""},
+	tests := []struct{ product, raw, want string }{
+		{"coreutils", "1.2.3", "1.2.3"},
+		{"Adobe Acrobat Reader", "23.006.20320", "23.6.20320"},
+		{"openssh-server (Debian)", "1:9.2p1-2+deb12u2", "9.2.p.1_2"},
+		{"libc6 (Debian)", "2.36-9+deb12u7", "2.36_9"},
+		{"firefox-esr (Debian)", "115.11.0esr-1~deb12u1", "115.11.esr_1"},
+		{"a Debian pre-release", "1.0~rc2-1", "1-rc.2_1"},
+		{"Zoom", "6.0.2 (37600)", "6.0.2+37600"},
+		{"7-Zip", "25.01 (x64)", "25.1"},
+		{"tzdata (Debian)", "2024a-0+deb12u1", "2024.a"},
+		{"rclone", "v2.4.1", "2.4.1"},
+		{"Microsoft.Git", "2.47.0.0.3", "2.47.0.0.3"},
+		{"Adobe Acrobat (leading zeros)", "24.076.0414.0005", "24.76.414.5"},
+		{"Git for Windows", "2.47.1.windows.2", "2.47.1.windows.2"},
+		{"Python (registry)", "3.13.4150.0", "3.13.4150"},
+		{"a resource version", "1,3,0,335", "1.3.0.335"},
+		{"a commit hash", "fd431d51", ""},
+		{"no version", "", ""},
+		{"a number too large", "99999999999999999999999", ""},
 	}
 	for _, tt := range tests {
-		if got := sysinfo.NormalizeVersion(tt.raw).String(); got != tt.want {
-			t.Errorf("NormalizeVersion(%q) = %q, want %q", tt.raw, got, tt.want)
-		}
+		t.Run(tt.product, func(t *testing.T) {
+			v := sysinfo.NormalizeVersion(tt.raw)
+			require.Equal(t, tt.want, v.Canonical(), tt.raw)
+			if tt.want == "" {
+				require.True(t, v.IsZero())
+				return
+			}
+			require.Equal(t, tt.raw, v.String(), "the text is kept as written")
+			c, err := immy.ParseVersion(tt.raw)
+			require.NoError(t, err)
+			require.True(t, c.Equal(v), "the catalogue reads %q as the inventory does", tt.raw)
+		})
 	}
 }
 

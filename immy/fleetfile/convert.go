@@ -254,10 +254,10 @@ func (c *converter) computer(w at, x computerDTO) immy.Computer {
 			out.Tasks[k] = v
 		}
 	}
-	for j, s := range x.Software {
+	for _, s := range x.Software {
 		out.Software = append(out.Software, immy.DetectedSoftware{
 			Name:        s.Name,
-			Version:     c.version(w, fmt.Sprintf("software[%d].version", j), s.Version),
+			Version:     immy.ParseInventoryVersion(s.Version), // as an inventory: no version is present, version unknown
 			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode,
 		})
 	}

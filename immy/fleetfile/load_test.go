@@ -123,7 +123,7 @@ deployments:
     versions:
       - {version: 1.2.x}
 `,
-			want: []string{`fleet.yaml:9: software "s": versions[0].version: version "1.2.x": segment 3 ("x") is not a number`},
+			want: []string{`fleet.yaml:9: software "s": versions[0].version: version "1.2.x": ".x" is a wildcard, not a version`},
 		},
 		{
 			name: "bad desired version is reported once",
@@ -134,9 +134,9 @@ deployments:
     item: s
     target: {type: all-computers}
     desired: this-version
-    version: v1
+    version: latest
 `,
-			want: []string{`fleet.yaml:11: deployment "d1": version: version "v1": segment 1 ("v1") is not a number`},
+			want: []string{`fleet.yaml:11: deployment "d1": version: version "latest": no version: a version starts with a number`},
 		},
 		{
 			name: "missing required field",
