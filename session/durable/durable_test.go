@@ -58,12 +58,18 @@ func newSQLiteEngine(t testing.TB, computers int, tune func(*durable.Config)) *s
 	return &sqliteEngine{store: store, queue: q, engine: engine, fake: fake}
 }
 
+// liveness bounds how long a test waits for what must happen: sessions
+// ending, ticks coming. It is no timing: on a machine loaded many times over
+// (the race detector, other test binaries) River's retries of a journal
+// write that met a busy database wait seconds each.
+const liveness = 2 * time.Minute
+
 // waitEnded waits until the journal has every session ended, and returns
 // their reports.
 func (s *sqliteEngine) waitEnded(t testing.TB, ids []string) []session.Report {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(liveness)
 	for {
 		left, err := s.store.Unfinished(ctx)
 		require.NoError(t, err)

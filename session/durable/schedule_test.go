@@ -207,7 +207,7 @@ func requireRanOnce(t *testing.T, d *sqliteEngine, n int) {
 // their reports.
 func waitSessions(t *testing.T, d *sqliteEngine, ids []string) []session.Report {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(liveness)
 	out := make([]session.Report, len(ids))
 	for i, id := range ids {
 		for {
@@ -310,7 +310,7 @@ func TestSchedulePeriodicTick(t *testing.T) {
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
 		cfg.Schedules, cfg.Now, cfg.ScheduleInterval = p, c.Now, 100*time.Millisecond
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(liveness)
 	for {
 		state, err := d.queue.ScheduleState(ctx)
 		require.NoError(t, err)
@@ -360,12 +360,12 @@ func TestScheduleSlowTickDoesNotPileUp(t *testing.T) {
 		return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 	}
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
-		cfg.Schedules, cfg.Now, cfg.ScheduleInterval, cfg.Workers = p, slow, 10*time.Millisecond, 2
+		cfg.Schedules, cfg.Now, cfg.ScheduleInterval, cfg.Workers = p, slow, 50*time.Millisecond, 2
 	})
 	t.Cleanup(func() { close(release) }) // before the engine's cleanup
 	select {
 	case <-entered:
-	case <-time.After(30 * time.Second):
+	case <-time.After(liveness):
 		t.Fatal("no tick")
 	}
 	id, err := d.engine.Start(ctx, session.Request{Computer: durabletest.Computer(0)})
