@@ -43,6 +43,8 @@ var escapes = []struct {
 		LimitMemory, "memory budget of 16 MiB exceeded"},
 	{"format of long strings kept", `local t, s = {}, ("x"):rep(1000000) for i = 1, 1000 do t[i] = string.format("%s%d", s, i) end return #t`,
 		LimitMemory, "memory budget of 16 MiB exceeded"},
+	{"format of many long strings at once", `local s = ("x"):rep(1000000) return #string.format(("%s"):rep(100), ` + strings.Repeat("s, ", 99) + `s)`,
+		LimitMemory, "memory budget of 16 MiB exceeded"},
 	{"upper of long strings kept", `local t, s = {}, ("x"):rep(1000000) for i = 1, 1000 do t[i] = s:upper() end return #t`,
 		LimitMemory, "memory budget of 16 MiB exceeded"},
 	{"a table that grows for ever", `local t = {} local i = 0 while true do i = i + 1 t[i] = i end`,

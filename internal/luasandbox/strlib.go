@@ -50,7 +50,18 @@ func (s *State) budgeted(str, tab, lib *lua.LTable, maxRep int64) {
 	set(str, "gsub", s.strGsub)
 	format := str.RawGetString("format").(*lua.LFunction).GFunction
 	set(str, "format", func(L *lua.LState) int {
-		checkFormat(L, L.CheckString(1))
+		f := L.CheckString(1)
+		checkFormat(L, f)
+		// What the result can hold at most, counted before it is built:
+		// the format, every argument's text, and a directive's padding.
+		size := int64(len(f))
+		for i := 2; i <= L.GetTop(); i++ {
+			size += 128
+			if v, ok := L.Get(i).(lua.LString); ok {
+				size += int64(len(v))
+			}
+		}
+		s.charge(L, size, false)
 		n := format(L)
 		if v, ok := L.Get(-1).(lua.LString); ok {
 			s.charge(L, int64(len(v)), true)
