@@ -1,7 +1,7 @@
 // Command rmm-plugin is an example RMM integration: its agents are shells on
 // this machine, and it really runs scripts on them with sh, streaming their
-// output, honouring the deadline and killing the script's whole process group
-// when the engine cancels it.
+// output, honouring the deadline and killing the script's whole process tree
+// when the engine cancels it or when the plugin itself dies (sdk.RunChild).
 //
 // The engine starts it as a plugin (it is not run by hand):
 //
@@ -230,12 +230,12 @@ func (r *rmm) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Write
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
-	// The script's whole process group goes when the run is cancelled.
-	killGroupOnCancel(cmd)
 	cmd.WaitDelay = 2 * time.Second
 
 	_ = r.progress(ctx, req.Operation, 0, "started")
-	err := cmd.Run()
+	// The script and whatever it starts die when the run is cancelled or
+	// times out, and when this plugin dies, even by kill -9.
+	err := sdk.RunChild(cmd)
 	if ctx.Err() != nil {
 		return sdk.ScriptResult{}, ctx.Err()
 	}

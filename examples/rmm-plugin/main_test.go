@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/testbin"
 	"github.com/immyoss/engine/plugins"
 	"github.com/immyoss/engine/plugins/sdk"
 	"github.com/immyoss/engine/plugins/sdk/sdktest"
@@ -49,12 +48,20 @@ func TestConfigurationProblems(t *testing.T) {
 		`shells: listed twice: a; offline: "z" is not one of the shells: invalid`)
 }
 
-// buildPlugin builds the plugin binary into a temporary directory.
+// pluginBin is this plugin's binary, built once per test binary.
+var pluginBin = testbin.New("github.com/immyoss/engine/examples/rmm-plugin")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pluginBin.Cleanup()
+	os.Exit(code)
+}
+
+// buildPlugin returns the plugin's binary and its checksum.
 func buildPlugin(t *testing.T) (string, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "rmm-plugin")
-	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	path, err := pluginBin.Path()
+	require.NoError(t, err)
 	sum, err := plugins.FileSHA256(path)
 	require.NoError(t, err)
 	return path, sum
@@ -124,3 +131,61 @@ func TestLoadedByHost(t *testing.T) {
 }
 
 func configOf(values map[string]string) sdk.Config { return sdk.NewConfig("test", values) }
+
+// Issue 16: the plugin killed by -9 during RunScript takes the script with
+// it, and what the script started in the background too.
+func TestKilledPluginTakesScriptWithIt(t *testing.T) {
+	path, sum := buildPlugin(t)
+	m := plugins.NewManager(plugins.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HealthInterval: -1})
+	defer m.Close()
+	ctx := context.Background()
+	in, err := m.Start(ctx, plugins.Spec{ID: "rmm", Path: path, SHA256: sum, Config: map[string]string{"root": t.TempDir()}})
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	done := make(chan error, 1)
+	go func() {
+		// The shell, its parent (the plugin), and a background child, then wait.
+		_, err := in.RunScript(ctx, immy.ScriptRequest{Computer: "shell-1", Script: sh(
+			"sleep 60 & echo $$ $PPID $! > " + pids + ".tmp; mv " + pids + ".tmp " + pids + "; wait")})
+		done <- err
+	}()
+	var shell, plugin, child int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pids)
+		if err != nil {
+			return false
+		}
+		_, err = fmt.Sscan(string(b), &shell, &plugin, &child)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "the script did not start")
+	for _, pid := range []int{shell, plugin, child} {
+		require.True(t, alive(pid), "process %d", pid)
+	}
+
+	require.NoError(t, syscall.Kill(plugin, syscall.SIGKILL))
+	select {
+	case err := <-done:
+		require.Error(t, err, "the run ends with the plugin")
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunScript did not return after the plugin died")
+	}
+	require.Eventually(t, func() bool { return !alive(shell) && !alive(child) }, 5*time.Second, 20*time.Millisecond,
+		"the script (%d) or its child (%d) outlived the plugin", shell, child)
+}
+
+// alive reports whether a process runs (a zombie, dead but not yet reaped
+// by its new parent, does not count).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: kill(0) is all there is
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
