@@ -24,10 +24,14 @@ const (
 	// chains at one level of nesting (binary operators, the ternary, field
 	// accesses, calls and indexes).
 	MaxFilterChain = 1000
+	// MaxFilterOperators is the most operators a Lua filter holds in all
+	// (expr's own bound is 10000 nodes).
+	MaxFilterOperators = 10_000
 )
 
 // luaFilterLimits are the bounds of a Lua filter.
-var luaFilterLimits = luasandbox.Limits{MaxSource: MaxFilterSource, MaxDepth: MaxFilterDepth, MaxChain: MaxFilterChain}
+var luaFilterLimits = luasandbox.Limits{MaxSource: MaxFilterSource, MaxDepth: MaxFilterDepth,
+	MaxChain: MaxFilterChain, MaxOperators: MaxFilterOperators, CompileTimeout: CompileTimeout}
 
 // checkSource returns a CompileError when src goes beyond the bounds of a
 // filter of lang.

@@ -506,13 +506,38 @@ func Compile(name, src string) (*lua.FunctionProto, error) {
 	return CompileLimits(name, src, Limits{})
 }
 
-// CompileLimits is Compile within lim.
+// CompileLimits is Compile within lim, under lim's CompileTimeout.
 func CompileLimits(name, src string, lim Limits) (*lua.FunctionProto, error) {
-	chunk, err := ParseLimits(name, src, lim)
-	if err != nil {
+	if err := CheckSource(name, src, lim); err != nil {
 		return nil, err
 	}
-	return CompileChunk(name, chunk)
+	type result struct {
+		proto *lua.FunctionProto
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// Parse and CompileChunk recover their own panics: this goroutine
+		// cannot crash the process on a source's account.
+		var r result
+		chunk, err := ParseLimits(name, src, lim)
+		if err == nil {
+			r.proto, r.err = CompileChunk(name, chunk)
+		} else {
+			r.err = err
+		}
+		done <- r
+	}()
+	timeout := lim.withDefaults().CompileTimeout
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.proto, r.err
+	case <-timer.C:
+		// The goroutine ends on its own: the source is bounded.
+		return nil, &SyntaxError{Name: name, Line: 1, Column: 1, Message: fmt.Sprintf("compiling took longer than %s", timeout)}
+	}
 }
 
 func parseError(name, src string, err error) *SyntaxError {

@@ -2,6 +2,7 @@ package luasandbox
 
 import (
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -20,13 +21,23 @@ const (
 	// DefaultMaxChain is the most operators one expression chains at one
 	// level of nesting: binary operators, field accesses and calls.
 	DefaultMaxChain = 2000
+	// DefaultMaxOperators is the most operators (binary operators, field
+	// accesses, calls and indexes) a whole source holds: gopher-lua's
+	// compiler takes a few microseconds for each.
+	DefaultMaxOperators = 100_000
+	// DefaultCompileTimeout bounds the compilation of one source.
+	DefaultCompileTimeout = 2 * time.Second
 )
 
 // Limits bound a source before it is parsed. Zero fields take the defaults.
 type Limits struct {
-	MaxSource int // bytes
-	MaxDepth  int
-	MaxChain  int
+	MaxSource    int // bytes
+	MaxDepth     int
+	MaxChain     int
+	MaxOperators int
+	// CompileTimeout bounds parsing and compiling (CompileLimits); a
+	// source within the other bounds compiles well within the default.
+	CompileTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -39,13 +50,19 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxChain <= 0 {
 		l.MaxChain = DefaultMaxChain
 	}
+	if l.MaxOperators <= 0 {
+		l.MaxOperators = DefaultMaxOperators
+	}
+	if l.CompileTimeout <= 0 {
+		l.CompileTimeout = DefaultCompileTimeout
+	}
 	return l
 }
 
 // CheckSource scans src, a Lua chunk called name, with a small scanner of its
 // own (no recursion, one pass) and returns a *SyntaxError at the first place
-// where it goes beyond lim: its size, its nesting, or the length of an
-// operator chain. It does not check the syntax: what it lets through may
+// where it goes beyond lim: its size, its nesting, the length of an
+// operator chain, or its operators in all. It does not check the syntax: what it lets through may
 // still fail to parse, but parses without exhausting the stack. Compile calls
 // it with the default Limits.
 func CheckSource(name, src string, lim Limits) error {
@@ -167,6 +184,7 @@ func scanLua(src string, lim Limits) (line, col int, msg string) {
 	// accesses, calls and indexes; the depth is len(levels)-1.
 	levels := make([][2]int, 1, 16)
 	unary := 0     // the current run of unary operators
+	ops := 0       // the operators of the whole source
 	prev := tokSep // the kind of the previous token
 	for s.i < len(src) {
 		c := src[s.i]
@@ -245,6 +263,7 @@ func scanLua(src string, lim Limits) (line, col int, msg string) {
 		case tokUnary:
 			if c == '-' && afterOperand {
 				lv[0]++ // a binary minus
+				ops++
 			} else {
 				unary++
 			}
@@ -252,8 +271,10 @@ func scanLua(src string, lim Limits) (line, col int, msg string) {
 		case tokBinary:
 			lv[0]++
 			lv[1] = 0
+			ops++
 		case tokDot:
 			lv[1]++
+			ops++
 		case tokOperand:
 			if afterOperand {
 				*lv = [2]int{} // two operands in a row: a new statement
@@ -262,6 +283,7 @@ func scanLua(src string, lim Limits) (line, col int, msg string) {
 		case tokOpen:
 			if prev == tokOperand || prev == tokClose {
 				lv[1]++ // a call or an index
+				ops++
 			} else {
 				lv[1] = 0
 			}
@@ -283,6 +305,9 @@ func scanLua(src string, lim Limits) (line, col int, msg string) {
 		prev = kind
 		if lv[0] > lim.MaxChain || lv[1] > lim.MaxChain {
 			return line, col, fmt.Sprintf("expression chains more than %d operators", lim.MaxChain)
+		}
+		if ops > lim.MaxOperators {
+			return line, col, fmt.Sprintf("more than %d operators in all", lim.MaxOperators)
 		}
 		if d := len(levels) - 1 + unary; d > lim.MaxDepth {
 			return line, col, fmt.Sprintf("nested deeper than the limit of %d", lim.MaxDepth)

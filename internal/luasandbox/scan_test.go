@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -121,4 +122,19 @@ func FuzzCheckSource(f *testing.F) {
 		}
 		_, _ = CompileLimits("fuzz", src, lim)
 	})
+}
+
+func TestCheckSourceOperatorsInAll(t *testing.T) {
+	stmt := "x = 1" + strings.Repeat("+1", 999) + "\n"
+	err := CheckSource("chunk", strings.Repeat(stmt, 101), Limits{})
+	var se *SyntaxError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, [3]any{101, 6 + 2*(DefaultMaxOperators-100*999), "more than 100000 operators in all"},
+		[3]any{se.Line, se.Column, se.Message})
+}
+
+func TestCompileUnderDeadline(t *testing.T) {
+	stmt := "x = 1" + strings.Repeat("+1", 999) + "\n"
+	_, err := CompileLimits("chunk", strings.Repeat(stmt, 50), Limits{CompileTimeout: time.Nanosecond})
+	require.EqualError(t, err, "luasandbox: chunk:1:1: compiling took longer than 1ns")
 }
