@@ -74,7 +74,12 @@
 // The values of the instance's secret configuration keys (Spec.Secrets) are
 // masked as "[redacted]" in everything the host logs of the instance and in
 // every error a call returns, as the SDK masks them on the plugin's side;
-// RunScript also masks the request's secret parameters.
+// RunScript also masks the request's secret parameters, in its errors and in
+// the script's output (streamed and kept) and value. Masking hides the
+// common transforms of a secret too (other letter case, base64 at any
+// alignment, hex, URL and JSON escaping; the engine's one masker), and is
+// done on the output as it arrives, before the cap: the tail of a chunk
+// that may start a secret waits for the next chunk.
 //
 // # Identification
 //

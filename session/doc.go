@@ -75,8 +75,10 @@
 // output and value; ignored is skipped. A task has one script told its
 // method (parameter "method": get, set or test) or three scripts. Its typed
 // parameters are checked against the deployment's values by [Parameters];
-// password values are redacted (as [Redacted]) from every log line, event,
-// journal record, message and output. A task that executes serially holds a
+// password values, and their common transforms (other letter case, base64,
+// hex, URL and JSON escaping), are redacted (as [Redacted]) from every log
+// line, event, journal record, message and output; output streamed while a
+// script runs is masked before it is cut into lines. A task that executes serially holds a
 // lock across every session of the engine while it runs.
 //
 // A failed prerequisite fails its dependent (reason

@@ -36,8 +36,16 @@
 // written, passes the engine's deadline and cancellation through ctx, turns a
 // panic into an error of the call, and maps the errors ErrOffline,
 // ErrNoUserLoggedOn, ErrNotFound and ErrInvalid (wrap them with %w) to the
-// engine's. Values of secret configuration keys and secret script parameters
-// are kept out of the logs and error messages it sends.
+// engine's. Values of secret configuration keys and secret script parameters,
+// and their common transforms (other letter case, base64, hex, URL and JSON
+// escaping), are kept out of the logs, error messages, script output and
+// values it sends.
+//
+// A plugin that runs processes (scripts, installers, a vendor's tool) starts
+// them with StartChild or RunChild: a process and everything it starts then
+// die when the call's context ends, and when the plugin process dies however
+// it dies (kill -9 included), through a process group and a watchdog on
+// Unix, the parent-death signal on Linux, and a job object on Windows.
 //
 // Host gives the plugin the engine's services: a logger, progress reports,
 // and a private key-value context for cursors and tokens that must outlive a
