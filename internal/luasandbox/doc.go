@@ -32,8 +32,9 @@
 // gives a fresh one only when a run wrote a global.
 //
 // Budgets. Every source is bounded before it reaches the parser (CheckSource:
-// size, nesting, operator chains; a *SyntaxError with its line and column),
-// so that no source can exhaust the parser's stack. Every run is bounded in
+// size, nesting, operator chains, operators in all; a *SyntaxError with its
+// line and column), so that no source can exhaust the parser's stack, and is
+// compiled under a deadline (Limits.CompileTimeout). Every run is bounded in
 // time (its context, or the Config's timeout), in instructions
 // (Config.MaxInstructions) and in memory (Config.MaxMemory), counted per
 // state: the instruction hook is the state's context, which gopher-lua asks
