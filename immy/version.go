@@ -40,7 +40,7 @@ import (
 //     Homebrew's 8.15.0_1 > 8.15.0. What a distribution adds to the revision
 //     (Ubuntu's 1ubuntu0.22.04.1) is kept in the text and does not compare.
 //  6. After '-' (or Debian's '~'), a word is a semver pre-release: the
-//     dot-separated identifiers compare numbers numerically and before words,
+//     dot-separated identifiers (letters, digits, '-' and '_') compare numbers numerically and before words,
 //     words by rule 3's order and then in ASCII order, and a longer list after
 //     its own prefix: Node's 1.2.3-beta.1 < 1.2.3; 1.2.3-rc1 equals
 //     1.2.3-rc.1 and 1.2.3rc1. Pre-releases compare case-insensitively.
@@ -50,7 +50,8 @@ import (
 //     in the text and ignored.
 //  8. An ISO date, optionally with a time of day, compares as a date:
 //     2024-05-01 is 2024.5.1, never 2024 with a revision; a nightly's
-//     2019-01-11_00-10 is 2019.1.11.0.10.
+//     2019-01-11_00-10 is 2019.1.11.0.10; numbers after a dot continue it
+//     (2026-08-17.4 is 2026.8.17.4).
 //  9. A word made of letters then digits after the number, separated by a
 //     dot, is read like a glued one (2.29.2.windows.2, 1.0.0.RC1).
 //  10. The version is the first word of the text. What follows a space or a

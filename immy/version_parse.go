@@ -83,6 +83,9 @@ func readVersion(s string) (Version, error) {
 	nums, r, ok := dateVersion(tok)
 	if !ok {
 		nums, r = leadingNumbers(tok)
+	} else if len(r) > 1 && r[0] == '.' && isDigit(r[1]) { // "2026-08-17.4"
+		more, rest := leadingNumbers(r[1:])
+		nums, r = append(nums, more...), rest
 	}
 	if err := v.setNumbers(s, nums); err != nil {
 		return Version{}, err
@@ -373,7 +376,7 @@ func preWordRank(w string) int {
 }
 
 // canonPre reads a pre-release after '-' or '~': dot-separated identifiers of
-// letters, digits and hyphens. They are lower-cased, a word run into a number
+// letters, digits, hyphens and underscores. They are lower-cased, a word run into a number
 // is split ("rc1" is "rc.1"), a, b, c and preview become alpha, beta, rc and
 // pre, numbers lose their leading zeros.
 func canonPre(p string) (string, bool) {
@@ -386,7 +389,7 @@ func canonPre(p string) (string, bool) {
 			return "", false
 		}
 		for i := 0; i < len(id); i++ {
-			if !isIdentByte(id[i]) || id[i] == '_' {
+			if !isIdentByte(id[i]) {
 				return "", false
 			}
 		}

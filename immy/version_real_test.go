@@ -28,6 +28,7 @@ func TestVersionRealOrder(t *testing.T) {
 		{"Node, semver pre-release", []string{"1.2.3-beta.1", "1.2.3-beta.2", "1.2.3"}},
 		{"Liberica JDK re-releases, numeric builds", []string{"17.0.17", "17.0.17+11", "17.0.17+15", "17.0.18+1"}},
 		{"yt-dlp, ISO dates", []string{"2023.12.30", "2024-05-01", "2024-05-02", "2024.5.3"}},
+		{"Scoop's dated builds of the same day", []string{"2026-08-17", "2026-08-17.3", "2026-08-17.4", "2026-08-18"}},
 		{"nightly builds with a time", []string{"2019-01-11", "2019-01-11_00-10", "2019-01-11_08-05", "2019-01-12"}},
 		{"Zoom, build in brackets", []string{"6.2.3 (47500)", "6.2.3 (47507)", "6.2.4 (1)"}},
 		{"a build after a word", []string{"2.137 (Build 570)", "2.137 (Build 571)", "2.138"}},

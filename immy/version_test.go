@@ -79,7 +79,7 @@ func TestParseVersionRejects(t *testing.T) {
 		{"1.", `unexpected "." after the version`},
 		{"1.2-", `unexpected "-" after the version`},
 		{"1.2-beta..1", `invalid pre-release "beta..1"`},
-		{"1.2-beta_1", `invalid pre-release "beta_1"`},
+		{"1.2-beta/1", `invalid pre-release "beta/1"`},
 		{"1.2+", `invalid build metadata ""`},
 		{"1.2+a/b", `invalid build metadata "a/b"`},
 		{"1.2-3/4", `unexpected "/4" in the package revision`},
