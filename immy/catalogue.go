@@ -45,15 +45,38 @@ func (s *Software) Version(v Version) (*SoftwareVersion, bool) {
 }
 
 // Detection tells how to find a software in a computer's inventory. The first
-// set field is used: DisplayName (a glob), Regex (with an optional named group
-// "version" or first capture group for the version), ProductCode, UpgradeCode,
-// then Script (whose last word of output is the version).
+// set field is used: DisplayName or DisplayNames (globs), Regex (with an
+// optional named group "version" or first capture group for the version),
+// ProductCode, UpgradeCode, then Script (whose last word of output is the
+// version).
+//
+// Publishers, Versions and VersionMap narrow and read what the name or code
+// matched: an entry whose publisher is known and matches none of Publishers, or
+// whose version is known and does not meet Versions, is another software (Git
+// LFS is not Git; Corretto 21 is not Corretto 17). VersionMap turns the version
+// an inventory reports into the release version the catalogue lists, before
+// Versions is checked and before it is compared with the catalogue's versions.
 type Detection struct {
-	DisplayName string
-	Regex       string
-	ProductCode string
-	UpgradeCode string
-	Script      *Script
+	DisplayName  string
+	DisplayNames []string // more display-name globs: any of them matches
+	Regex        string
+	ProductCode  string
+	UpgradeCode  string
+	Script       *Script
+	Publishers   []string // publisher globs (fleet file: publisher), any of them
+	Versions     string   // a version constraint (see ParseConstraint)
+	VersionMap   []VersionMapping
+}
+
+// VersionMapping maps a detected version to a release version: when Match (a
+// regular expression over the whole detected version text) matches, the
+// release version is To with $name and ${name} replaced by Match's named (or
+// numbered) groups. Python's registry says 3.13.4150.0 for release 3.13.4:
+// Match `^(?P<maj>\d+)\.(?P<min>\d+)\.(?P<micro>\d+)\d{3}\.0$`, To
+// "${maj}.${min}.${micro}". The first mapping that matches applies.
+type VersionMapping struct {
+	Match string
+	To    string
 }
 
 // SoftwareVersion is one installable version of a software.

@@ -84,6 +84,7 @@ type DetectedSoftware struct {
 	Version     Version
 	ProductCode string
 	UpgradeCode string
+	Publisher   string // "" when the inventory does not say
 }
 
 // Pathway is one agent that reaches a computer: our own agent or an integration's.

@@ -261,7 +261,7 @@ func (v *validator) catalogue() {
 			v.add("software", i, s.ID, "tenant", "a global catalogue item cannot belong to a tenant")
 		}
 		d := s.Detection
-		if d.DisplayName == "" && d.Regex == "" && d.ProductCode == "" && d.UpgradeCode == "" && d.Script == nil {
+		if d.DisplayName == "" && len(d.DisplayNames) == 0 && d.Regex == "" && d.ProductCode == "" && d.UpgradeCode == "" && d.Script == nil {
 			v.add("software", i, s.ID, "detection", "missing detection (display_name, regex, product_code, upgrade_code or script)")
 		}
 		seen := map[string]bool{}

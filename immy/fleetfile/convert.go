@@ -256,7 +256,7 @@ func (c *converter) computer(w at, x computerDTO) immy.Computer {
 	}
 	for _, s := range x.Software {
 		out.Software = append(out.Software, immy.DetectedSoftware{
-			Name:        s.Name,
+			Name: s.Name, Publisher: s.Publisher,
 			Version:     immy.ParseInventoryVersion(s.Version), // as an inventory: no version is present, version unknown
 			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode,
 		})
@@ -273,9 +273,10 @@ func (c *converter) software(w at, s softwareDTO) immy.Software {
 		Origin: parseEnum(c, w, "origin", s.Origin, immy.ParseOrigin),
 		Tenant: s.Tenant,
 		Detection: immy.Detection{
-			DisplayName: s.Detection.DisplayName, Regex: s.Detection.Regex,
+			Regex:       s.Detection.Regex,
 			ProductCode: s.Detection.ProductCode, UpgradeCode: s.Detection.UpgradeCode,
-			Script: c.script(w, "detection.script", s.Detection.Script),
+			Script:   c.script(w, "detection.script", s.Detection.Script),
+			Versions: s.Detection.Versions,
 		},
 		UpgradeStrategy:   parseEnum(c, w, "upgrade_strategy", s.UpgradeStrategy, immy.ParseUpgradeStrategy),
 		RepairStrategy:    parseEnum(c, w, "repair_strategy", s.RepairStrategy, immy.ParseRepairStrategy),
@@ -287,6 +288,29 @@ func (c *converter) software(w at, s softwareDTO) immy.Software {
 		Prerequisites:     c.prerequisites(w, "prerequisites", s.Prerequisites),
 		ConfigurationTask: s.ConfigurationTask,
 		Order:             c.order(w, "order", s.Order),
+	}
+	if names := c.globs(w, "detection.display_name", s.Detection.DisplayName); len(names) == 1 && s.Detection.DisplayName.Kind == yaml.ScalarNode {
+		out.Detection.DisplayName = names[0]
+	} else {
+		out.Detection.DisplayNames = names
+	}
+	out.Detection.Publishers = c.globs(w, "detection.publisher", s.Detection.Publisher)
+	if v := s.Detection.Versions; v != "" {
+		if _, err := immy.ParseConstraint(v); err != nil {
+			c.add(w, "detection.versions", err, "%s", reason(err))
+		}
+	}
+	for j, m := range s.Detection.VersionMap {
+		f := fmt.Sprintf("detection.version_map[%d]", j)
+		if m.Match == "" {
+			c.add(w, f+".match", nil, "missing match (a regular expression over the detected version)")
+		} else if err := checkRegex(m.Match); err != nil {
+			c.add(w, f+".match", nil, "%v", err)
+		}
+		if m.To == "" {
+			c.add(w, f+".to", nil, "missing to (the release version, with ${group} references)")
+		}
+		out.Detection.VersionMap = append(out.Detection.VersionMap, immy.VersionMapping{Match: m.Match, To: m.To})
 	}
 	if d := s.Detection; d.Regex != "" {
 		if err := checkRegex(d.Regex); err != nil {
@@ -563,5 +587,31 @@ func checkRegex(expr string) error {
 	if _, err := regexp.Compile(expr); err != nil {
 		return fmt.Errorf("invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
+	return nil
+}
+
+// globs reads a glob or a list of globs (display_name, publisher).
+func (c *converter) globs(w at, field string, n *yaml.Node) []string {
+	if n == nil || isNull(n) {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			return nil
+		}
+		return []string{n.Value}
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for i, e := range n.Content {
+			if e.Kind != yaml.ScalarNode || e.Value == "" {
+				c.add(w, fmt.Sprintf("%s[%d]", field, i), nil, "want a glob (text), got %s", describe(e))
+				continue
+			}
+			out = append(out, e.Value)
+		}
+		return out
+	}
+	c.add(w, field, nil, "want a glob or a list of globs, got %s", describe(n))
 	return nil
 }

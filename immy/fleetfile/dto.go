@@ -74,6 +74,7 @@ type computerDTO struct {
 type detectedDTO struct {
 	Name        string `yaml:"name"`
 	Version     string `yaml:"version,omitempty"`
+	Publisher   string `yaml:"publisher,omitempty"`
 	ProductCode string `yaml:"product_code,omitempty"`
 	UpgradeCode string `yaml:"upgrade_code,omitempty"`
 }
@@ -122,11 +123,21 @@ type softwareDTO struct {
 }
 
 type detectionDTO struct {
-	DisplayName string     `yaml:"display_name,omitempty"`
-	Regex       string     `yaml:"regex,omitempty"`
-	ProductCode string     `yaml:"product_code,omitempty"`
-	UpgradeCode string     `yaml:"upgrade_code,omitempty"`
-	Script      *scriptDTO `yaml:"script,omitempty"`
+	// DisplayName and Publisher are a glob or a list of globs: read as
+	// nodes, converted by globs
+	DisplayName *yaml.Node      `yaml:"display_name,omitempty"`
+	Regex       string          `yaml:"regex,omitempty"`
+	ProductCode string          `yaml:"product_code,omitempty"`
+	UpgradeCode string          `yaml:"upgrade_code,omitempty"`
+	Script      *scriptDTO      `yaml:"script,omitempty"`
+	Publisher   *yaml.Node      `yaml:"publisher,omitempty"`
+	Versions    string          `yaml:"versions,omitempty"`
+	VersionMap  []versionMapDTO `yaml:"version_map,omitempty"`
+}
+
+type versionMapDTO struct {
+	Match string `yaml:"match"`
+	To    string `yaml:"to"`
 }
 
 type versionDTO struct {

@@ -360,7 +360,7 @@ func (wr *writer) computer(w at, c immy.Computer) computerDTO {
 		}
 	}
 	for _, s := range c.Software {
-		d.Software = append(d.Software, detectedDTO{Name: s.Name, Version: s.Version.String(), ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode})
+		d.Software = append(d.Software, detectedDTO{Name: s.Name, Version: s.Version.String(), Publisher: s.Publisher, ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode})
 	}
 	for _, p := range c.Pathways {
 		d.Pathways = append(d.Pathways, pathwayDTO{Integration: p.Integration, AgentID: p.AgentID, Online: p.Online, Priority: p.Priority})
@@ -392,9 +392,12 @@ func (wr *writer) software(w at, s immy.Software) softwareDTO {
 		Origin: enum(wr, w, "origin", s.Origin, immy.OriginOwn),
 		Tenant: s.Tenant,
 		Detection: detectionDTO{
-			DisplayName: s.Detection.DisplayName, Regex: s.Detection.Regex,
+			DisplayName: globsNode(s.Detection.DisplayName, s.Detection.DisplayNames),
+			Regex:       s.Detection.Regex,
 			ProductCode: s.Detection.ProductCode, UpgradeCode: s.Detection.UpgradeCode,
-			Script: wr.script(w, "detection.script", s.Detection.Script),
+			Script:    wr.script(w, "detection.script", s.Detection.Script),
+			Publisher: globsNode("", s.Detection.Publishers),
+			Versions:  s.Detection.Versions,
 		},
 		UpgradeStrategy:   enum(wr, w, "upgrade_strategy", s.UpgradeStrategy, immy.UpgradeUnset),
 		RepairStrategy:    enum(wr, w, "repair_strategy", s.RepairStrategy, immy.RepairUnset),
@@ -406,6 +409,9 @@ func (wr *writer) software(w at, s immy.Software) softwareDTO {
 		Prerequisites:     wr.prerequisites(w, "prerequisites", s.Prerequisites),
 		ConfigurationTask: s.ConfigurationTask,
 		Order:             wr.order(w, s.Order),
+	}
+	for _, m := range s.Detection.VersionMap {
+		d.Detection.VersionMap = append(d.Detection.VersionMap, versionMapDTO{Match: m.Match, To: m.To})
 	}
 	for j, v := range s.Versions {
 		f := fmt.Sprintf("versions[%d]", j)
@@ -556,4 +562,25 @@ func (wr *writer) deployment(w at, x immy.Deployment) deploymentDTO {
 		}
 	}
 	return d
+}
+
+// globsNode writes one glob as text, several as a list; nil for none.
+func globsNode(one string, more []string) *yaml.Node {
+	all := more
+	if one != "" {
+		all = append([]string{one}, more...)
+	}
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		if one != "" {
+			return strNode(one)
+		}
+	}
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+	for _, g := range all {
+		n.Content = append(n.Content, strNode(g))
+	}
+	return n
 }
