@@ -1,0 +1,217 @@
+package fleetstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Inventory is what an agent or a session found on a computer. The fields
+// left at their zero value (nil, "", the zero time) leave what the store has.
+type Inventory struct {
+	Computer string // the computer's id; required
+	// Software, when not nil, replaces the detected software (give an empty,
+	// non-nil slice for none).
+	Software []immy.DetectedSoftware
+	OS       string    // when not "", the operating system
+	Online   *bool     // when not nil, whether the computer is online
+	LastSeen time.Time // when not zero, when the computer was last seen
+	// UPNs, when not nil, replaces the computer's recent user principal
+	// names (newest first), before Logons are added.
+	UPNs []string
+	// Logons are the user principal names that logged on since the last
+	// report, oldest first: each goes to the front of the computer's UPNs,
+	// which keep the newest immy.MaxUPNs, repetitions included (affinity
+	// counts how often a person logs on).
+	Logons []string
+	// Tasks are known test results of tasks, by task id: each replaces that
+	// task's result.
+	Tasks map[string]bool
+}
+
+// InventoryOf returns the inventory of c as a write of every field: with
+// [Ops], how a fleet is brought into an empty store.
+func InventoryOf(c immy.Computer) Inventory {
+	inv := Inventory{Computer: c.ID, Software: c.Software, OS: c.OS, Online: &c.Online, UPNs: c.UPNs, Tasks: c.Tasks}
+	if inv.Software == nil {
+		inv.Software = []immy.DetectedSoftware{}
+	}
+	if inv.UPNs == nil {
+		inv.UPNs = []string{}
+	}
+	return inv
+}
+
+// maxLogonLength bounds one user principal name, as agents report it.
+const maxLogonLength = 1024
+
+// PutInventory writes what agents and sessions found on computers, as one
+// transaction with a new revision, and returns it. Inventory and presence
+// are not an admin's: a write never conflicts with an admin's change, never
+// refuses one, and is not in the audit log. Several reports of one computer
+// apply in order. The write is refused whole, with every problem, when a
+// report names a computer the store does not have (deleted meanwhile, say),
+// a task it does not have, or software without a name.
+func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, error) {
+	if len(reports) == 0 {
+		return s.Revision(), nil
+	}
+	tx, cur, done, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	defer tx.Rollback()
+
+	next := &snapshot{rev: cur.rev + 1, computer: cur.computer, lastSeen: cur.lastSeen}
+	f := *cur.fleet
+	f.Computers = slices.Clone(cur.fleet.Computers)
+	next.fleet = &f
+	tasks := make(map[string]bool, len(f.Tasks))
+	for _, t := range f.Tasks {
+		tasks[t.ID] = true
+	}
+	var errs []error
+	changed := make([]int, 0, len(reports))
+	seenChanged := false
+	touched := map[int]bool{}
+	for n, r := range reports {
+		i, ok := cur.computer[r.Computer]
+		if !ok {
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, r.Computer, immy.ErrNotFound))
+			continue
+		}
+		if err := r.check(tasks); err != nil {
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, r.Computer, err))
+			continue
+		}
+		r.apply(&f.Computers[i])
+		if !r.LastSeen.IsZero() {
+			if !seenChanged {
+				next.lastSeen, seenChanged = maps.Clone(cur.lastSeen), true
+			}
+			next.lastSeen[r.Computer] = r.LastSeen.UTC()
+		}
+		if !touched[i] {
+			touched[i] = true
+			changed = append(changed, i)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("fleetstore: inventory refused: %w", err)
+	}
+	if err := s.putInventoryRows(ctx, tx, next, changed); err != nil {
+		return 0, err
+	}
+	if err := s.fault("state"); err != nil {
+		return 0, err
+	}
+	if err := s.setRevision(ctx, tx, next.rev); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("fleetstore: commit: %w", err)
+	}
+	s.cur.Store(next)
+	return next.rev, nil
+}
+
+func (r *Inventory) check(tasks map[string]bool) error {
+	var errs []error
+	for j, sw := range r.Software {
+		if sw.Name == "" {
+			errs = append(errs, fmt.Errorf("software[%d]: missing name", j))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.Tasks)) {
+		if !tasks[id] {
+			errs = append(errs, fmt.Errorf("tasks: unknown task %q", id))
+		}
+	}
+	for j, u := range slices.Concat(r.UPNs, r.Logons) {
+		if u == "" || len(u) > maxLogonLength {
+			errs = append(errs, fmt.Errorf("upn #%d: empty or longer than %d bytes", j+1, maxLogonLength))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apply sets c's inventory fields from r; c's slices and map are replaced,
+// never changed in place (older snapshots share them).
+func (r *Inventory) apply(c *immy.Computer) {
+	if r.Software != nil {
+		c.Software = slices.Clone(r.Software)
+		if len(c.Software) == 0 {
+			c.Software = nil
+		}
+	}
+	if r.OS != "" {
+		c.OS = r.OS
+	}
+	if r.Online != nil {
+		c.Online = *r.Online
+	}
+	upns := c.UPNs
+	if r.UPNs != nil {
+		upns = r.UPNs
+	}
+	if len(r.Logons) > 0 {
+		next := make([]string, 0, len(r.Logons)+len(upns))
+		for _, u := range slices.Backward(r.Logons) {
+			next = append(next, u)
+		}
+		upns = append(next, upns...)
+	}
+	if r.UPNs != nil || len(r.Logons) > 0 {
+		upns = slices.Clone(upns[:min(len(upns), immy.MaxUPNs)])
+		if len(upns) == 0 {
+			upns = nil
+		}
+		c.UPNs = upns
+	}
+	if len(r.Tasks) > 0 {
+		m := maps.Clone(c.Tasks)
+		if m == nil {
+			m = make(map[string]bool, len(r.Tasks))
+		}
+		maps.Copy(m, r.Tasks)
+		c.Tasks = m
+	}
+}
+
+// putInventoryRows writes the inventories of next's computers at the given
+// indexes, with next's revision.
+func (s *Store) putInventoryRows(ctx context.Context, tx *sql.Tx, next *snapshot, computers []int) error {
+	if len(computers) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO immy_fleet_inventory (computer, revision, doc) VALUES (?, ?, ?)
+		ON CONFLICT (computer) DO UPDATE SET revision = excluded.revision, doc = excluded.doc`))
+	if err != nil {
+		return fmt.Errorf("fleetstore: write inventory: %w", err)
+	}
+	defer st.Close()
+	for n, i := range computers {
+		if n == len(computers)/2 {
+			if err := s.fault("inventory"); err != nil {
+				return err
+			}
+		}
+		c := &next.fleet.Computers[i]
+		b, err := json.Marshal(inventoryOut(c, next.lastSeen[c.ID]))
+		if err != nil {
+			return fmt.Errorf("fleetstore: write inventory of %q: %w", c.ID, err)
+		}
+		if _, err := st.ExecContext(ctx, c.ID, next.rev, string(b)); err != nil {
+			return fmt.Errorf("fleetstore: write inventory of %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
