@@ -22,47 +22,47 @@ var escapes = []struct {
 	msg   string
 }{
 	{"backtracking pattern", `return string.find(("a"):rep(3000), ("a*"):rep(12).."b")`,
-		LimitInstructions, "instruction budget of 5000000 spent"},
+		LimitInstructions, "instruction budget of 1000000 spent"},
 	{"backtracking match", `return (("a"):rep(3000)):match(("a-"):rep(12).."b")`,
-		LimitInstructions, "instruction budget of 5000000 spent"},
+		LimitInstructions, "instruction budget of 1000000 spent"},
 	{"backtracking gsub", `return (("a"):rep(3000)):gsub(("a*"):rep(12).."b", "")`,
-		LimitInstructions, "instruction budget of 5000000 spent"},
+		LimitInstructions, "instruction budget of 1000000 spent"},
 	{"backtracking gmatch", `for x in (("a"):rep(3000)):gmatch(("a*"):rep(12).."b") do end return 1`,
-		LimitInstructions, "instruction budget of 5000000 spent"},
+		LimitInstructions, "instruction budget of 1000000 spent"},
 	{"doubling by concatenation", `local s = "x" for i = 1, 40 do s = s .. s end return #s`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"concatenation of many operands", `local s = ("x"):rep(1000000) return #(s..s..s..s..s..s..s..s..s..s..s..s..s..s..s..s..s..s)`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"table.concat of a growing table", `local t, s = {}, ("x"):rep(1000000) for i = 1, 100000 do t[i] = s end return #table.concat(t)`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"gsub amplification", `local s = ("x"):rep(100000) for i = 1, 10 do s = s:gsub("x", "xxxxxxxxxx") end return #s`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"gsub amplification by a function", `local s = ("x"):rep(100000) for i = 1, 10 do s = s:gsub("x", function() return "xxxxxxxxxx" end) end return #s`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"rep kept in a table", `local t = {} for i = 1, 1000 do t[i] = ("x"):rep(1000000 - i) end return #t`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"format of long strings kept", `local t, s = {}, ("x"):rep(1000000) for i = 1, 1000 do t[i] = string.format("%s%d", s, i) end return #t`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"format of many long strings at once", `local s = ("x"):rep(1000000) return #string.format(("%s"):rep(100), ` + strings.Repeat("s, ", 99) + `s)`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"upper of long strings kept", `local t, s = {}, ("x"):rep(1000000) for i = 1, 1000 do t[i] = s:upper() end return #t`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"a table that grows for ever", `local t = {} local i = 0 while true do i = i + 1 t[i] = i end`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"nested tables that grow for ever", `local t = {} while true do t = {t, t} end`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"a budget error caught by pcall", `while true do pcall(function() local s = "x" for i = 1, 40 do s = s .. s end end) end`,
-		LimitMemory, "memory budget of 16 MiB exceeded"},
+		LimitMemory, "memory budget of 4 MiB exceeded"},
 	{"an endless loop", `while true do end`,
-		LimitInstructions, "instruction budget of 5000000 spent"},
+		LimitInstructions, "instruction budget of 1000000 spent"},
 }
 
 // budgetConfig is the budget of the escapes: a generous instruction budget
 // for those that memory stops, so that it is memory that stops them.
 func budgetConfig(limit Limit) Config {
-	cfg := Config{MaxMemory: 16 << 20, MaxInstructions: 5_000_000, Timeout: time.Hour}
+	cfg := Config{MaxMemory: 4 << 20, MaxInstructions: 1_000_000, Timeout: time.Hour}
 	if limit == LimitMemory {
-		cfg.MaxInstructions = 500_000_000
+		cfg.MaxInstructions = 100_000_000
 	}
 	return cfg
 }
