@@ -130,6 +130,14 @@ func TestLuaFilterErrorHoldsToo(t *testing.T) {
 	require.Len(t, ps, 1)
 	require.Equal(t, 0, ps[0].Line, "no Locate: no line")
 	require.True(t, strings.HasPrefix(ps[0].Message, "held: its lua filter failed: "), ps[0].Message)
+
+	// A computer whose only item is held has nothing planned, and says why.
+	f.Deployments = f.Deployments[:2]
+	plan, err = PlanFleet(context.Background(), f, Config{}, Session{})
+	require.NoError(t, err)
+	two, _ = plan.Computer("pc-two")
+	require.Empty(t, two.Actions())
+	require.True(t, strings.HasPrefix(two.String(), "pc-two\n  nothing planned\n  problems:\n    filter-error  app  d-uninstall  held: its lua filter failed: "), two.String())
 }
 
 // TestCancelledPlanIsNoFilterError: a cancelled context still fails the plan.

@@ -64,9 +64,12 @@ func (c *ComputerPlan) writeText(b *bytes.Buffer) {
 	case c.Excluded:
 		b.WriteString("  excluded from maintenance\n")
 		return
+	case c.nact == 0 && len(c.Problems()) > 0:
+		b.WriteString("  nothing planned\n")
+		c.writeProblems(b)
+		return
 	case c.nact == 0:
 		b.WriteString("  no deployment reaches it\n")
-		c.writeProblems(b)
 		return
 	}
 	b.WriteString("  decisions:\n")
