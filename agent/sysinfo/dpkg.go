@@ -15,7 +15,9 @@ const maxProblems = 20
 
 // ParseDpkgStatus reads dpkg's status database (/var/lib/dpkg/status) and
 // returns the packages whose status is "installed", by package name, with
-// their versions normalized (see NormalizeVersion). Malformed lines are
+// their versions normalized (see NormalizeVersion) and their publisher: the
+// Origin field when the package has one (a vendor's repository), else the
+// Maintainer's name without the address. Malformed lines are
 // reported with their numbers, up to 20 of them, in one error.
 func ParseDpkgStatus(r io.Reader) ([]immy.DetectedSoftware, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -39,7 +41,7 @@ func ParseDpkgStatus(r io.Reader) ([]immy.DetectedSoftware, error) {
 		if len(st) != 3 || st[2] != "installed" {
 			return
 		}
-		out = append(out, immy.DetectedSoftware{Name: name, Version: NormalizeVersion(cur["Version"])})
+		out = append(out, immy.DetectedSoftware{Name: name, Version: NormalizeVersion(cur["Version"]), Publisher: dpkgPublisher(cur)})
 	}
 	for n := 1; ; n++ {
 		line, err := br.ReadString('\n')
@@ -81,4 +83,18 @@ func ParseDpkgStatus(r io.Reader) ([]immy.DetectedSoftware, error) {
 		return nil, fmt.Errorf("sysinfo: dpkg status: %w", err)
 	}
 	return sortSoftware(out), nil
+}
+
+// dpkgPublisher is a package's Origin, else its Maintainer without the
+// address ("Debian OpenSSH Maintainers <debian-ssh@...>" is "Debian OpenSSH
+// Maintainers").
+func dpkgPublisher(f map[string]string) string {
+	if o := strings.TrimSpace(f["Origin"]); o != "" {
+		return o
+	}
+	m := f["Maintainer"]
+	if i := strings.IndexByte(m, '<'); i >= 0 {
+		m = m[:i]
+	}
+	return strings.TrimSpace(m)
 }

@@ -186,6 +186,7 @@ func readSoftware() (*WindowsSnapshot, error) {
 			w.Uninstall = append(w.Uninstall, UninstallEntry{
 				Hive: hive, Key: n,
 				DisplayName: regString(sk, "DisplayName"), DisplayVersion: regString(sk, "DisplayVersion"),
+				Publisher:       regString(sk, "Publisher"),
 				SystemComponent: regUint(sk, "SystemComponent"), WindowsInstaller: regUint(sk, "WindowsInstaller"),
 				ParentKeyName: regString(sk, "ParentKeyName"), ReleaseType: regString(sk, "ReleaseType"),
 			})

@@ -13,11 +13,14 @@ import (
 
 // RPMQueryFormat is the --queryformat that ParseRPMQuery reads:
 // rpm -qa --queryformat "$RPMQueryFormat".
-const RPMQueryFormat = `%{NAME}\t%{VERSION}\n`
+const RPMQueryFormat = `%{NAME}\t%{VERSION}\t%{VENDOR}\n`
 
 // ParseRPMQuery reads the output of rpm -qa with RPMQueryFormat: one
-// "name<TAB>version" line per package. The gpg-pubkey pseudo-packages (keys,
-// not software) are left out. Malformed lines are reported with their numbers.
+// "name<TAB>version<TAB>vendor" line per package; the vendor is the entry's
+// publisher ("(none)" when the package names none), and lines without it
+// (the format of earlier releases) are read too. The gpg-pubkey
+// pseudo-packages (keys, not software) are left out. Malformed lines are
+// reported with their numbers.
 func ParseRPMQuery(r io.Reader) ([]immy.DetectedSoftware, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
@@ -29,8 +32,9 @@ func ParseRPMQuery(r io.Reader) ([]immy.DetectedSoftware, error) {
 			continue
 		}
 		name, ver, ok := strings.Cut(line, "\t")
-		if !ok || name == "" || strings.Contains(ver, "\t") {
-			errs = append(errs, fmt.Errorf("line %d: want \"name<TAB>version\", got %q", n, clip(line)))
+		ver, vendor, _ := strings.Cut(ver, "\t")
+		if !ok || name == "" || strings.Contains(vendor, "\t") {
+			errs = append(errs, fmt.Errorf("line %d: want \"name<TAB>version<TAB>vendor\", got %q", n, clip(line)))
 			if len(errs) >= maxProblems {
 				errs = append(errs, errors.New("too many problems, stopped"))
 				break
@@ -40,7 +44,10 @@ func ParseRPMQuery(r io.Reader) ([]immy.DetectedSoftware, error) {
 		if name == "gpg-pubkey" {
 			continue
 		}
-		out = append(out, immy.DetectedSoftware{Name: name, Version: NormalizeVersion(ver)})
+		if vendor = strings.TrimSpace(vendor); vendor == "(none)" {
+			vendor = ""
+		}
+		out = append(out, immy.DetectedSoftware{Name: name, Version: NormalizeVersion(ver), Publisher: vendor})
 	}
 	if err := sc.Err(); err != nil {
 		errs = append(errs, err)
@@ -70,7 +77,10 @@ func sortSoftware(s []immy.DetectedSoftware) []immy.DetectedSoftware {
 		if c := strings.Compare(a.ProductCode, b.ProductCode); c != 0 {
 			return c
 		}
-		return strings.Compare(a.UpgradeCode, b.UpgradeCode)
+		if c := strings.Compare(a.UpgradeCode, b.UpgradeCode); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Publisher, b.Publisher)
 	}
 	slices.SortStableFunc(s, cmpSoftware)
 	return slices.CompactFunc(s, func(a, b immy.DetectedSoftware) bool { return cmpSoftware(a, b) == 0 })

@@ -98,7 +98,7 @@ func TestRecordedMachines(t *testing.T) {
 			// bob's ssh session is the newest; the greeter is no user.
 			upns:   []string{"bob", "alice"},
 			nSoft:  7, // installed only (not half-configured systemd); libc6 twice (multi-arch) counts once
-			oneApp: immy.DetectedSoftware{Name: "openssh-server", Version: immy.MustParseVersion("1:9.2p1-2+deb12u2")},
+			oneApp: immy.DetectedSoftware{Name: "openssh-server", Version: immy.MustParseVersion("1:9.2p1-2+deb12u2"), Publisher: "Debian"}, // its Origin,
 		},
 		{
 			name: "rhel-vm",
@@ -130,6 +130,7 @@ func TestRecordedMachines(t *testing.T) {
 			oneApp: immy.DetectedSoftware{
 				Name: "7-Zip 23.01 (x64 edition)", Version: immy.MustParseVersion("23.01.00.0"),
 				ProductCode: "{23170F69-40C1-2702-2301-000001000000}", UpgradeCode: "{23170F69-40C1-2702-0000-000004000000}",
+				Publisher: "Igor Pavlov", // the registry value Publisher
 			},
 		},
 		{
@@ -380,4 +381,43 @@ func TestParseLogindSession(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", tt.in, diff)
 		}
 	}
+}
+
+// TestInventoryPublisher checks where each package manager's publisher comes
+// from: dpkg's Origin, else the Maintainer's name; rpm's Vendor.
+func TestInventoryPublisher(t *testing.T) {
+	dpkg := `Package: git-lfs
+Status: install ok installed
+Version: 3.3.0-1+b5
+Maintainer: Debian Go Packaging Team <team+pkg-go@tracker.debian.org>
+
+Package: code
+Status: install ok installed
+Version: 1.95.3-1733323290
+Maintainer: Microsoft Corporation <vscode-linux@microsoft.com>
+Origin: Microsoft
+
+Package: local-tool
+Status: install ok installed
+Version: 1.0
+`
+	sw, err := sysinfo.ParseDpkgStatus(strings.NewReader(dpkg))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, s := range sw {
+		got[s.Name] = s.Publisher
+	}
+	require.Equal(t, map[string]string{"git-lfs": "Debian Go Packaging Team", "code": "Microsoft", "local-tool": ""}, got)
+
+	rpm := "git-lfs\t3.4.1\tFedora Project\nmy-tool\t1.0\t(none)\nold-format\t2.0\n"
+	sw, err = sysinfo.ParseRPMQuery(strings.NewReader(rpm))
+	require.NoError(t, err)
+	got = map[string]string{}
+	for _, s := range sw {
+		got[s.Name] = s.Publisher
+	}
+	require.Equal(t, map[string]string{"git-lfs": "Fedora Project", "my-tool": "", "old-format": ""}, got)
+
+	_, err = sysinfo.ParseRPMQuery(strings.NewReader("a\t1\tb\tc\n"))
+	require.ErrorContains(t, err, `line 1: want "name<TAB>version<TAB>vendor"`)
 }

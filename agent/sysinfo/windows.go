@@ -60,6 +60,7 @@ type UninstallEntry struct {
 	Key              string `json:"key"`  // the subkey's name: a product code for Windows Installer products
 	DisplayName      string `json:"DisplayName,omitempty"`
 	DisplayVersion   string `json:"DisplayVersion,omitempty"`
+	Publisher        string `json:"Publisher,omitempty"`
 	SystemComponent  uint32 `json:"SystemComponent,omitempty"`
 	WindowsInstaller uint32 `json:"WindowsInstaller,omitempty"`
 	ParentKeyName    string `json:"ParentKeyName,omitempty"`
@@ -174,7 +175,7 @@ func (w *WindowsSnapshot) Software() []immy.DetectedSoftware {
 		if name == "" || e.SystemComponent == 1 || e.ParentKeyName != "" || releaseTypes[strings.ToLower(e.ReleaseType)] {
 			continue
 		}
-		d := immy.DetectedSoftware{Name: name, Version: NormalizeVersion(e.DisplayVersion)}
+		d := immy.DetectedSoftware{Name: name, Version: NormalizeVersion(e.DisplayVersion), Publisher: strings.TrimSpace(e.Publisher)}
 		if g, ok := canonicalGUID(e.Key); ok {
 			d.ProductCode = g
 			d.UpgradeCode = upgrade[g]
