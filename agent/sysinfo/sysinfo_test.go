@@ -97,7 +97,7 @@ func TestRecordedMachines(t *testing.T) {
 			},
 			// bob's ssh session is the newest; the greeter is no user.
 			upns:   []string{"bob", "alice"},
-			nSoft:  7, // installed only (not half-configured systemd); libc6 twice (multi-arch) counts once
+			nSoft:  7,                                                                                                                       // installed only (not half-configured systemd); libc6 twice (multi-arch) counts once
 			oneApp: immy.DetectedSoftware{Name: "openssh-server", Version: immy.MustParseVersion("1:9.2p1-2+deb12u2"), Publisher: "Debian"}, // its Origin,
 		},
 		{
