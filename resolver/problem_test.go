@@ -96,6 +96,7 @@ func TestFilterErrorHoldsItsItemOnThatComputerOnly(t *testing.T) {
 	require.Len(t, e.Problems, 1)
 	require.Contains(t, e.String(), "held, no deployment wins")
 	require.Contains(t, e.String(), "d-uninstall  its expr filter failed on the computer")
+	require.Contains(t, e.String(), "  problems:\n    fleet.yaml:101: computer \"pc-two\": item \"app\": deployment \"d-uninstall\": held: ")
 
 	// The plan's JSON lists the problem in the computer's block, the same
 	// whether streamed or marshalled; a computer without problems has none.

@@ -190,6 +190,12 @@ func (e *Explanation) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 	}
+	if len(e.Problems) > 0 {
+		b.WriteString("  problems:\n")
+		for _, p := range e.Problems {
+			b.WriteString("    " + strings.TrimPrefix(p.Error(), "resolver: ") + "\n")
+		}
+	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
