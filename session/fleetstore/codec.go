@@ -80,6 +80,7 @@ type detectedDoc struct {
 	Version     string `json:"version,omitempty"`
 	ProductCode string `json:"product_code,omitempty"`
 	UpgradeCode string `json:"upgrade_code,omitempty"`
+	Publisher   string `json:"publisher,omitempty"`
 }
 
 type groupDoc struct {
@@ -125,11 +126,20 @@ type softwareDoc struct {
 }
 
 type detectionDoc struct {
-	DisplayName string     `json:"display_name,omitempty"`
-	Regex       string     `json:"regex,omitempty"`
-	ProductCode string     `json:"product_code,omitempty"`
-	UpgradeCode string     `json:"upgrade_code,omitempty"`
-	Script      *scriptDoc `json:"script,omitempty"`
+	DisplayName  string       `json:"display_name,omitempty"`
+	DisplayNames []string     `json:"display_names,omitempty"`
+	Regex        string       `json:"regex,omitempty"`
+	ProductCode  string       `json:"product_code,omitempty"`
+	UpgradeCode  string       `json:"upgrade_code,omitempty"`
+	Script       *scriptDoc   `json:"script,omitempty"`
+	Publishers   []string     `json:"publishers,omitempty"`
+	Versions     string       `json:"versions,omitempty"`
+	VersionMap   []mappingDoc `json:"version_map,omitempty"`
+}
+
+type mappingDoc struct {
+	Match string `json:"match,omitempty"`
+	To    string `json:"to,omitempty"`
 }
 
 type versionDoc struct {
@@ -404,7 +414,7 @@ func inventoryOut(c *immy.Computer, lastSeen time.Time) *inventoryDoc {
 	}
 	for _, s := range c.Software {
 		out.Software = append(out.Software, detectedDoc{Name: s.Name, Version: s.Version.String(),
-			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode})
+			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode, Publisher: s.Publisher})
 	}
 	return out
 }
@@ -416,7 +426,7 @@ func (x *inventoryDoc) apply(d *decoder, c *immy.Computer) time.Time {
 	for i, s := range x.Software {
 		c.Software = append(c.Software, immy.DetectedSoftware{Name: s.Name,
 			Version:     d.version(fmt.Sprintf("software[%d].version", i), s.Version),
-			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode})
+			ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode, Publisher: s.Publisher})
 	}
 	var seen time.Time
 	if x.LastSeen != "" {
@@ -473,8 +483,7 @@ func (d *decoder) prereqs(what string, ps []prereqDoc) []immy.Prerequisite {
 
 func softwareOut(s *immy.Software) *softwareDoc {
 	out := &softwareDoc{ID: s.ID, Name: s.Name, Origin: text(s.Origin), Tenant: s.Tenant,
-		Detection: detectionDoc{DisplayName: s.Detection.DisplayName, Regex: s.Detection.Regex,
-			ProductCode: s.Detection.ProductCode, UpgradeCode: s.Detection.UpgradeCode, Script: scriptOut(s.Detection.Script)},
+		Detection: detectionOut(&s.Detection),
 		UpgradeStrategy: text(s.UpgradeStrategy), RepairStrategy: text(s.RepairStrategy),
 		Install: scriptOut(s.Install), Uninstall: scriptOut(s.Uninstall), Upgrade: scriptOut(s.Upgrade),
 		Repair: scriptOut(s.Repair), Test: scriptOut(s.Test), Prerequisites: prereqsOut(s.Prerequisites),
@@ -489,9 +498,7 @@ func softwareOut(s *immy.Software) *softwareDoc {
 
 func (x *softwareDoc) fleet(d *decoder) immy.Software {
 	s := immy.Software{ID: x.ID, Name: x.Name, Origin: parse[immy.Origin](d, "origin", x.Origin), Tenant: x.Tenant,
-		Detection: immy.Detection{DisplayName: x.Detection.DisplayName, Regex: x.Detection.Regex,
-			ProductCode: x.Detection.ProductCode, UpgradeCode: x.Detection.UpgradeCode,
-			Script: d.script("detection.script", x.Detection.Script)},
+		Detection: x.Detection.fleet(d),
 		UpgradeStrategy: parse[immy.UpgradeStrategy](d, "upgrade_strategy", x.UpgradeStrategy),
 		RepairStrategy:  parse[immy.RepairStrategy](d, "repair_strategy", x.RepairStrategy),
 		Install:         d.script("install", x.Install), Uninstall: d.script("uninstall", x.Uninstall),
@@ -510,6 +517,26 @@ func (x *softwareDoc) fleet(d *decoder) immy.Software {
 		})
 	}
 	return s
+}
+
+func detectionOut(x *immy.Detection) detectionDoc {
+	out := detectionDoc{DisplayName: x.DisplayName, DisplayNames: x.DisplayNames, Regex: x.Regex,
+		ProductCode: x.ProductCode, UpgradeCode: x.UpgradeCode, Script: scriptOut(x.Script),
+		Publishers: x.Publishers, Versions: x.Versions}
+	for _, m := range x.VersionMap {
+		out.VersionMap = append(out.VersionMap, mappingDoc(m))
+	}
+	return out
+}
+
+func (x *detectionDoc) fleet(d *decoder) immy.Detection {
+	out := immy.Detection{DisplayName: x.DisplayName, DisplayNames: x.DisplayNames, Regex: x.Regex,
+		ProductCode: x.ProductCode, UpgradeCode: x.UpgradeCode, Script: d.script("detection.script", x.Script),
+		Publishers: x.Publishers, Versions: x.Versions}
+	for _, m := range x.VersionMap {
+		out.VersionMap = append(out.VersionMap, immy.VersionMapping(m))
+	}
+	return out
 }
 
 func taskOut(t *immy.Task) *taskDoc {
