@@ -483,7 +483,7 @@ func (d *decoder) prereqs(what string, ps []prereqDoc) []immy.Prerequisite {
 
 func softwareOut(s *immy.Software) *softwareDoc {
 	out := &softwareDoc{ID: s.ID, Name: s.Name, Origin: text(s.Origin), Tenant: s.Tenant,
-		Detection: detectionOut(&s.Detection),
+		Detection:       detectionOut(&s.Detection),
 		UpgradeStrategy: text(s.UpgradeStrategy), RepairStrategy: text(s.RepairStrategy),
 		Install: scriptOut(s.Install), Uninstall: scriptOut(s.Uninstall), Upgrade: scriptOut(s.Upgrade),
 		Repair: scriptOut(s.Repair), Test: scriptOut(s.Test), Prerequisites: prereqsOut(s.Prerequisites),
@@ -498,7 +498,7 @@ func softwareOut(s *immy.Software) *softwareDoc {
 
 func (x *softwareDoc) fleet(d *decoder) immy.Software {
 	s := immy.Software{ID: x.ID, Name: x.Name, Origin: parse[immy.Origin](d, "origin", x.Origin), Tenant: x.Tenant,
-		Detection: x.Detection.fleet(d),
+		Detection:       x.Detection.fleet(d),
 		UpgradeStrategy: parse[immy.UpgradeStrategy](d, "upgrade_strategy", x.UpgradeStrategy),
 		RepairStrategy:  parse[immy.RepairStrategy](d, "repair_strategy", x.RepairStrategy),
 		Install:         d.script("install", x.Install), Uninstall: d.script("uninstall", x.Uninstall),
