@@ -189,3 +189,30 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// Issue 16: a script printing a secret parameter transformed (upper-cased,
+// base64, hex), a byte at a time, shows it neither in the streamed output,
+// the kept output nor the value.
+func TestSecretTransformsMasked(t *testing.T) {
+	path, sum := buildPlugin(t)
+	m := plugins.NewManager(plugins.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HealthInterval: -1})
+	defer m.Close()
+	ctx := context.Background()
+	in, err := m.Start(ctx, plugins.Spec{ID: "rmm", Path: path, SHA256: sum, Config: map[string]string{"root": t.TempDir()}})
+	require.NoError(t, err)
+	var streamed strings.Builder
+	res, err := in.RunScript(ctx, immy.ScriptRequest{
+		Computer: "shell-1",
+		Script: sh(`printf '%s\n' "$PASS" | tr a-z A-Z
+s=$(printf 'svc:%s' "$PASS" | base64); while [ -n "$s" ]; do printf '%s' "${s%"${s#?}"}"; s="${s#?}"; done; echo
+printf '%s' "$PASS" | od -An -tx1 | tr -d ' \n'; echo
+printf '%s\n' "$PASS"`),
+		Parameters: map[string]any{"PASS": "Tr0ub4dor&3x"}, Secrets: []string{"PASS"},
+		Output: func(p []byte) { streamed.Write(p) },
+	})
+	require.NoError(t, err)
+	want := "[redacted]\nc3ZjO[redacted]=\n[redacted]\n[redacted]\n"
+	require.Equal(t, want, res.Output)
+	require.Equal(t, want, streamed.String())
+	require.Equal(t, "[redacted]", res.Value)
+}
