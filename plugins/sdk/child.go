@@ -27,9 +27,13 @@ import (
 // of cmd.SysProcAttr. It fails, with nothing left running, when it cannot
 // tie cmd to the plugin.
 //
-// The plugin's main must call Serve (the watchdog is the plugin's binary
-// started again, and the SDK turns such a start into the watchdog before
-// main runs).
+// The watchdog is the plugin's binary started again: the SDK's package
+// initialisation turns such a start into the watchdog before main runs, so
+// nothing else of the plugin runs in it. One gap remains: a child is tied
+// an instant after it starts (registered with the watchdog, or assigned to
+// its job on Windows), so a plugin killed in that instant leaves the child
+// to its parent-death signal on Linux, and a process the child starts in
+// that instant on Windows outside the job.
 func StartChild(cmd *exec.Cmd) (done func(), err error) {
 	if cmd == nil || cmd.Process != nil {
 		return nil, errors.New("sdk: StartChild: the command is nil or already started")

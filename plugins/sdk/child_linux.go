@@ -6,7 +6,9 @@ import (
 )
 
 // setParentDeathSignal has the kernel kill the child when the plugin dies:
-// a second guard beside the watchdog, for the child's own process.
+// a second guard beside the watchdog, for the child's own process (Linux
+// sends it when the thread that started the child ends; Go ends a thread
+// only when a goroutine locked to it exits, which the SDK never does).
 func setParentDeathSignal(attr *syscall.SysProcAttr) { attr.Pdeathsig = syscall.SIGKILL }
 
 // executable is the plugin's binary, even when its file was replaced or
