@@ -33,12 +33,16 @@ type backend struct {
 
 // backends returns SQLite, and PostgreSQL when pgtest has a server; each
 // backend's open reopens the same database.
-func backends(t *testing.T) []backend {
+func backends(t *testing.T, cfgs ...Config) []backend {
 	t.Helper()
+	var cfg Config
+	if len(cfgs) > 0 {
+		cfg = cfgs[0]
+	}
 	path := filepath.Join(t.TempDir(), "immy.db")
 	out := []backend{{"sqlite", func(t *testing.T) *Store {
 		t.Helper()
-		s, err := OpenSQLite(context.Background(), path, Config{})
+		s, err := OpenSQLite(context.Background(), path, cfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -49,7 +53,7 @@ func backends(t *testing.T) []backend {
 		t.Cleanup(pool.Close)
 		out = append(out, backend{"postgres", func(t *testing.T) *Store {
 			t.Helper()
-			s, err := OpenPostgres(context.Background(), pool, Config{})
+			s, err := OpenPostgres(context.Background(), pool, cfg)
 			require.NoError(t, err)
 			t.Cleanup(func() { s.Close() })
 			return s

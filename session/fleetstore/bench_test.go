@@ -1,0 +1,51 @@
+package fleetstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/immytest"
+)
+
+// BenchmarkApplyChanges writes 1,000 computers' inventories (their detected
+// software, OS, online, last seen and a logon each) through the store in one
+// batch on SQLite, in a fleet of 1,000 computers.
+//
+//	go test -run '^$' -bench BenchmarkApplyChanges -benchmem ./session/fleetstore/
+func BenchmarkApplyChanges(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		b.Run("sync="+sync, func(b *testing.B) {
+			ctx := context.Background()
+			f := immytest.Generate(immytest.FleetScale(1000))
+			s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "immy.db"), Config{Synchronous: sync})
+			require.NoError(b, err)
+			defer s.Close()
+			importFleet(b, s, f)
+			batches := [2][]Inventory{}
+			for k := range batches {
+				for i, c := range f.Computers {
+					sw := make([]immy.DetectedSoftware, 0, len(c.Software)+1)
+					sw = append(sw, c.Software...)
+					sw = append(sw, immy.DetectedSoftware{Name: "Agent", Version: mustVersion(b, fmt.Sprintf("1.%d.%d", k, i)), Publisher: "Northpoint"})
+					online := k == 0
+					batches[k] = append(batches[k], Inventory{Computer: c.ID, Software: sw, OS: fmt.Sprintf("Windows 11 Pro 24H%d", k+1),
+						Online: &online, LastSeen: time.Date(2026, 12, 7, 9, 0, i, 0, time.UTC), Logons: []string{fmt.Sprintf("user%d@example.com", i%7)}})
+				}
+			}
+			require.Len(b, batches[0], 1000)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.PutInventory(ctx, batches[i%2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

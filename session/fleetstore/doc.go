@@ -1,0 +1,55 @@
+// Package fleetstore keeps the living fleet: every entity of the vocabulary
+// (tenants, persons, computers, groups, agreements, software, tasks,
+// deployments, schedules and the fleet-level settings) in SQL, embedded
+// SQLite by default (the journal's file of session/sqlstore can hold both),
+// PostgreSQL when several engine processes share the work.
+//
+//	store, err := fleetstore.OpenSQLite(ctx, "/var/lib/immy/immy.db", fleetstore.Config{})
+//	// or: store, err := fleetstore.OpenPostgres(ctx, pool, fleetstore.Config{})
+//	defer store.Close()
+//	fleet, rev := store.Snapshot() // an *immy.Fleet to plan from, and its revision
+//
+// # Changes
+//
+// An admin's edit is a [Change]: typed operations ([PutDeployment],
+// [Delete], ...) made against a revision, applied by [Store.Apply] as one
+// transaction. The whole fleet the change would make is checked by every
+// rule (immy's Validate, filters that compile, prerequisites without cycles,
+// [Config.Checks]), and every problem is reported at once as an
+// [immy.Problems], by section, id and field; then either all of it lands
+// with a new revision, or nothing does: not in the database, not in memory.
+//
+// Concurrency is optimistic: each entity keeps the revision of its last
+// admin change (deleted entities too), and a change that touches an entity
+// changed after the revision it names is refused with a [*ConflictError].
+// Edits of different entities made against the same revision both land; the
+// fleet they make together is validated as a whole.
+//
+// # Inventory and presence
+//
+// What agents and sessions find on a computer (its OS, whether it is online
+// and when it was last seen, its logons, its detected software, known task
+// results) is not an admin's: [Store.PutInventory] writes it, in batches,
+// with revisions of its own. It never conflicts with an admin's change, nor
+// an admin's change with it, and it stays out of the audit log. A
+// [PutComputer] changes a computer's admin-owned fields only.
+//
+// # Audit
+//
+// Each entity an applied change created, changed or deleted gets an [Entry]:
+// who (the change's Actor), when, the revision, and the entity's stored form
+// before and after, with password parameters' values and defaults
+// [Redacted]. [Store.EntityLog] and [Store.TenantLog] read it page by page.
+//
+// # Storage
+//
+// Each entity is one row holding its JSON, with names of its own (a renamed
+// Go field never changes what a database holds); the fleet's order is the
+// order entities were created. Tables are named immy_fleet_* and have their
+// own migration history per dialect (immy_fleet_schema_version), so that
+// they live beside the journal's. The store holds the fleet of the current
+// revision in memory; a change makes a new [immy.Fleet] that shares what did
+// not change, so that a session keeps the fleet it planned from. A store that
+// finds the database moved on by another process loads it again before it
+// writes ([Store.Refresh] does so on demand).
+package fleetstore
