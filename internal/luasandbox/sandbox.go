@@ -99,7 +99,8 @@ type State struct {
 	timeout  time.Duration
 	maxMem   int64
 	maxInstr int64
-	hook     *hook       // the current run's, nil between runs
+	hook     *hook // the current run's (&runHook), nil between runs
+	runHook  hook
 	budget   budget      // what the current run has spent
 	lib      *lua.LTable // the frozen library
 	envMeta  *lua.LTable
@@ -321,7 +322,9 @@ func (s *State) Run(ctx context.Context, proto *lua.FunctionProto, env *lua.LTab
 	fn.Env = env
 	defer func() { fn.Env = L.G.Global }()
 
-	h := &hook{ctx: ctx, s: s, left: checkEvery, own: own}
+	// The state's own hook, reset: no allocation per run.
+	h := &s.runHook
+	*h = hook{ctx: ctx, s: s, left: checkEvery, own: own}
 	s.hook = h
 	s.budget = budget{maxInstr: s.maxInstr, maxMem: s.maxMem, env: env}
 	L.SetContext(h)
