@@ -360,7 +360,7 @@ func TestScheduleSlowTickDoesNotPileUp(t *testing.T) {
 		return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 	}
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
-		cfg.Schedules, cfg.Now, cfg.ScheduleInterval, cfg.Workers = p, slow, 50*time.Millisecond, 2
+		cfg.Schedules, cfg.Now, cfg.ScheduleInterval, cfg.Workers = p, slow, 200*time.Millisecond, 2
 	})
 	t.Cleanup(func() { close(release) }) // before the engine's cleanup
 	select {
