@@ -40,8 +40,10 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 	if ch.Base > cur.rev {
 		return 0, fmt.Errorf("fleetstore: change made against revision %d, but the store is at revision %d: %w", ch.Base, cur.rev, immy.ErrInvalid)
 	}
-	if err := s.conflicts(ctx, tx, ch); err != nil {
-		return 0, err
+	if ch.Base < cur.rev { // made against the current revision, nothing can have moved on
+		if err := s.conflicts(ctx, tx, ch); err != nil {
+			return 0, err
+		}
 	}
 	ops, err := changedOps(cur, ch.Ops)
 	if err != nil {
