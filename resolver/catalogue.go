@@ -48,7 +48,8 @@ type item struct {
 	byVersion []versionPrereqs
 	config    int32 // the configuration task, -1 for none
 	detect    detectHow
-	owner     string // the tenant a private item belongs to
+	filters   *filters // publisher, versions and version map of detection; nil for none
+	owner     string   // the tenant a private item belongs to
 	// ownerIdx is owner's index in the fleet's tenants: -1 for a public
 	// item, -2 for an owner the fleet does not have (which owns nothing)
 	ownerIdx int32
@@ -188,7 +189,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 	}
 
 	g := newGraph(len(c.items))
-	c.detect.names = map[int32]nameMatcher{}
+	c.detect.names = map[int32]nameMatchers{}
 	for k := range c.items {
 		it := &c.items[k]
 		if it.sw == nil {
@@ -254,25 +255,43 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 			}
 		}
 		d := sw.Detection
-		var m nameMatcher
-		var err error
 		switch {
-		case d.DisplayName != "":
-			m, err = compileGlob(d.DisplayName)
-			if err != nil {
-				own = append(own, problem(immy.ErrInvalid, "detection.display_name", "%v", err))
+		case d.DisplayName != "" || len(d.DisplayNames) > 0:
+			var ms nameMatchers
+			bad := false
+			for i, g := range append([]string{d.DisplayName}, d.DisplayNames...) {
+				if g == "" {
+					continue
+				}
+				m, err := compileGlob(g)
+				if err != nil {
+					// the fleet file's list is DisplayName, then DisplayNames
+					field := "detection.display_name"
+					switch {
+					case i > 0 && d.DisplayName == "":
+						field = fmt.Sprintf("detection.display_name[%d]", i-1)
+					case len(d.DisplayNames) > 0:
+						field = fmt.Sprintf("detection.display_name[%d]", i)
+					}
+					own = append(own, problem(immy.ErrInvalid, field, "%v", err))
+					bad = true
+					continue
+				}
+				ms = append(ms, m)
+			}
+			if bad {
 				continue
 			}
 			it.detect = detectInventory
-			c.detect.names[int32(k)] = m
+			c.detect.names[int32(k)] = ms
 		case d.Regex != "":
-			m, err = compileRegex(d.Regex)
+			m, err := compileRegex(d.Regex)
 			if err != nil {
 				own = append(own, problem(immy.ErrInvalid, "detection.regex", "%v", err))
 				continue
 			}
 			it.detect = detectInventory
-			c.detect.names[int32(k)] = m
+			c.detect.names[int32(k)] = nameMatchers{m}
 		case d.ProductCode != "":
 			it.detect = detectInventory
 			addCode(&c.detect.product, d.ProductCode, int32(k))
@@ -282,11 +301,18 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 		case d.Script != nil:
 			it.detect = detectScript
 		}
+		if it.detect == detectInventory {
+			f, ps := compileFilters(&d, problem)
+			own = append(own, ps...)
+			it.filters = f
+		}
 	}
 	for k := range c.detect.names {
-		m := c.detect.names[k]
-		if b, ok := m.firstByte(); ok {
-			c.detect.byFirst[b] = append(c.detect.byFirst[b], k)
+		ms := c.detect.names[k]
+		if bs, ok := ms.firstBytes(); ok {
+			for _, b := range bs {
+				c.detect.byFirst[b] = append(c.detect.byFirst[b], k)
+			}
 		} else {
 			c.detect.anyFirst = append(c.detect.anyFirst, k)
 		}
@@ -412,31 +438,41 @@ func (c *Catalogue) Latest(software string) immy.Version {
 }
 
 // Detect reads a software's state from an inventory with the software's
-// detection (see the package documentation). known is false when the
-// inventory cannot tell: a script detects it, or it is not a software of the
-// catalogue.
+// detection (see the package documentation): the entry chosen among those its
+// name or code matches, narrowed by publisher and versions, its version
+// mapped. known is false when the inventory cannot tell: a script detects it,
+// or it is not a software of the catalogue.
 func (c *Catalogue) Detect(software string, inventory []immy.DetectedSoftware) (st SoftwareState, known bool) {
 	k, ok := c.software(software)
 	if !ok || c.items[k].detect == detectScript {
 		return SoftwareState{}, false
 	}
-	var hits []nameHit
-	for i := range inventory {
-		e := &inventory[i]
-		if m, ok := c.detect.names[k]; ok {
-			if hit, v := m.match(e.Name, lowerASCII(e.Name)); hit {
-				if v.IsZero() {
-					v = e.Version
-				}
-				st = better(st, v)
-			}
-		}
-		hits = c.codeHits(e, hits[:0])
-		if slices.ContainsFunc(hits, func(h nameHit) bool { return h.item == k }) {
-			st = better(st, e.Version)
-		}
+	if c.items[k].detect == detectNone {
+		return SoftwareState{}, true
 	}
-	return st, true
+	ch := c.choose(k, inventory)
+	if ch.entry < 0 {
+		return SoftwareState{}, true
+	}
+	return SoftwareState{Present: true, Version: *ch.j.ver}, true
+}
+
+// DetectExplained is Detect with every inventory entry the software's name or
+// code matched, and what detection made of each: chosen, left out (with the
+// publisher or version that does not fit) or lost. known is as for Detect.
+func (c *Catalogue) DetectExplained(software string, inventory []immy.DetectedSoftware) (st SoftwareState, matches []EntryMatch, known bool) {
+	k, ok := c.software(software)
+	if !ok || c.items[k].detect == detectScript {
+		return SoftwareState{}, nil, false
+	}
+	if c.items[k].detect == detectNone {
+		return SoftwareState{}, nil, true
+	}
+	ch := c.choose(k, inventory)
+	if ch.entry >= 0 {
+		st = SoftwareState{Present: true, Version: *ch.j.ver}
+	}
+	return st, ch.matches, true
 }
 
 // codeHits appends the software whose product or upgrade code the entry has.
@@ -452,16 +488,6 @@ func (c *Catalogue) codeHits(e *immy.DetectedSoftware, dst []nameHit) []nameHit 
 		}
 	}
 	return dst
-}
-
-// better folds one more matching entry into a detected state: present, with
-// the highest version seen.
-func better(st SoftwareState, v immy.Version) SoftwareState {
-	if !st.Present || st.Version.Less(v) {
-		st.Version = v
-	}
-	st.Present = true
-	return st
 }
 
 // rules returns the prerequisites that apply when a software is brought to

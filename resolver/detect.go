@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/immyoss/engine/immy"
@@ -17,10 +19,13 @@ import (
 // Detection in the what-if reads a computer's software inventory. A software's
 // Detection is tried in this order, the first set field deciding:
 //
-//   - DisplayName: a glob over the whole display name, case-insensitive (as
-//     Windows compares display names): * matches any run of characters, / and
-//     spaces included; ? one character; every other character stands for
-//     itself. It is targets.MatchGlob, the glob of the installed() filter.
+//   - DisplayName and DisplayNames: globs over the whole display name, any
+//     of which matches, case-insensitive (as Windows compares display
+//     names): * matches any run of characters, / and spaces included; ? one
+//     character; a backslash makes the character after it stand for itself
+//     ("Foo\*" matches the name Foo* alone, "What\?" a literal question mark);
+//     every other character stands for itself. A glob without a backslash is
+//     targets.MatchGlob, the glob of the installed() filter.
 //   - Regex: a Go regular expression (RE2 syntax), case-sensitive unless it
 //     says (?i), matched anywhere in the name unless anchored. A capture group
 //     named "version", or else the first capture group, gives the version when
@@ -30,7 +35,12 @@ import (
 //   - Script: the inventory cannot tell; the what-if leaves the decision to
 //     detection (reason decided-at-detection).
 //
-// When several entries match one software, the highest version counts.
+// What the name or code matched is then narrowed (choice.go): Publishers
+// (globs as above) and Versions (an immy.Constraint) leave out an entry whose
+// publisher or version is known and does not fit; VersionMap maps the
+// entry's version to the release version first. When several entries remain,
+// the one known to meet the most of Publishers and Versions wins, then the
+// highest version, then the first entry of the inventory.
 
 // matcher tests one display name.
 type nameMatcher struct {
@@ -39,7 +49,20 @@ type nameMatcher struct {
 	re      *regexp.Regexp // regex: the compiled pattern
 	vgrp    int            // regex: the capture group of the version, -1 for none
 	pattern string         // glob: the pattern, for targets.MatchGlob
+	toks    []globTok      // escaped glob: the pattern read
 }
+
+// globTok is one element of a glob with escapes: a literal rune, * or ?.
+type globTok struct {
+	r    rune
+	kind uint8 // tokLit, tokStar, tokAny
+}
+
+const (
+	tokLit uint8 = iota
+	tokStar
+	tokAny
+)
 
 type matchKind uint8
 
@@ -50,6 +73,7 @@ const (
 	matchContains
 	matchGlob
 	matchRegex
+	matchEscaped // a glob with backslash escapes
 )
 
 // errPattern marks a detection pattern that does not compile.
@@ -62,6 +86,9 @@ var errPattern = errors.New("bad pattern")
 func compileGlob(glob string) (nameMatcher, error) {
 	if !utf8.ValidString(glob) {
 		return nameMatcher{}, fmt.Errorf("glob %q is not valid UTF-8: %w", glob, errPattern)
+	}
+	if strings.Contains(glob, `\`) {
+		return nameMatcher{kind: matchEscaped, pattern: glob, toks: parseGlob(glob)}, nil
 	}
 	m := nameMatcher{kind: matchGlob, pattern: glob}
 	if !isASCII(glob) || strings.Contains(glob, "?") {
@@ -124,6 +151,8 @@ func (m *nameMatcher) match(name, lower string) (bool, immy.Version) {
 		return strings.Contains(lower, m.lit), immy.Version{}
 	case matchGlob:
 		return targets.MatchGlob(m.pattern, name), immy.Version{}
+	case matchEscaped:
+		return matchTokens(m.toks, name), immy.Version{}
 	}
 	if m.vgrp < 0 {
 		return m.re.MatchString(name), immy.Version{}
@@ -236,9 +265,9 @@ type nameHit struct {
 // detectIndex finds the software a display name or code belongs to. It is
 // built once per catalogue and safe for concurrent use.
 type detectIndex struct {
-	byFirst  [256][]int32          // matchers whose names start with this lower-cased byte
-	anyFirst []int32               // matchers that pin no first byte
-	names    map[int32]nameMatcher // by item
+	byFirst  [256][]int32           // matchers whose names start with this lower-cased byte
+	anyFirst []int32                // matchers that pin no first byte
+	names    map[int32]nameMatchers // by item
 	product  map[string][]int32
 	upgrade  map[string][]int32
 }
@@ -295,4 +324,113 @@ func (c *nameCache) hits(x *detectIndex, name string) []nameHit {
 		c.n.Add(1)
 	}
 	return hits // the planner keeps pointers into it: never reused
+}
+
+// parseGlob reads a glob with backslash escapes; a backslash at the end
+// stands for itself.
+func parseGlob(glob string) []globTok {
+	var out []globTok
+	esc := false
+	for _, r := range glob {
+		switch {
+		case esc:
+			out = append(out, globTok{r: r})
+			esc = false
+		case r == '\\':
+			esc = true
+		case r == '*':
+			out = append(out, globTok{kind: tokStar})
+		case r == '?':
+			out = append(out, globTok{kind: tokAny})
+		default:
+			out = append(out, globTok{r: r})
+		}
+	}
+	if esc {
+		out = append(out, globTok{r: '\\'})
+	}
+	return out
+}
+
+// matchTokens matches a parsed glob against the whole of name, folding case
+// as targets.MatchGlob does; linear in the pattern times the name.
+func matchTokens(toks []globTok, name string) bool {
+	px, nx := 0, 0
+	starPx, starNx := -1, -1
+	for px < len(toks) || nx < len(name) {
+		if px < len(toks) {
+			t := toks[px]
+			switch t.kind {
+			case tokStar:
+				starPx, starNx = px, nx
+				px++
+				continue
+			case tokAny:
+				if nx < len(name) {
+					_, w := utf8.DecodeRuneInString(name[nx:])
+					px, nx = px+1, nx+w
+					continue
+				}
+			default:
+				if nx < len(name) {
+					r, w := utf8.DecodeRuneInString(name[nx:])
+					if foldEqual(t.r, r) {
+						px, nx = px+1, nx+w
+						continue
+					}
+				}
+			}
+		}
+		if starPx >= 0 && starNx < len(name) {
+			_, w := utf8.DecodeRuneInString(name[starNx:])
+			starNx += w
+			px, nx = starPx+1, starNx
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// foldEqual reports whether two runes are equal under simple case folding.
+func foldEqual(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+		if f == b {
+			return true
+		}
+	}
+	return false
+}
+
+// nameMatchers are the display-name matchers of one software: any matches.
+type nameMatchers []nameMatcher
+
+// match reports whether any matcher matches name, with the version the
+// first matching regex captured.
+func (ms nameMatchers) match(name, lower string) (bool, immy.Version) {
+	for i := range ms {
+		if ok, v := ms[i].match(name, lower); ok {
+			return true, v
+		}
+	}
+	return false, immy.Version{}
+}
+
+// firstBytes returns the first bytes the matchers pin, or false when one
+// of them pins none.
+func (ms nameMatchers) firstBytes() ([]byte, bool) {
+	var out []byte
+	for i := range ms {
+		b, ok := ms[i].firstByte()
+		if !ok {
+			return nil, false
+		}
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out, len(out) > 0
 }

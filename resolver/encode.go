@@ -510,12 +510,18 @@ func (c *ComputerPlan) version(r vref, item int32) *immy.Version {
 		return &c.extra.vals[i]
 	case refEntry:
 		e := &c.pc.fleet.Computers[c.comp].Software[i]
-		for _, h := range c.pc.names.hits(&c.pc.cat.detect, e.Name) {
-			if h.item == item && !h.ver.IsZero() {
-				return &h.ver
+		v := &e.Version
+		hs := c.pc.names.hits(&c.pc.cat.detect, e.Name)
+		for j := range hs {
+			if hs[j].item == item && !hs[j].ver.IsZero() {
+				v = &hs[j].ver
+				break
 			}
 		}
-		return &e.Version
+		if f := c.pc.cat.items[item].filters; f != nil {
+			v = f.mapVersion(v)
+		}
+		return v
 	}
 	return nil
 }
@@ -634,6 +640,16 @@ func (c *ComputerPlan) Actions() []Action {
 	out := make([]Action, len(acts))
 	for i := range acts {
 		out[i] = c.pc.cat.publicAction(c.pc.deps, &acts[i])
+		out[i].DetectedFrom = c.detectedFrom(&acts[i])
 	}
 	return out
+}
+
+// detectedFrom explains which inventory entry an action's detected version
+// comes from, when there was a choice (see choice.go); "" otherwise.
+func (c *ComputerPlan) detectedFrom(a *action) string {
+	if a.detected == nil || a.dref&3 != refEntry {
+		return ""
+	}
+	return c.pc.cat.detectedFrom(a.item, c.pc.fleet.Computers[c.comp].Software)
 }

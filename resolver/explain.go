@@ -28,6 +28,10 @@ type Explanation struct {
 	// deployment that takes part failed there (ProblemFilterError): no
 	// deployment wins, and every candidate is a NotCandidate.
 	Problems []Problem `json:"problems,omitempty"`
+	// Detection lists, for a software detected from the inventory, every
+	// inventory entry its display name or code matched, in inventory order,
+	// and what detection made of each (see Catalogue.DetectExplained).
+	Detection []EntryMatch `json:"detection,omitempty"`
 }
 
 // Ranked is one candidate with the values the default ranking compares.
@@ -66,6 +70,7 @@ func (p *Planner) Explain(ctx context.Context, computer, item string, s Session)
 	}
 	comp := &p.fleet.Computers[c]
 	e := &Explanation{Computer: comp.ID, Item: item, Candidates: []Ranked{}, NotCandidates: []NotCandidate{}}
+	_, e.Detection, _ = p.cat.DetectExplained(item, comp.Software)
 	if comp.ExcludedFromMaintenance {
 		e.Excluded = true
 		return e, nil

@@ -9,14 +9,15 @@ type invState struct {
 	comp   *immy.Computer
 	gen    uint32
 	stamp  []uint32
-	ver    []*immy.Version // per item, valid when stamp == gen: the highest version found
+	ver    []*immy.Version // per item, valid when stamp == gen: the version of the entry chosen
 	ref    []vref          // and the inventory entry it was found in
+	score  []uint8         // and how many of publisher and versions it is known to meet
 }
 
 // newInvState returns the inventory reader of a worker over cat's items.
 func newInvState(cat *Catalogue) invState {
 	n := len(cat.items)
-	s := invState{cat: cat, script: make([]bool, n), stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n)}
+	s := invState{cat: cat, script: make([]bool, n), stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n), score: make([]uint8, n)}
 	for k := range cat.items {
 		s.script[k] = cat.items[k].detect == detectScript
 	}
@@ -41,27 +42,37 @@ func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) 
 			if v.IsZero() {
 				v = &e.Version
 			}
-			s.found(hits[j].item, v, ref)
+			s.found(hits[j].item, e, v, ref)
 		}
 		if e.ProductCode != "" || e.UpgradeCode != "" {
 			*scratch = s.cat.codeHits(e, (*scratch)[:0])
 			for _, h := range *scratch {
-				s.found(h.item, &e.Version, ref)
+				s.found(h.item, e, &e.Version, ref)
 			}
 		}
 	}
 }
 
-// found records a matching entry; the highest version wins, the first entry
-// among equals.
-func (s *invState) found(it int32, v *immy.Version, ref vref) {
+// found records a matching entry, judged by the item's filters (choice.go):
+// an entry that is another software is left out; among the others the one
+// known to meet the most filters wins, then the highest version, then the
+// first entry among equals.
+func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, ref vref) {
+	var score uint8
+	if f := s.cat.items[it].filters; f != nil {
+		j := f.judge(e, v)
+		if !j.ok {
+			return
+		}
+		v, score = j.ver, j.score
+	}
 	if s.stamp[it] != s.gen {
 		s.stamp[it] = s.gen
-		s.ver[it], s.ref[it] = v, ref
+		s.ver[it], s.ref[it], s.score[it] = v, ref, score
 		return
 	}
-	if s.ver[it].Less(*v) {
-		s.ver[it], s.ref[it] = v, ref
+	if score > s.score[it] || score == s.score[it] && s.ver[it].Less(*v) {
+		s.ver[it], s.ref[it], s.score[it] = v, ref, score
 	}
 }
 

@@ -201,6 +201,9 @@ func (j *jsonWriter) action(c *ComputerPlan, a *action) {
 	j.field(in, "action", a.kind.String(), false)
 	j.field(in, "reason", r.text, false)
 	j.field(in, "detected", detected, false)
+	if from := c.detectedFrom(a); from != "" {
+		j.field(in, "detected_from", from, false)
+	}
 	j.field(in, "version", version, r.about < 0)
 	if r.about >= 0 {
 		j.field(in, "required_by", cat.items[r.about].id, true)

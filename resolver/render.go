@@ -190,6 +190,29 @@ func (e *Explanation) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 	}
+	if len(e.Detection) > 0 {
+		b.WriteString("  detection:\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, m := range e.Detection {
+			mark := " "
+			if m.Chosen {
+				mark = "*"
+			}
+			ver := m.Version
+			if m.Detected != m.Version {
+				ver += " as " + m.Detected
+				if m.Detected == "" {
+					ver = m.Version + " (unknown)"
+				}
+			}
+			pub := m.Publisher
+			if pub == "" {
+				pub = "-"
+			}
+			fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", mark, oneLine(m.Name), oneLine(pub), oneLine(ver), m.Why)
+		}
+		tw.Flush()
+	}
 	if len(e.Problems) > 0 {
 		b.WriteString("  problems:\n")
 		for _, p := range e.Problems {

@@ -15,7 +15,11 @@ type Action struct {
 	Action     ActionKind `json:"action"`
 	Reason     string     `json:"reason"`
 	Detected   string     `json:"detected"` // the version detected, "" when absent or not a software
-	Version    string     `json:"version"`  // the version the action brings, "" when none
+	// DetectedFrom names the inventory entry Detected comes from and why it
+	// was chosen, when there was a choice: several entries matched, the
+	// version was mapped, or the publisher or version was unknown. "" else.
+	DetectedFrom string `json:"detected_from,omitempty"`
+	Version      string `json:"version"` // the version the action brings, "" when none
 	// RequiredBy names the item a prerequisite action or a configuration task
 	// is planned for.
 	RequiredBy string `json:"required_by,omitempty"`
