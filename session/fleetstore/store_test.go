@@ -18,6 +18,7 @@ import (
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/fleetfile"
 	"github.com/immyoss/engine/internal/pgtest"
+	"github.com/immyoss/engine/session/sqlstore"
 )
 
 var fleetCmp = []cmp.Option{
@@ -434,4 +435,80 @@ func unreferencedComputer(t *testing.T, f *immy.Fleet) string {
 	}
 	t.Fatal("every computer is referenced")
 	return ""
+}
+
+func TestDeleteTaskDropsResults(t *testing.T) {
+	ctx := context.Background()
+	src := mspFleet(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			importFleet(t, s, src)
+			has := func(s *Store) bool {
+				for _, c := range s.Fleet().Computers {
+					if _, ok := c.Tasks["bitlocker"]; ok {
+						return true
+					}
+				}
+				return false
+			}
+			require.True(t, has(s))
+			var ops []Op
+			for _, d := range src.Deployments {
+				if d.Item == "bitlocker" {
+					ops = append(ops, Delete(KindDeployment, d.ID))
+				}
+			}
+			ops = append(ops, Delete(KindTask, "bitlocker"))
+			_, err := s.Apply(ctx, Change{Base: s.Revision(), Actor: "alice", Ops: ops})
+			require.NoError(t, err, "a computer's known result of a task does not keep the task from being deleted")
+			require.False(t, has(s))
+			require.False(t, has(b.open(t)), "the stored inventory forgot it too")
+			// Recreated, the task starts with no results.
+			_, err = s.Apply(ctx, Change{Base: s.Revision(), Actor: "alice", Ops: []Op{PutTask(src.Tasks[slicesIndex(src.Tasks, "bitlocker")])}})
+			require.NoError(t, err)
+			require.False(t, has(b.open(t)))
+		})
+	}
+}
+
+func slicesIndex(ts []immy.Task, id string) int {
+	for i, t := range ts {
+		if t.ID == id {
+			return i
+		}
+	}
+	panic("no task " + id)
+}
+
+func TestSchemaNewerThanCode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "immy.db")
+	s, err := OpenSQLite(context.Background(), path, Config{})
+	require.NoError(t, err)
+	_, err = s.db.Exec(`INSERT INTO immy_fleet_schema_version (version, applied) VALUES (99, 'later')`)
+	require.NoError(t, err)
+	s.Close()
+	_, err = OpenSQLite(context.Background(), path, Config{})
+	var se *SchemaError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, SchemaError{Dialect: "sqlite", Have: 99, Know: len(sqliteSteps)}, *se)
+}
+
+// The fleet store and the journal (session/sqlstore) share one SQLite file,
+// each with its own migration history.
+func TestSharesJournalFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "immy.db")
+	j, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	defer j.Close()
+	s, err := OpenSQLite(ctx, path, Config{})
+	require.NoError(t, err)
+	defer s.Close()
+	importFleet(t, s, mspFleet(t))
+	var journal, fleet int
+	require.NoError(t, s.db.QueryRow(`SELECT MAX(version) FROM immy_schema_version`).Scan(&journal))
+	require.NoError(t, s.db.QueryRow(`SELECT MAX(version) FROM immy_fleet_schema_version`).Scan(&fleet))
+	require.Positive(t, journal)
+	require.Equal(t, len(sqliteSteps), fleet)
 }
