@@ -69,9 +69,10 @@ type Detection struct {
 }
 
 // VersionMapping maps a detected version to a release version: when Match (a
-// regular expression over the whole detected version text) matches, the
-// release version is To with $name and ${name} replaced by Match's named (or
-// numbered) groups. Python's registry says 3.13.4150.0 for release 3.13.4:
+// Go regular expression, matched against the detected version's text anywhere
+// unless anchored) matches, the release version is To with ${name} and ${1}
+// replaced by Match's groups (regexp.Regexp.Expand), read as an inventory
+// version (text that is no version gives an unknown version). Python's registry says 3.13.4150.0 for release 3.13.4:
 // Match `^(?P<maj>\d+)\.(?P<min>\d+)\.(?P<micro>\d+)\d{3}\.0$`, To
 // "${maj}.${min}.${micro}". The first mapping that matches applies.
 type VersionMapping struct {

@@ -11,9 +11,14 @@
 // UnmarshalText use the fleet file's spelling ("workstations-and-portable",
 // "update-if-found"); an unknown spelling is an [*EnumError].
 //
-// [Version] is the version of Windows and package managers: one to four numeric
-// segments with leading zeros kept in the text (23.006.20320 compares equal to
-// 23.6.20320), and an optional semver pre-release:
+// [Version] is the version of Windows, installers and package managers, read by
+// one set of documented rules everywhere ([ParseVersion] for the catalogue,
+// [ParseInventoryVersion] for inventories): numeric segments with leading zeros
+// kept in the text (23.006.20320 compares equal to 23.6.20320), v prefixes,
+// glued pre-releases (3.13.0rc1), labels (1.1.1w, 2.47.1.windows.2), package
+// revisions (3.0.8-1), numeric builds (17.0.17+11), dates and more.
+// [Constraint] checks versions of any length against ">=17 <18", "~10.0.19045"
+// or "^1.2 || 2.x":
 //
 //	a := immy.MustParseVersion("10.0.19045.999")
 //	b := immy.MustParseVersion("10.0.19045.4000")

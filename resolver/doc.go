@@ -61,11 +61,18 @@
 // # Detection in the what-if
 //
 // Plan reads each computer's inventory (Computer.Software) with the software's
-// Detection: a display-name glob (targets.MatchGlob, the glob of the installed()
-// filter: * and ?, case-insensitive), a regular expression whose "version"
-// group, or else first group, gives the version when it parses, or a product
-// or upgrade code (case-insensitive, braces ignored). Where several entries
-// match, the highest version counts. A software detected by script alone
+// Detection: display-name globs (targets.MatchGlob, the glob of the installed()
+// filter: * and ?, case-insensitive; a backslash escapes; any of a list), a
+// regular expression whose "version" group, or else first group, gives the
+// version when it parses, or a product or upgrade code (case-insensitive,
+// braces ignored). What matched is narrowed by the detection's publisher globs
+// and version constraint, after its version map has turned the inventory's
+// version into the release version (Python's 3.13.4150.0 into 3.13.4); an
+// entry whose publisher or version is unknown is kept, as present. Where
+// several entries remain, the one known to meet the most of publisher and
+// versions wins, then the highest version, then the first entry; the action's
+// DetectedFrom (detected_from in JSON) and Explanation.Detection say which
+// entry and why. A software detected by script alone
 // cannot be read from the inventory: its action is none with reason
 // decided-at-detection. Task results come from Computer.Tasks. PlanComputer
 // takes a State instead, which is how a session hands over what real detection
