@@ -24,17 +24,18 @@ func (m *Matcher) Deployment(id string) (int, bool) {
 }
 
 // ResolveID is Resolve by deployment id: the ids of the computers its target
-// selects, sorted.
+// selects, sorted. A filter that fails on some computers leaves them out and
+// returns the others with the [FilterErrors], as Resolve does.
 func (m *Matcher) ResolveID(ctx context.Context, deployment string) ([]string, error) {
 	i, ok := m.Deployment(deployment)
 	if !ok {
 		return nil, fmt.Errorf("targets: no deployment %q: %w", deployment, immy.ErrNotFound)
 	}
 	cs, err := m.Resolve(ctx, i)
-	if err != nil {
+	if _, partial := partialMatch(err); err != nil && !partial {
 		return nil, err
 	}
-	return m.computerIDs(cs), nil
+	return m.computerIDs(cs), err
 }
 
 // MatchID is Match by computer id: the ids of the deployments whose target

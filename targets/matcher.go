@@ -725,6 +725,10 @@ func (m *Matcher) check(i int) (*target, error) {
 // Resolve returns the computers (indices into Fleet().Computers) that
 // deployment i's target selects, sorted by computer id, under the same rules
 // as Match. A target that selects tenants selects no computers.
+//
+// A filter that fails at run time on some computers leaves them out: Resolve
+// then returns the computers it could decide together with a [FilterErrors]
+// naming each failure. Any other error (a cancelled ctx) returns none.
 func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
 	t, err := m.check(i)
 	if err != nil {
@@ -783,6 +787,7 @@ func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
 		return []int{}, nil
 	}
 	out := make([]int, 0, len(cand))
+	var ferrs error
 	for n, c := range cand {
 		if n%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
@@ -795,7 +800,11 @@ func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
 		if t.filter >= 0 {
 			ok, err := m.filterResult(ctx, t.filter, int(c))
 			if err != nil {
-				return nil, fmt.Errorf("targets: deployment %q: %w", m.deps[i].ID, err)
+				m.filterFailed(ctx, &ferrs, int32(i), int(c), err)
+				if _, partial := partialMatch(ferrs); !partial {
+					return nil, ferrs
+				}
+				continue
 			}
 			if !ok {
 				continue
@@ -805,6 +814,9 @@ func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
 	}
 	if !sorted {
 		out = sortByRank(ix, out)
+	}
+	if ferrs != nil {
+		return out, ferrs // not kept: the failures are told on every call
 	}
 	if scan {
 		m.scans.Store(*t, slices.Clone(out))

@@ -51,9 +51,11 @@ func (e *FilterError) Message() string {
 // Unwrap returns the filter's error.
 func (e *FilterError) Unwrap() error { return e.Err }
 
-// FilterErrors is every filter that failed on one computer in one Match, in
-// ascending order of deployment. Match returns it as its error together with
-// every deployment it could decide: the others are not affected.
+// FilterErrors is every filter that failed in one call: on one computer in
+// one Match, in ascending order of deployment; on the computers of one
+// deployment in one Resolve, in order of computer id. Match and Resolve
+// return it as their error together with everything they could decide: the
+// rest is not affected.
 type FilterErrors []*FilterError
 
 // Error lists every failed filter, one a line.

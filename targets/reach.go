@@ -44,7 +44,7 @@ func (m *Matcher) Reaches(d *immy.Deployment, tenant, person, computer string) b
 		return false
 	}
 	cs, err := m.Resolve(ctx, i)
-	if err != nil {
+	if _, partial := partialMatch(err); err != nil && !partial {
 		return false
 	}
 	if c, ok := ix.Computer(computer); ok && slices.Contains(cs, c) {

@@ -345,12 +345,14 @@ func TestPlanFailureLocated(t *testing.T) {
 // the deployment's filter in the file, as validate reports, with status 1.
 func TestTargetsFailureLocated(t *testing.T) {
 	tests := []struct {
-		name, filter, want string
+		name, filter, want, field, lang string
 	}{
 		{"expr", `expr: 'computer.upns[5] == "x"'`,
-			`:24: deployment "win11": target.expr: cannot resolve the target: expr filter: index out of range: 5 (array length is `},
+			`:24: deployment "win11": target.expr: cannot resolve the target: expr filter: index out of range: 5 (array length is `,
+			"target.expr", "expr"},
 		{"lua", `lua: 'return computer.upns[6]:lower() == "x"'`,
-			`:24: deployment "win11": target.lua: cannot resolve the target: lua filter: `},
+			`:24: deployment "win11": target.lua: cannot resolve the target: lua filter: `,
+			"target.lua", "lua"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,16 +361,19 @@ func TestTargetsFailureLocated(t *testing.T) {
 			path := writeFleet(t, src)
 			code, out, errs := runCmd("validate", "-f", path)
 			require.Equal(t, exitOK, code, "the filter compiles: %s", errs)
-			for _, args := range [][]string{
-				{"targets", "-f", path, "--deployment", "win11"},
-				{"targets", "-f", path, "--deployment", "win11", "--computer", "contoso-lt-01"},
-			} {
-				code, out, errs = runCmd(args...)
-				require.Equal(t, exitFailure, code, args)
-				require.Empty(t, out, args)
-				require.True(t, strings.HasPrefix(errs, path+tt.want), "%v: %s", args, errs)
-				require.Equal(t, 1, strings.Count(errs, "\n"), "one line: %s", errs)
-			}
+			// One computer: the filter's failure is the answer.
+			args := []string{"targets", "-f", path, "--deployment", "win11", "--computer", "contoso-lt-01"}
+			code, out, errs = runCmd(args...)
+			require.Equal(t, exitFailure, code, args)
+			require.Empty(t, out, args)
+			require.True(t, strings.HasPrefix(errs, path+tt.want), "%v: %s", args, errs)
+			require.Equal(t, 1, strings.Count(errs, "\n"), "one line: %s", errs)
+			// The list: the computers it could decide (none here), and each
+			// computer it failed on at the filter's line.
+			code, out, errs = runCmd("targets", "-f", path, "--deployment", "win11")
+			require.Equal(t, exitOK, code, errs)
+			require.Empty(t, out)
+			require.Contains(t, errs, path+":24: deployment \"win11\": "+tt.field+": "+tt.lang+" filter failed on computer \"contoso-lt-01\": ")
 		})
 	}
 }

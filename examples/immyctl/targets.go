@@ -187,7 +187,14 @@ func runResolve(ctx context.Context, ff *fleetfile.File, m *targets.Matcher, dep
 		out.Tenants = &ids
 	} else {
 		cs, err := m.Resolve(ctx, d)
-		if err != nil {
+		if fes, partial := err.(targets.FilterErrors); partial {
+			// the computers it could decide, and each failure at its line
+			ps := make(immy.Problems, len(fes))
+			for k, fe := range fes {
+				ps[k] = filterProblem(fe)
+			}
+			writeProblems(stderr, ff.LocateAll(ps))
+		} else if err != nil {
 			return resolveFailure(stderr, ff, d, err)
 		}
 		ids := []string{}

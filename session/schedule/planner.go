@@ -27,6 +27,10 @@ type Config struct {
 	// start on time; a fire found later was missed (the engine was away) and
 	// starts from the time it is found. 0 means DefaultLateAfter.
 	LateAfter time.Duration
+	// OnFilterError, when set, is told of each computer a schedule's target
+	// filter failed on at run time (an index out of range, a Lua error):
+	// that computer is left out of the schedule's fires, the others start.
+	OnFilterError func(schedule string, err *targets.FilterError)
 }
 
 // Fire is one fire of a schedule in one time zone: the sessions it starts are
@@ -302,7 +306,15 @@ func (p *Planner) computers(ctx context.Context, id string) ([]int, error) {
 		return nil, err
 	}
 	cs, err := p.m.Resolve(ctx, i)
-	if err != nil {
+	if fes, partial := err.(targets.FilterErrors); partial {
+		// the computers the filter failed on sit this fire out; the others
+		// start
+		if p.cfg.OnFilterError != nil {
+			for _, fe := range fes {
+				p.cfg.OnFilterError(id, fe)
+			}
+		}
+	} else if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", id, err)
 	}
 	f := p.ix.Fleet()

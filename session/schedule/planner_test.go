@@ -278,3 +278,28 @@ func TestPlannerConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPlannerSkipsComputersAFilterFailsOn: a schedule whose target filter
+// fails at run time on one computer (an index out of range) starts on the
+// others; the failure is told to Config.OnFilterError with the computer.
+func TestPlannerSkipsComputersAFilterFailsOn(t *testing.T) {
+	f := planFleet()
+	for i := range f.Computers {
+		f.Computers[i].Tags = []string{"a", "b"}
+	}
+	f.Computers[0].Tags = []string{"a", "b", "c", "d"} // c-ws-2
+	f.Schedules = []immy.Schedule{{ID: "tagged", Cron: "0 2 * * *", Enabled: true,
+		Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.tags[3] == "d"`}}}
+	type failure struct{ schedule, deployment, computer string }
+	var failed []failure
+	p := newPlanner(t, f, Config{OnFilterError: func(s string, fe *targets.FilterError) {
+		failed = append(failed, failure{s, fe.ID, fe.Computer})
+	}})
+	ctx := context.Background()
+	got, err := p.Computers(ctx, "tagged")
+	require.NoError(t, err)
+	require.Equal(t, []string{"c-ws-2"}, got)
+	// every other computer in maintenance failed, in order of id
+	require.Empty(t, cmp.Diff([]failure{{"tagged", "tagged", "c-lt-1"}, {"tagged", "tagged", "c-srv-1"},
+		{"tagged", "tagged", "c-ws-1"}, {"tagged", "tagged", "f-ws-1"}}, failed, cmp.AllowUnexported(failure{})))
+}
