@@ -64,6 +64,13 @@
 // MaxStartAttempts failed starts in a row, or a refused checksum or
 // configuration, the instance is Failed and calls fail with ErrFailed.
 //
+// A plugin's processes do not outlive it. On Unix the host starts each
+// plugin in its own process group and kills that group when the plugin
+// exits, crashes, is killed or stopped; the SDK's StartChild ties the
+// processes a plugin runs for a call (each in a group of its own) to the
+// plugin by a watchdog, by the parent-death signal on Linux, and by a job
+// object on Windows.
+//
 // # Host services
 //
 // Each instance gets services from the engine through go-plugin's broker:

@@ -108,6 +108,14 @@ type generation struct {
 	conn    conn
 	info    Info
 	started time.Time
+	group   int // the plugin's process group, when the host started it in its own (Unix)
+}
+
+// kill kills the plugin process, then what it left in its process group:
+// children a plugin started without sdk.StartChild end with it.
+func (g *generation) kill() {
+	g.client.Kill()
+	killGroup(g.group)
 }
 
 func newInstance(spec Spec, cfg Config, store Store) *Instance {
@@ -166,7 +174,7 @@ func (in *Instance) start(ctx context.Context) error {
 		return err
 	}
 	if in.state == Stopped {
-		go g.client.Kill()
+		go g.kill()
 		return fmt.Errorf("plugins: start %q: %w", in.id, ErrStopped)
 	}
 	in.ready(g)
@@ -235,6 +243,7 @@ func (in *Instance) launchProcess(ctx context.Context) (*generation, error) {
 		// go-plugin checks again right before it runs the binary.
 		cc.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 		cc.Cmd = exec.Command(in.spec.Path, in.spec.Args...)
+		ownGroup(cc.Cmd)
 		cc.AutoMTLS = true
 	}
 	client := plugin.NewClient(cc)
@@ -242,6 +251,9 @@ func (in *Instance) launchProcess(ctx context.Context) (*generation, error) {
 	defer func() {
 		if !ok {
 			client.Kill()
+			if cc.Cmd != nil && cc.Cmd.Process != nil {
+				killGroup(cc.Cmd.Process.Pid)
+			}
 		}
 	}()
 	rpc, err := client.Client()
@@ -261,6 +273,9 @@ func (in *Instance) launchProcess(ctx context.Context) (*generation, error) {
 		return nil, fmt.Errorf("plugins: start %q: unexpected plugin client %T", in.id, raw)
 	}
 	g := &generation{client: client, conn: c, started: time.Now()}
+	if cc.Cmd != nil && cc.Cmd.Process != nil && cc.Cmd.SysProcAttr != nil {
+		g.group = cc.Cmd.Process.Pid
+	}
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.StartTimeout)
 	defer cancel()
 	info, err := c.describe(ctx)
@@ -282,6 +297,7 @@ func (in *Instance) watch(g *generation) {
 	defer in.wg.Done()
 	select {
 	case <-g.conn.exited():
+		killGroup(g.group) // what the plugin left behind goes with it
 	case <-in.stopC:
 		return
 	}
@@ -300,7 +316,7 @@ func (in *Instance) watch(g *generation) {
 		in.setState(Failed)
 		in.mu.Unlock()
 		in.log.Error("plugin exited; a reattached plugin is not restarted")
-		g.client.Kill()
+		g.kill()
 		return
 	}
 	in.setState(Restarting)
@@ -308,7 +324,7 @@ func (in *Instance) watch(g *generation) {
 	go in.restart(in.backoff(in.streak))
 	in.mu.Unlock()
 	in.log.Warn("plugin process exited; restarting it")
-	g.client.Kill() // reaps what is left
+	g.kill() // reaps what is left
 }
 
 // backoff is the delay before the n-th restart in a row (n >= 1).
@@ -338,7 +354,7 @@ func (in *Instance) restart(delay time.Duration) {
 		if in.state == Stopped {
 			in.mu.Unlock()
 			if g != nil {
-				g.client.Kill()
+				g.kill()
 			}
 			return
 		}
@@ -397,7 +413,7 @@ func (in *Instance) healthLoop() {
 		if misses >= 2 {
 			misses = 0
 			in.log.Error("plugin does not answer; killing it to restart it")
-			go g.client.Kill()
+			go g.kill()
 		}
 	}
 }
@@ -435,7 +451,7 @@ func (in *Instance) stop() {
 	in.gen = nil
 	in.mu.Unlock()
 	if g != nil {
-		g.client.Kill()
+		g.kill()
 	}
 	in.wg.Wait()
 	in.log.Info("plugin stopped")

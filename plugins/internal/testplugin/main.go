@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -196,6 +197,15 @@ func (p *testPlugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out i
 			}
 		case "param":
 			fmt.Fprintln(out, req.Parameters[arg])
+		case "spawn":
+			// A child started plainly, not with sdk.StartChild: it stays in
+			// the plugin's process group.
+			c := exec.Command("sleep", arg)
+			if err := c.Start(); err != nil {
+				return sdk.ScriptResult{}, err
+			}
+			go c.Wait() //nolint:errcheck
+			fmt.Fprintln(out, c.Process.Pid, os.Getpid())
 		case "crash":
 			os.Exit(3)
 		case "offline":
