@@ -400,9 +400,16 @@ func (s *Store) writeInventories(ctx context.Context, tx *sql.Tx, cur, next *sna
 	return s.putInventoryRows(ctx, tx, next, changed)
 }
 
+// setRevision moves the fleet to rev; on PostgreSQL the revision is
+// announced on notifyChannel when the transaction commits (see Follow).
 func (s *Store) setRevision(ctx context.Context, tx *sql.Tx, rev int64) error {
 	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE immy_fleet_state SET revision = ? WHERE id = 1`), rev); err != nil {
 		return fmt.Errorf("fleetstore: write revision: %w", err)
+	}
+	if s.d.dollar {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, fmt.Sprint(rev)); err != nil {
+			return fmt.Errorf("fleetstore: notify revision: %w", err)
+		}
 	}
 	return nil
 }

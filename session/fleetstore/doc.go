@@ -25,6 +25,9 @@
 // Edits of different entities made against the same revision both land; the
 // fleet they make together is validated as a whole.
 //
+// [Store.Preview] answers what a change would do before it is applied: the
+// plans of the fleet before and after, and their [resolver.Diff].
+//
 // # Inventory and presence
 //
 // What agents and sessions find on a computer (its OS, whether it is online
@@ -52,4 +55,11 @@
 // not change, so that a session keeps the fleet it planned from. A store that
 // finds the database moved on by another process loads it again before it
 // writes ([Store.Refresh] does so on demand).
+//
+// # Several processes
+//
+// Engine processes may share one database. [Store.Follow] keeps a store up
+// to date with the others' revisions: on PostgreSQL each write announces its
+// revision with NOTIFY when it commits and Follow listens, polling as the
+// fallback; on SQLite it polls.
 package fleetstore

@@ -40,6 +40,7 @@ var ErrClosed = errors.New("fleetstore: store closed")
 // turns.
 type Store struct {
 	db      *sql.DB
+	pool    *pgxpool.Pool // PostgreSQL: for Follow's listening connection
 	d       dialect
 	cfg     Config
 	ownsDB  bool
@@ -102,7 +103,12 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, 
 	if pool == nil {
 		return nil, errors.New("fleetstore: OpenPostgres: nil pool")
 	}
-	return open(ctx, stdlib.OpenDBFromPool(pool), postgresDialect, cfg, false)
+	s, err := open(ctx, stdlib.OpenDBFromPool(pool), postgresDialect, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	s.pool = pool
+	return s, nil
 }
 
 func open(ctx context.Context, db *sql.DB, d dialect, cfg Config, owns bool) (*Store, error) {
