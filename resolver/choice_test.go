@@ -95,7 +95,7 @@ func TestDetectChoice(t *testing.T) {
 				Computers: []immy.Computer{{ID: "c", Tenant: "t", Software: tt.inventory}},
 				Software:  []immy.Software{{ID: "s", Name: "S", Detection: tt.detection, Versions: []immy.SoftwareVersion{{Version: immy.MustParseVersion("9999")}}}},
 				Deployments: []immy.Deployment{{ID: "d", Item: "s", Target: immy.Target{Type: immy.TargetAllComputers},
-					Desired: immy.DesiredAnyVersion, Enabled: true}},
+					Desired: immy.DesiredAnyVersion}},
 			}
 			require.NoError(t, f.Validate())
 			cat, err := resolver.NewCatalogue(f)
@@ -134,4 +134,43 @@ func TestDetectionProblems(t *testing.T) {
 	require.Contains(t, ps[0].Message, "missing closing )")
 	require.Equal(t, "detection.versions", ps[1].Field)
 	require.Contains(t, ps[1].Message, `constraint ">= nonsense"`)
+}
+
+// FuzzDetectChoice checks, over inventories of arbitrary names, versions and
+// publishers, that detection never panics, that the planner reads what
+// Catalogue.Detect reads, and that an entry is left out only for a known
+// publisher or version that does not fit.
+func FuzzDetectChoice(f *testing.F) {
+	f.Add("Amazon Corretto", "17.0.12.7", "Amazon.com Inc.", "Amazon Corretto", "21.0.5.11", "")
+	f.Add("Python 3.13.2 (64-bit)", "3.13.2150.0", "Python Software Foundation", "Git", "latest", "x")
+	f.Fuzz(func(t *testing.T, n1, v1, p1, n2, v2, p2 string) {
+		inv := []immy.DetectedSoftware{entry(n1, v1, p1), entry(n2, v2, p2)}
+		fl := &immy.Fleet{
+			Tenants:   []immy.Tenant{{ID: "t", Name: "T"}},
+			Computers: []immy.Computer{{ID: "c", Tenant: "t", Software: inv}},
+			Software: []immy.Software{{ID: "s", Name: "S", Versions: []immy.SoftwareVersion{{Version: immy.MustParseVersion("17.1")}},
+				Detection: immy.Detection{DisplayNames: []string{"Amazon Corretto*", "Python*"}, Publishers: []string{"Amazon*", "Python Software Foundation"},
+					Versions: ">=17 <18 || ^3.13", VersionMap: []immy.VersionMapping{{Match: `^(\d+)\.(\d+)\.(\d+)150\.0$`, To: "${1}.${2}.${3}"}}}}},
+			Deployments: []immy.Deployment{{ID: "d", Item: "s", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest}},
+		}
+		cat, err := resolver.NewCatalogue(fl)
+		require.NoError(t, err)
+		st, matches, known := cat.DetectExplained("s", inv)
+		require.True(t, known)
+		chosen := 0
+		for _, m := range matches {
+			if m.Chosen {
+				chosen++
+			}
+		}
+		require.Equal(t, st.Present, chosen == 1)
+		require.LessOrEqual(t, chosen, 1)
+		plan, err := resolver.PlanFleet(context.Background(), fl, resolver.Config{}, resolver.Session{})
+		require.NoError(t, err)
+		cp, _ := plan.Computer("c")
+		acts := cp.Actions()
+		require.Len(t, acts, 1)
+		require.Equal(t, st.Present, acts[0].Action != resolver.ActionInstall)
+		require.Equal(t, st.Version.String(), acts[0].Detected)
+	})
 }

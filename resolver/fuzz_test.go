@@ -3,8 +3,11 @@ package resolver
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -202,6 +205,10 @@ func FuzzDetectionGlob(f *testing.F) {
 		{"s?p", "\u017F\u00e9p"},
 		{"**", ""},
 		{"[x]", "[x]"},
+		{`Foo\*`, "Foo*"},
+		{`What\?`, "What?"},
+		{`a\\b*`, `a\bc`},
+		{`trailing\`, `trailing\`},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -213,7 +220,25 @@ func FuzzDetectionGlob(f *testing.F) {
 		}
 		got, v := m.match(name, lowerASCII(name))
 		require.True(t, v.IsZero())
-		require.Equal(t, targets.MatchGlob(pattern, name), got, "glob %q on %q (kind %d)", pattern, name, m.kind)
+		if !strings.Contains(pattern, `\`) {
+			require.Equal(t, targets.MatchGlob(pattern, name), got, "glob %q on %q (kind %d)", pattern, name, m.kind)
+		} else if utf8.ValidString(name) {
+			// an escaped glob means what the regular expression of its tokens means
+			var re strings.Builder
+			re.WriteString("(?is)^")
+			for _, tk := range parseGlob(pattern) {
+				switch tk.kind {
+				case tokStar:
+					re.WriteString(".*")
+				case tokAny:
+					re.WriteString(".")
+				default:
+					re.WriteString(regexp.QuoteMeta(string(tk.r)))
+				}
+			}
+			re.WriteString("$")
+			require.Equal(t, regexp.MustCompile(re.String()).MatchString(name), got, "glob %q on %q", pattern, name)
+		}
 		// The first-byte index never hides a match.
 		if b, ok := m.firstByte(); ok && got {
 			require.NotEmpty(t, name)
