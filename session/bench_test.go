@@ -1,18 +1,31 @@
-package session
+package session_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/immytest"
+	"github.com/immyoss/engine/internal/pgtest"
+	"github.com/immyoss/engine/resolver"
+	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/sqlstore"
+	"github.com/immyoss/engine/targets"
 )
+
+// benchComputers sets BenchmarkSessions' number of sessions; 0 means 10,000
+// (1,000 with -short).
+var benchComputers = flag.Int("sessions.computers", 0, "BenchmarkSessions: sessions at once (0: 10,000, or 1,000 with -short)")
 
 // zeroRunner is a fake runner without latency and without Lua: scripts are
 // understood by their step parameter, the state is a set of installed
@@ -27,10 +40,8 @@ type zeroComputer struct {
 	software map[string]immy.DetectedSoftware
 }
 
-func (z *zeroRunner) computer(id string) *zeroComputer { return z.computers[id] }
-
 func (z *zeroRunner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
-	c := z.computer(req.Computer)
+	c := z.computers[req.Computer]
 	name, _ := req.Parameters["software_name"].(string)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,7 +59,7 @@ func (z *zeroRunner) RunScript(ctx context.Context, req immy.ScriptRequest) (imm
 }
 
 func (z *zeroRunner) Inventory(ctx context.Context, computer string) (immy.Inventory, error) {
-	c := z.computer(computer)
+	c := z.computers[computer]
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]immy.DetectedSoftware, 0, len(c.software))
@@ -56,6 +67,17 @@ func (z *zeroRunner) Inventory(ctx context.Context, computer string) (immy.Inven
 		out = append(out, s)
 	}
 	return immy.Inventory{Software: out}, nil
+}
+
+// countingJournal counts the records written through it.
+type countingJournal struct {
+	session.Journal
+	n atomic.Int64
+}
+
+func (j *countingJournal) Append(ctx context.Context, r session.Record) error {
+	j.n.Add(1)
+	return j.Journal.Append(ctx, r)
 }
 
 func cpuTime() time.Duration {
@@ -68,11 +90,25 @@ func cpuTime() time.Duration {
 
 // BenchmarkSessions runs 10,000 sessions at once, each installing 20
 // software (20 actions, each verified by a fresh inventory), against a
-// runner without latency, with the in-memory journal. It reports actions per
-// second and the CPU time (user and system, of the whole process: engine,
-// journal and the trivial runner) per action.
+// runner without latency, with each journal: in memory, SQLite with
+// synchronous FULL (the default: every commit synced) and NORMAL, and
+// PostgreSQL (skipped unless IMMY_TEST_POSTGRES_URL names a server). It
+// reports actions per second, the CPU time (user and system, of the whole
+// process: engine, journal, database driver and the trivial runner) per
+// action, and the journal records per action. -short, or
+// -sessions.computers=N, runs fewer sessions.
+//
+//	go test ./session -run '^$' -bench BenchmarkSessions -benchtime 1x -count 3
 func BenchmarkSessions(b *testing.B) {
-	const computers, items = 10_000, 20
+	computers := *benchComputers
+	switch {
+	case computers > 0:
+	case testing.Short():
+		computers = 1_000
+	default:
+		computers = 10_000
+	}
+	const items = 20
 	fb := immytest.NewFleet().At("2026-11-23T10:00:00Z").Tenant("t1")
 	for i := range computers {
 		fb.Computer(fmt.Sprintf("pc%05d", i), "t1", immy.KindWorkstation)
@@ -87,40 +123,77 @@ func BenchmarkSessions(b *testing.B) {
 		f.Software[i].Install = &immy.Script{Body: "install"}
 		f.Software[i].Uninstall = &immy.Script{Body: "uninstall"}
 	}
-	planner := newPlanner(b, f)
-	ctx := context.Background()
-	var actions int
-	var elapsed, cpu time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		runner := &zeroRunner{computers: map[string]*zeroComputer{}}
-		for _, c := range f.Computers {
-			runner.computers[c.ID] = &zeroComputer{software: map[string]immy.DetectedSoftware{}}
+	cat, err := resolver.NewCatalogue(f)
+	require.NoError(b, err)
+	ix, err := targets.NewIndex(f, targets.Config{At: f.At})
+	require.NoError(b, err)
+	planner, err := resolver.NewPlanner(ix, cat, resolver.Config{At: f.At})
+	require.NoError(b, err)
+
+	sqlite := func(sync string) func(b *testing.B) session.Journal {
+		return func(b *testing.B) session.Journal {
+			s, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "immy.db"), sqlstore.Config{Synchronous: sync})
+			require.NoError(b, err)
+			b.Cleanup(func() { s.Close() })
+			return s
 		}
-		e, err := New(Config{Planner: planner, Runner: runner, Inventory: runner, Journal: &MemoryJournal{}, MaxRunning: computers})
-		require.NoError(b, err)
-		b.StartTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		ids := make([]string, computers)
-		for i := range computers {
-			ids[i], err = e.Start(ctx, Request{Computer: f.Computers[i].ID})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		for _, id := range ids {
-			rep, err := e.Wait(ctx, id)
-			if err != nil || rep.Status != Passed || len(rep.Actions) != items {
-				b.Fatalf("session %s: %v %s %d actions", id, err, rep.Status, len(rep.Actions))
-			}
-		}
-		elapsed += time.Since(start)
-		cpu += cpuTime() - cpu0
-		actions += computers * items
-		b.StopTimer()
-		require.NoError(b, e.Close(ctx))
-		b.StartTimer()
 	}
-	b.ReportMetric(float64(actions)/elapsed.Seconds(), "actions/s")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(actions), "cpu-ns/action")
+	for _, jv := range []struct {
+		name string
+		open func(b *testing.B) session.Journal
+	}{
+		{"memory", func(*testing.B) session.Journal { return &session.MemoryJournal{} }},
+		{"sqlite-full", sqlite("FULL")},
+		{"sqlite-normal", sqlite("NORMAL")},
+		{"postgres", func(b *testing.B) session.Journal {
+			pool, err := pgxpool.New(b.Context(), pgtest.Database(b))
+			require.NoError(b, err)
+			b.Cleanup(pool.Close)
+			s, err := sqlstore.OpenPostgres(b.Context(), pool, sqlstore.Config{})
+			require.NoError(b, err)
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+	} {
+		b.Run(fmt.Sprintf("journal=%s/sessions=%d", jv.name, computers), func(b *testing.B) {
+			ctx := context.Background()
+			var actions, records int64
+			var elapsed, cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				runner := &zeroRunner{computers: map[string]*zeroComputer{}}
+				for _, c := range f.Computers {
+					runner.computers[c.ID] = &zeroComputer{software: map[string]immy.DetectedSoftware{}}
+				}
+				journal := &countingJournal{Journal: jv.open(b)}
+				e, err := session.New(session.Config{Planner: planner, Runner: runner, Inventory: runner, Journal: journal, MaxRunning: computers})
+				require.NoError(b, err)
+				b.StartTimer()
+				start, cpu0 := time.Now(), cpuTime()
+				ids := make([]string, computers)
+				for i := range computers {
+					ids[i], err = e.Start(ctx, session.Request{Computer: f.Computers[i].ID})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, id := range ids {
+					rep, err := e.Wait(ctx, id)
+					if err != nil || rep.Status != session.Passed || len(rep.Actions) != items {
+						b.Fatalf("session %s: %v %s %d actions", id, err, rep.Status, len(rep.Actions))
+					}
+				}
+				elapsed += time.Since(start)
+				cpu += cpuTime() - cpu0
+				actions += int64(computers * items)
+				records += journal.n.Load()
+				b.StopTimer()
+				require.NoError(b, e.Close(ctx))
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(actions)/elapsed.Seconds(), "actions/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(actions), "cpu-ns/action")
+			b.ReportMetric(float64(records)/float64(actions), "records/action")
+		})
+	}
 }
