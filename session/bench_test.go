@@ -1,9 +1,13 @@
 package session_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -91,8 +95,11 @@ func cpuTime() time.Duration {
 // BenchmarkSessions runs 10,000 sessions at once, each installing 20
 // software (20 actions, each verified by a fresh inventory), against a
 // runner without latency, with each journal: in memory, SQLite with
-// synchronous FULL (the default: every commit synced) and NORMAL, and
-// PostgreSQL (skipped unless IMMY_TEST_POSTGRES_URL names a server). It
+// synchronous FULL (the default: every commit synced) and NORMAL, the bare
+// append that SQLite FULL is measured against (the same records as JSON
+// lines appended to one file, one fsync per group commit, nothing checked
+// or indexed), and PostgreSQL (skipped unless IMMY_TEST_POSTGRES_URL names
+// a server). It
 // reports actions per second, the CPU time (user and system, of the whole
 // process: engine, journal, database driver and the trivial runner) per
 // action, and the journal records per action. -short, or
@@ -145,6 +152,12 @@ func BenchmarkSessions(b *testing.B) {
 		{"memory", func(*testing.B) session.Journal { return &session.MemoryJournal{} }},
 		{"sqlite-full", sqlite("FULL")},
 		{"sqlite-normal", sqlite("NORMAL")},
+		{"bare-append", func(b *testing.B) session.Journal {
+			a, err := newBareAppender(filepath.Join(b.TempDir(), "journal.jsonl"))
+			require.NoError(b, err)
+			b.Cleanup(func() { a.close() })
+			return a
+		}},
 		{"postgres", func(b *testing.B) session.Journal {
 			pool, err := pgxpool.New(b.Context(), pgtest.Database(b))
 			require.NoError(b, err)
@@ -196,4 +209,94 @@ func BenchmarkSessions(b *testing.B) {
 			b.ReportMetric(float64(records)/float64(actions), "records/action")
 		})
 	}
+}
+
+// bareAppender is the floor of a durable journal: each record as a JSON line
+// appended to one file by one goroutine, in group-commit batches (the
+// Appends waiting, up to 1024), each batch synced before its Appends return.
+// It checks nothing, and keeps no index; it cannot replay what it wrote.
+type bareAppender struct {
+	f       *os.File
+	reqs    chan bareReq
+	done    chan struct{}
+	written atomic.Bool
+}
+
+type bareReq struct {
+	line []byte
+	done chan error
+}
+
+func newBareAppender(path string) (*bareAppender, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &bareAppender{f: f, reqs: make(chan bareReq), done: make(chan struct{})}
+	go a.writer()
+	return a, nil
+}
+
+func (a *bareAppender) Append(ctx context.Context, rec session.Record) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	a.written.Store(true)
+	r := bareReq{line: append(line, '\n'), done: make(chan error, 1)}
+	a.reqs <- r
+	return <-r.done
+}
+
+// Replay replays nothing: the engine asks when it starts, before anything
+// is written; after that, replay is not what the bare append measures.
+func (a *bareAppender) Replay(context.Context, func(session.Record) error) error {
+	if a.written.Load() {
+		return errors.New("bare append: cannot replay")
+	}
+	return nil
+}
+
+func (a *bareAppender) writer() {
+	defer close(a.done)
+	w := bufio.NewWriterSize(a.f, 1<<20)
+	const maxBatch = 1024
+	batch := make([]bareReq, 0, maxBatch)
+	for {
+		r, ok := <-a.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-a.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		var err error
+		for _, r := range batch {
+			if _, werr := w.Write(r.line); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if ferr := w.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if serr := a.f.Sync(); serr != nil && err == nil {
+			err = serr
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (a *bareAppender) close() {
+	close(a.reqs)
+	<-a.done
+	a.f.Close()
 }
