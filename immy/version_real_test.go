@@ -124,3 +124,24 @@ func TestVersionCanonical(t *testing.T) {
 	}
 	require.Empty(t, immy.Version{}.Canonical())
 }
+
+func BenchmarkParseVersion(b *testing.B) {
+	in := []string{"10.0.19045.3570", "23.006.20320", "3.13.0rc1", "2.47.1.windows.2", "1:9.2p1-2+deb12u2", "6.2.3 (47507)"}
+	for b.Loop() {
+		for _, s := range in {
+			if _, err := immy.ParseVersion(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in)), "ns/version")
+}
+
+func BenchmarkVersionCompare(b *testing.B) {
+	x, y := immy.MustParseVersion("131.0.6778.86"), immy.MustParseVersion("131.0.6778.109")
+	for b.Loop() {
+		if x.Compare(y) >= 0 {
+			b.Fatal("order")
+		}
+	}
+}
