@@ -70,8 +70,11 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 // check refuses a malformed change before anything is read.
 func (ch Change) check() error {
 	var errs []error
-	if ch.Actor == "" {
+	switch {
+	case ch.Actor == "":
 		errs = append(errs, errors.New("missing actor"))
+	case len(ch.Actor) > MaxTextLength:
+		errs = append(errs, fmt.Errorf("actor longer than %d bytes", MaxTextLength))
 	}
 	if ch.Base < 0 {
 		errs = append(errs, fmt.Errorf("negative base revision %d", ch.Base))

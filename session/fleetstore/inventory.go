@@ -49,8 +49,15 @@ func InventoryOf(c immy.Computer) Inventory {
 	return inv
 }
 
-// maxLogonLength bounds one user principal name, as agents report it.
-const maxLogonLength = 1024
+// Bounds of what an agent or a plugin reports in one Inventory: a report
+// beyond them is refused (with the others of its batch), never truncated
+// silently.
+const (
+	MaxSoftware    = 10_000 // detected software entries
+	MaxTextLength  = 1024   // one name, version, code, publisher, OS or UPN, in bytes
+	MaxLogons      = 1000   // logons in one report
+	MaxTaskResults = 10_000 // task results in one report
+)
 
 // PutInventory writes what agents and sessions found on computers, as one
 // transaction with a new revision, and returns it. Inventory and presence
@@ -85,11 +92,11 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	for n, r := range reports {
 		i, ok := cur.computer[r.Computer]
 		if !ok {
-			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, r.Computer, immy.ErrNotFound))
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, truncate(r.Computer), immy.ErrNotFound))
 			continue
 		}
 		if err := r.check(tasks); err != nil {
-			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, r.Computer, err))
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w: %w", n+1, r.Computer, immy.ErrInvalid, err))
 			continue
 		}
 		r.apply(&f.Computers[i])
@@ -125,22 +132,52 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 
 func (r *Inventory) check(tasks map[string]bool) error {
 	var errs []error
+	long := func(what string, v string) {
+		if len(v) > MaxTextLength {
+			errs = append(errs, fmt.Errorf("%s: longer than %d bytes", what, MaxTextLength))
+		}
+	}
+	switch {
+	case len(r.Software) > MaxSoftware:
+		errs = append(errs, fmt.Errorf("software: %d entries, more than %d", len(r.Software), MaxSoftware))
+	case len(r.Logons) > MaxLogons:
+		errs = append(errs, fmt.Errorf("logons: %d, more than %d", len(r.Logons), MaxLogons))
+	case len(r.Tasks) > MaxTaskResults:
+		errs = append(errs, fmt.Errorf("tasks: %d results, more than %d", len(r.Tasks), MaxTaskResults))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	long("os", r.OS)
 	for j, sw := range r.Software {
 		if sw.Name == "" {
 			errs = append(errs, fmt.Errorf("software[%d]: missing name", j))
 		}
+		long(fmt.Sprintf("software[%d].name", j), sw.Name)
+		long(fmt.Sprintf("software[%d].version", j), sw.Version.String())
+		long(fmt.Sprintf("software[%d].product_code", j), sw.ProductCode)
+		long(fmt.Sprintf("software[%d].upgrade_code", j), sw.UpgradeCode)
+		long(fmt.Sprintf("software[%d].publisher", j), sw.Publisher)
 	}
 	for _, id := range slices.Sorted(maps.Keys(r.Tasks)) {
 		if !tasks[id] {
-			errs = append(errs, fmt.Errorf("tasks: unknown task %q", id))
+			errs = append(errs, fmt.Errorf("tasks: unknown task %q", truncate(id)))
 		}
 	}
 	for j, u := range slices.Concat(r.UPNs, r.Logons) {
-		if u == "" || len(u) > maxLogonLength {
-			errs = append(errs, fmt.Errorf("upn #%d: empty or longer than %d bytes", j+1, maxLogonLength))
+		if u == "" || len(u) > MaxTextLength {
+			errs = append(errs, fmt.Errorf("upn #%d: empty or longer than %d bytes", j+1, MaxTextLength))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// truncate keeps an id an agent sent short enough to quote in an error.
+func truncate(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "..."
 }
 
 // apply sets c's inventory fields from r; c's slices and map are replaced,

@@ -512,3 +512,40 @@ func TestSharesJournalFile(t *testing.T) {
 	require.Positive(t, journal)
 	require.Equal(t, len(sqliteSteps), fleet)
 }
+
+func TestInventoryRefused(t *testing.T) {
+	ctx := context.Background()
+	src := mspFleet(t)
+	s := backends(t)[0].open(t)
+	importFleet(t, s, src)
+	id := src.Computers[0].ID
+	long := strings.Repeat("x", MaxTextLength+1)
+	many := make([]immy.DetectedSoftware, MaxSoftware+1)
+	for i := range many {
+		many[i].Name = "s"
+	}
+	tests := []struct {
+		name string
+		inv  Inventory
+		want string
+	}{
+		{"unknown computer", Inventory{Computer: "ghost"}, `computer "ghost": not found`},
+		{"software without a name", Inventory{Computer: id, Software: []immy.DetectedSoftware{{}}}, "software[0]: missing name"},
+		{"too much software", Inventory{Computer: id, Software: many}, "more than 10000"},
+		{"long publisher", Inventory{Computer: id, Software: []immy.DetectedSoftware{{Name: "a", Publisher: long}}}, "software[0].publisher: longer than 1024 bytes"},
+		{"long os", Inventory{Computer: id, OS: long}, "os: longer than 1024 bytes"},
+		{"empty logon", Inventory{Computer: id, Logons: []string{""}}, "upn #1: empty"},
+		{"too many logons", Inventory{Computer: id, Logons: make([]string, MaxLogons+1)}, "logons: 1001, more than 1000"},
+		{"unknown task", Inventory{Computer: id, Tasks: map[string]bool{"nope": true}}, `unknown task "nope"`},
+	}
+	before := dump(t, s)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.PutInventory(ctx, []Inventory{{Computer: id, OS: "fine"}, tt.inv})
+			require.ErrorContains(t, err, tt.want)
+			require.Equal(t, before, dump(t, s), "the batch lands nowhere")
+		})
+	}
+	_, err := s.Apply(ctx, Change{Base: s.Revision(), Actor: long, Ops: []Op{PutTenant(immy.Tenant{ID: "t", Name: "T"})}})
+	require.ErrorIs(t, err, immy.ErrInvalid)
+}
