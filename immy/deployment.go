@@ -12,8 +12,10 @@ type Deployment struct {
 	Enforcement Enforcement
 	Priority    int  // higher wins, after scope, type, group filter and tenant distance
 	Recommended bool // from the global catalogue's recommendations rather than the MSP
-	Enabled     bool
-	Parameters  map[string]any // task parameter values by name
+	// Disabled deployments take no part in any decision. The zero value is
+	// enabled, as a fleet file's deployment without `enabled: false` is.
+	Disabled   bool
+	Parameters map[string]any // task parameter values by name
 	// ApprovedFor lists the computers an optional deployment is approved for.
 	ApprovedFor []string
 	Visibility  Visibility
@@ -66,5 +68,7 @@ type Schedule struct {
 	Item                       string // "" for full maintenance
 	Target                     Target
 	JitterMinutes              int
-	Enabled                    bool
+	// Disabled schedules start nothing. The zero value is enabled, as a
+	// fleet file's schedule without `enabled: false` is.
+	Disabled bool
 }

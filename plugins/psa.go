@@ -112,7 +112,7 @@ func TicketDeployments(tc TicketContext, f *immy.Fleet, m TargetMatcher) []immy.
 	var out []immy.Deployment
 	for i := range f.Deployments {
 		d := &f.Deployments[i]
-		if !d.Enabled || !d.Visibility.Ticket {
+		if d.Disabled || !d.Visibility.Ticket {
 			continue
 		}
 		if o := owner[d.Item]; o != "" && o != tc.Tenant {

@@ -60,14 +60,14 @@ func TestTicketTools(t *testing.T) {
 		Software: []immy.Software{{ID: "private-fab", Tenant: "fabrikam"}, {ID: "reader"}},
 		Tasks:    []immy.Task{{ID: "audit-m365", Category: immy.TaskTenant}},
 		Deployments: []immy.Deployment{
-			{ID: "d-computer", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
-			{ID: "d-person", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetPerson, Person: "john"}},
-			{ID: "d-tenant", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso"}},
-			{ID: "d-hidden", Item: "reader", Enabled: true, Visibility: immy.Visibility{Computer: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
-			{ID: "d-disabled", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
-			{ID: "d-private", Item: "private-fab", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers}},
-			{ID: "d-cloud", Item: "audit-m365", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetTenant, Tenant: "fabrikam"}},
-			{ID: "d-other", Item: "reader", Enabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-1"}},
+			{ID: "d-computer", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-person", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetPerson, Person: "john"}},
+			{ID: "d-tenant", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso"}},
+			{ID: "d-hidden", Item: "reader", Visibility: immy.Visibility{Computer: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-disabled", Item: "reader", Disabled: true, Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-2"}},
+			{ID: "d-private", Item: "private-fab", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetAllComputers}},
+			{ID: "d-cloud", Item: "audit-m365", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetTenant, Tenant: "fabrikam"}},
+			{ID: "d-other", Item: "reader", Visibility: immy.Visibility{Ticket: true}, Target: immy.Target{Type: immy.TargetComputer, Computer: "lt-1"}},
 		},
 	}
 	clients := ClientMap{{"psa", "C-1"}: "contoso"}

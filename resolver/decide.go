@@ -51,7 +51,7 @@ func (p *Planner) takesPart(di int, ci int, s *sessionFilter) (bool, string) {
 	info := &p.deps[di]
 	k := info.item
 	if k < 0 {
-		if !p.table[di].Enabled {
+		if p.table[di].Disabled {
 			return false, "disabled"
 		}
 		return false, "not planned per computer (a tenant target or an unknown item)"

@@ -23,9 +23,9 @@ func ExampleComputerPlan_Problems() {
 		},
 		Software: []immy.Software{app},
 		Deployments: []immy.Deployment{
-			{ID: "latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 			{ID: "remove", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.tags[3] == "d"`},
-				Desired: immy.DesiredUninstalled, Enabled: true},
+				Desired: immy.DesiredUninstalled},
 		},
 	}
 	plan, err := resolver.PlanFleet(context.Background(), f, resolver.Config{}, resolver.Session{})

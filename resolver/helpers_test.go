@@ -81,11 +81,11 @@ func installed(pairs ...string) fakeState {
 }
 
 func dep(id, item string, desired immy.DesiredState) *immy.Deployment {
-	return &immy.Deployment{ID: id, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Desired: desired, Enabled: true}
+	return &immy.Deployment{ID: id, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Desired: desired}
 }
 
 func taskDep(id, item string, mode immy.TaskMode) *immy.Deployment {
-	return &immy.Deployment{ID: id, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Mode: mode, Enabled: true}
+	return &immy.Deployment{ID: id, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Mode: mode}
 }
 
 func decided(ds ...*immy.Deployment) []Decision {

@@ -29,10 +29,10 @@ func TestWriteJSONIsMarshalIndent(t *testing.T) {
 		Software:  []immy.Software{software("v", "1.0"), with(software(odd+"app", "1.0"), prereqs(needs("v")), func(s *immy.Software) { s.Detection = immy.Detection{ProductCode: "x"} })},
 		Tasks:     []immy.Task{{ID: "b"}},
 		Deployments: []immy.Deployment{
-			{ID: "w", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "t"}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "l1", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "l2<>", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "w2", Item: "b", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true},
+			{ID: "w", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "t"}, Desired: immy.DesiredLatest},
+			{ID: "l1", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "l2<>", Item: odd + "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "w2", Item: "b", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce},
 		},
 	}
 	small := newPlanner(t, f, Config{})

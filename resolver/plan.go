@@ -243,7 +243,7 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 			}
 		}
 		k, ok := cat.byID[d.Item]
-		if !ok || !d.Enabled {
+		if !ok || d.Disabled {
 			continue
 		}
 		it := &cat.items[k]

@@ -60,7 +60,7 @@ func TestPlanEnforcementAndSession(t *testing.T) {
 	add(dep("d-optional", "optional", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement, d.ApprovedFor = immy.Optional, ids("pc1") })
 	add(dep("d-adhoc", "adhoc", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.AdHoc })
 	add(dep("d-onboard", "onboard", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.OnboardingOnly })
-	add(dep("d-disabled", "disabled", immy.DesiredLatest), func(d *immy.Deployment) { d.Enabled = false })
+	add(dep("d-disabled", "disabled", immy.DesiredLatest), func(d *immy.Deployment) { d.Disabled = true })
 	add(taskDep("d-rename", "rename", immy.ModeEnforce), func(*immy.Deployment) {})
 	p := newPlanner(t, f, Config{})
 	ctx := context.Background()
@@ -123,11 +123,11 @@ func TestPlanTenantsAndExclusions(t *testing.T) {
 		Software: []immy.Software{software("app", "1"), with(software("private", "1"), func(s *immy.Software) { s.Tenant = "other" })},
 		Tasks:    []immy.Task{{ID: "cloud", Category: immy.TaskTenant}},
 		Deployments: []immy.Deployment{
-			{ID: "from-msp", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "msp", PropagateToChildren: true}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "from-reseller", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "reseller", PropagateToChildren: true}, Desired: immy.DesiredUninstalled, Enabled: true},
-			{ID: "everyone", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "private-everywhere", Item: "private", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "cloud-all", Item: "cloud", Target: immy.Target{Type: immy.TargetAllTenants}, Mode: immy.ModeEnforce, Enabled: true},
+			{ID: "from-msp", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "msp", PropagateToChildren: true}, Desired: immy.DesiredLatest},
+			{ID: "from-reseller", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "reseller", PropagateToChildren: true}, Desired: immy.DesiredUninstalled},
+			{ID: "everyone", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "private-everywhere", Item: "private", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "cloud-all", Item: "cloud", Target: immy.Target{Type: immy.TargetAllTenants}, Mode: immy.ModeEnforce},
 		},
 	}
 	p := newPlanner(t, f, Config{})
@@ -210,9 +210,9 @@ func bigFleet(n int) *immy.Fleet {
 	for i := range 20 {
 		item := fmt.Sprintf("app%02d", i)
 		f.Deployments = append(f.Deployments,
-			immy.Deployment{ID: "all-" + item, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			immy.Deployment{ID: "tenant-" + item, Item: item, Target: immy.Target{Type: immy.TargetAllComputers, Tenant: fmt.Sprintf("t%02d", i%10), Filter: immy.FilterServers}, Desired: immy.DesiredUninstalled, Enabled: true},
-			immy.Deployment{ID: "one-" + item, Item: item, Target: immy.Target{Type: immy.TargetComputer, Computer: fmt.Sprintf("pc%05d", i*7%n)}, Desired: immy.DesiredIgnored, Enabled: true},
+			immy.Deployment{ID: "all-" + item, Item: item, Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			immy.Deployment{ID: "tenant-" + item, Item: item, Target: immy.Target{Type: immy.TargetAllComputers, Tenant: fmt.Sprintf("t%02d", i%10), Filter: immy.FilterServers}, Desired: immy.DesiredUninstalled},
+			immy.Deployment{ID: "one-" + item, Item: item, Target: immy.Target{Type: immy.TargetComputer, Computer: fmt.Sprintf("pc%05d", i*7%n)}, Desired: immy.DesiredIgnored},
 		)
 	}
 	return f
@@ -296,8 +296,8 @@ func TestPlanWithReplacedRanking(t *testing.T) {
 		Computers: []immy.Computer{{ID: "pc", Tenant: "acme", Kind: immy.KindWorkstation}},
 		Software:  []immy.Software{software("app", "1")},
 		Deployments: []immy.Deployment{
-			{ID: "pinned-to-pc", Item: "app", Target: immy.Target{Type: immy.TargetComputer, Computer: "pc"}, Desired: immy.DesiredIgnored, Enabled: true},
-			{ID: "urgent", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Priority: 9, Enabled: true},
+			{ID: "pinned-to-pc", Item: "app", Target: immy.Target{Type: immy.TargetComputer, Computer: "pc"}, Desired: immy.DesiredIgnored},
+			{ID: "urgent", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Priority: 9},
 		},
 	}
 	// An MSP that lets priority override everything else.
@@ -334,7 +334,7 @@ func TestPlanNeverShowsPasswords(t *testing.T) {
 		Tasks: []immy.Task{{ID: "join-domain", Parameters: []immy.Parameter{
 			{Name: "user", Type: immy.ParamText}, {Name: "password", Type: immy.ParamPassword, Default: secret},
 		}}},
-		Deployments: []immy.Deployment{{ID: "join", Item: "join-domain", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true,
+		Deployments: []immy.Deployment{{ID: "join", Item: "join-domain", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce,
 			Parameters: map[string]any{"user": "admin", "password": secret}}},
 	}
 	p := newPlanner(t, f, Config{})
@@ -359,8 +359,8 @@ func TestNewPlannerErrors(t *testing.T) {
 		Computers: []immy.Computer{{ID: "pc", Tenant: "acme"}},
 		Software:  []immy.Software{software("app", "1")},
 		Deployments: []immy.Deployment{
-			{ID: "bad-filter", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: "computer.os startsWith"}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "bad-too", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: "computer.kind +"}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "bad-filter", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: "computer.os startsWith"}, Desired: immy.DesiredLatest},
+			{ID: "bad-too", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: "computer.kind +"}, Desired: immy.DesiredLatest},
 		},
 	}
 	cat, err := NewCatalogue(f)

@@ -32,12 +32,12 @@ func filterErrorFleet() *immy.Fleet {
 		},
 		Software: []immy.Software{app, other, third},
 		Deployments: []immy.Deployment{
-			{ID: "d-latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-uninstall", Item: "app", Target: filter(`computer.tags[3] == "d"`), Desired: immy.DesiredUninstalled, Enabled: true},
-			{ID: "d-other", Item: "other", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "d-latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-uninstall", Item: "app", Target: filter(`computer.tags[3] == "d"`), Desired: immy.DesiredUninstalled},
+			{ID: "d-other", Item: "other", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 			// a disabled deployment's failing filter holds nothing
-			{ID: "d-third-off", Item: "third", Target: filter(`computer.tags[5] == "x"`), Desired: immy.DesiredUninstalled},
-			{ID: "d-third", Item: "third", Target: immy.Target{Type: immy.TargetTag, Tag: "a"}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "d-third-off", Item: "third", Target: filter(`computer.tags[5] == "x"`), Desired: immy.DesiredUninstalled, Disabled: true},
+			{ID: "d-third", Item: "third", Target: immy.Target{Type: immy.TargetTag, Tag: "a"}, Desired: immy.DesiredLatest},
 		},
 	}
 }

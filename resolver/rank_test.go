@@ -17,7 +17,7 @@ import (
 // base is a deployment every ranking case starts from: a cross-tenant
 // all-computers deployment of latest.
 func base(id string) immy.Deployment {
-	return immy.Deployment{ID: id, Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true}
+	return immy.Deployment{ID: id, Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest}
 }
 
 func TestDefaultRankingRules(t *testing.T) {
@@ -190,7 +190,7 @@ func TestRankKeyAgreesWithDefaultRanking(t *testing.T) {
 		table := make([]immy.Deployment, n)
 		for i := range table {
 			d := immy.Deployment{ID: fmt.Sprintf("d%03d", r.IntN(1000)*10+i), Item: "app", Target: targetsOf[r.IntN(len(targetsOf))],
-				Priority: r.IntN(5) - 2, Recommended: r.IntN(3) == 0, Enabled: true}
+				Priority: r.IntN(5) - 2, Recommended: r.IntN(3) == 0}
 			d.Target.Filter = immy.GroupFilter(r.IntN(7))
 			if r.IntN(4) == 0 {
 				d.Desired, d.Mode = immy.DesiredUnset, immy.TaskMode(1+r.IntN(4))

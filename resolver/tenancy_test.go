@@ -225,7 +225,7 @@ func TestPrivatePrerequisiteFailsItsDependent(t *testing.T) {
 		},
 		Tasks: []immy.Task{{ID: "tune", Tenant: "a", Category: immy.TaskComputer}},
 		Deployments: []immy.Deployment{
-			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 		},
 	}
 	plan, err := PlanFleet(context.Background(), f, Config{}, Session{})

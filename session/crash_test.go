@@ -47,7 +47,7 @@ func crashFleet() *immy.Fleet {
 	f.Software[0].UpgradeStrategy = immy.UpgradeUninstallInstall
 	f.Tasks = []immy.Task{{ID: "bitlocker", Name: "BitLocker"}}
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-bitlocker", Item: "bitlocker",
-		Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true})
+		Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce})
 	return f
 }
 

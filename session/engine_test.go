@@ -87,7 +87,7 @@ func TestOnboardingSession(t *testing.T) {
 	f := appFleet("", immy.DesiredLatest, "")
 	f.Tasks = []immy.Task{{ID: "welcome", OnboardingOnly: true}}
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-welcome", Item: "welcome", Target: immy.Target{Type: immy.TargetAllComputers},
-		Mode: immy.ModeEnforce, Enabled: true})
+		Mode: immy.ModeEnforce})
 	h := newHarness(t, f, nil)
 
 	rep := h.run(Request{Computer: "pc1"})

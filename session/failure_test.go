@@ -31,8 +31,8 @@ func smallFleet() *immy.Fleet {
 				Prerequisites: []immy.Prerequisite{{Condition: immy.ConditionNotInstalled, Subjects: []string{"vcredist"}, Then: immy.PrereqInstall, On: []string{"vcredist"}}}},
 		},
 		Deployments: []immy.Deployment{
-			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-phone", Item: "phone", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-phone", Item: "phone", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 		},
 	}
 }

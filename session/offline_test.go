@@ -147,7 +147,7 @@ func detectionFleet() *immy.Fleet {
 	}
 	f.Tasks = []immy.Task{{ID: "bitlocker", Name: "BitLocker"}}
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-bitlocker", Item: "bitlocker",
-		Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true})
+		Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce})
 	return f
 }
 
@@ -381,7 +381,7 @@ func TestSessionThatCannotRunHasReasonAndMessage(t *testing.T) {
 	f := smallFleet()
 	f.Tasks = []immy.Task{{ID: "vpn", Parameters: []immy.Parameter{{Name: "key", Type: immy.ParamPassword}}}}
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-vpn", Item: "vpn", Target: immy.Target{Type: immy.TargetAllComputers},
-		Mode: immy.ModeEnforce, Parameters: map[string]any{"key": secret}, Enabled: true})
+		Mode: immy.ModeEnforce, Parameters: map[string]any{"key": secret}})
 	h := newHarness(t, f, func(c *Config) { c.Inventory = failingInventory{secret: secret} })
 	sub := h.engine.Subscribe("")
 	defer sub.Close()

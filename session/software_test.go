@@ -22,7 +22,7 @@ func appFleet(detected string, desired immy.DesiredState, version string) *immy.
 		Software: []immy.Software{{ID: "app", Name: "App", Detection: immy.Detection{DisplayName: "App"},
 			Versions: versions("1.0", "2.0")}},
 		Deployments: []immy.Deployment{{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers},
-			Desired: desired, Enabled: true}},
+			Desired: desired}},
 	}
 	if version != "" {
 		f.Deployments[0].Version = v(version)
@@ -458,7 +458,7 @@ func TestResolutionOnly(t *testing.T) {
 func TestSingleItemSession(t *testing.T) {
 	f := smallFleet()
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-tool", Item: "vcredist", Target: immy.Target{Type: immy.TargetAllComputers},
-		Desired: immy.DesiredLatest, Enforcement: immy.AdHoc, Enabled: true})
+		Desired: immy.DesiredLatest, Enforcement: immy.AdHoc})
 	h := newHarness(t, f, nil)
 	rep := h.run(Request{Computer: "pc1", Kind: SingleItem, Item: "phone", Source: AdHoc})
 	require.Equal(t, []string{"vcredist:install", "phone:install"}, changes(rep.Actions))

@@ -25,7 +25,7 @@ func taskFleet(task immy.Task, mode immy.TaskMode, params map[string]any, state 
 		},
 		Tasks: []immy.Task{task},
 		Deployments: []immy.Deployment{{ID: "d-task", Item: task.ID, Target: immy.Target{Type: immy.TargetAllComputers},
-			Mode: mode, Parameters: params, Enabled: true}},
+			Mode: mode, Parameters: params}},
 	}
 	if state != nil {
 		for i := range f.Computers {

@@ -29,9 +29,9 @@ func tenancyFleet() *immy.Fleet {
 		},
 		Tasks: []immy.Task{{ID: "tune", Name: "Tune", Tenant: "a", Category: immy.TaskComputer}},
 		Deployments: []immy.Deployment{
-			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-tool", Item: "tool", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-lob", Item: "lob", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "a"}, Desired: immy.DesiredLatest, Enabled: true, Visibility: immy.Visibility{Ticket: true}},
+			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-tool", Item: "tool", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-lob", Item: "lob", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "a"}, Desired: immy.DesiredLatest, Visibility: immy.Visibility{Ticket: true}},
 		},
 	}
 }
@@ -93,9 +93,9 @@ func TestSessionGoesOnPastAFailingFilter(t *testing.T) {
 			{ID: "tool", Name: "Tool", Detection: immy.Detection{DisplayName: "Tool"}, Versions: versions("1.0")},
 		},
 		Deployments: []immy.Deployment{
-			{ID: "latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "remove", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.tags[3] == "d"`}, Desired: immy.DesiredUninstalled, Enabled: true},
-			{ID: "tool", Item: "tool", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "latest", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "remove", Item: "app", Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.tags[3] == "d"`}, Desired: immy.DesiredUninstalled},
+			{ID: "tool", Item: "tool", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 		},
 	}
 	h := newHarness(t, f, nil)

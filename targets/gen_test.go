@@ -151,7 +151,7 @@ func genFleet(cfg genConfig) *immy.Fleet {
 	f.Software = []immy.Software{{ID: "item", Name: "Item", Detection: immy.Detection{DisplayName: "Item*"}}}
 	f.Tasks = []immy.Task{{ID: "cloud", Name: "Cloud task", Category: immy.TaskTenant}}
 	for i := range cfg.Deployments {
-		d := immy.Deployment{ID: fmt.Sprintf("d%05d", i), Item: "item", Desired: immy.DesiredLatest, Enabled: true, Target: genTarget(r, f)}
+		d := immy.Deployment{ID: fmt.Sprintf("d%05d", i), Item: "item", Desired: immy.DesiredLatest, Target: genTarget(r, f)}
 		if selectsTenants(d.Target) {
 			d.Item, d.Desired, d.Mode = "cloud", immy.DesiredUnset, immy.ModeEnforce
 		}

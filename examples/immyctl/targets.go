@@ -248,7 +248,7 @@ func resolveFailure(stderr io.Writer, ff *fleetfile.File, d int, err error) int 
 }
 
 // disabled tells whether no session uses d.
-func disabled(d *immy.Deployment) bool { return !d.Enabled }
+func disabled(d *immy.Deployment) bool { return d.Disabled }
 
 func writeJSON(b *strings.Builder, v any) {
 	enc := json.NewEncoder(b)

@@ -525,7 +525,7 @@ func (c *converter) deployment(w at, d deploymentDTO) immy.Deployment {
 		Enforcement: parseEnum(c, w, "enforcement", d.Enforcement, immy.ParseEnforcement),
 		Priority:    d.Priority,
 		Recommended: d.Recommended,
-		Enabled:     d.Enabled == nil || *d.Enabled,
+		Disabled:    d.Enabled != nil && !*d.Enabled,
 		ApprovedFor: clone(d.ApprovedFor),
 	}
 	if v := d.Visibility; v != nil {
@@ -558,7 +558,7 @@ func (c *converter) schedule(w at, s scheduleDTO) immy.Schedule {
 		ExecuteRightAfterDetection: s.ExecuteRightAfterDetection,
 		Item:                       s.Item,
 		JitterMinutes:              s.JitterMinutes,
-		Enabled:                    s.Enabled == nil || *s.Enabled,
+		Disabled:                   s.Enabled != nil && !*s.Enabled,
 	}
 	if s.Target != nil {
 		out.Target = c.target(w, "target", *s.Target, s.Item)

@@ -440,10 +440,10 @@ deployments:
 			},
 		}},
 		Deployments: []immy.Deployment{
-			{ID: "d1", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
+			{ID: "d1", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
 			{
 				ID: "d2", Item: "cloud", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants},
-				Mode: immy.ModeAudit, Enabled: false,
+				Mode: immy.ModeAudit, Disabled: true,
 				Parameters: map[string]any{"n": 2.5, "kv": map[string]string{"b": "c"}},
 			},
 		},

@@ -325,7 +325,7 @@ func (wr *writer) file() *fileDTO {
 		d := scheduleDTO{
 			ID: s.ID, Cron: s.Cron, TimeZone: s.TimeZone,
 			ExecuteAfterMinutes: s.ExecuteAfterMinutes, ExecuteRightAfterDetection: s.ExecuteRightAfterDetection,
-			Item: s.Item, JitterMinutes: s.JitterMinutes, Enabled: enabledPtr(s.Enabled),
+			Item: s.Item, JitterMinutes: s.JitterMinutes, Enabled: enabledPtr(!s.Disabled),
 		}
 		if s.Target != (immy.Target{}) {
 			t := wr.target(w, s.Target, s.Item)
@@ -549,7 +549,7 @@ func (wr *writer) deployment(w at, x immy.Deployment) deploymentDTO {
 		Enforcement: enum(wr, w, "enforcement", x.Enforcement, immy.Required),
 		Priority:    x.Priority,
 		Recommended: x.Recommended,
-		Enabled:     enabledPtr(x.Enabled),
+		Enabled:     enabledPtr(!x.Disabled),
 		ApprovedFor: clone(x.ApprovedFor),
 	}
 	if v := x.Visibility; v != (immy.Visibility{}) {

@@ -70,8 +70,8 @@ func TestWriteDefaults(t *testing.T) {
 		Tenants: []immy.Tenant{{ID: "t"}},
 		Tasks:   []immy.Task{{ID: "cloud", Category: immy.TaskTenant}},
 		Deployments: []immy.Deployment{
-			{ID: "d1", Item: "cloud", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants}, Mode: immy.ModeAudit, Enabled: true},
-			{ID: "d2", Item: "cloud", Target: immy.Target{Category: immy.CategoryComputer, Type: immy.TargetAllComputers}, Mode: immy.ModeAudit},
+			{ID: "d1", Item: "cloud", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants}, Mode: immy.ModeAudit},
+			{ID: "d2", Item: "cloud", Target: immy.Target{Category: immy.CategoryComputer, Type: immy.TargetAllComputers}, Mode: immy.ModeAudit, Disabled: true},
 		},
 	}
 	want := `version: 1
@@ -131,7 +131,7 @@ func TestWriteParameterValues(t *testing.T) {
 			{Name: "pw", Type: immy.ParamPassword},
 		}}},
 		Deployments: []immy.Deployment{{
-			ID: "d", Item: "task", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true,
+			ID: "d", Item: "task", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce,
 			Parameters: map[string]any{"text": "123", "num": -0.25, "whole": 7.0, "flag": true, "kv": map[string]string{"on": "off"}, "pw": "p@ss: word"},
 		}},
 	}

@@ -131,7 +131,7 @@ func (b *FleetBuilder) Task(id string, opts ...TaskOption) *FleetBuilder {
 // software deployment the desired state latest and a task deployment the mode
 // enforce.
 func (b *FleetBuilder) Deploy(id, item string, target immy.Target, opts ...DeploymentOption) *FleetBuilder {
-	d := immy.Deployment{ID: id, Item: item, Target: target, Enabled: true}
+	d := immy.Deployment{ID: id, Item: item, Target: target}
 	for _, o := range opts {
 		o.applyDeployment(&d)
 	}

@@ -101,15 +101,15 @@ func TestBuilder(t *testing.T) {
 		},
 		Deployments: []immy.Deployment{
 			{ID: "d1", Item: "chrome", Target: immy.Target{Type: immy.TargetAllComputers, Filter: immy.FilterWorkstationsAndPortable},
-				Desired: immy.DesiredLatest, Recommended: true, Enabled: true},
+				Desired: immy.DesiredLatest, Recommended: true},
 			{ID: "d2", Item: "chrome", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso", PropagateToChildren: true},
-				Desired: immy.DesiredThisVersion, Version: immy.MustParseVersion("118.0"), Priority: 5, Enabled: true},
+				Desired: immy.DesiredThisVersion, Version: immy.MustParseVersion("118.0"), Priority: 5},
 			{ID: "d3", Item: "bitlocker", Target: immy.Target{Type: immy.TargetComputer, Computer: "pc1"}, Mode: immy.ModeEnforce,
-				Enforcement: immy.Optional, Enabled: true, Parameters: map[string]any{"escrow": false}, ApprovedFor: []string{"pc1"}},
-			{ID: "d4", Item: "report", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants}, Mode: immy.ModeMonitor},
-			{ID: "d5", Item: "lob", Target: immy.Target{Type: immy.TargetTag, Tag: "canary", Tenant: "contoso"}, Desired: immy.DesiredUninstalled, Enabled: true},
+				Enforcement: immy.Optional, Parameters: map[string]any{"escrow": false}, ApprovedFor: []string{"pc1"}},
+			{ID: "d4", Item: "report", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants}, Mode: immy.ModeMonitor, Disabled: true},
+			{ID: "d5", Item: "lob", Target: immy.Target{Type: immy.TargetTag, Tag: "canary", Tenant: "contoso"}, Desired: immy.DesiredUninstalled},
 			// An unknown item gets no default: Validate reports it.
-			{ID: "d6", Item: "nothing", Target: immy.Target{Type: immy.TargetPerson, Person: "john"}, Enabled: true},
+			{ID: "d6", Item: "nothing", Target: immy.Target{Type: immy.TargetPerson, Person: "john"}},
 		},
 		Schedules: []immy.Schedule{{ID: "nightly", Cron: "0 2 * * *"}},
 	}

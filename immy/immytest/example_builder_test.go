@@ -21,7 +21,7 @@ func ExampleNewFleet() {
 
 	d := f.Deployments[0]
 	fmt.Println(len(f.Tenants), "tenant,", len(f.Computers), "computer,", len(f.Deployments), "deployment")
-	fmt.Println(d.ID, d.Desired, d.Target.Type, d.Target.Tenant, "enabled:", d.Enabled)
+	fmt.Println(d.ID, d.Desired, d.Target.Type, d.Target.Tenant, "enabled:", !d.Disabled)
 	fmt.Println("valid:", f.Validate() == nil)
 	// Output:
 	// 1 tenant, 1 computer, 1 deployment

@@ -42,6 +42,9 @@ type GenConfig struct {
 	// Mix weighs the target types of computer deployments; the zero Mix is
 	// [DefaultMix].
 	Mix TargetMix
+	// Filters says how filter targets are written; the zero value is
+	// FiltersFew.
+	Filters FilterStyle
 }
 
 // TargetMix weighs the target types of generated deployments of software and
@@ -68,11 +71,31 @@ var DefaultMix = TargetMix{
 	Group: 10, Expr: 10, Lua: 3, ClientGroup: 6, DeviceGroup: 4,
 }
 
+// FilteredMix is the target mix of an MSP that targets by filter, as MSPs
+// that run many customers come to: two in five of the computer deployments
+// are filters, one in four of them Lua.
+var FilteredMix = TargetMix{
+	AllComputers: 6, TenantComputers: 24, Computer: 8, Person: 4, Tag: 8,
+	Group: 8, Expr: 33, Lua: 11, ClientGroup: 5, DeviceGroup: 3,
+}
+
 // FleetScale is the preset of the engine's benchmarks: computers computers and
-// the rest in proportion to them, as an MSP of that size has. FleetScale(100_000)
-// is 2,000 tenants, 20,000 persons, 2,000 groups, 5,000 deployments over 500
-// items (475 software, 25 tasks) with prerequisite chains up to 4 deep.
+// the rest in proportion to them, as an MSP of that size has, with filters as
+// MSPs write them. FleetScale(100_000) is 2,000 tenants, 20,000 persons, 2,000
+// groups, 5,000 deployments over 500 items (475 software, 25 tasks) with
+// prerequisite chains up to 4 deep; over a third of the deployments target
+// by filter (FilteredMix), most filters distinct (FiltersDistinct).
 func FleetScale(computers int) GenConfig {
+	cfg := FleetScaleUniform(computers)
+	cfg.Mix, cfg.Filters = FilteredMix, FiltersDistinct
+	return cfg
+}
+
+// FleetScaleUniform is FleetScale with the DefaultMix of targets and filters
+// drawn from a dozen sources (FiltersFew): the shape the engine's benchmarks
+// had first, when a fleet of 100,000 computers had some 600 filter targets
+// of 16 distinct sources.
+func FleetScaleUniform(computers int) GenConfig {
 	items := max(20, computers/200)
 	tasks := max(4, items/20)
 	return GenConfig{
@@ -199,6 +222,8 @@ type generator struct {
 	swDepth    []int
 	swPick     picker // by how common
 	compTasks  []int  // indices of computer tasks
+
+	filters *filterComposer // of FiltersDistinct, made when first needed
 }
 
 // Streams of the sections.
@@ -212,6 +237,7 @@ const (
 	streamAgreements
 	streamDeployments
 	streamSchedules
+	streamFilters
 )
 
 type rnd struct{ *rand.Rand }
@@ -1193,7 +1219,7 @@ func (g *generator) deployments() {
 	for i := range n {
 		d := &f.Deployments[i]
 		d.ID = padID("d-", i, w)
-		d.Enabled = r.pct(96)
+		d.Disabled = !r.pct(96)
 		owner, global := -1, false
 		var task *immy.Task
 		if len(f.Tasks) > 0 && (len(f.Software) == 0 || r.pct(15)) {
@@ -1358,8 +1384,14 @@ func (g *generator) computerTarget(r rnd, kind int) immy.Target {
 			return t
 		}
 	case 6:
+		if g.cfg.Filters == FiltersDistinct {
+			return g.filterTarget(r, maybeTenant, false)
+		}
 		return maybeTenant(immy.Target{Type: immy.TargetFilter, Expr: pick(r, genExprFilters)}, 50)
 	case 7:
+		if g.cfg.Filters == FiltersDistinct {
+			return g.filterTarget(r, maybeTenant, true)
+		}
 		return maybeTenant(immy.Target{Type: immy.TargetFilter, Lua: pick(r, genLuaFilters)}, 50)
 	case 8:
 		return immy.Target{Type: immy.TargetClientGroup, ClientGroup: pick(r, genClientGroups), Filter: g.groupFilter(r)}
@@ -1383,6 +1415,9 @@ func (g *generator) privateTarget(r rnd, owner int) immy.Target {
 	case x < 35:
 		return immy.Target{Type: immy.TargetTag, Tag: pick(r, genTagTargets), Tenant: tenant}
 	case x < 45:
+		if g.cfg.Filters == FiltersDistinct {
+			return immy.Target{Type: immy.TargetFilter, Expr: g.exprFilter(owner), Tenant: tenant}
+		}
 		return immy.Target{Type: immy.TargetFilter, Expr: pick(r, genExprFilters), Tenant: tenant}
 	}
 	return immy.Target{Type: immy.TargetAllComputers, Tenant: tenant, Filter: g.groupFilter(r)}
@@ -1426,7 +1461,7 @@ func (g *generator) schedules() {
 		s := &f.Schedules[i]
 		s.ID = padID("sched-", i, w)
 		s.Cron = pick(r, genCrons)
-		s.Enabled = r.pct(90)
+		s.Disabled = !r.pct(90)
 		s.JitterMinutes = pick(r, []int{0, 15, 30})
 		if r.pct(50) {
 			s.ExecuteAfterMinutes = pick(r, []int{60, 120, 240})

@@ -409,7 +409,7 @@ func TestGenerateShape(t *testing.T) {
 			targets[key]++
 			desired[d.Desired]++
 			modes[d.Mode]++
-			if !d.Enabled {
+			if d.Disabled {
 				disabled++
 			}
 			if d.Priority != 0 {

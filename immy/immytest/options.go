@@ -350,7 +350,7 @@ func Recommended() DeploymentOption {
 
 // Disabled disables a deployment.
 func Disabled() DeploymentOption {
-	return DeploymentFunc(func(d *immy.Deployment) { d.Enabled = false })
+	return DeploymentFunc(func(d *immy.Deployment) { d.Disabled = true })
 }
 
 // Value sets a task deployment's parameter value.

@@ -115,7 +115,7 @@ func TestScheduleTicks(t *testing.T) {
 	ctx := context.Background()
 	const n = 3
 	d := newSQLiteEngine(t, n, nil)
-	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteAfterMinutes: 60, JitterMinutes: 30, Enabled: true})
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteAfterMinutes: 60, JitterMinutes: 30})
 	c := &clock{now: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)}
 	q := ticker(t, d, p, c)
 
@@ -228,7 +228,7 @@ func TestScheduleMissedRunStartsOnce(t *testing.T) {
 	ctx := context.Background()
 	const n = 2
 	d := newSQLiteEngine(t, n, nil)
-	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", Item: "app", ExecuteRightAfterDetection: true, Enabled: true})
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", Item: "app", ExecuteRightAfterDetection: true})
 	c := &clock{now: time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC)}
 	q := ticker(t, d, p, c)
 	_, err := q.Tick(ctx)
@@ -273,7 +273,7 @@ func TestScheduleDaylightSavingInComputersZone(t *testing.T) {
 	ctx := context.Background()
 	const n = 2
 	d := newSQLiteEngine(t, n, nil)
-	p := schedulePlanner(t, n, "America/New_York", immy.Schedule{ID: "nightly", Cron: "30 2 * * *", Enabled: true})
+	p := schedulePlanner(t, n, "America/New_York", immy.Schedule{ID: "nightly", Cron: "30 2 * * *"})
 	c := &clock{now: time.Date(2026, 3, 8, 5, 0, 0, 0, time.UTC)} // 00:00 EST
 	q := ticker(t, d, p, c)
 	_, err := q.Tick(ctx)
@@ -306,7 +306,7 @@ func TestSchedulePeriodicTick(t *testing.T) {
 	const n = 2
 	ctx := context.Background()
 	c := &clock{now: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)}
-	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true, Enabled: true})
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true})
 	d := newSQLiteEngine(t, n, func(cfg *durable.Config) {
 		cfg.Schedules, cfg.Now, cfg.ScheduleInterval = p, c.Now, 100*time.Millisecond
 	})
@@ -351,7 +351,7 @@ func TestScheduleSlowTickDoesNotPileUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const n = 1
-	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", Enabled: true})
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *"})
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	slow := func() time.Time {
@@ -385,7 +385,7 @@ func TestScheduleSlowTickDoesNotPileUp(t *testing.T) {
 func TestScheduleTickOnBothDatabases(t *testing.T) {
 	t.Parallel()
 	const n = 3
-	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *", Enabled: true})
+	p := schedulePlanner(t, n, "", immy.Schedule{ID: "nightly", Cron: "0 2 * * *"})
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			ctx := context.Background()

@@ -246,10 +246,10 @@ type settingsDoc struct {
 
 // These four are the one place that knows how the vocabulary spells a
 // deployment's or a schedule's switch; the stored form keeps "disabled".
-func deploymentDisabled(d *immy.Deployment) bool       { return !d.Enabled }
-func setDeploymentDisabled(d *immy.Deployment, v bool) { d.Enabled = !v }
-func scheduleDisabled(s *immy.Schedule) bool           { return !s.Enabled }
-func setScheduleDisabled(s *immy.Schedule, v bool)     { s.Enabled = !v }
+func deploymentDisabled(d *immy.Deployment) bool       { return d.Disabled }
+func setDeploymentDisabled(d *immy.Deployment, v bool) { d.Disabled = v }
+func scheduleDisabled(s *immy.Schedule) bool           { return s.Disabled }
+func setScheduleDisabled(s *immy.Schedule, v bool)     { s.Disabled = v }
 
 // decoder collects the problems of decoding stored documents.
 type decoder struct{ errs []error }

@@ -26,7 +26,7 @@ func Example() {
 	chrome := immy.Software{ID: "chrome", Name: "Google Chrome", Detection: immy.Detection{DisplayName: "Google Chrome"},
 		UpgradeStrategy: immy.UpgradeInstallOver}
 	deploy := immy.Deployment{ID: "d1", Item: "chrome", Target: immy.Target{Type: immy.TargetAllComputers},
-		Desired: immy.DesiredLatest, Enabled: true}
+		Desired: immy.DesiredLatest}
 	rev, err := store.Apply(ctx, fleetstore.Change{Base: store.Revision(), Actor: "alice", Ops: []fleetstore.Op{
 		fleetstore.PutTenant(immy.Tenant{ID: "contoso", Name: "Contoso"}),
 		fleetstore.PutComputer(immy.Computer{ID: "pc1", Tenant: "contoso", Kind: immy.KindWorkstation}),

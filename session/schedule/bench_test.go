@@ -40,7 +40,7 @@ func BenchmarkCompile(b *testing.B) {
 // BenchmarkSessions plans one fire over 10,000 computers in 20 zones.
 func BenchmarkSessions(b *testing.B) {
 	zones := []string{"America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "UTC"}
-	f := &immy.Fleet{Schedules: []immy.Schedule{{ID: "nightly", Cron: "0 2 * * *", JitterMinutes: 30, Enabled: true}}}
+	f := &immy.Fleet{Schedules: []immy.Schedule{{ID: "nightly", Cron: "0 2 * * *", JitterMinutes: 30}}}
 	for i := range 20 {
 		f.Tenants = append(f.Tenants, immy.Tenant{ID: fmt.Sprintf("t%02d", i), TimeZone: zones[i%len(zones)]})
 	}

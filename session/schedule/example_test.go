@@ -48,7 +48,7 @@ func ExamplePlanner_Due() {
 			{ID: "pc-1", Tenant: "contoso", Kind: immy.KindWorkstation},
 			{ID: "pc-3", Tenant: "contoso", Kind: immy.KindWorkstation},
 		},
-		Schedules: []immy.Schedule{{ID: "nightly", Cron: "0 2 * * *", ExecuteAfterMinutes: 120, Enabled: true}},
+		Schedules: []immy.Schedule{{ID: "nightly", Cron: "0 2 * * *", ExecuteAfterMinutes: 120}},
 	}
 	ix, err := targets.NewIndex(f, targets.Config{})
 	if err != nil {

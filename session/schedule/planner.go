@@ -126,7 +126,7 @@ func New(ix *targets.Index, cfg Config) (*Planner, error) {
 		}
 		p.schedules = append(p.schedules, c)
 		ps = append(ps, checkItem(f, i, s, soft, tasks)...)
-		deps[i] = immy.Deployment{ID: s.ID, Item: s.Item, Target: scheduleTarget(s.Target), Enabled: true}
+		deps[i] = immy.Deployment{ID: s.ID, Item: s.Item, Target: scheduleTarget(s.Target)}
 		if deps[i].Target.Category == immy.CategoryTenant || slices.Contains([]immy.TargetType{immy.TargetAllTenants, immy.TargetTenant, immy.TargetTenantTag}, deps[i].Target.Type) {
 			ps = append(ps, immy.Problem{Section: "schedules", Index: i, ID: s.ID, Field: "target.type", Message: fmt.Sprintf("target %s selects tenants; a schedule starts sessions on computers", deps[i].Target.Type), Err: immy.ErrInvalid})
 		}
@@ -365,7 +365,7 @@ func (p *Planner) Due(ctx context.Context, id string, last, now time.Time) ([]Fi
 	if err != nil {
 		return nil, err
 	}
-	if !s.src.Enabled || last.IsZero() {
+	if s.src.Disabled || last.IsZero() {
 		return nil, nil
 	}
 	zones, err := p.Zones(ctx, id)

@@ -39,11 +39,11 @@ func planFleet() *immy.Fleet {
 			{ID: "rename", OnboardingOnly: true},
 		},
 		Schedules: []immy.Schedule{
-			{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true, Enabled: true},
+			{ID: "nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true},
 			{ID: "weekly-7zip", Cron: "0 12 * * 3", TimeZone: "Europe/London", ExecuteAfterMinutes: 360, JitterMinutes: 30, Item: "7zip",
-				Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.os startsWith "Windows 11"`}, Enabled: true},
-			{ID: "contoso-app", Cron: "30 1 * * *", Item: "contoso-app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso"}, Enabled: true},
-			{ID: "off", Cron: "0 3 * * *", Enabled: false},
+				Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.os startsWith "Windows 11"`}},
+			{ID: "contoso-app", Cron: "30 1 * * *", Item: "contoso-app", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso"}},
+			{ID: "off", Cron: "0 3 * * *", Disabled: true},
 		},
 	}
 }
@@ -214,7 +214,7 @@ func TestNewProblems(t *testing.T) {
 	f.Tenants[2].TimeZone = "Nowhere/Town"
 	f.Computers[0].TimeZone = "Mars/Olympus"
 	f.Schedules = append(f.Schedules,
-		immy.Schedule{ID: "bad-cron", Cron: "0 25 * * *", ExecuteAfterMinutes: 10, Item: "missing", Enabled: true},
+		immy.Schedule{ID: "bad-cron", Cron: "0 25 * * *", ExecuteAfterMinutes: 10, Item: "missing"},
 		immy.Schedule{ID: "cloud", Cron: "0 2 * * *", Item: "m365-licences", Target: immy.Target{Type: immy.TargetAllTenants}},
 		immy.Schedule{ID: "onboarding", Cron: "0 2 * * *", Item: "rename"},
 		immy.Schedule{ID: "private", Cron: "0 2 * * *", Item: "contoso-app", Target: immy.Target{Type: immy.TargetAllComputers}},
@@ -288,7 +288,7 @@ func TestPlannerSkipsComputersAFilterFailsOn(t *testing.T) {
 		f.Computers[i].Tags = []string{"a", "b"}
 	}
 	f.Computers[0].Tags = []string{"a", "b", "c", "d"} // c-ws-2
-	f.Schedules = []immy.Schedule{{ID: "tagged", Cron: "0 2 * * *", Enabled: true,
+	f.Schedules = []immy.Schedule{{ID: "tagged", Cron: "0 2 * * *",
 		Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.tags[3] == "d"`}}}
 	type failure struct{ schedule, deployment, computer string }
 	var failed []failure

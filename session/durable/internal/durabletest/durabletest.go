@@ -47,9 +47,9 @@ func Fleet(n int) *immy.Fleet {
 		},
 		Tasks: []immy.Task{{ID: "bitlocker", Name: "BitLocker"}},
 		Deployments: []immy.Deployment{
-			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-phone", Item: "phone", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest, Enabled: true},
-			{ID: "d-bitlocker", Item: "bitlocker", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce, Enabled: true},
+			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-phone", Item: "phone", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+			{ID: "d-bitlocker", Item: "bitlocker", Target: immy.Target{Type: immy.TargetAllComputers}, Mode: immy.ModeEnforce},
 		},
 	}
 	for i := range n {
