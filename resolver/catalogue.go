@@ -301,7 +301,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 		case d.Script != nil:
 			it.detect = detectScript
 		}
-		if it.detect == detectInventory {
+		if it.detect != detectNone { // a script's version is mapped too (MapVersion)
 			f, ps := compileFilters(&d, problem)
 			own = append(own, ps...)
 			it.filters = f

@@ -44,6 +44,22 @@ type filters struct {
 	// version per text; bounded by maxMapped
 	mapped sync.Map // string -> *immy.Version
 	n      atomic.Int64
+	// publishers matched, by publisher: fleets repeat a few hundred
+	pubHit sync.Map // string -> bool
+	np     atomic.Int64
+}
+
+// publisherMatches reports whether a known publisher matches the globs.
+func (f *filters) publisherMatches(p string) bool {
+	if hit, ok := f.pubHit.Load(p); ok {
+		return hit.(bool)
+	}
+	hit, _ := f.pubs.match(p, lowerASCII(p))
+	if f.np.Load() < maxMapped {
+		f.pubHit.Store(p, hit)
+		f.np.Add(1)
+	}
+	return hit
 }
 
 const maxMapped = 1 << 14
@@ -136,7 +152,7 @@ func (f *filters) judge(e *immy.DetectedSoftware, v *immy.Version) judgement {
 		switch {
 		case e.Publisher == "":
 			j.pubUnknown = true
-		case func() bool { ok, _ := f.pubs.match(e.Publisher, lowerASCII(e.Publisher)); return ok }():
+		case f.publisherMatches(e.Publisher):
 			j.score++
 		default:
 			return judgement{ver: j.ver, why: fmt.Sprintf("publisher %q does not match", e.Publisher)}
@@ -308,4 +324,16 @@ func (c *Catalogue) detectedFrom(k int32, inventory []immy.DetectedSoftware) str
 		s += " as " + m.Detected
 	}
 	return s + ": " + m.Why
+}
+
+// MapVersion turns a version that detection found for a software some other
+// way (a detection script's output) into the release version by the
+// software's version map, as inventory detection does; v itself when the
+// software has no mapping that matches, or is not in the catalogue.
+func (c *Catalogue) MapVersion(software string, v immy.Version) immy.Version {
+	k, ok := c.software(software)
+	if !ok || c.items[k].filters == nil {
+		return v
+	}
+	return *c.items[k].filters.mapVersion(&v)
 }

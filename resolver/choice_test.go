@@ -2,11 +2,13 @@ package resolver_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/fleetfile"
 	"github.com/immyoss/engine/resolver"
 )
 
@@ -173,4 +175,48 @@ func FuzzDetectChoice(f *testing.F) {
 		require.Equal(t, st.Present, acts[0].Action != resolver.ActionInstall)
 		require.Equal(t, st.Version.String(), acts[0].Detected)
 	})
+}
+
+func TestMapVersion(t *testing.T) {
+	f := &immy.Fleet{Software: []immy.Software{{ID: "python", Name: "Python", Detection: immy.Detection{Script: &immy.Script{Body: "x"},
+		VersionMap: []immy.VersionMapping{{Match: `^(?P<maj>\d+)\.(?P<min>\d+)\.(?P<micro>\d+)150\.0$`, To: "${maj}.${min}.${micro}"}}}}}}
+	cat, err := resolver.NewCatalogue(f)
+	require.NoError(t, err)
+	require.Equal(t, "3.13.4", cat.MapVersion("python", immy.MustParseVersion("3.13.4150.0")).String())
+	require.Equal(t, "3.12.1", cat.MapVersion("python", immy.MustParseVersion("3.12.1")).String(), "no mapping matches")
+	require.Equal(t, "1.0", cat.MapVersion("nope", immy.MustParseVersion("1.0")).String())
+}
+
+// BenchmarkDetectionFleet plans issue 17's workstation, copied to 2,000
+// computers: detection with publishers, ranges and version maps on the hot path.
+func BenchmarkDetectionFleet(b *testing.B) {
+	f, err := fleetfile.LoadFile("testdata/detection/fleet.yaml")
+	require.NoError(b, err)
+	fl := f.Fleet
+	proto := fl.Computers
+	fl.Computers = nil
+	for i := range 1000 {
+		for _, c := range proto {
+			c.ID = fmt.Sprintf("%s-%04d", c.ID, i)
+			fl.Computers = append(fl.Computers, c)
+		}
+	}
+	ctx := context.Background()
+	run := func(b *testing.B, fl *immy.Fleet) {
+		for b.Loop() {
+			if _, err := resolver.PlanFleet(ctx, fl, resolver.Config{}, resolver.Session{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(fl.Computers)), "ns/computer")
+	}
+	b.Run("filters", func(b *testing.B) { run(b, fl) })
+	// the same names, without publishers, ranges and maps: the cost of the narrowing
+	plain := *fl
+	plain.Software = append([]immy.Software(nil), fl.Software...)
+	for i := range plain.Software {
+		d := &plain.Software[i].Detection
+		d.Publishers, d.Versions, d.VersionMap = nil, "", nil
+	}
+	b.Run("names-only", func(b *testing.B) { run(b, &plain) })
 }
