@@ -33,7 +33,10 @@
 // agreements, software with prerequisite chains, tasks, and deployments over
 // every kind of target. It is seeded and deterministic, the result passes
 // Validate, and it is fast enough for a benchmark's setup. [FleetScale] is the
-// preset the engine's benchmarks share:
+// preset the engine's benchmarks share, with filters as MSPs write them (over
+// a third of the deployments, most sources distinct, Lua with locals, string
+// functions and loops); [FleetScaleUniform] is the earlier shape, with few
+// filters of few sources:
 //
 //	f := immytest.Generate(immytest.FleetScale(100_000)) // 2,000 tenants, 5,000 deployments
 //

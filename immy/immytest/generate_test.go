@@ -122,6 +122,10 @@ func TestFleetScale(t *testing.T) {
 		Seed: 1, Tenants: 2000, Computers: 100_000, Persons: 20_000, Groups: 2000, Agreements: 2000,
 		Software: 475, Tasks: 25, Deployments: 5000, Schedules: 5, PrereqDepth: 4,
 	}
+	if diff := cmp.Diff(want, immytest.FleetScaleUniform(100_000)); diff != "" {
+		t.Errorf("FleetScaleUniform(100_000) (-want +got):\n%s", diff)
+	}
+	want.Mix, want.Filters = immytest.FilteredMix, immytest.FiltersDistinct
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FleetScale(100_000) (-want +got):\n%s", diff)
 	}
