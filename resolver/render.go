@@ -90,14 +90,27 @@ func (c *ComputerPlan) writeText(b *bytes.Buffer) {
 	tw.Flush()
 	b.WriteString("  actions:\n")
 	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	for i, a := range c.Actions() {
+	acts := c.Actions()
+	from := false
+	for i, a := range acts {
 		dep := a.Deployment
 		if dep == "" {
 			dep = "(no deployment)"
 		}
 		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\t%s\n", i+1, a.Action, a.Item, versions(a), a.Reason, dep)
+		from = from || a.DetectedFrom != ""
 	}
 	tw.Flush()
+	if from { // which inventory entry, where detection had a choice
+		b.WriteString("  detected from:\n")
+		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		for _, a := range acts {
+			if a.DetectedFrom != "" {
+				fmt.Fprintf(tw, "    %s\t%s\n", a.Item, oneLine(a.DetectedFrom))
+			}
+		}
+		tw.Flush()
+	}
 	c.writeProblems(b)
 }
 
