@@ -162,11 +162,6 @@ func changedOps(cur *snapshot, ops []Op) ([]op, error) {
 			out = append(out, x)
 			continue
 		}
-		if o.kind == KindComputer {
-			c := *o.put.(*immy.Computer)
-			keepInventory(&c, cur)
-			x.put = &c
-		}
 		doc, tenant := docOf(x.Op)
 		b, err := json.Marshal(doc)
 		if err != nil {
@@ -175,6 +170,16 @@ func changedOps(cur *snapshot, ops []Op) ([]op, error) {
 		}
 		if bytes.Equal(b, x.before) {
 			continue
+		}
+		// The fleet holds the entity as it is stored, read back: a copy
+		// that shares nothing with the caller's value, and equal to what a
+		// reload gives.
+		if x.put, err = sectionOf[o.kind].decode(b); err != nil {
+			errs = append(errs, fmt.Errorf("op #%d: %s: %w", i+1, o, err))
+			continue
+		}
+		if o.kind == KindComputer {
+			keepInventory(x.put.(*immy.Computer), cur)
 		}
 		x.after, x.tenant = b, tenant
 		if x.before == nil {

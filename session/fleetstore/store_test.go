@@ -549,3 +549,13 @@ func TestInventoryRefused(t *testing.T) {
 	_, err := s.Apply(ctx, Change{Base: s.Revision(), Actor: long, Ops: []Op{PutTenant(immy.Tenant{ID: "t", Name: "T"})}})
 	require.ErrorIs(t, err, immy.ErrInvalid)
 }
+
+func TestFleetSharesNothingWithCaller(t *testing.T) {
+	ctx := context.Background()
+	s := backends(t)[0].open(t)
+	tenant := immy.Tenant{ID: "t", Name: "T", Tags: []string{"vip"}}
+	_, err := s.Apply(ctx, Change{Actor: "alice", Ops: []Op{PutTenant(tenant)}})
+	require.NoError(t, err)
+	tenant.Tags[0] = "changed by the caller"
+	require.Equal(t, []string{"vip"}, s.Fleet().Tenants[0].Tags)
+}
