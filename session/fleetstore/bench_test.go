@@ -15,21 +15,25 @@ import (
 
 // BenchmarkApplyChanges writes 1,000 computers' inventories (their detected
 // software, OS, online, last seen and a logon each) through the store in one
-// batch on SQLite, in a fleet of 1,000 computers.
+// batch on SQLite, in fleets of 1,000 and 100,000 computers.
 //
 //	go test -run '^$' -bench BenchmarkApplyChanges -benchmem ./session/fleetstore/
 func BenchmarkApplyChanges(b *testing.B) {
-	for _, sync := range []string{"FULL", "NORMAL"} {
-		b.Run("sync="+sync, func(b *testing.B) {
+	for _, bc := range []struct {
+		fleet int
+		sync  string
+	}{{1000, "FULL"}, {1000, "NORMAL"}, {100_000, "FULL"}} {
+		sync := bc.sync
+		b.Run(fmt.Sprintf("fleet=%d/sync=%s", bc.fleet, sync), func(b *testing.B) {
 			ctx := context.Background()
-			f := immytest.Generate(immytest.FleetScale(1000))
+			f := immytest.Generate(immytest.FleetScale(bc.fleet))
 			s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "immy.db"), Config{Synchronous: sync})
 			require.NoError(b, err)
 			defer s.Close()
 			importFleet(b, s, f)
 			batches := [2][]Inventory{}
 			for k := range batches {
-				for i, c := range f.Computers {
+				for i, c := range f.Computers[:1000] {
 					sw := make([]immy.DetectedSoftware, 0, len(c.Software)+1)
 					sw = append(sw, c.Software...)
 					sw = append(sw, immy.DetectedSoftware{Name: "Agent", Version: mustVersion(b, fmt.Sprintf("1.%d.%d", k, i)), Publisher: "Northpoint"})
