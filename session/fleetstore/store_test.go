@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -558,4 +559,66 @@ func TestFleetSharesNothingWithCaller(t *testing.T) {
 	require.NoError(t, err)
 	tenant.Tags[0] = "changed by the caller"
 	require.Equal(t, []string{"vip"}, s.Fleet().Tenants[0].Tags)
+}
+
+// Writers at once, in one store and in two: admins editing different
+// deployments against the same revision all land, agents' inventory writes
+// land between them, and every write has a revision of its own.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	src := mspFleet(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			s1 := b.open(t)
+			importFleet(t, s1, src)
+			s2 := b.open(t)
+			base := s1.Revision()
+			n := min(len(src.Deployments), 8)
+			revs := make(chan int64, 2*n)
+			errs := make(chan error, 2*n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					s := []*Store{s1, s2}[i%2]
+					d := src.Deployments[i]
+					d.Priority = 1000 + i
+					rev, err := s.Apply(ctx, Change{Base: base, Actor: fmt.Sprint("admin", i), Ops: []Op{PutDeployment(d)}})
+					revs <- rev
+					errs <- err
+				}()
+				go func() {
+					defer wg.Done()
+					s := []*Store{s2, s1}[i%2]
+					online := i%2 == 0
+					rev, err := s.PutInventory(ctx, []Inventory{{Computer: src.Computers[i%len(src.Computers)].ID, Online: &online,
+						Logons: []string{fmt.Sprintf("u%d@x.com", i)}}})
+					revs <- rev
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(revs)
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			seen := map[int64]bool{}
+			for r := range revs {
+				require.False(t, seen[r], "revision %d twice", r)
+				seen[r] = true
+			}
+			require.Len(t, seen, 2*n)
+			require.NoError(t, s1.Refresh(ctx))
+			require.NoError(t, s2.Refresh(ctx))
+			require.Equal(t, base+int64(2*n), s1.Revision())
+			if diff := cmp.Diff(s1.Fleet(), s2.Fleet(), fleetCmp...); diff != "" {
+				t.Fatalf("two stores disagree:\n%s", diff)
+			}
+			for i := range n {
+				require.Equal(t, 1000+i, deployment(s1.Fleet(), src.Deployments[i].ID).Priority)
+			}
+		})
+	}
 }
