@@ -39,7 +39,9 @@ import (
 //     base and by its number: OpenSSL packages' 3.0.8 < 3.0.8-1 < 3.0.8-2,
 //     Homebrew's 8.15.0_1 > 8.15.0. What a distribution adds to the revision
 //     (Ubuntu's 1ubuntu0.22.04.1) is kept in the text and does not compare.
-//  6. After '-' (or Debian's '~'), a word is a semver pre-release: the
+//  6. After '-' (or Debian's '~', where '~' inside separates identifiers as
+//     '.' does: 0.13~~git20221201 is 0.13-git.20221201), a word is a semver
+//     pre-release: the
 //     dot-separated identifiers (letters, digits, '-' and '_') compare numbers numerically and before words,
 //     words by rule 3's order and then in ASCII order, and a longer list after
 //     its own prefix: Node's 1.2.3-beta.1 < 1.2.3; 1.2.3-rc1 equals
@@ -53,7 +55,11 @@ import (
 //     2019-01-11_00-10 is 2019.1.11.0.10; numbers after a dot continue it
 //     (2026-08-17.4 is 2026.8.17.4).
 //  9. A word made of letters then digits after the number, separated by a
-//     dot, is read like a glued one (2.29.2.windows.2, 1.0.0.RC1).
+//     dot, is read like a glued one (2.29.2.windows.2, 1.0.0.RC1). Letters and
+//     digits that run on are one label (Spotify's 1.2.89.539.gfb3c63a3, a
+//     commit, after 1.2.89.539), and dot-separated identifiers after the word
+//     continue it: Firefox Nightly's 86.0a1.20210118214232 is the pre-release
+//     alpha.1.20210118214232, before 86.0a1.20210119093715 and 86.0.
 //  10. The version is the first word of the text. What follows a space or a
 //     bracket is a build when it is a number in brackets or a number after the
 //     word build (Zoom's 6.2.3 (47507), 2.137 (Build 571)), a pre-release when

@@ -209,21 +209,49 @@ func (v *Version) readSuffix(s, r string) error {
 			}
 			num, rest = canonNum(rest[:j]), rest[j:]
 		}
+		runOn := false
+		if len(rest) > 0 && isAlnum(rest[0]) {
+			// letters and digits that run on ("gfb3c63a3", a commit): one label
+			j := 0
+			for j < len(rest) && isAlnum(rest[j]) {
+				j++
+			}
+			word, num, runOn = strings.ToLower(w[:len(w)-len(rest)+j]), "", true
+			rest = rest[j:]
+		}
+		// more dot-separated identifiers continue the word ("86.0a1.20210118214232",
+		// Firefox Nightly; "1.0b8.4")
+		more := ""
+		for len(rest) > 1 && rest[0] == '.' && isAlnum(rest[1]) {
+			j := 1
+			for j < len(rest) && isAlnum(rest[j]) {
+				j++
+			}
+			more += rest[:j]
+			rest = rest[j:]
+		}
+		if more != "" {
+			more, _ = canonPre(more[1:])
+			more = "." + more
+		}
 		switch {
-		case word == "x" && num == "":
+		case word == "x" && num == "" && !runOn:
 			return versionErr(s, "%q is a wildcard, not a version", r)
-		case releaseWords[word]:
+		case releaseWords[word] && !runOn:
 			// "1.0.0.Final" is the release
-		case preWordRank(canonPreWord(word)) >= 0 && (num != "" || len(word) > 1):
+			v.post = strings.TrimPrefix(more, ".")
+		case preWordRank(canonPreWord(word)) >= 0 && (num != "" || len(word) > 1) && !runOn:
 			v.pre = canonPreWord(word)
 			if num != "" {
 				v.pre += "." + num
 			}
+			v.pre += more
 		default:
 			v.post = word
 			if num != "" {
 				v.post += "." + num
 			}
+			v.post += more
 		}
 		r = rest
 	}
@@ -253,7 +281,11 @@ func (v *Version) readSuffix(s, r string) error {
 			if k < 0 {
 				k = len(body)
 			}
-			pre, ok := canonPre(body[:k])
+			p := body[:k]
+			if sep == '~' { // Debian sorts "~~" and "~" alike before the release
+				p = strings.Join(strings.FieldsFunc(p, func(r rune) bool { return r == '~' || r == '.' }), ".")
+			}
+			pre, ok := canonPre(p)
 			if !ok {
 				return versionErr(s, "invalid pre-release %q", body[:k])
 			}
@@ -433,6 +465,7 @@ func canonNums(nums []string) string {
 }
 
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isIdentByte(c byte) bool {
 	return isDigit(c) || isLetter(c) || c == '-' || c == '.' || c == '_'

@@ -35,6 +35,9 @@ func TestVersionRealOrder(t *testing.T) {
 		{"Chrome, four segments", []string{"131.0.6778.86", "131.0.6778.109", "132.0.6834.83"}},
 		{"Adobe Reader, leading zeros", []string{"23.006.20320", "23.008.20470", "24.001.20604"}},
 		{"a beta after a space", []string{"2.0 Beta 3", "2.0 RC1", "2.0"}},
+		{"Firefox Nightly, a pre-release with a build date", []string{"86.0a1.20210118214232", "86.0a1.20210119093715", "86.0b1", "86.0"}},
+		{"Spotify, a commit after the build", []string{"1.2.89.539", "1.2.89.539.gfb3c63a3", "1.2.90"}},
+		{"Debian snapshots with double tildes", []string{"0.13~~git20221201.g166b3fa-1", "0.13~~git20221202-1", "0.13-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.product, func(t *testing.T) {
