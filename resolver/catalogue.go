@@ -479,12 +479,12 @@ func (c *Catalogue) DetectExplained(software string, inventory []immy.DetectedSo
 func (c *Catalogue) codeHits(e *immy.DetectedSoftware, dst []nameHit) []nameHit {
 	if e.ProductCode != "" && c.detect.product != nil {
 		for _, k := range c.detect.product[normCode(e.ProductCode)] {
-			dst = append(dst, nameHit{item: k})
+			dst = append(dst, nameHit{item: k, exact: true})
 		}
 	}
 	if e.UpgradeCode != "" && c.detect.upgrade != nil {
 		for _, k := range c.detect.upgrade[normCode(e.UpgradeCode)] {
-			dst = append(dst, nameHit{item: k})
+			dst = append(dst, nameHit{item: k, exact: true})
 		}
 	}
 	return dst

@@ -22,8 +22,11 @@ import (
 //
 //  1. the entry known to meet the most of Publishers and Versions (a software
 //     with neither compares every entry equal here);
-//  2. the highest (mapped) version;
-//  3. the first entry of the inventory.
+//  2. an entry whose name a display-name glob without wildcards matched (of
+//     DisplayNames [Git, "Git *"], the name Git itself), or that a product or
+//     upgrade code found;
+//  3. the highest (mapped) version;
+//  4. the first entry of the inventory.
 //
 // The plan explains a choice that was made in the action's detected_from: the
 // chosen entry and why, whenever more than one entry matched, the version was
@@ -137,6 +140,7 @@ type judgement struct {
 	score                  uint8         // how many of publisher and versions it is known to meet
 	mapped                 bool          // the version was mapped
 	pubUnknown, verUnknown bool
+	exact                  bool   // an exact name (a glob without wildcards) or a code matched
 	why                    string // why it is left out
 }
 
@@ -177,7 +181,23 @@ func (j *judgement) better(than *judgement) bool {
 	if j.score != than.score {
 		return j.score > than.score
 	}
+	if j.exact != than.exact {
+		return j.exact
+	}
 	return than.ver.Less(*j.ver)
+}
+
+// decidedBy names the rule on which the chosen judgement beat another.
+func (j *judgement) decidedBy(other *judgement) string {
+	switch {
+	case j.score != other.score:
+		return "publisher and versions known to match"
+	case j.exact != other.exact:
+		return "an exact name"
+	case j.ver.Compare(*other.ver) != 0:
+		return "the highest version"
+	}
+	return "the first in the inventory"
 }
 
 // EntryMatch is one inventory entry that a software's display name or code
@@ -212,10 +232,11 @@ func (c *Catalogue) choose(k int32, inventory []immy.DetectedSoftware) entryChoi
 	for i := range inventory {
 		e := &inventory[i]
 		v := &e.Version
-		hit := false
+		hit, exact := false, false
 		if len(names) > 0 {
-			if ok, cv := names.match(e.Name, lowerASCII(e.Name)); ok {
-				hit = true
+			lower := lowerASCII(e.Name)
+			if ok, cv := names.match(e.Name, lower); ok {
+				hit, exact = true, names.exact(e.Name, lower)
 				if !cv.IsZero() {
 					v = &cv
 				}
@@ -226,11 +247,13 @@ func (c *Catalogue) choose(k int32, inventory []immy.DetectedSoftware) entryChoi
 			for _, h := range hits {
 				hit = hit || h.item == k
 			}
+			exact = hit
 		}
 		if !hit {
 			continue
 		}
 		j := it.filters.judge(e, v)
+		j.exact = exact
 		js, idx = append(js, j), append(idx, i)
 		if !j.ok {
 			continue
@@ -251,13 +274,16 @@ func (c *Catalogue) choose(k int32, inventory []immy.DetectedSoftware) entryChoi
 			m.Why = "left out: " + j.why
 		case i == ch.entry:
 			m.Chosen = true
-			m.Why = ch.reason(len(idx))
-		case j.score < ch.j.score:
-			m.Why = "lost: the chosen entry is known to meet more of publisher and versions"
-		case ch.j.ver.Compare(*j.ver) > 0:
-			m.Why = "lost: the chosen entry's version is higher"
+			// the rule it won on: against the best of the others that fit
+			var second *judgement
+			for n2, i2 := range idx {
+				if o := &js[n2]; i2 != i && o.ok && (second == nil || o.better(second)) {
+					second = o
+				}
+			}
+			m.Why = ch.reason(len(idx), second)
 		default:
-			m.Why = "lost: an equal entry comes first in the inventory"
+			m.Why = "lost on " + ch.j.decidedBy(j)
 		}
 		ch.matches = append(ch.matches, m)
 	}
@@ -265,18 +291,16 @@ func (c *Catalogue) choose(k int32, inventory []immy.DetectedSoftware) entryChoi
 }
 
 // reason says why the chosen entry was chosen among the n entries the name
-// or code matched.
-func (ch *entryChoice) reason(n int) string {
+// or code matched; second is the best of the others that fit.
+func (ch *entryChoice) reason(n int, second *judgement) string {
 	var parts []string
 	switch {
 	case n == 1:
 		parts = append(parts, "the only entry that matches")
 	case ch.kept == 1:
 		parts = append(parts, fmt.Sprintf("the only one of %d matching entries that fits", n))
-	case ch.j.score > 0:
-		parts = append(parts, fmt.Sprintf("the best of %d entries that fit: known to match publisher and versions, then highest", ch.kept))
 	default:
-		parts = append(parts, fmt.Sprintf("the highest of %d entries that fit", ch.kept))
+		parts = append(parts, fmt.Sprintf("chosen of %d entries that fit, on %s", ch.kept, ch.j.decidedBy(second)))
 	}
 	if ch.j.pubUnknown {
 		parts = append(parts, "publisher unknown")

@@ -50,6 +50,7 @@ type nameMatcher struct {
 	vgrp    int            // regex: the capture group of the version, -1 for none
 	pattern string         // glob: the pattern, for targets.MatchGlob
 	toks    []globTok      // escaped glob: the pattern read
+	literal bool           // a glob without wildcards: it matches one name
 }
 
 // globTok is one element of a glob with escapes: a literal rune, * or ?.
@@ -88,9 +89,11 @@ func compileGlob(glob string) (nameMatcher, error) {
 		return nameMatcher{}, fmt.Errorf("glob %q is not valid UTF-8: %w", glob, errPattern)
 	}
 	if strings.Contains(glob, `\`) {
-		return nameMatcher{kind: matchEscaped, pattern: glob, toks: parseGlob(glob)}, nil
+		toks := parseGlob(glob)
+		lit := !slices.ContainsFunc(toks, func(t globTok) bool { return t.kind != tokLit })
+		return nameMatcher{kind: matchEscaped, pattern: glob, toks: toks, literal: lit}, nil
 	}
-	m := nameMatcher{kind: matchGlob, pattern: glob}
+	m := nameMatcher{kind: matchGlob, pattern: glob, literal: !strings.ContainsAny(glob, "*?")}
 	if !isASCII(glob) || strings.Contains(glob, "?") {
 		return m, nil
 	}
@@ -258,8 +261,9 @@ func normCode(s string) string {
 // nameHit is one software a display name matches, with the version a regex
 // captured from the name (zero when none).
 type nameHit struct {
-	item int32
-	ver  immy.Version
+	item  int32
+	ver   immy.Version
+	exact bool // a glob without wildcards matched: the name itself (choice.go)
 }
 
 // detectIndex finds the software a display name or code belongs to. It is
@@ -295,7 +299,7 @@ func (x *detectIndex) lookup(name string, dst []nameHit) []nameHit {
 		}
 		m := x.names[it]
 		if ok, v := m.match(name, lower); ok {
-			dst = append(dst, nameHit{item: it, ver: v})
+			dst = append(dst, nameHit{item: it, ver: v, exact: m.exact(name, lower)})
 		}
 	}
 	return dst
@@ -417,6 +421,19 @@ func (ms nameMatchers) match(name, lower string) (bool, immy.Version) {
 		}
 	}
 	return false, immy.Version{}
+}
+
+// exact reports whether a glob without wildcards among the matchers
+// matches name.
+func (ms nameMatchers) exact(name, lower string) bool {
+	for i := range ms {
+		if ms[i].literal {
+			if ok, _ := ms[i].match(name, lower); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // firstBytes returns the first bytes the matchers pin, or false when one

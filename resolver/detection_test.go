@@ -145,7 +145,7 @@ func TestDetectionFleet(t *testing.T) {
 	p, err := resolver.NewPlanner(ix, cat2, resolver.Config{At: fl.At})
 	require.NoError(t, err)
 	var b bytes.Buffer
-	for _, q := range [][2]string{{"dev-01", "corretto-17"}, {"dev-01", "git"}, {"dev-01", "python-313"}, {"dev-02", "corretto-17"}} {
+	for _, q := range [][2]string{{"dev-01", "corretto-17"}, {"dev-01", "git"}, {"dev-01", "python-313"}, {"dev-02", "corretto-17"}, {"dev-02", "git"}} {
 		e, err := p.Explain(ctx, q[0], q[1], resolver.Session{})
 		require.NoError(t, err)
 		require.NoError(t, e.WriteText(&b))

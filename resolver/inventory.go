@@ -42,12 +42,12 @@ func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) 
 			if v.IsZero() {
 				v = &e.Version
 			}
-			s.found(hits[j].item, e, v, ref)
+			s.found(hits[j].item, e, v, ref, hits[j].exact)
 		}
 		if e.ProductCode != "" || e.UpgradeCode != "" {
 			*scratch = s.cat.codeHits(e, (*scratch)[:0])
 			for _, h := range *scratch {
-				s.found(h.item, e, &e.Version, ref)
+				s.found(h.item, e, &e.Version, ref, true)
 			}
 		}
 	}
@@ -55,9 +55,9 @@ func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) 
 
 // found records a matching entry, judged by the item's filters (choice.go):
 // an entry that is another software is left out; among the others the one
-// known to meet the most filters wins, then the highest version, then the
-// first entry among equals.
-func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, ref vref) {
+// known to meet the most filters wins, then one an exact name (or a code)
+// matched, then the highest version, then the first entry among equals.
+func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, ref vref, exact bool) {
 	var score uint8
 	if f := s.cat.items[it].filters; f != nil {
 		j := f.judge(e, v)
@@ -65,6 +65,10 @@ func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, re
 			return
 		}
 		v, score = j.ver, j.score
+	}
+	score <<= 1
+	if exact {
+		score |= 1
 	}
 	if s.stamp[it] != s.gen {
 		s.stamp[it] = s.gen
