@@ -39,8 +39,9 @@ import (
 // (globs as above) and Versions (an immy.Constraint) leave out an entry whose
 // publisher or version is known and does not fit; VersionMap maps the
 // entry's version to the release version first. When several entries remain,
-// the one known to meet the most of Publishers and Versions wins, then the
-// highest version, then the first entry of the inventory.
+// the one known to meet the most of Publishers and Versions wins, then one an
+// exact name or a code matched, then the highest version, then the first entry
+// of the inventory.
 
 // matcher tests one display name.
 type nameMatcher struct {

@@ -70,7 +70,8 @@
 // version into the release version (Python's 3.13.4150.0 into 3.13.4); an
 // entry whose publisher or version is unknown is kept, as present. Where
 // several entries remain, the one known to meet the most of publisher and
-// versions wins, then the highest version, then the first entry; the action's
+// versions wins, then one an exact name or a code matched, then the highest
+// version, then the first entry; the action's
 // DetectedFrom (detected_from in JSON) and Explanation.Detection say which
 // entry and why. A software detected by script alone
 // cannot be read from the inventory: its action is none with reason
