@@ -57,7 +57,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 		return 0, err
 	}
 	next.rev = cur.rev + 1
-	if err := s.write(ctx, tx, cur, next, ops, ch.Actor); err != nil {
+	if err := s.write(ctx, tx, cur, next, ops, ch); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -75,6 +75,9 @@ func (ch Change) check() error {
 		errs = append(errs, errors.New("missing actor"))
 	case len(ch.Actor) > MaxTextLength:
 		errs = append(errs, fmt.Errorf("actor longer than %d bytes", MaxTextLength))
+	}
+	if len(ch.Source) > MaxTextLength {
+		errs = append(errs, fmt.Errorf("source longer than %d bytes", MaxTextLength))
 	}
 	if ch.Base < 0 {
 		errs = append(errs, fmt.Errorf("negative base revision %d", ch.Base))
@@ -335,12 +338,15 @@ func (s *Store) validate(f *immy.Fleet) error {
 }
 
 // write writes ops, the inventories they change and their audit entries.
-func (s *Store) write(ctx context.Context, tx *sql.Tx, cur, next *snapshot, ops []op, actor string) error {
-	put, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO immy_fleet_entities (kind, id, created_rev, created_pos, revision, doc)
-		VALUES (?, ?, ?, ?, ?, ?)
+func (s *Store) write(ctx context.Context, tx *sql.Tx, cur, next *snapshot, ops []op, ch Change) error {
+	// created_rev, created_pos and source are the creation's: an update
+	// keeps them, a put after a delete creates the entity anew
+	put, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO immy_fleet_entities (kind, id, created_rev, created_pos, revision, doc, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision, doc = excluded.doc,
 			created_rev = CASE WHEN immy_fleet_entities.doc IS NULL THEN excluded.created_rev ELSE immy_fleet_entities.created_rev END,
-			created_pos = CASE WHEN immy_fleet_entities.doc IS NULL THEN excluded.created_pos ELSE immy_fleet_entities.created_pos END`))
+			created_pos = CASE WHEN immy_fleet_entities.doc IS NULL THEN excluded.created_pos ELSE immy_fleet_entities.created_pos END,
+			source = CASE WHEN immy_fleet_entities.doc IS NULL THEN excluded.source ELSE immy_fleet_entities.source END`))
 	if err != nil {
 		return fmt.Errorf("fleetstore: write: %w", err)
 	}
@@ -359,7 +365,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, cur, next *snapshot, ops 
 		if o.IsDelete() {
 			_, err = del.ExecContext(ctx, next.rev, string(o.kind), o.id)
 		} else {
-			_, err = put.ExecContext(ctx, string(o.kind), o.id, next.rev, i, next.rev, string(o.after))
+			_, err = put.ExecContext(ctx, string(o.kind), o.id, next.rev, i, next.rev, string(o.after), ch.Source)
 		}
 		if err != nil {
 			return fmt.Errorf("fleetstore: write %s: %w", o.Op, err)
@@ -371,7 +377,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, cur, next *snapshot, ops 
 	if err := s.fault("audit"); err != nil {
 		return err
 	}
-	if err := s.audit(ctx, tx, cur.fleet, next.fleet, next.rev, ops, actor); err != nil {
+	if err := s.audit(ctx, tx, cur.fleet, next.fleet, next.rev, ops, ch.Actor); err != nil {
 		return err
 	}
 	if err := s.fault("state"); err != nil {

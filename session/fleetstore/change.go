@@ -104,6 +104,11 @@ type Change struct {
 	Base int64
 	// Actor names who makes the change, for the audit log; required.
 	Actor string
+	// Source, when set, names what the change comes from, such as a fleet
+	// file: the entities the change creates remember it, so that a later
+	// change from the same source may delete what it no longer holds and
+	// nothing else (see [Store.SourceChange]).
+	Source string
 	// Ops are applied in order; an entity appears at most once.
 	Ops []Op
 }

@@ -27,6 +27,9 @@
 //
 // [Store.Preview] answers what a change would do before it is applied: the
 // plans of the fleet before and after, and their [resolver.Diff].
+// [Store.SourceChange] makes the change that brings a whole fleet (a fleet
+// file) into the store as one source's: it deletes only what that source
+// created, and never overwrites a computer that an agent found.
 //
 // # Inventory and presence
 //

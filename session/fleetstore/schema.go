@@ -59,6 +59,8 @@ var sqliteSteps = []string{
 	CREATE INDEX immy_fleet_audit_entity ON immy_fleet_audit (kind, entity, seq);
 	CREATE INDEX immy_fleet_audit_tenant ON immy_fleet_audit (tenant, seq);
 	CREATE INDEX immy_fleet_audit_tenant_before ON immy_fleet_audit (tenant_before, seq);`,
+	// 2: the source that created an entity (Change.Source), "" for none
+	`ALTER TABLE immy_fleet_entities ADD COLUMN source TEXT NOT NULL DEFAULT '';`,
 }
 
 var postgresSteps = []string{
@@ -98,6 +100,8 @@ var postgresSteps = []string{
 	CREATE INDEX immy_fleet_audit_entity ON immy_fleet_audit (kind, entity, seq);
 	CREATE INDEX immy_fleet_audit_tenant ON immy_fleet_audit (tenant, seq);
 	CREATE INDEX immy_fleet_audit_tenant_before ON immy_fleet_audit (tenant_before, seq);`,
+	// 2: the source that created an entity (Change.Source), "" for none
+	`ALTER TABLE immy_fleet_entities ADD COLUMN source text COLLATE "C" NOT NULL DEFAULT '';`,
 }
 
 // sqliteTime is how SQLite keeps times: UTC, fixed width, so that text order
