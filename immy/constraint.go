@@ -264,14 +264,17 @@ func (t *term) check(v Version) bool {
 }
 
 // plain reports whether v is numbers alone.
-func (v Version) plain() bool { return v.pre == "" && v.post == "" && v.rev == "" && v.build == "" }
+func (v Version) plain() bool {
+	e := v.x()
+	return e.pre == "" && e.post == "" && e.rev == "" && e.build == ""
+}
 
 // segment returns numeric segment i (from 0), zero when missing.
 func (v Version) segment(i int) uint64 {
 	if i < 4 {
 		return v.seg[i]
 	}
-	rest := v.more
+	rest := v.x().more
 	for j := 4; rest != ""; j++ {
 		x, r, _ := strings.Cut(rest, ".")
 		if j == i {
@@ -303,5 +306,5 @@ func compareNumbers(v, w Version) int {
 			return 1
 		}
 	}
-	return compareNums(v.more, w.more)
+	return compareNums(v.x().more, w.x().more)
 }

@@ -76,13 +76,32 @@ import (
 // last), then the label of rule 4 (none first), then the package revision
 // (none first), then a numeric build (none first). Equal is Compare == 0.
 type Version struct {
-	text  string
-	seg   [4]uint64
-	more  string // segments after the fourth, without leading or trailing zeros
-	pre   string // canonical pre-release, "" for a release
-	post  string // the label after the release (rule 4), "" for none
-	rev   string // package revision, canonical numbers, "" for none
-	build string // numeric build, canonical numbers, "" for none
+	text string
+	seg  [4]uint64
+	// ext holds the rest of the meaning, "" for most versions (numbers
+	// alone); else, joined by extSep: the segments after the fourth (no
+	// leading or trailing zeros), the canonical pre-release ("" for a
+	// release), the label of rule 4, the package revision and the numeric
+	// build (canonical numbers). One string keeps a Version at 64 bytes.
+	ext string
+}
+
+// extSep separates the parts of Version.ext; no version text yields it.
+const extSep = "\x00"
+
+// extParts are the parts of Version.ext.
+type extParts struct{ more, pre, post, rev, build string }
+
+func (v Version) x() extParts {
+	if v.ext == "" {
+		return extParts{}
+	}
+	more, rest, _ := strings.Cut(v.ext, extSep)
+	e := extParts{more: more}
+	e.pre, rest, _ = strings.Cut(rest, extSep)
+	e.post, rest, _ = strings.Cut(rest, extSep)
+	e.rev, e.build, _ = strings.Cut(rest, extSep)
+	return e
 }
 
 // IsZero reports whether v is the zero Version (no version).
@@ -96,7 +115,7 @@ func (v Version) Segments() [4]uint64 { return v.seg }
 
 // Prerelease returns the pre-release in its canonical form (lower-case, "rc1"
 // as "rc.1", "b2" as "beta.2"), or "" for a release.
-func (v Version) Prerelease() string { return v.pre }
+func (v Version) Prerelease() string { return v.x().pre }
 
 // Canonical returns the meaning of v as text: two versions are Equal exactly
 // when their Canonical forms are the same. It is "" for the zero Version.
@@ -104,9 +123,10 @@ func (v Version) Canonical() string {
 	if v.IsZero() {
 		return ""
 	}
+	e := v.x()
 	var b strings.Builder
 	n := 4
-	if v.more == "" {
+	if e.more == "" {
 		for n > 1 && v.seg[n-1] == 0 {
 			n--
 		}
@@ -117,20 +137,20 @@ func (v Version) Canonical() string {
 		}
 		fmt.Fprint(&b, v.seg[i])
 	}
-	if v.more != "" {
-		b.WriteString("." + v.more)
+	if e.more != "" {
+		b.WriteString("." + e.more)
 	}
-	if v.post != "" {
-		b.WriteString("." + v.post)
+	if e.post != "" {
+		b.WriteString("." + e.post)
 	}
-	if v.pre != "" {
-		b.WriteString("-" + v.pre)
+	if e.pre != "" {
+		b.WriteString("-" + e.pre)
 	}
-	if v.rev != "" {
-		b.WriteString("_" + v.rev)
+	if e.rev != "" {
+		b.WriteString("_" + e.rev)
 	}
-	if v.build != "" {
-		b.WriteString("+" + v.build)
+	if e.build != "" {
+		b.WriteString("+" + e.build)
 	}
 	return b.String()
 }
@@ -156,19 +176,23 @@ func (v Version) Compare(w Version) int {
 			return 1
 		}
 	}
-	if c := compareNums(v.more, w.more); c != 0 {
+	if v.ext == w.ext {
+		return 0
+	}
+	x, y := v.x(), w.x()
+	if c := compareNums(x.more, y.more); c != 0 {
 		return c
 	}
-	if c := comparePre(v.pre, w.pre); c != 0 {
+	if c := comparePre(x.pre, y.pre); c != 0 {
 		return c
 	}
-	if c := compareLabel(v.post, w.post); c != 0 {
+	if c := compareLabel(x.post, y.post); c != 0 {
 		return c
 	}
-	if c := compareNums(v.rev, w.rev); c != 0 {
+	if c := compareNums(x.rev, y.rev); c != 0 {
 		return c
 	}
-	return compareNums(v.build, w.build)
+	return compareNums(x.build, y.build)
 }
 
 // Equal reports whether v and w compare equal.
@@ -284,13 +308,14 @@ func (v Version) Semver() (*semver.Version, error) {
 	if v.IsZero() {
 		return nil, fmt.Errorf("immy: zero version has no semver form: %w", ErrInvalid)
 	}
-	if v.seg[3] != 0 || v.more != "" {
+	e := v.x()
+	if v.seg[3] != 0 || e.more != "" {
 		return nil, fmt.Errorf("immy: version %q has four segments, which semver cannot hold: %w", v.text, ErrInvalid)
 	}
-	if v.post != "" || v.rev != "" {
+	if e.post != "" || e.rev != "" {
 		return nil, fmt.Errorf("immy: version %q has a label or package revision, which semver cannot hold: %w", v.text, ErrInvalid)
 	}
-	return semver.New(v.seg[0], v.seg[1], v.seg[2], v.pre, v.build), nil
+	return semver.New(v.seg[0], v.seg[1], v.seg[2], e.pre, e.build), nil
 }
 
 // Satisfies reports whether v meets a constraint such as ">= 1.2, < 2" or

@@ -53,14 +53,14 @@ func readVersion(s string) (Version, error) {
 	if len(s) > MaxVersionLen {
 		return Version{}, fmt.Errorf("immy: version %.32q...: longer than %d bytes: %w", s, MaxVersionLen, ErrInvalid)
 	}
-	v := Version{text: s}
+	v := &parsed{}
 	t := strings.TrimSpace(s)
 	// rule 11: resource versions, "1,3,0,335" or "1, 3, 0, 335"
 	if nums, ok := commaVersion(t); ok {
 		if err := v.setNumbers(s, nums); err != nil {
 			return Version{}, err
 		}
-		return v, nil
+		return v.version(s), nil
 	}
 	// rule 10: the version is the first word; what follows a space or an
 	// opening bracket is read by readTail
@@ -94,7 +94,22 @@ func readVersion(s string) (Version, error) {
 		return Version{}, err
 	}
 	v.readTail(tail)
-	return v, nil
+	return v.version(s), nil
+}
+
+// parsed is a version while it is read: the parts of Version.ext apart.
+type parsed struct {
+	seg                         [4]uint64
+	more, pre, post, rev, build string
+}
+
+// version packs what was read into a Version of text s.
+func (p *parsed) version(s string) Version {
+	v := Version{text: s, seg: p.seg}
+	if p.more != "" || p.pre != "" || p.post != "" || p.rev != "" || p.build != "" {
+		v.ext = p.more + extSep + p.pre + extSep + p.post + extSep + p.rev + extSep + p.build
+	}
+	return v
 }
 
 // leadingNumbers splits the dot-separated numbers at the start of tok from
@@ -164,7 +179,7 @@ func atoi2(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // setNumbers keeps the numeric segments: the first four in seg, the others,
 // without trailing zeros, in more.
-func (v *Version) setNumbers(s string, nums []string) error {
+func (v *parsed) setNumbers(s string, nums []string) error {
 	var more []string
 	for i, p := range nums {
 		if p == "" {
@@ -190,7 +205,7 @@ func (v *Version) setNumbers(s string, nums []string) error {
 // readSuffix reads what follows the numbers within the version's word: a
 // glued or dotted word (rules 3, 4, 9), a pre-release or package revision
 // after '-', '~' or '_' (rules 5, 6), build metadata after '+' (rule 7).
-func (v *Version) readSuffix(s, r string) error {
+func (v *parsed) readSuffix(s, r string) error {
 	// rules 3, 4, 9: "3.13.0rc1", "9.5.0Beta1", "1.1.1w", "9.6p1", "2.29.2.windows.2"
 	if w := r; len(w) > 0 && (isLetter(w[0]) || len(w) > 1 && w[0] == '.' && isLetter(w[1])) {
 		w = strings.TrimPrefix(w, ".")
@@ -333,7 +348,7 @@ func (v *Version) readSuffix(s, r string) error {
 // readTail reads the text after the version's word (rule 10): a build in
 // brackets or after the word "build", a pre-release word ("2.0 Beta 3");
 // anything else ("(x64)", "64-bit") is kept in the text and ignored.
-func (v *Version) readTail(tail string) {
+func (v *parsed) readTail(tail string) {
 	if tail == "" {
 		return
 	}

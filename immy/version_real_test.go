@@ -2,6 +2,7 @@ package immy_test
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -147,4 +148,13 @@ func BenchmarkVersionCompare(b *testing.B) {
 			b.Fatal("order")
 		}
 	}
+}
+
+// TestVersionSize keeps a Version at 64 bytes on 64-bit machines: inventories
+// hold millions of them.
+func TestVersionSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("32-bit")
+	}
+	require.Equal(t, uintptr(64), unsafe.Sizeof(immy.Version{}))
 }
