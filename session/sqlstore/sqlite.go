@@ -56,8 +56,16 @@ type sqliteBackend struct {
 	// each time would lose (another connection's commit invalidates it).
 	w *sql.Conn
 
-	// statements prepared once, used in each transaction of w
-	stLast, stCreate, stUpdate, stInsert, stOpen *sql.Stmt
+	// statements prepared once on w, used in each of its transactions
+	stLast, stCreate, stUpdate, stOpen *sql.Stmt
+	// stInsert[k] inserts k records in one statement (k = 1..insertRows),
+	// prepared when first needed
+	stInsert [insertRows + 1]*sql.Stmt
+	// the records of the transaction under way, inserted insertRows at a
+	// time, and the arguments of one statement
+	pending []*appendReq
+	pendN   []int64
+	args    []any
 
 	// the writer's alone: the number and last Seq of sessions it wrote,
 	// valid while the database's data_version is version
@@ -72,6 +80,11 @@ type known struct {
 
 // maxCachedSessions bounds the writer's memory of last Seqs.
 const maxCachedSessions = 1 << 16
+
+// insertRows is the number of records one INSERT statement writes: a
+// transaction of many records runs one statement per insertRows records,
+// not one per record (SQLite allows 32,766 parameters; 4 per row).
+const insertRows = 64
 
 func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
 	b := &sqliteBackend{db: db, last: map[string]known{}, version: -1}
@@ -89,11 +102,10 @@ func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
 			ON CONFLICT (id) DO NOTHING`},
 		{&b.stUpdate, `UPDATE immy_sessions SET updated = ?, status = COALESCE(?, status), ended = COALESCE(?, ended),
 			computer = COALESCE(?, computer) WHERE n = ?`},
-		{&b.stInsert, `INSERT INTO immy_records (session, seq, kind, body) VALUES (?, ?, ?, ?)`},
 		{&b.stOpen, `SELECT id FROM immy_sessions WHERE computer = ? AND ended = 0 AND id <> ?
 			ORDER BY created, id LIMIT 1`},
 	} {
-		if *p.st, err = db.PrepareContext(ctx, p.q); err != nil {
+		if *p.st, err = b.w.PrepareContext(ctx, p.q); err != nil {
 			b.close()
 			return nil, err
 		}
@@ -205,26 +217,36 @@ func migrateSQLiteStep(ctx context.Context, db *sql.DB, steps []string) (done bo
 // other connection has committed since (PRAGMA data_version, read under the
 // write lock, tells); otherwise from the index.
 func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err error) {
-	tx, err := b.w.BeginTx(ctx, nil)
-	if err != nil {
+	// The transaction is run by hand on w, so that the statements
+	// prepared on w run as they are: database/sql prepares a Conn's
+	// statement again in each of its Tx.
+	if _, err := b.w.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	defer tx.Rollback()
+	committed := false
+	defer func() {
+		if !committed {
+			if _, rerr := b.w.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("sqlstore: rollback: %w", rerr))
+			}
+		}
+	}()
 	defer func() {
 		if err != nil {
 			clear(b.last) // what the transaction wrote is undone
 		}
 	}()
 	var version int64
-	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
+	if err := b.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
 		return fmt.Errorf("sqlstore: data version: %w", err)
 	}
 	if version != b.version || len(b.last) > maxCachedSessions {
 		clear(b.last)
 		b.version = version
 	}
-	last, create, update, insert, open := tx.StmtContext(ctx, b.stLast), tx.StmtContext(ctx, b.stCreate),
-		tx.StmtContext(ctx, b.stUpdate), tx.StmtContext(ctx, b.stInsert), tx.StmtContext(ctx, b.stOpen)
+	last, create, update, open := b.stLast, b.stCreate, b.stUpdate, b.stOpen
+	b.pending, b.pendN = b.pending[:0], b.pendN[:0]
+	defer func() { clear(b.pending[:cap(b.pending)]) }() // the requests are their writers' again
 	for _, r := range batch {
 		t := r.time.UTC().Format(sqliteTime)
 		k, ok := b.last[r.id]
@@ -279,8 +301,11 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
 			}
 		}
-		if _, err := insert.ExecContext(ctx, k.n, r.seq, r.kind, r.body); err != nil {
-			return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+		b.pending, b.pendN = append(b.pending, r), append(b.pendN, k.n)
+		if len(b.pending) == insertRows {
+			if err := b.insert(ctx); err != nil {
+				return err
+			}
 		}
 		if r.ended != nil && *r.ended {
 			delete(b.last, r.id)
@@ -288,9 +313,51 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 			b.last[r.id] = known{n: k.n, last: r.seq}
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.insert(ctx); err != nil {
+		return err
+	}
+	if _, err := b.w.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
+	committed = true
+	return nil
+}
+
+// insert writes the pending records in one statement. An error names the
+// first of them; the transaction then fails whole, and Store.commit writes
+// each record alone to find the one at fault.
+func (b *sqliteBackend) insert(ctx context.Context) error {
+	k := len(b.pending)
+	if k == 0 {
+		return nil
+	}
+	st := b.stInsert[k]
+	if st == nil {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO immy_records (session, seq, kind, body) VALUES (?, ?, ?, ?)`)
+		for range k - 1 {
+			q.WriteString(`, (?, ?, ?, ?)`)
+		}
+		var err error
+		if st, err = b.w.PrepareContext(ctx, q.String()); err != nil {
+			return fmt.Errorf("sqlstore: prepare insert of %d records: %w", k, err)
+		}
+		b.stInsert[k] = st
+	}
+	b.args = b.args[:0]
+	for i, r := range b.pending {
+		b.args = append(b.args, b.pendN[i], r.seq, r.kind, r.body)
+	}
+	_, err := st.ExecContext(ctx, b.args...)
+	clear(b.args)
+	if err != nil {
+		r := b.pending[0]
+		if k > 1 {
+			return fmt.Errorf("sqlstore: records of session %q from %d and %d more: %w", r.id, r.seq, k-1, err)
+		}
+		return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
+	}
+	b.pending, b.pendN = b.pending[:0], b.pendN[:0]
 	return nil
 }
 
@@ -355,7 +422,7 @@ func (b *sqliteBackend) active(ctx context.Context, computer string) (string, bo
 
 func (b *sqliteBackend) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stInsert, b.stOpen} {
+	for _, st := range append([]*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stOpen}, b.stInsert[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -19,7 +19,9 @@ import (
 type Config struct {
 	// MaxBatch bounds the records one transaction writes: Appends made at
 	// the same time are written together and each returns once its
-	// transaction has committed (group commit). Zero means 1024.
+	// transaction has committed (group commit). Zero means 4096: as many
+	// as thousands of sessions under way have waiting at once, so that one
+	// sync serves them all.
 	MaxBatch int
 	// MaxConns bounds the connections to a SQLite database that read (and
 	// that other users of DB take); the writer keeps one more of its own.
@@ -35,7 +37,7 @@ type Config struct {
 
 func (c Config) maxBatch() int {
 	if c.MaxBatch <= 0 {
-		return 1024
+		return 4096
 	}
 	return c.MaxBatch
 }
@@ -159,7 +161,7 @@ func (s *Store) Append(ctx context.Context, rec session.Record) error {
 }
 
 func newRequest(ctx context.Context, rec *session.Record) (*appendReq, error) {
-	body, err := json.Marshal(rec)
+	body, err := encodeRecord(rec)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: append: session %q: record %d: %w", rec.Session, rec.Seq, err)
 	}
