@@ -41,7 +41,7 @@ func (w Identity) Immy() (immy.Identity, error) {
 func FromInventory(inv immy.Inventory) *Inventory {
 	w := &Inventory{Identity: FromIdentity(inv.Identity), UPNs: inv.UPNs}
 	for _, s := range inv.Software {
-		w.Software = append(w.Software, Software{Name: s.Name, Version: s.Version.String(), ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode})
+		w.Software = append(w.Software, Software{Name: s.Name, Version: s.Version.String(), ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode, Publisher: s.Publisher})
 	}
 	return w
 }
@@ -55,7 +55,7 @@ func (w *Inventory) Immy() (immy.Inventory, error) {
 	}
 	inv := immy.Inventory{Identity: id, UPNs: w.UPNs}
 	for i, s := range w.Software {
-		d := immy.DetectedSoftware{Name: s.Name, ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode}
+		d := immy.DetectedSoftware{Name: s.Name, ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode, Publisher: s.Publisher}
 		if s.Version != "" {
 			v, err := immy.ParseVersion(s.Version)
 			if err != nil {

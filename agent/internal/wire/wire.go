@@ -175,6 +175,7 @@ type Software struct {
 	Version     string `json:"version,omitempty"`
 	ProductCode string `json:"product_code,omitempty"`
 	UpgradeCode string `json:"upgrade_code,omitempty"`
+	Publisher   string `json:"publisher,omitempty"` // absent from older agents
 }
 
 // Encode renders m as one message.

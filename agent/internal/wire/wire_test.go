@@ -85,7 +85,7 @@ func TestSignature(t *testing.T) {
 func TestConvert(t *testing.T) {
 	inv := immy.Inventory{
 		Identity: immy.Identity{UUID: "U", Hostname: "pc", Kind: immy.KindServer},
-		Software: []immy.DetectedSoftware{{Name: "a", Version: immy.MustParseVersion("1.02")}, {Name: "b"}},
+		Software: []immy.DetectedSoftware{{Name: "a", Version: immy.MustParseVersion("1.02"), Publisher: "Igor Pavlov"}, {Name: "b"}},
 		UPNs:     []string{"x@y"},
 	}
 	got, err := wire.FromInventory(inv).Immy()
