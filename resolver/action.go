@@ -82,6 +82,7 @@ const (
 	ReasonAudit                = "audit"                  // task-audit
 	ReasonMonitor              = "monitor"                // task-monitor
 	ReasonNoVersion            = "no-version-available"   // fail: the software has no version to install
+	ReasonVersionUnknown       = "version-unknown"        // none: detected, but its version could not be read
 
 	// Reasons about another item; the item's id follows the colon.
 	ReasonPrerequisiteOf       = "prerequisite-of"       // an action planned for a dependent
@@ -106,8 +107,8 @@ const (
 type SoftwareState struct {
 	Present bool
 	// Version is the detected version; zero when absent or when detection
-	// found the software without a version (which then compares below every
-	// version).
+	// found the software without a version it could read (then nothing is
+	// compared: see SoftwareAction).
 	Version immy.Version
 	// Test is the software's test script result, when known; a present
 	// software whose test failed gets a repair.
@@ -146,6 +147,13 @@ type Outcome struct {
 // table says none and the software is present, a failed test turns it into a
 // reinstall of the detected version. An install that has no version to bring
 // (a software without versions) is a fail with reason no-version-available.
+//
+// A software detected with a version that could not be read (an inventory
+// text that is no version) is present: it is never installed again as if
+// absent, nor updated or downgraded on a guess that would repeat every
+// session. Where a version would decide, the action is none with reason
+// version-unknown; uninstalled still uninstalls it, and a failed test still
+// repairs it.
 func SoftwareAction(desired immy.DesiredState, version immy.Version, sw *immy.Software, st SoftwareState) Outcome {
 	var latest *immy.Version
 	if sw != nil {
@@ -239,11 +247,14 @@ func aimedAction(desired immy.DesiredState, a aim, present bool, d *immy.Version
 	if a.want == nil { // nothing to compare with: a software without versions
 		out = outcome{kind: ActionNone, reason: rSoftwareDetected}
 	} else {
-		c := -1 // present without a version compares below every version
-		if d != nil {
+		c := 0
+		if !isZero(d) {
 			c = d.Compare(*a.want)
 		}
 		switch {
+		case isZero(d) && desired != immy.DesiredAnyVersion:
+			// present, its version unknown: nothing to compare
+			out = outcome{kind: ActionNone, reason: rVersionUnknown}
 		case c < 0:
 			switch desired {
 			case immy.DesiredOlderOrEqual:
@@ -362,6 +373,7 @@ const (
 	rAudit
 	rMonitor
 	rNoVersion
+	rVersionUnknown
 	numStaticReasons
 )
 
@@ -369,4 +381,5 @@ var staticReasons = [numStaticReasons]string{
 	ReasonUpToDate, ReasonSoftwareMissing, ReasonUpdateAvailable, ReasonNotDetected, ReasonDecidedAtDetection,
 	ReasonSoftwareDetected, ReasonIgnored, ReasonNewerVersionDetected, ReasonOlderVersionRequired,
 	ReasonOlderVersionAllowed, ReasonTestFailed, ReasonTestPassed, ReasonAudit, ReasonMonitor, ReasonNoVersion,
+	ReasonVersionUnknown,
 }
