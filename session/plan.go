@@ -143,7 +143,8 @@ func (x *runCtx) detectSoftware(id string, inv []immy.DetectedSoftware, index in
 	if perr != nil {
 		return st, false, fmt.Sprintf("the detection script of %q returned %q, not a version", id, oneLine(word)), nil
 	}
-	return resolver.SoftwareState{Present: true, Version: v}, true, "", nil
+	// a release version, when the software maps what detection reports
+	return resolver.SoftwareState{Present: true, Version: x.e.cat.MapVersion(id, v)}, true, "", nil
 }
 
 func lastWord(s string) string {

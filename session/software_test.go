@@ -465,3 +465,23 @@ func TestSingleItemSession(t *testing.T) {
 	require.Equal(t, 0, scriptRuns(h.fake.Computer("pc1"), `install("App"`))
 	require.Equal(t, resolver.ReasonPrerequisiteOf+":phone", rep.Actions[0].Planned.Reason)
 }
+
+// TestDetectionScriptVersionMapped: a detection script reports what the
+// computer writes (a build number), and the software's version map turns it
+// into the release the catalogue knows, so an installed release is up to
+// date and a session does not reinstall it every time.
+func TestDetectionScriptVersionMapped(t *testing.T) {
+	f := appFleet("2.0", immy.DesiredLatest, "")
+	f.Computers[0].Software = []immy.DetectedSoftware{{Name: "App", Version: v("2.0")}}
+	h := newHarnessPrep(t, f, func(f *immy.Fleet) {
+		f.Software[0].Detection = immy.Detection{
+			Script:     luaScript(`local v = query("App") if v then print("900." .. v) end`),
+			VersionMap: []immy.VersionMapping{{Match: `^900\.(?P<release>.+)$`, To: "${release}"}},
+		}
+	}, nil)
+	rep := h.run(Request{Computer: "pc1"})
+	require.Equal(t, Passed, rep.Status, rep.Reason)
+	require.Equal(t, []string{"app:none:complete:success:up-to-date"}, outcomes(rep.Actions))
+	require.Equal(t, "2.0", rep.Actions[0].Planned.Detected)
+	require.Empty(t, bodies(h), "nothing was reinstalled")
+}
