@@ -15,8 +15,8 @@ func BenchmarkRunScript(b *testing.B) {
 	h := newHarness(b, agent.Config{})
 	id, _, _ := h.inProcess(endpoint.Config{InstallToken: h.token("acme")})
 	for _, s := range []immy.Script{
-		{Language: immy.Lua, Body: `return "ok"`},
-		{Language: immy.Shell, Body: `echo ok`},
+		{Language: immy.LanguageLua, Body: `return "ok"`},
+		{Language: immy.LanguageShell, Body: `echo ok`},
 	} {
 		b.Run(s.Language.String(), func(b *testing.B) {
 			for b.Loop() {
@@ -35,7 +35,7 @@ func BenchmarkOutput1MiB(b *testing.B) {
 	id, _, _ := h.inProcess(endpoint.Config{InstallToken: h.token("acme")})
 	b.SetBytes(1 << 20)
 	for b.Loop() {
-		res, err := h.srv.RunScript(b.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Shell, Body: `head -c 1048576 /dev/zero`}})
+		res, err := h.srv.RunScript(b.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageShell, Body: `head -c 1048576 /dev/zero`}})
 		if err != nil || len(res.Output) != 1<<20 {
 			b.Fatal(len(res.Output), err)
 		}

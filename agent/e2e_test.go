@@ -188,7 +188,7 @@ func TestEndToEnd(t *testing.T) {
 		req.Computer = id
 		return h.srv.RunScript(t.Context(), req)
 	}
-	sh := func(body string) immy.Script { return immy.Script{Language: immy.Shell, Body: body} }
+	sh := func(body string) immy.Script { return immy.Script{Language: immy.LanguageShell, Body: body} }
 
 	t.Run("success", func(t *testing.T) {
 		var streamed strings.Builder
@@ -255,7 +255,7 @@ func TestEndToEnd(t *testing.T) {
 		requireGone(t, pid)
 	})
 	t.Run("lua", func(t *testing.T) {
-		res, err := run(t, immy.ScriptRequest{Script: immy.Script{Language: immy.Lua, Body: `print("in-process"); return Major * 10 + 1`}, Parameters: map[string]any{"Major": 4}})
+		res, err := run(t, immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageLua, Body: `print("in-process"); return Major * 10 + 1`}, Parameters: map[string]any{"Major": 4}})
 		require.NoError(t, err)
 		require.Equal(t, immy.ScriptResult{Output: "in-process\n", Value: "41"}, res)
 	})
@@ -264,7 +264,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Skip("no user nobody here")
 		}
-		res, err := run(t, immy.ScriptRequest{Script: immy.Script{Language: immy.Shell, Context: immy.ContextUser, Body: `id -u; echo "$HOME"`}})
+		res, err := run(t, immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageShell, Context: immy.ContextUser, Body: `id -u; echo "$HOME"`}})
 		if os.Geteuid() != 0 {
 			require.ErrorIs(t, err, agent.ErrPermission)
 			return
@@ -309,7 +309,7 @@ func TestEndToEndEphemeral(t *testing.T) {
 	p := h.startBinary([]string{"IMMY_AGENT_TOKEN=" + h.token("acme")}, "-ephemeral", "-idle", "1s", "-state", filepath.Join(stateDir, "state.json"))
 	st := h.waitStatus("", online)
 	require.True(t, st.Ephemeral)
-	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: st.AgentID, Script: immy.Script{Language: immy.Shell, Body: "sleep 1.5; echo session done"}})
+	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: st.AgentID, Script: immy.Script{Language: immy.LanguageShell, Body: "sleep 1.5; echo session done"}})
 	require.NoError(t, err, "a script longer than the idle time keeps the agent")
 	require.Equal(t, "session done", res.Value)
 	require.Equal(t, 0, p.wait(t))
@@ -331,13 +331,13 @@ func TestEndToEndMaintenance(t *testing.T) {
 
 	sw := immy.Software{
 		ID: "acme-tool", Name: "Acme Tool",
-		Detection: immy.Detection{Script: &immy.Script{Language: immy.Shell, Body: `f="$InstallDir/acme-tool/VERSION"; if [ -f "$f" ]; then echo "found $(cat "$f")"; fi`}},
+		Detection: immy.Detection{Script: &immy.Script{Language: immy.LanguageShell, Body: `f="$InstallDir/acme-tool/VERSION"; if [ -f "$f" ]; then echo "found $(cat "$f")"; fi`}},
 		Versions:  []immy.SoftwareVersion{{Version: immy.MustParseVersion("1.0.0")}, {Version: immy.MustParseVersion("2.1.0")}},
-		Install: &immy.Script{Language: immy.Shell, Body: `set -e
+		Install: &immy.Script{Language: immy.LanguageShell, Body: `set -e
 mkdir -p "$InstallDir/acme-tool"
 printf '%s\n' "$Version" > "$InstallDir/acme-tool/VERSION"
 echo "installed acme-tool $Version"`},
-		Uninstall:       &immy.Script{Language: immy.Shell, Body: `rm -rf "$InstallDir/acme-tool"; echo removed`},
+		Uninstall:       &immy.Script{Language: immy.LanguageShell, Body: `rm -rf "$InstallDir/acme-tool"; echo removed`},
 		UpgradeStrategy: immy.UpgradeInstallOver,
 	}
 	params := func(v immy.Version) map[string]any {

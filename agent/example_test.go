@@ -49,7 +49,7 @@ func Example() {
 	fmt.Println("online in tenant", st.Tenant)
 	res, err := srv.RunScript(ctx, immy.ScriptRequest{
 		Computer:   id,
-		Script:     immy.Script{Language: immy.Lua, Body: `return "hello from " .. Name`},
+		Script:     immy.Script{Language: immy.LanguageLua, Body: `return "hello from " .. Name`},
 		Parameters: map[string]any{"Name": "the agent"},
 	})
 	if err != nil {

@@ -216,7 +216,7 @@ func checkRequest(req immy.ScriptRequest) error {
 		errs = append(errs, fmt.Errorf("agent: a %s script runs on the server, not on an agent: %w", req.Script.Context, immy.ErrInvalid))
 	}
 	switch req.Script.Language {
-	case immy.Shell, immy.PowerShell, immy.Cmd, immy.Lua:
+	case immy.LanguageShell, immy.LanguagePowerShell, immy.LanguageCmd, immy.LanguageLua:
 	default:
 		errs = append(errs, fmt.Errorf("agent: script language %q: %w", req.Script.Language, immy.ErrInvalid))
 	}

@@ -24,7 +24,7 @@ func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) 
 
 func shKit(runner immy.ScriptRunner, computer, offline, noUser string) immytest.RunnerKit {
 	return immytest.RunnerKit{
-		Runner: runner, Computer: computer, Offline: offline, NoUser: noUser, Language: immy.Shell,
+		Runner: runner, Computer: computer, Offline: offline, NoUser: noUser, Language: immy.LanguageShell,
 		Print: func(lines ...string) string {
 			var b strings.Builder
 			for _, l := range lines {
@@ -84,12 +84,12 @@ func TestRoute(t *testing.T) {
 		return nil, fmt.Errorf("computer %q: %w", computer, immy.ErrNotFound)
 	}})
 	agentID, _, _ = h.inProcess(endpoint.Config{InstallToken: h.token("acme")})
-	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-1", Script: immy.Script{Language: immy.Shell, Body: "echo routed"}})
+	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-1", Script: immy.Script{Language: immy.LanguageShell, Body: "echo routed"}})
 	require.NoError(t, err)
 	require.Equal(t, "routed", res.Value)
-	_, err = h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-2", Script: immy.Script{Language: immy.Shell, Body: "true"}})
+	_, err = h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-2", Script: immy.Script{Language: immy.LanguageShell, Body: "true"}})
 	require.ErrorIs(t, err, immy.ErrOffline)
-	_, err = h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-3", Script: immy.Script{Language: immy.Shell, Body: "true"}})
+	_, err = h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: "pc-3", Script: immy.Script{Language: immy.LanguageShell, Body: "true"}})
 	require.ErrorIs(t, err, immy.ErrNotFound)
 }
 
@@ -104,11 +104,11 @@ func TestRequestErrors(t *testing.T) {
 	}{
 		{"every problem at once", immy.ScriptRequest{Computer: id, Script: immy.Script{Context: immy.ContextCloud}, Timeout: -1},
 			immy.ErrInvalid, "agent: a cloud script runs on the server, not on an agent: invalid\nagent: script language \"\": invalid\nagent: negative timeout -1ns: invalid"},
-		{"a parameter that is no JSON", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Shell}, Parameters: map[string]any{"f": func() {}}},
+		{"a parameter that is no JSON", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageShell}, Parameters: map[string]any{"f": func() {}}},
 			immy.ErrInvalid, `parameter "f" cannot be sent`},
-		{"reported by the agent", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Shell}, Parameters: map[string]any{"bad name": 1}},
+		{"reported by the agent", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageShell}, Parameters: map[string]any{"bad name": 1}},
 			immy.ErrInvalid, `agent: agent ` + id + `: script: parameter name "bad name"`},
-		{"no interpreter on the agent", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Cmd, Body: "echo hi"}},
+		{"no interpreter on the agent", immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageCmd, Body: "echo hi"}},
 			agent.ErrUnavailable, "runs on Windows only"},
 	}
 	for _, tt := range tests {
@@ -129,7 +129,7 @@ func TestReconnect(t *testing.T) {
 	require.True(t, h.srv.Disconnect(id))
 	h.waitStatus(id, offline)
 	h.waitStatus(id, online)
-	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Lua, Body: "return 'back'"}})
+	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageLua, Body: "return 'back'"}})
 	require.NoError(t, err)
 	require.Equal(t, "back", res.Value)
 	require.Len(t, h.store.Records(), 1, "no second enrolment")
@@ -144,7 +144,7 @@ func TestEphemeralRelease(t *testing.T) {
 	id, _, done := h.inProcess(endpoint.Config{InstallToken: h.token("acme"), Ephemeral: true, IdleTimeout: time.Hour})
 	st, _ := h.srv.Status(id)
 	require.True(t, st.Ephemeral)
-	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Shell, Body: "echo one session"}})
+	res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageShell, Body: "echo one session"}})
 	require.NoError(t, err)
 	require.Equal(t, "one session", res.Value)
 	require.Error(t, h.srv.Release("agt-missing"))
@@ -195,7 +195,7 @@ func TestBadInput(t *testing.T) {
 	good, _, _ := h.inProcess(endpoint.Config{InstallToken: token})
 	stillServes := func(t *testing.T) {
 		t.Helper()
-		res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: good, Script: immy.Script{Language: immy.Shell, Body: "echo still here"}})
+		res, err := h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: good, Script: immy.Script{Language: immy.LanguageShell, Body: "echo still here"}})
 		require.NoError(t, err)
 		require.Equal(t, "still here", res.Value)
 	}

@@ -209,7 +209,7 @@ func TestTenantGuard(t *testing.T) {
 	owner, _, _ = h.inProcess(endpoint.Config{InstallToken: h.token("fabrikam"), Scripts: ownerRuns})
 	run := func(computer string) (immy.ScriptResult, error) {
 		return h.srv.RunScript(t.Context(), immy.ScriptRequest{Computer: computer,
-			Script: immy.Script{Language: immy.Lua, Body: `return secret`}, Parameters: map[string]any{"secret": "s3cret"}, Secrets: []string{"secret"}})
+			Script: immy.Script{Language: immy.LanguageLua, Body: `return secret`}, Parameters: map[string]any{"secret": "s3cret"}, Secrets: []string{"secret"}})
 	}
 	res, err := run("pc-b")
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ func TestValidatePrivateItemsThroughTheGraph(t *testing.T) {
 		t.Fatalf("no software %q", id)
 		return nil
 	}
-	installLob := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.AnyOf,
+	installLob := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAnyOf,
 		Subjects: []string{"lob"}, Then: immy.PrereqInstall, On: []string{"lob"}}
 	tests := []struct {
 		name   string
@@ -46,7 +46,7 @@ func TestValidatePrivateItemsThroughTheGraph(t *testing.T) {
 			name: "a shared item's version requires a private one",
 			change: func(f *immy.Fleet) {
 				ch := software(f, "chrome")
-				ch.Versions[0].Prerequisites = []immy.Prerequisite{{Condition: immy.ConditionInstalled, Quantifier: immy.AllOf,
+				ch.Versions[0].Prerequisites = []immy.Prerequisite{{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAllOf,
 					Subjects: []string{"vcredist"}, Then: immy.PrereqUninstall, On: []string{"lob"}}}
 			},
 			want: []string{
@@ -57,7 +57,7 @@ func TestValidatePrivateItemsThroughTheGraph(t *testing.T) {
 			name: "a private item is the subject only, of a fail rule",
 			change: func(f *immy.Fleet) {
 				ch := software(f, "chrome")
-				ch.Prerequisites = []immy.Prerequisite{{Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf,
+				ch.Prerequisites = []immy.Prerequisite{{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf,
 					Subjects: []string{"lob"}, Then: immy.PrereqFail}}
 			},
 			want: []string{

@@ -344,11 +344,11 @@ func TestValidate(t *testing.T) {
 			name: "prerequisite shapes",
 			change: func(f *immy.Fleet) {
 				f.Software[1].Prerequisites = []immy.Prerequisite{
-					{Subjects: []string{"vcredist"}, Then: immy.PrereqInstall, On: []string{"vcredist"}},                                // no condition
-					{Condition: immy.ConditionInstalled, Then: immy.PrereqFail},                                                         // no subjects
-					{Condition: immy.ConditionInstalled, Quantifier: immy.AllOf, Subjects: []string{"lob"}, Then: immy.PrereqUninstall}, // uninstall nothing
-					{Condition: immy.ConditionInstalled, Subjects: []string{"lob"}, Then: immy.PrereqFail, On: []string{"lob"}},         // fail on something
-					{Condition: immy.ConditionNotInstalled, Subjects: []string{"lob"}},                                                  // no action
+					{Subjects: []string{"vcredist"}, Then: immy.PrereqInstall, On: []string{"vcredist"}},                                          // no condition
+					{Condition: immy.ConditionInstalled, Then: immy.PrereqFail},                                                                   // no subjects
+					{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAllOf, Subjects: []string{"lob"}, Then: immy.PrereqUninstall}, // uninstall nothing
+					{Condition: immy.ConditionInstalled, Subjects: []string{"lob"}, Then: immy.PrereqFail, On: []string{"lob"}},                   // fail on something
+					{Condition: immy.ConditionNotInstalled, Subjects: []string{"lob"}},                                                            // no action
 				}
 				f.Software[2].Versions[0].Prerequisites = []immy.Prerequisite{
 					{Condition: immy.ConditionNotInstalled, Subjects: []string{"vcredist"}, Then: immy.PrereqInstall,

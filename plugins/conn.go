@@ -201,9 +201,9 @@ func (c *v2Conn) listAgents(ctx context.Context, instance string, fn func([]Agen
 }
 
 var languageToV2 = map[immy.ScriptLanguage]pluginv2.ScriptLanguage{
-	immy.PowerShell: pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_POWERSHELL,
-	immy.Cmd:        pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_CMD,
-	immy.Shell:      pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_SHELL,
+	immy.LanguagePowerShell: pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_POWERSHELL,
+	immy.LanguageCmd:        pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_CMD,
+	immy.LanguageShell:      pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_SHELL,
 }
 
 var contextToV2 = map[immy.ScriptContext]pluginv2.ScriptContext{

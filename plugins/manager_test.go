@@ -121,7 +121,7 @@ func (h *harness) start(t *testing.T, id string, cfg map[string]string, args ...
 }
 
 func shell(body string) immy.Script {
-	return immy.Script{Language: immy.Shell, Body: body}
+	return immy.Script{Language: immy.LanguageShell, Body: body}
 }
 
 func TestStartDescribeAndCall(t *testing.T) {
@@ -270,7 +270,7 @@ func TestOlderProtocolServed(t *testing.T) {
 
 	var streamed strings.Builder
 	res, err := in.RunScript(ctx, immy.ScriptRequest{
-		Computer: "old-1", Script: immy.Script{Language: immy.PowerShell, Body: "whatever"},
+		Computer: "old-1", Script: immy.Script{Language: immy.LanguagePowerShell, Body: "whatever"},
 		Parameters: map[string]any{"greeting": "hello"}, Output: func(b []byte) { streamed.Write(b) },
 	})
 	require.NoError(t, err)
@@ -330,10 +330,10 @@ func TestScriptErrors(t *testing.T) {
 		without string // text the error must not show
 	}{
 		{name: "offline agent", req: immy.ScriptRequest{Computer: "offline-7", Script: shell("echo x")}, want: immy.ErrOffline},
-		{name: "nobody logged on", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.Shell, Context: immy.ContextUser, Body: "echo x"}}, want: immy.ErrNoUserLoggedOn},
+		{name: "nobody logged on", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.LanguageShell, Context: immy.ContextUser, Body: "echo x"}}, want: immy.ErrNoUserLoggedOn},
 		{name: "rejected by the plugin", req: immy.ScriptRequest{Computer: "a", Script: shell("bogus")}, want: immy.ErrInvalid},
-		{name: "lua runs on the server", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.Lua, Body: "return true"}}, want: immy.ErrInvalid},
-		{name: "metascript context", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.Shell, Context: immy.ContextMetascript}}, want: immy.ErrInvalid},
+		{name: "lua runs on the server", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.LanguageLua, Body: "return true"}}, want: immy.ErrInvalid},
+		{name: "metascript context", req: immy.ScriptRequest{Computer: "a", Script: immy.Script{Language: immy.LanguageShell, Context: immy.ContextMetascript}}, want: immy.ErrInvalid},
 		{name: "no agent", req: immy.ScriptRequest{Script: shell("echo x")}, want: immy.ErrInvalid},
 		{name: "unsupported parameter", req: immy.ScriptRequest{Computer: "a", Script: shell("echo"), Parameters: map[string]any{"pw": struct{ X int }{42}}, Secrets: []string{"pw"}}, want: immy.ErrInvalid},
 		{

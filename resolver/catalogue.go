@@ -205,7 +205,7 @@ func build(f *immy.Fleet) (c *Catalogue, own, refs immy.Problems) {
 			for j := range ps {
 				p := &ps[j]
 				pf := fmt.Sprintf("%s[%d]", field, j)
-				r := prereq{cond: p.Condition, all: p.Quantifier == immy.AllOf, then: p.Then}
+				r := prereq{cond: p.Condition, all: p.Quantifier == immy.QuantifierAllOf, then: p.Then}
 				if !p.Version.IsZero() {
 					r.version = &p.Version
 				}

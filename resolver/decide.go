@@ -66,19 +66,19 @@ func (p *Planner) takesPart(di int, ci int, s *sessionFilter) (bool, string) {
 		return false, "the ad hoc session does not name it or its item"
 	}
 	switch info.enforcement {
-	case immy.Required:
+	case immy.EnforcementRequired:
 		return true, ""
-	case immy.Optional:
+	case immy.EnforcementOptional:
 		if _, ok := slices.BinarySearch(info.approved, int32(ci)); ok {
 			return true, ""
 		}
 		return false, "optional and not approved for this computer"
-	case immy.AdHoc:
+	case immy.EnforcementAdHoc:
 		if s.kind == AdHocSession && (s.deps[int32(di)] || s.items[k]) {
 			return true, ""
 		}
 		return false, "ad hoc and not named by the session"
-	case immy.OnboardingOnly:
+	case immy.EnforcementOnboardingOnly:
 		if s.kind == OnboardingSession {
 			return true, ""
 		}
@@ -103,14 +103,14 @@ func (p *Planner) isCandidate(di, ci int, ct int, hasTenant bool, s *sessionFilt
 		return false
 	}
 	switch info.enforcement {
-	case immy.Required:
+	case immy.EnforcementRequired:
 		return true
-	case immy.Optional:
+	case immy.EnforcementOptional:
 		_, ok := slices.BinarySearch(info.approved, int32(ci))
 		return ok
-	case immy.AdHoc:
+	case immy.EnforcementAdHoc:
 		return s.kind == AdHocSession && (s.deps[int32(di)] || s.items[k])
-	case immy.OnboardingOnly:
+	case immy.EnforcementOnboardingOnly:
 		return s.kind == OnboardingSession
 	}
 	return false
@@ -270,7 +270,7 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 	b.cands, b.items, b.perComputer = b.cands[:0], b.items[:0], b.perComputer[:0]
 	b.ranked, b.sitems = b.ranked[:0], b.sitems[:0]
 	for _, di := range shared {
-		if uint(di) < uint(len(p.deps)) && p.deps[di].item >= 0 && p.deps[di].enforcement == immy.Optional {
+		if uint(di) < uint(len(p.deps)) && p.deps[di].item >= 0 && p.deps[di].enforcement == immy.EnforcementOptional {
 			b.perComputer = append(b.perComputer, di)
 			continue
 		}

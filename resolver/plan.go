@@ -256,14 +256,14 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 		}
 		p.deps[i].item = k
 		p.deps[i].onboarding = it.onboardingOnly
-		p.deps[i].plain = d.Enforcement == immy.Required && it.owner == "" && !it.onboardingOnly
+		p.deps[i].plain = d.Enforcement == immy.EnforcementRequired && it.owner == "" && !it.onboardingOnly
 		if it.owner != "" {
 			p.deps[i].owner = -2
 			if t, ok := ix.Tenant(it.owner); ok {
 				p.deps[i].owner = int32(t)
 			}
 		}
-		if d.Enforcement == immy.Optional {
+		if d.Enforcement == immy.EnforcementOptional {
 			for _, id := range d.ApprovedFor {
 				if c, ok := ix.Computer(id); ok {
 					p.deps[i].approved = append(p.deps[i].approved, int32(c))

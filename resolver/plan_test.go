@@ -57,9 +57,9 @@ func TestPlanEnforcementAndSession(t *testing.T) {
 		f.Deployments = append(f.Deployments, *d)
 	}
 	add(dep("d-required", "required", immy.DesiredLatest), func(*immy.Deployment) {})
-	add(dep("d-optional", "optional", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement, d.ApprovedFor = immy.Optional, ids("pc1") })
-	add(dep("d-adhoc", "adhoc", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.AdHoc })
-	add(dep("d-onboard", "onboard", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.OnboardingOnly })
+	add(dep("d-optional", "optional", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement, d.ApprovedFor = immy.EnforcementOptional, ids("pc1") })
+	add(dep("d-adhoc", "adhoc", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.EnforcementAdHoc })
+	add(dep("d-onboard", "onboard", immy.DesiredLatest), func(d *immy.Deployment) { d.Enforcement = immy.EnforcementOnboardingOnly })
 	add(dep("d-disabled", "disabled", immy.DesiredLatest), func(d *immy.Deployment) { d.Disabled = true })
 	add(taskDep("d-rename", "rename", immy.ModeEnforce), func(*immy.Deployment) {})
 	p := newPlanner(t, f, Config{})
@@ -410,7 +410,7 @@ func TestPlanSharesDecisionsExactly(t *testing.T) {
 			}
 		}
 		for i := range f.Deployments {
-			if f.Deployments[i].Enforcement == immy.AdHoc {
+			if f.Deployments[i].Enforcement == immy.EnforcementAdHoc {
 				adhoc.Named = append(adhoc.Named, f.Deployments[i].ID)
 			}
 		}

@@ -25,7 +25,7 @@ func TestSequence(t *testing.T) {
 	}
 	allNot := func(subjects []string, on ...string) immy.Prerequisite {
 		p := ifNot(subjects, on...)
-		p.Quantifier = immy.AllOf
+		p.Quantifier = immy.QuantifierAllOf
 		return p
 	}
 	failIf := func(cond immy.Condition, subjects ...string) immy.Prerequisite {

@@ -59,7 +59,7 @@ func wirePrivate(f *immy.Fleet, r *rand.Rand) int {
 			if x.Tenant != owner[p] {
 				crossing++
 			}
-			rule := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.AnyOf, Subjects: []string{p}, Then: immy.PrereqInstall, On: []string{p}}
+			rule := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: []string{p}, Then: immy.PrereqInstall, On: []string{p}}
 			kind := r.IntN(4)
 			if (kind == 0 || kind == 3) && installs(f, p, x.ID) {
 				kind = 2 // an install rule that would close a cycle becomes a fail rule

@@ -128,7 +128,7 @@ func versions(list ...string) []immy.SoftwareVersion {
 	return out
 }
 
-func luaScript(body string) *immy.Script { return &immy.Script{Language: immy.Lua, Body: body} }
+func luaScript(body string) *immy.Script { return &immy.Script{Language: immy.LanguageLua, Body: body} }
 
 // scriptRuns counts the runs of scripts on a fake computer whose body starts
 // with prefix.

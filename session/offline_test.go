@@ -142,7 +142,7 @@ func detectionFleet() *immy.Fleet {
 	f.Computers[0].Tasks = map[string]bool{"bitlocker": false}
 	for i := range f.Software {
 		if id := f.Software[i].ID; id == "app" || id == "phone" {
-			f.Software[i].Detection = immy.Detection{Script: &immy.Script{Language: immy.Lua}}
+			f.Software[i].Detection = immy.Detection{Script: &immy.Script{Language: immy.LanguageLua}}
 		}
 	}
 	f.Tasks = []immy.Task{{ID: "bitlocker", Name: "BitLocker"}}

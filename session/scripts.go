@@ -397,7 +397,7 @@ func invokeCommand(L *lua.LState) int {
 		L.RaiseError("invoke_command: a cloud script is bound to a tenant, not a computer")
 	}
 	body := L.CheckString(1)
-	script := immy.Script{Language: immy.PowerShell, Context: immy.ContextSystem, Body: body}
+	script := immy.Script{Language: immy.LanguagePowerShell, Context: immy.ContextSystem, Body: body}
 	timeout := sr.x.e.cfg.ScriptTimeout
 	if opts, ok := L.Get(2).(*lua.LTable); ok {
 		if v := opts.RawGetString("context"); v != lua.LNil {

@@ -251,7 +251,7 @@ func TestSoftwareActions(t *testing.T) {
 			name:  "a metascript installs through invoke_command",
 			fleet: appFleet("", immy.DesiredLatest, ""),
 			prep: func(f *immy.Fleet) {
-				f.Software[0].Install = &immy.Script{Language: immy.Lua, Context: immy.ContextMetascript,
+				f.Software[0].Install = &immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript,
 					Body: `log("installing " .. software_name .. " " .. version .. " on " .. computer.id)
 local value, code = invoke_command('install("App", "' .. version .. '")', {context = "system", language = "lua"})
 if code ~= 0 then error("install failed") end`}
@@ -458,7 +458,7 @@ func TestResolutionOnly(t *testing.T) {
 func TestSingleItemSession(t *testing.T) {
 	f := smallFleet()
 	f.Deployments = append(f.Deployments, immy.Deployment{ID: "d-tool", Item: "vcredist", Target: immy.Target{Type: immy.TargetAllComputers},
-		Desired: immy.DesiredLatest, Enforcement: immy.AdHoc})
+		Desired: immy.DesiredLatest, Enforcement: immy.EnforcementAdHoc})
 	h := newHarness(t, f, nil)
 	rep := h.run(Request{Computer: "pc1", Kind: SingleItem, Item: "phone", Source: AdHoc})
 	require.Equal(t, []string{"vcredist:install", "phone:install"}, changes(rep.Actions))

@@ -198,7 +198,7 @@ func TestParameters(t *testing.T) {
 }
 
 func TestUserContextWithNobodyLoggedOn(t *testing.T) {
-	task := immy.Task{ID: "printer", Set: &immy.Script{Language: immy.Lua, Context: immy.ContextUser, Body: `set("printer", logged_on_user())`}}
+	task := immy.Task{ID: "printer", Set: &immy.Script{Language: immy.LanguageLua, Context: immy.ContextUser, Body: `set("printer", logged_on_user())`}}
 	h := newHarness(t, taskFleet(task, immy.ModeEnforce, nil, nil), nil)
 	rep := h.run(Request{Computer: "pc2"})
 	require.Equal(t, "printer:task-enforce:complete:failed:no-user-logged-on", outcomes(rep.Actions)[0])
@@ -258,7 +258,7 @@ func TestExecuteSerially(t *testing.T) {
 }
 
 func TestMetascriptAndCloudScripts(t *testing.T) {
-	meta := &immy.Script{Language: immy.Lua, Context: immy.ContextMetascript, Body: `
+	meta := &immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript, Body: `
 log("checking " .. computer.name .. " of " .. tenant.name .. " for " .. parameters.owner)
 progress(50, "half way")
 local value, code = invoke_command('return get("task:inv")', {context = "system"})
@@ -291,7 +291,7 @@ return value == "done"`}
 	require.NotEmpty(t, progress)
 
 	// A cloud script is bound to the tenant: it cannot reach a computer.
-	cloud := immy.Task{ID: "inv", Script: &immy.Script{Language: immy.Lua, Context: immy.ContextCloud, Body: `
+	cloud := immy.Task{ID: "inv", Script: &immy.Script{Language: immy.LanguageLua, Context: immy.ContextCloud, Body: `
 if method == "get" then return tenant.name .. ":" .. table.concat(tenant.tags, ",") .. ":" .. tostring(computer) end
 return invoke_command("return 1")`}}
 	h2 := newHarness(t, taskFleet(cloud, immy.ModeMonitor, nil, nil), nil)
@@ -303,14 +303,14 @@ return invoke_command("return 1")`}}
 	require.Contains(t, rep.Actions[0].Message, "invoke_command: a cloud script is bound to a tenant")
 
 	// The sandbox holds.
-	escape := immy.Task{ID: "inv", Get: &immy.Script{Language: immy.Lua, Context: immy.ContextMetascript, Body: `return tostring(os) .. tostring(io) .. tostring(require) .. tostring(load)`}}
+	escape := immy.Task{ID: "inv", Get: &immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript, Body: `return tostring(os) .. tostring(io) .. tostring(require) .. tostring(load)`}}
 	h4 := newHarness(t, taskFleet(escape, immy.ModeMonitor, nil, nil), nil)
 	rep = h4.run(Request{Computer: "pc1"})
 	require.Equal(t, "nilnilnilnil", rep.Actions[0].Value)
 }
 
 func TestMetascriptGoesOfflineMidway(t *testing.T) {
-	meta := &immy.Script{Language: immy.Lua, Context: immy.ContextMetascript, Body: `
+	meta := &immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript, Body: `
 local ok, err = pcall(invoke_command, 'set("task:inv", "done")')
 return "swallowed: " .. tostring(err)`}
 	task := immy.Task{ID: "inv", Set: meta}
@@ -323,7 +323,7 @@ return "swallowed: " .. tostring(err)`}
 }
 
 func TestMetascriptTimeout(t *testing.T) {
-	task := immy.Task{ID: "inv", Set: &immy.Script{Language: immy.Lua, Context: immy.ContextMetascript, Body: `while true do end`}}
+	task := immy.Task{ID: "inv", Set: &immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript, Body: `while true do end`}}
 	h := newHarness(t, taskFleet(task, immy.ModeEnforce, nil, nil), func(c *Config) { c.MetascriptTimeout = 20 * time.Millisecond })
 	rep := h.run(Request{Computer: "pc1"})
 	require.Equal(t, "inv:task-enforce:complete:failed:script-timeout", outcomes(rep.Actions)[0])

@@ -16,7 +16,7 @@ import (
 // detection script; its configuration task Tune is private to a too. On
 // pc-b, of tenant b, nothing of Lob or Tune may run, not even detection.
 func tenancyFleet() *immy.Fleet {
-	lob := immy.Software{ID: "lob", Name: "Lob", Tenant: "a", Detection: immy.Detection{Script: &immy.Script{Language: immy.Lua}},
+	lob := immy.Software{ID: "lob", Name: "Lob", Tenant: "a", Detection: immy.Detection{Script: &immy.Script{Language: immy.LanguageLua}},
 		Versions: versions("1.0")}
 	return &immy.Fleet{
 		Tenants:   []immy.Tenant{{ID: "a"}, {ID: "b"}},

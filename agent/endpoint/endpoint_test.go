@@ -79,7 +79,7 @@ func TestRunRequest(t *testing.T) {
 		Parameters: map[string]json.RawMessage{"n": json.RawMessage(`2`), "s": json.RawMessage(`"v"`)}, Secrets: []string{"s"}})
 	require.NoError(t, err)
 	require.Equal(t, immy.ScriptRequest{
-		Script:     immy.Script{Language: immy.PowerShell, Context: immy.ContextUser, Body: "x"},
+		Script:     immy.Script{Language: immy.LanguagePowerShell, Context: immy.ContextUser, Body: "x"},
 		Parameters: map[string]any{"n": 2.0, "s": "v"}, Secrets: []string{"s"}, Timeout: 1500 * time.Millisecond, MaxOutput: 10,
 	}, req)
 	_, err = runRequest(&wire.Run{Language: "cobol", Context: "nowhere", Parameters: map[string]json.RawMessage{"p": json.RawMessage(`{`)}})

@@ -3,7 +3,7 @@
 //
 //	r := script.New(script.Config{})
 //	res, err := r.RunScript(ctx, immy.ScriptRequest{
-//		Script:     immy.Script{Language: immy.Shell, Body: `echo "installing $Version"`},
+//		Script:     immy.Script{Language: immy.LanguageShell, Body: `echo "installing $Version"`},
 //		Parameters: map[string]any{"Version": "2.1.0"},
 //		Timeout:    10 * time.Minute,
 //	})

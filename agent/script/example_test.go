@@ -11,7 +11,7 @@ import (
 func ExampleRunner_RunScript() {
 	r := script.New(script.Config{})
 	res, err := r.RunScript(context.Background(), immy.ScriptRequest{
-		Script: immy.Script{Language: immy.Lua, Body: `
+		Script: immy.Script{Language: immy.LanguageLua, Body: `
 print("connecting as " .. User .. " with " .. Password)
 return Major + 1`},
 		Parameters: map[string]any{"User": "svc-backup", "Password": "s3cret!", "Major": 4},

@@ -22,7 +22,7 @@ func (r *Runner) runProcess(ctx context.Context, req immy.ScriptRequest, out *si
 		return 0, err
 	}
 	var env []string
-	if req.Script.Language == immy.PowerShell {
+	if req.Script.Language == immy.LanguagePowerShell {
 		err = checkNames(req.Parameters) // passed as PowerShell parameters, not environment
 	} else {
 		env, err = environ(req.Parameters)
@@ -86,13 +86,13 @@ func writeScript(dir, prog string, req immy.ScriptRequest) (args []string, raw s
 	}
 	body := req.Script.Body
 	switch req.Script.Language {
-	case immy.Shell:
+	case immy.LanguageShell:
 		p, err := write("script.sh", []byte(body))
 		if err != nil {
 			return nil, "", err
 		}
 		return []string{prog, p}, "", nil
-	case immy.Cmd:
+	case immy.LanguageCmd:
 		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
 		p, err := write("script.cmd", []byte(body))
 		if err != nil {

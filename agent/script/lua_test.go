@@ -20,7 +20,7 @@ func luaKit(t *testing.T) immytest.RunnerKit {
 	return immytest.RunnerKit{
 		Runner:   script.New(script.Config{Logins: noLogins}),
 		Computer: "this machine",
-		Language: immy.Lua,
+		Language: immy.LanguageLua,
 		Print: func(lines ...string) string {
 			var b strings.Builder
 			for _, l := range lines {
@@ -38,7 +38,7 @@ func TestConformanceLua(t *testing.T) { immytest.TestRunner(t, luaKit) }
 
 func TestLua(t *testing.T) {
 	r := script.New(script.Config{Logins: noLogins})
-	lua := func(body string) immy.Script { return immy.Script{Language: immy.Lua, Body: body} }
+	lua := func(body string) immy.Script { return immy.Script{Language: immy.LanguageLua, Body: body} }
 	tests := []struct {
 		name   string
 		body   string
@@ -80,12 +80,12 @@ func TestLua(t *testing.T) {
 // exits with is seen by the next, whatever the order.
 func TestLuaRunsAreIsolated(t *testing.T) {
 	r := script.New(script.Config{Logins: noLogins})
-	dirty := immy.Script{Language: immy.Lua, Body: `
+	dirty := immy.Script{Language: immy.LanguageLua, Body: `
 		leak, X = 1, 2
 		params.X = 3
 		print = nil
 		pcall(exit, 7)`}
-	check := immy.Script{Language: immy.Lua, Body: `
+	check := immy.Script{Language: immy.LanguageLua, Body: `
 		print("clean")
 		return tostring(leak) .. " " .. tostring(X) .. " " .. tostring(params.X) .. " " .. tostring(rawget(_G, "print"))`}
 	for range 3 {
@@ -102,7 +102,7 @@ func TestLuaRunsAreIsolated(t *testing.T) {
 
 func TestLuaConcurrentRuns(t *testing.T) {
 	r := script.New(script.Config{Logins: noLogins})
-	body := immy.Script{Language: immy.Lua, Body: `for i = 1, 20 do print(Name) end return Name .. "!"`}
+	body := immy.Script{Language: immy.LanguageLua, Body: `for i = 1, 20 do print(Name) end return Name .. "!"`}
 	var wg sync.WaitGroup
 	results := make([]immy.ScriptResult, 16)
 	errs := make([]error, len(results))

@@ -20,7 +20,7 @@ import (
 
 func (r *Runner) interpreter(lang immy.ScriptLanguage) (string, error) {
 	switch lang {
-	case immy.Shell:
+	case immy.LanguageShell:
 		if r.cfg.Shell != "" {
 			return r.cfg.Shell, nil
 		}
@@ -32,7 +32,7 @@ func (r *Runner) interpreter(lang immy.ScriptLanguage) (string, error) {
 			return "", fmt.Errorf("script: sh: %w", ErrUnavailable)
 		}
 		return p, nil
-	case immy.PowerShell:
+	case immy.LanguagePowerShell:
 		if r.cfg.PowerShell != "" {
 			return r.cfg.PowerShell, nil
 		}

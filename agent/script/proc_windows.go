@@ -22,7 +22,7 @@ func (r *Runner) interpreter(lang immy.ScriptLanguage) (string, error) {
 		root = `C:\Windows`
 	}
 	switch lang {
-	case immy.PowerShell:
+	case immy.LanguagePowerShell:
 		if r.cfg.PowerShell != "" {
 			return r.cfg.PowerShell, nil
 		}
@@ -34,12 +34,12 @@ func (r *Runner) interpreter(lang immy.ScriptLanguage) (string, error) {
 			return p, nil
 		}
 		return "", fmt.Errorf("script: powershell: neither powershell.exe nor pwsh.exe found: %w", ErrUnavailable)
-	case immy.Cmd:
+	case immy.LanguageCmd:
 		if p := os.Getenv("ComSpec"); p != "" {
 			return p, nil
 		}
 		return filepath.Join(root, `System32\cmd.exe`), nil
-	case immy.Shell:
+	case immy.LanguageShell:
 		if r.cfg.Shell != "" {
 			return r.cfg.Shell, nil
 		}

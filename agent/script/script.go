@@ -112,12 +112,12 @@ func (r *Runner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.Sc
 	var exit int
 	var value string
 	switch req.Script.Language {
-	case immy.Lua:
+	case immy.LanguageLua:
 		if req.Script.Context == immy.ContextUser {
 			return immy.ScriptResult{}, fmt.Errorf("script: lua runs inside the agent, in the system context only: %w", immy.ErrInvalid)
 		}
 		exit, value, err = runLua(runCtx, req, out)
-	case immy.Shell, immy.PowerShell, immy.Cmd:
+	case immy.LanguageShell, immy.LanguagePowerShell, immy.LanguageCmd:
 		exit, err = r.runProcess(runCtx, req, out)
 	default:
 		return immy.ScriptResult{}, fmt.Errorf("script: language %q: %w", req.Script.Language, immy.ErrInvalid)
@@ -125,7 +125,7 @@ func (r *Runner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.Sc
 	out.close()
 	output, truncated := out.result()
 	res := immy.ScriptResult{ExitCode: exit, Output: output, Truncated: truncated, Value: out.hide(value)}
-	if req.Script.Language != immy.Lua || value == "" {
+	if req.Script.Language != immy.LanguageLua || value == "" {
 		res.Value = out.value()
 	}
 	switch {

@@ -31,7 +31,7 @@ func shellKit(t *testing.T) immytest.RunnerKit {
 		Runner:   script.New(script.Config{Logins: noLogins, TempDir: t.TempDir()}),
 		Computer: "this machine",
 		NoUser:   "this machine",
-		Language: immy.Shell,
+		Language: immy.LanguageShell,
 		Print: func(lines ...string) string {
 			var b strings.Builder
 			for _, l := range lines {
@@ -49,7 +49,7 @@ func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) 
 
 func TestConformanceShell(t *testing.T) { immytest.TestRunner(t, shellKit) }
 
-func sh(body string) immy.Script { return immy.Script{Language: immy.Shell, Body: body} }
+func sh(body string) immy.Script { return immy.Script{Language: immy.LanguageShell, Body: body} }
 
 func TestShell(t *testing.T) {
 	r := script.New(script.Config{Logins: noLogins})
@@ -215,13 +215,13 @@ func TestCouldNotRun(t *testing.T) {
 		is   error
 		msg  string
 	}{
-		{"metascript", immy.ScriptRequest{Script: immy.Script{Language: immy.Lua, Context: immy.ContextMetascript}}, immy.ErrInvalid, "runs on the server"},
+		{"metascript", immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageLua, Context: immy.ContextMetascript}}, immy.ErrInvalid, "runs on the server"},
 		{"no language", immy.ScriptRequest{Script: immy.Script{Body: "x"}}, immy.ErrInvalid, `language ""`},
 		{"bad parameter names", immy.ScriptRequest{Script: sh("true"), Parameters: map[string]any{"ok": 1, "not ok": 2, "9lives": 3}}, immy.ErrInvalid, `parameter name "9lives"`},
 		{"NUL in a value", immy.ScriptRequest{Script: sh("true"), Parameters: map[string]any{"x": "a\x00b"}}, immy.ErrInvalid, "NUL byte"},
-		{"cmd off Windows", immy.ScriptRequest{Script: immy.Script{Language: immy.Cmd, Body: "echo hi"}}, script.ErrUnavailable, "runs on Windows only"},
-		{"user context, nobody logged on", immy.ScriptRequest{Script: immy.Script{Language: immy.Shell, Context: immy.ContextUser, Body: "id"}}, immy.ErrNoUserLoggedOn, "user context"},
-		{"lua in user context", immy.ScriptRequest{Script: immy.Script{Language: immy.Lua, Context: immy.ContextUser, Body: "return 1"}}, immy.ErrInvalid, "system context only"},
+		{"cmd off Windows", immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageCmd, Body: "echo hi"}}, script.ErrUnavailable, "runs on Windows only"},
+		{"user context, nobody logged on", immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageShell, Context: immy.ContextUser, Body: "id"}}, immy.ErrNoUserLoggedOn, "user context"},
+		{"lua in user context", immy.ScriptRequest{Script: immy.Script{Language: immy.LanguageLua, Context: immy.ContextUser, Body: "return 1"}}, immy.ErrInvalid, "system context only"},
 	}
 	if _, err := exec.LookPath("pwsh"); err != nil {
 		tests = append(tests, struct {
@@ -229,7 +229,7 @@ func TestCouldNotRun(t *testing.T) {
 			req  immy.ScriptRequest
 			is   error
 			msg  string
-		}{"powershell without pwsh", immy.ScriptRequest{Script: immy.Script{Language: immy.PowerShell, Body: "Write-Output 1"}}, script.ErrUnavailable, "pwsh is not installed"})
+		}{"powershell without pwsh", immy.ScriptRequest{Script: immy.Script{Language: immy.LanguagePowerShell, Body: "Write-Output 1"}}, script.ErrUnavailable, "pwsh is not installed"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,7 +246,7 @@ func TestPowerShell(t *testing.T) {
 		t.Skip("pwsh is not installed")
 	}
 	r := script.New(script.Config{Logins: noLogins})
-	res, err := run(t, r, immy.Script{Language: immy.PowerShell, Body: "param([string]$Name, [int]$Count)\nWrite-Output \"$Name x$Count $Undeclared\"\nexit 4"},
+	res, err := run(t, r, immy.Script{Language: immy.LanguagePowerShell, Body: "param([string]$Name, [int]$Count)\nWrite-Output \"$Name x$Count $Undeclared\"\nexit 4"},
 		func(q *immy.ScriptRequest) {
 			q.Parameters = map[string]any{"Name": "web", "Count": 3.0, "Undeclared": "also"}
 		})
@@ -265,7 +265,7 @@ func TestUserContext(t *testing.T) {
 		return []sysinfo.Login{{User: "nobody", Active: true, Time: time.Now()}}, nil
 	}
 	r := script.New(script.Config{Logins: logins})
-	res, err := run(t, r, immy.Script{Language: immy.Shell, Context: immy.ContextUser, Body: `id -u; echo "$USER"`})
+	res, err := run(t, r, immy.Script{Language: immy.LanguageShell, Context: immy.ContextUser, Body: `id -u; echo "$USER"`})
 	if os.Geteuid() != 0 {
 		require.ErrorIs(t, err, script.ErrPermission)
 		require.ErrorContains(t, err, `cannot act as "nobody"`)

@@ -200,7 +200,7 @@ func TestRestart(t *testing.T) {
 				return
 			}
 			require.Equal(t, id, second.waitOnline(t), "the agent reconnects as itself")
-			res, err := second.srv.RunScript(ctx, immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.Lua, Body: `return "still me"`}})
+			res, err := second.srv.RunScript(ctx, immy.ScriptRequest{Computer: id, Script: immy.Script{Language: immy.LanguageLua, Body: `return "still me"`}})
 			require.NoError(t, err)
 			require.Equal(t, "still me", res.Value)
 

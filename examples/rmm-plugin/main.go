@@ -209,7 +209,7 @@ func (r *rmm) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Write
 	if req.Script.Context == immy.ContextUser {
 		return sdk.ScriptResult{}, fmt.Errorf("agent %q: a local shell has no interactive user session: %w", req.AgentID, sdk.ErrNoUserLoggedOn)
 	}
-	if req.Script.Language != immy.Shell {
+	if req.Script.Language != immy.LanguageShell {
 		return sdk.ScriptResult{}, fmt.Errorf("script language %s: this RMM runs sh only: %w", req.Script.Language, sdk.ErrInvalid)
 	}
 	dir := filepath.Join(r.root, req.AgentID)

@@ -24,7 +24,7 @@ import (
 	"github.com/immyoss/engine/plugins/sdk/sdktest"
 )
 
-func sh(body string) immy.Script { return immy.Script{Language: immy.Shell, Body: body} }
+func sh(body string) immy.Script { return immy.Script{Language: immy.LanguageShell, Body: body} }
 
 // TestConformance runs the SDK's conformance suite against the plugin, in process.
 func TestConformance(t *testing.T) {

@@ -335,12 +335,12 @@ func (c *converter) prerequisites(w at, field string, ps []prerequisiteDTO) []im
 	var out []immy.Prerequisite
 	for j, p := range ps {
 		f := fmt.Sprintf("%s[%d]", field, j)
-		q, subjects := immy.AnyOf, p.AnyOf
+		q, subjects := immy.QuantifierAnyOf, p.AnyOf
 		switch {
 		case len(p.AnyOf) > 0 && len(p.AllOf) > 0:
 			c.add(w, f+".all_of", nil, "give one of any_of and all_of, not both")
 		case len(p.AllOf) > 0:
-			q, subjects = immy.AllOf, p.AllOf
+			q, subjects = immy.QuantifierAllOf, p.AllOf
 		}
 		out = append(out, immy.Prerequisite{
 			Condition:  parseEnum(c, w, f+".if", p.If, immy.ParseCondition),

@@ -428,7 +428,7 @@ deployments:
 			ID: "other", Name: "Other",
 			Detection: immy.Detection{Regex: "^Other"},
 			Prerequisites: []immy.Prerequisite{{
-				Condition: immy.ConditionNotInstalled, Quantifier: immy.AllOf, Subjects: []string{"app"},
+				Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAllOf, Subjects: []string{"app"},
 				Then: immy.PrereqInstall, On: []string{"app"}, Version: immy.MustParseVersion("14.40"),
 			}},
 		}},

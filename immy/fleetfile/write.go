@@ -438,12 +438,12 @@ func (wr *writer) prerequisites(w at, field string, ps []immy.Prerequisite) []pr
 			Version: p.Version.String(),
 		}
 		switch p.Quantifier {
-		case immy.AnyOf:
+		case immy.QuantifierAnyOf:
 			d.AnyOf = clone(p.Subjects)
-		case immy.AllOf:
+		case immy.QuantifierAllOf:
 			d.AllOf = clone(p.Subjects)
 		default:
-			enum(wr, w, f+".any_of", p.Quantifier, immy.AnyOf)
+			enum(wr, w, f+".any_of", p.Quantifier, immy.QuantifierAnyOf)
 		}
 		out = append(out, d)
 	}
@@ -546,7 +546,7 @@ func (wr *writer) deployment(w at, x immy.Deployment) deploymentDTO {
 		Desired:     enum(wr, w, "desired", x.Desired, immy.DesiredUnset),
 		Version:     x.Version.String(),
 		Mode:        enum(wr, w, "mode", x.Mode, immy.ModeUnset),
-		Enforcement: enum(wr, w, "enforcement", x.Enforcement, immy.Required),
+		Enforcement: enum(wr, w, "enforcement", x.Enforcement, immy.EnforcementRequired),
 		Priority:    x.Priority,
 		Recommended: x.Recommended,
 		Enabled:     enabledPtr(!x.Disabled),

@@ -39,14 +39,14 @@ func TestBuilder(t *testing.T) {
 		Task("report", immytest.Cloud(), immytest.OnboardingTask()).
 		Deploy("d1", "chrome", immytest.OnAllComputers(), immytest.Filter(immy.FilterWorkstationsAndPortable), immytest.Recommended()).
 		Deploy("d2", "chrome", immytest.OnTenantComputers("contoso"), immytest.DesiredVersion(immy.DesiredThisVersion, "118.0"), immytest.Priority(5), immytest.Propagate()).
-		Deploy("d3", "bitlocker", immytest.OnComputer("pc1"), immytest.Value("escrow", false), immytest.Enforce(immy.Optional), immytest.ApprovedFor("pc1")).
+		Deploy("d3", "bitlocker", immytest.OnComputer("pc1"), immytest.Value("escrow", false), immytest.Enforce(immy.EnforcementOptional), immytest.ApprovedFor("pc1")).
 		Deploy("d4", "report", immytest.OnAllTenants(), immytest.Mode(immy.ModeMonitor), immytest.Disabled()).
 		Deploy("d5", "lob", immytest.OnTag("canary"), immytest.InTenant("contoso"), immytest.Desired(immy.DesiredUninstalled)).
 		Deploy("d6", "nothing", immytest.OnPerson("john")).
 		Schedule(immy.Schedule{ID: "nightly", Cron: "0 2 * * *"}).
 		Build()
 
-	notInstalled := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.AnyOf,
+	notInstalled := immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAnyOf,
 		Subjects: []string{"vcredist"}, Then: immy.PrereqInstall, On: []string{"vcredist"}}
 	want := &immy.Fleet{
 		At: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
@@ -91,8 +91,8 @@ func TestBuilder(t *testing.T) {
 			{ID: "lob", Name: "lob", Tenant: "contoso", Detection: immy.Detection{DisplayName: "LOB*"},
 				Versions: []immy.SoftwareVersion{{Version: immy.MustParseVersion("1.0")}},
 				Prerequisites: []immy.Prerequisite{
-					{Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: []string{"chrome"}, Then: immy.PrereqUninstall, On: []string{"chrome"}},
-					{Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: []string{"vcredist"}, Then: immy.PrereqFail},
+					{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: []string{"chrome"}, Then: immy.PrereqUninstall, On: []string{"chrome"}},
+					{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: []string{"vcredist"}, Then: immy.PrereqFail},
 				}},
 		},
 		Tasks: []immy.Task{
@@ -105,7 +105,7 @@ func TestBuilder(t *testing.T) {
 			{ID: "d2", Item: "chrome", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "contoso", PropagateToChildren: true},
 				Desired: immy.DesiredThisVersion, Version: immy.MustParseVersion("118.0"), Priority: 5},
 			{ID: "d3", Item: "bitlocker", Target: immy.Target{Type: immy.TargetComputer, Computer: "pc1"}, Mode: immy.ModeEnforce,
-				Enforcement: immy.Optional, Parameters: map[string]any{"escrow": false}, ApprovedFor: []string{"pc1"}},
+				Enforcement: immy.EnforcementOptional, Parameters: map[string]any{"escrow": false}, ApprovedFor: []string{"pc1"}},
 			{ID: "d4", Item: "report", Target: immy.Target{Category: immy.CategoryTenant, Type: immy.TargetAllTenants}, Mode: immy.ModeMonitor, Disabled: true},
 			{ID: "d5", Item: "lob", Target: immy.Target{Type: immy.TargetTag, Tag: "canary", Tenant: "contoso"}, Desired: immy.DesiredUninstalled},
 			// An unknown item gets no default: Validate reports it.

@@ -34,16 +34,16 @@ func FakeScripts(f *immy.Fleet) {
 			if code != "" {
 				body = fmt.Sprintf("install(%q, version, %q)", name, code)
 			}
-			sw.Install = &immy.Script{Language: immy.Lua, Body: body}
+			sw.Install = &immy.Script{Language: immy.LanguageLua, Body: body}
 		}
 		if sw.Uninstall == nil {
-			sw.Uninstall = &immy.Script{Language: immy.Lua, Body: fmt.Sprintf("uninstall(%q)", name)}
+			sw.Uninstall = &immy.Script{Language: immy.LanguageLua, Body: fmt.Sprintf("uninstall(%q)", name)}
 		}
 		if sw.UpgradeStrategy == immy.UpgradeUnset {
 			sw.UpgradeStrategy = immy.UpgradeInstallOver
 		}
 		if sw.Detection.Script != nil && sw.Detection.Script.Body == "" {
-			sw.Detection.Script = &immy.Script{Language: immy.Lua, Body: fmt.Sprintf("return query(%q)", name)}
+			sw.Detection.Script = &immy.Script{Language: immy.LanguageLua, Body: fmt.Sprintf("return query(%q)", name)}
 		}
 	}
 	for i := range f.Tasks {
@@ -52,9 +52,9 @@ func FakeScripts(f *immy.Fleet) {
 			continue
 		}
 		key := "task:" + t.ID
-		t.Test = &immy.Script{Language: immy.Lua, Body: fmt.Sprintf("return get(%q) == \"true\"", key)}
-		t.Set = &immy.Script{Language: immy.Lua, Body: fmt.Sprintf("set(%q, \"true\")", key)}
-		t.Get = &immy.Script{Language: immy.Lua, Body: fmt.Sprintf("return get(%q)", key)}
+		t.Test = &immy.Script{Language: immy.LanguageLua, Body: fmt.Sprintf("return get(%q) == \"true\"", key)}
+		t.Set = &immy.Script{Language: immy.LanguageLua, Body: fmt.Sprintf("set(%q, \"true\")", key)}
+		t.Get = &immy.Script{Language: immy.LanguageLua, Body: fmt.Sprintf("return get(%q)", key)}
 	}
 }
 

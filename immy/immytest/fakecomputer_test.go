@@ -14,7 +14,7 @@ import (
 	"github.com/immyoss/engine/immy/immytest"
 )
 
-func lua(body string) immy.Script { return immy.Script{Language: immy.Lua, Body: body} }
+func lua(body string) immy.Script { return immy.Script{Language: immy.LanguageLua, Body: body} }
 
 func run(t *testing.T, ff *immytest.FakeFleet, computer, body string, params map[string]any) immy.ScriptResult {
 	t.Helper()
@@ -186,7 +186,7 @@ func TestFakeFaultTimesAndHang(t *testing.T) {
 func TestFakeUserContext(t *testing.T) {
 	ff := &immytest.FakeFleet{}
 	pc := ff.Add("pc")
-	req := immy.ScriptRequest{Computer: "pc", Script: immy.Script{Language: immy.Lua, Context: immy.ContextUser, Body: `return logged_on_user()`}}
+	req := immy.ScriptRequest{Computer: "pc", Script: immy.Script{Language: immy.LanguageLua, Context: immy.ContextUser, Body: `return logged_on_user()`}}
 	_, err := ff.RunScript(context.Background(), req)
 	require.ErrorIs(t, err, immy.ErrNoUserLoggedOn)
 	pc.LogOn("ann@x.com")

@@ -39,10 +39,10 @@ func (g *generator) tasks() {
 			}
 		}
 		if t.Category == immy.TaskTenant {
-			t.Script = &immy.Script{Language: immy.Lua, Context: immy.ContextCloud,
+			t.Script = &immy.Script{Language: immy.LanguageLua, Context: immy.ContextCloud,
 				Body: "-- method is get, set or test\nreturn method ~= \"test\" or tenant_ok()"}
 		} else {
-			t.Script = &immy.Script{Language: immy.PowerShell, Context: immy.ContextSystem,
+			t.Script = &immy.Script{Language: immy.LanguagePowerShell, Context: immy.ContextSystem,
 				Body: "param($Method)\nswitch ($Method) { 'test' { Test-Setting } 'set' { Set-Setting } 'get' { Get-Setting } }"}
 			g.compTasks = append(g.compTasks, i)
 		}
@@ -203,15 +203,15 @@ func (g *generator) software() {
 			s.UpgradeStrategy = immy.UpgradeUninstallInstall
 		case x < 95:
 			s.UpgradeStrategy = immy.UpgradeScript
-			s.Upgrade = &immy.Script{Language: immy.PowerShell, Body: "Start-Process -Wait $InstallerFile -ArgumentList '/upgrade', '/quiet'"}
+			s.Upgrade = &immy.Script{Language: immy.LanguagePowerShell, Body: "Start-Process -Wait $InstallerFile -ArgumentList '/upgrade', '/quiet'"}
 		}
 		if r.pct(50) {
 			s.RepairStrategy = immy.RepairInstallOver
 		}
-		s.Install = &immy.Script{Language: immy.PowerShell, Body: "Start-Process -Wait msiexec.exe -ArgumentList '/i', $InstallerFile, '/qn', '/norestart'"}
-		s.Uninstall = &immy.Script{Language: immy.PowerShell, Body: "Start-Process -Wait msiexec.exe -ArgumentList '/x', $ProductCode, '/qn', '/norestart'"}
+		s.Install = &immy.Script{Language: immy.LanguagePowerShell, Body: "Start-Process -Wait msiexec.exe -ArgumentList '/i', $InstallerFile, '/qn', '/norestart'"}
+		s.Uninstall = &immy.Script{Language: immy.LanguagePowerShell, Body: "Start-Process -Wait msiexec.exe -ArgumentList '/x', $ProductCode, '/qn', '/norestart'"}
 		if r.pct(10) {
-			s.Test = &immy.Script{Language: immy.PowerShell, Body: "Test-Path \"$env:ProgramFiles\\" + s.Name + "\""}
+			s.Test = &immy.Script{Language: immy.LanguagePowerShell, Body: "Test-Path \"$env:ProgramFiles\\" + s.Name + "\""}
 		}
 
 		if maxDepth > 0 && i > 0 && (real == nil || !real.runtime) {
@@ -289,9 +289,9 @@ func (g *generator) prerequisites(r rnd, i, runtimes int) {
 		case x < 78 || j < runtimes: // runtimes are only ever installed
 			p = requires(id)
 		case x < 90:
-			p = immy.Prerequisite{Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: []string{id}, Then: immy.PrereqUninstall, On: []string{id}}
+			p = immy.Prerequisite{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: []string{id}, Then: immy.PrereqUninstall, On: []string{id}}
 		default:
-			p = immy.Prerequisite{Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: []string{id}, Then: immy.PrereqFail}
+			p = immy.Prerequisite{Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: []string{id}, Then: immy.PrereqFail}
 		}
 		s.Prerequisites = append(s.Prerequisites, p)
 	}
@@ -310,6 +310,6 @@ func (g *generator) prerequisites(r rnd, i, runtimes int) {
 }
 
 func requires(id string) immy.Prerequisite {
-	return immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.AnyOf,
+	return immy.Prerequisite{Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAnyOf,
 		Subjects: []string{id}, Then: immy.PrereqInstall, On: []string{id}}
 }

@@ -99,16 +99,16 @@ func (g *generator) deployments() {
 		switch x := r.IntN(100); {
 		case x < 86 || d.Target.Category == immy.CategoryTenant && x < 96:
 		case x < 92:
-			d.Enforcement = immy.Optional
+			d.Enforcement = immy.EnforcementOptional
 			for range r.between(1, 5) {
 				if len(f.Computers) > 0 {
 					d.ApprovedFor = append(d.ApprovedFor, f.Computers[r.IntN(len(f.Computers))].ID)
 				}
 			}
 		case x < 96:
-			d.Enforcement = immy.AdHoc
+			d.Enforcement = immy.EnforcementAdHoc
 		default:
-			d.Enforcement = immy.OnboardingOnly
+			d.Enforcement = immy.EnforcementOnboardingOnly
 		}
 		d.Recommended = global && d.Target.Tenant == "" && r.pct(40)
 		if r.pct(20) {

@@ -257,7 +257,7 @@ func Prereq(p immy.Prerequisite) SoftwareOption {
 // Requires adds the prerequisite "if any of ids is not installed, install them".
 func Requires(ids ...string) SoftwareOption {
 	return Prereq(immy.Prerequisite{
-		Condition: immy.ConditionNotInstalled, Quantifier: immy.AnyOf, Subjects: ids,
+		Condition: immy.ConditionNotInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: ids,
 		Then: immy.PrereqInstall, On: ids,
 	})
 }
@@ -266,7 +266,7 @@ func Requires(ids ...string) SoftwareOption {
 // as a new antivirus removes the old one.
 func Removes(ids ...string) SoftwareOption {
 	return Prereq(immy.Prerequisite{
-		Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: ids,
+		Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: ids,
 		Then: immy.PrereqUninstall, On: ids,
 	})
 }
@@ -274,7 +274,7 @@ func Removes(ids ...string) SoftwareOption {
 // ConflictsWith adds the prerequisite "if any of ids is installed, fail".
 func ConflictsWith(ids ...string) SoftwareOption {
 	return Prereq(immy.Prerequisite{
-		Condition: immy.ConditionInstalled, Quantifier: immy.AnyOf, Subjects: ids,
+		Condition: immy.ConditionInstalled, Quantifier: immy.QuantifierAnyOf, Subjects: ids,
 		Then: immy.PrereqFail,
 	})
 }

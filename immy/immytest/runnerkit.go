@@ -269,7 +269,7 @@ func FakeRunnerKit() RunnerKit {
 		Computer: "pc",
 		Offline:  "off",
 		NoUser:   "nouser",
-		Language: immy.Lua,
+		Language: immy.LanguageLua,
 		Print: func(lines ...string) string {
 			var b strings.Builder
 			for _, l := range lines {

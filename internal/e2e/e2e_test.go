@@ -243,9 +243,9 @@ if [ -f "$marker" ]; then
 fi
 `
 	return func(sw *immy.Software) {
-		sw.Detection = immy.Detection{Script: &immy.Script{Language: immy.Shell, Body: detect}}
-		sw.Install = &immy.Script{Language: immy.Shell, Body: install}
-		sw.Uninstall = &immy.Script{Language: immy.Shell, Body: uninstall}
+		sw.Detection = immy.Detection{Script: &immy.Script{Language: immy.LanguageShell, Body: detect}}
+		sw.Install = &immy.Script{Language: immy.LanguageShell, Body: install}
+		sw.Uninstall = &immy.Script{Language: immy.LanguageShell, Body: uninstall}
 	}
 }
 

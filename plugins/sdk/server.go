@@ -246,9 +246,9 @@ func agentToWire(a Agent) *pluginv2.Agent {
 }
 
 var languageFromWire = map[pluginv2.ScriptLanguage]immy.ScriptLanguage{
-	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_POWERSHELL: immy.PowerShell,
-	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_CMD:        immy.Cmd,
-	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_SHELL:      immy.Shell,
+	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_POWERSHELL: immy.LanguagePowerShell,
+	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_CMD:        immy.LanguageCmd,
+	pluginv2.ScriptLanguage_SCRIPT_LANGUAGE_SHELL:      immy.LanguageShell,
 }
 
 var contextFromWire = map[pluginv2.ScriptContext]immy.ScriptContext{

@@ -18,7 +18,7 @@
 //		sdktest.Suite{
 //			Options: sdktest.Options{Config: cfg, Secrets: []string{"api_key"}},
 //			Agent:   "test-agent",
-//			Echo:    func(s string) immy.Script { return immy.Script{Language: immy.Shell, Body: "echo " + s} },
+//			Echo:    func(s string) immy.Script { return immy.Script{Language: immy.LanguageShell, Body: "echo " + s} },
 //		}.Run(t, &myRMM{})
 //	}
 package sdktest

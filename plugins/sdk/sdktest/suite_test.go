@@ -116,11 +116,13 @@ func TestSuiteOnFullPlugin(t *testing.T) {
 	sdktest.Suite{
 		Options: sdktest.Options{Config: map[string]string{"api_key": "k-123456789"}, Secrets: []string{"api_key"}},
 		Agent:   "a0000",
-		Echo:    func(text string) immy.Script { return immy.Script{Language: immy.PowerShell, Body: "echo " + text} },
-		Exit: func(code int) immy.Script {
-			return immy.Script{Language: immy.PowerShell, Body: fmt.Sprint("exit ", code)}
+		Echo: func(text string) immy.Script {
+			return immy.Script{Language: immy.LanguagePowerShell, Body: "echo " + text}
 		},
-		Sleep:            func(time.Duration) immy.Script { return immy.Script{Language: immy.PowerShell, Body: "sleep"} },
+		Exit: func(code int) immy.Script {
+			return immy.Script{Language: immy.LanguagePowerShell, Body: fmt.Sprint("exit ", code)}
+		},
+		Sleep:            func(time.Duration) immy.Script { return immy.Script{Language: immy.LanguagePowerShell, Body: "sleep"} },
 		OfflineAgent:     "down",
 		Ticket:           "T-1",
 		Software:         "app",

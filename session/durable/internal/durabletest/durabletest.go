@@ -158,7 +158,7 @@ func (l *Logged) sync(ctx context.Context) error {
 		if e.Kind != "run" || e.Proc == l.proc {
 			continue
 		}
-		if _, err := l.ff.RunScript(ctx, immy.ScriptRequest{Computer: e.Computer, Script: immy.Script{Language: immy.Lua, Body: e.Body}, Parameters: e.Params}); err != nil {
+		if _, err := l.ff.RunScript(ctx, immy.ScriptRequest{Computer: e.Computer, Script: immy.Script{Language: immy.LanguageLua, Body: e.Body}, Parameters: e.Params}); err != nil {
 			return fmt.Errorf("durabletest: replay %s on %s: %w", e.Body, e.Computer, err)
 		}
 	}
