@@ -1,9 +1,11 @@
 package session
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/resolver"
 )
 
 // ownedBy reports whether an item private to tenant owner ("" for a public
@@ -47,9 +49,30 @@ func (e *Engine) privateElsewhere(c *immy.Computer, req *Request) []error {
 	case RerunAction:
 		if req.Rerun != nil {
 			check("rerun.item", req.Rerun.Item)
+			errs = append(errs, e.rerunDeployment(c, req.Rerun)...)
 		}
 	}
 	return errs
+}
+
+// rerunDeployment refuses a rerun whose action names a deployment that is
+// not of its item or whose target does not reach the computer: the
+// deployment's parameters, secrets among them, go only where it reaches.
+func (e *Engine) rerunDeployment(c *immy.Computer, a *resolver.Action) []error {
+	if a.Deployment == "" {
+		return nil
+	}
+	d := e.deps[a.Deployment]
+	switch {
+	case d == nil:
+		return []error{fmt.Errorf("rerun.deployment: unknown deployment %q: %w", a.Deployment, immy.ErrInvalid)}
+	case d.Item != a.Item:
+		return []error{fmt.Errorf("rerun.deployment: deployment %q is of item %q, not %q: %w", a.Deployment, d.Item, a.Item, immy.ErrInvalid)}
+	case !e.cfg.Planner.Targets(context.Background(), a.Deployment, c.ID):
+		return []error{fmt.Errorf("rerun.deployment: deployment %q does not target computer %q of tenant %q: %w",
+			a.Deployment, c.ID, c.Tenant, immy.ErrInvalid)}
+	}
+	return nil
 }
 
 // emitProblems emits an EventProblem for each problem of a record.

@@ -133,3 +133,49 @@ func TestSessionGoesOnPastAFailingFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunKeepsADeploymentsSecretsWhereItReaches: a rerun that names a
+// deployment of tenant a (a public task with a's password) on b's computer
+// is refused; so is one naming a deployment of another item; the rerun of
+// b's own deployment runs.
+func TestRerunKeepsADeploymentsSecretsWhereItReaches(t *testing.T) {
+	f := &immy.Fleet{
+		Tenants:   []immy.Tenant{{ID: "a"}, {ID: "b"}},
+		Computers: []immy.Computer{{ID: "pc-a", Tenant: "a", Kind: immy.KindWorkstation}, {ID: "pc-b", Tenant: "b", Kind: immy.KindWorkstation}},
+		Tasks:     []immy.Task{{ID: "setpw", Name: "Set password", Parameters: []immy.Parameter{{Name: "pw", Type: immy.ParamPassword}}}},
+		Software:  []immy.Software{{ID: "app", Name: "App", Detection: immy.Detection{DisplayName: "App"}, Versions: versions("1.0")}},
+		Deployments: []immy.Deployment{
+			{ID: "d-a", Item: "setpw", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "a"}, Mode: immy.ModeEnforce,
+				Parameters: map[string]any{"pw": "A-TENANT-SECRET"}},
+			{ID: "d-b", Item: "setpw", Target: immy.Target{Type: immy.TargetAllComputers, Tenant: "b"}, Mode: immy.ModeEnforce,
+				Parameters: map[string]any{"pw": "B-TENANT-SECRET"}},
+			{ID: "d-app", Item: "app", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest},
+		},
+	}
+	h := newHarness(t, f, nil)
+	ctx := context.Background()
+	rerun := func(dep, item string) error {
+		_, err := h.engine.Start(ctx, Request{Computer: "pc-b", Kind: RerunAction, Source: AdHoc,
+			Rerun: &resolver.Action{Item: item, Action: resolver.ActionTaskEnforce, Deployment: dep}})
+		return err
+	}
+	err := rerun("d-a", "setpw")
+	require.ErrorIs(t, err, immy.ErrInvalid)
+	require.ErrorContains(t, err, `deployment "d-a" does not target computer "pc-b" of tenant "b"`)
+	require.ErrorContains(t, rerun("d-app", "setpw"), `deployment "d-app" is of item "app", not "setpw"`)
+	require.ErrorContains(t, rerun("nope", "setpw"), `unknown deployment "nope"`)
+	require.Empty(t, h.fake.Computer("pc-b").Runs(), "nothing ran on pc-b")
+	rep := h.run(Request{Computer: "pc-b", Kind: RerunAction, Source: AdHoc,
+		Rerun: &resolver.Action{Item: "setpw", Action: resolver.ActionTaskEnforce, Deployment: "d-b"}})
+	require.NotEqual(t, Failed, rep.Status, rep.Reason)
+	var got []any
+	for _, r := range h.fake.Computer("pc-b").Runs() {
+		if v, ok := r.Parameters["pw"]; ok {
+			got = append(got, v)
+		}
+	}
+	require.NotEmpty(t, got)
+	for _, v := range got {
+		require.Equal(t, "B-TENANT-SECRET", v, "only b's own secret reaches pc-b")
+	}
+}
