@@ -2,7 +2,6 @@ package immytest
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -46,14 +45,20 @@ func (g *generator) composer() *filterComposer {
 	return g.filters
 }
 
-// filterTarget draws a filter target of FiltersDistinct: within a tenant
-// half the time (maybeTenant decides, from the deployments' stream), its
-// filter composed for that tenant.
+// filterTarget draws a filter target of FiltersDistinct: four in five
+// within one tenant, its filter written for that customer (its naming
+// prefix, its mail domain...), the others cross-tenant. maybeTenant still
+// draws from the deployments' stream, so that the deployments after this one
+// are drawn as with FiltersFew; the composer's stream decides.
 func (g *generator) filterTarget(r rnd, maybeTenant func(immy.Target, int) immy.Target, lua bool) immy.Target {
 	t := maybeTenant(immy.Target{Type: immy.TargetFilter}, 50)
+	t.Tenant = ""
+	c := g.composer()
 	tn := -1
-	if t.Tenant != "" {
-		tn = slices.IndexFunc(g.f.Tenants, func(x immy.Tenant) bool { return x.ID == t.Tenant })
+	if c.r.pct(80) {
+		if tn = g.someTenant(c.r); tn >= 0 {
+			t.Tenant = g.f.Tenants[tn].ID
+		}
 	}
 	if lua {
 		t.Lua = g.luaFilter(tn)

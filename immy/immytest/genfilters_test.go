@@ -107,5 +107,7 @@ func TestGeneratedFiltersRun(t *testing.T) {
 		}
 	}
 	n := filterShapes(f)["filtered"]
-	require.GreaterOrEqual(t, 2*selected, n, "most filters select a computer (%d of %d)", selected, n)
+	// 3,000 computers over 2,000 tenants: many a customer's filter finds
+	// none of its one or two computers; at 100,000 most do
+	require.GreaterOrEqual(t, 4*selected, n, "a quarter of the filters select a computer (%d of %d)", selected, n)
 }
