@@ -6,7 +6,8 @@ import (
 
 // exprDisabled are expr's builtins a filter may not call: each builds a
 // string larger than its input (repeat, replace, join), so that a few nested
-// calls reach gigabytes, and expr's VM has no deadline to stop them.
+// calls reach gigabytes, and expr's VM has no deadline to stop them. map and
+// reduce, which expr parses as predicates, are refused by exprBounds.
 var exprDisabled = []string{"now", "repeat", "replace", "join"}
 
 // exprBounds finds, in a type-checked expr tree, what would make one
@@ -15,7 +16,12 @@ var exprDisabled = []string{"now", "repeat", "replace", "join"}
 //   - a predicate inside a predicate (any(list, {all(list, {...})})): the
 //     work grows as the product of the lists' lengths, which the computer's
 //     inventory sets;
-//   - a range a..b: a list of any length.
+//   - a range a..b: a list of any length;
+//   - map and reduce: a predicate that uses its element twice doubles a
+//     string at each element (reduce(l, #acc + #acc, "x")) or at each map of
+//     a chain (map(map(l, # + #), # + #)). A filter decides with any, all,
+//     none, one, filter, count and find, whose results are no larger than
+//     their input.
 //
 // It returns the first one's position (a rune offset in the source) and
 // what to say, or ok.
@@ -46,6 +52,10 @@ func (v *boundsVisitor) Visit(node *ast.Node) {
 	case *ast.BinaryNode:
 		if n.Operator == ".." {
 			v.found(n, "ranges (a..b) are not available in filters")
+		}
+	case *ast.BuiltinNode:
+		if n.Name == "map" || n.Name == "reduce" {
+			v.found(n, n.Name+" is not available in filters (use any, all, none, one, filter, count or find)")
 		}
 	case *ast.PredicateNode:
 		inner := &innerPredicate{}

@@ -209,6 +209,9 @@ func TestExprUnboundedFormsRefused(t *testing.T) {
 		{`replace(computer.name, "a", "aa") == ""`, 1, 1, "unknown name replace"},
 		{`join(computer.tags, "x") == ""`, 1, 1, "unknown name join"},
 		{`now() != nil`, 1, 1, "unknown name now"},
+		// an outside review's: a string doubled per element, or per map
+		{`len(reduce(split(",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,", ","), #acc + #acc, "xy")) > 0`, 1, 5, "reduce is not available in filters (use any, all, none, one, filter, count or find)"},
+		{`len(map(map(map(["ab"], # + #), # + #), # + #)) > 0`, 1, 5, "map is not available in filters (use any, all, none, one, filter, count or find)"},
 	}
 	for _, tc := range tests {
 		_, err := Compile(LanguageExpr, tc.src)
