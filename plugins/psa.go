@@ -55,7 +55,8 @@ type TicketContext struct {
 // ResolveTicket finds a ticket's tenant (through clients), person (by UPN or
 // e-mail, case-insensitively, within the tenant) and computer (the computer
 // with a pathway to the ticket's agent in the ticket's integration, else the
-// tenant's computer of that name).
+// tenant's computer of that name). When the ticket's client maps to a
+// tenant, only that tenant's persons and computers are found.
 func ResolveTicket(t Ticket, f *immy.Fleet, clients ClientMap) TicketContext {
 	tc := TicketContext{Ticket: t, Tenant: clients[ClientKey{t.Integration, t.Client}]}
 	if t.Person != nil {
@@ -72,6 +73,9 @@ func ResolveTicket(t Ticket, f *immy.Fleet, clients ClientMap) TicketContext {
 	}
 	if t.Agent != "" {
 		for _, c := range f.Computers {
+			if tc.Tenant != "" && c.Tenant != tc.Tenant {
+				continue // another tenant's computer is never the ticket's
+			}
 			if slices.ContainsFunc(c.Pathways, func(p immy.Pathway) bool { return p.Integration == t.Integration && p.AgentID == t.Agent }) {
 				tc.Computer = c.ID
 				break

@@ -118,3 +118,23 @@ func TestTicketTools(t *testing.T) {
 		t.Errorf("tenant %q for an unmapped client", tc.Tenant)
 	}
 }
+
+// TestResolveTicketStaysInItsTenant: a ticket of tenant a naming an agent
+// that is a pathway of tenant b's computer does not get that computer (its
+// deployments and parameters would be offered for it).
+func TestResolveTicketStaysInItsTenant(t *testing.T) {
+	f := &immy.Fleet{
+		Tenants: []immy.Tenant{{ID: "a"}, {ID: "b"}},
+		Computers: []immy.Computer{
+			{ID: "pc-b", Tenant: "b", Kind: immy.KindWorkstation, Pathways: []immy.Pathway{{Integration: "psa", AgentID: "42"}}},
+			{ID: "pc-a", Tenant: "a", Kind: immy.KindWorkstation, Name: "42"},
+		},
+	}
+	clients := ClientMap{{"psa", "client-a"}: "a"}
+	tc := ResolveTicket(Ticket{Integration: "psa", ID: "T-1", Client: "client-a", Agent: "42"}, f, clients)
+	require.Equal(t, "a", tc.Tenant)
+	require.Equal(t, "pc-a", tc.Computer, "a's computer of that name, never b's pathway")
+	// a ticket of a client mapped to no tenant keeps the pathway's computer
+	tc = ResolveTicket(Ticket{Integration: "psa", ID: "T-2", Client: "unmapped", Agent: "42"}, f, clients)
+	require.Equal(t, "pc-b", tc.Computer)
+}
