@@ -145,6 +145,15 @@ func (a *automaton) folded(text []byte, out []span) ([]span, int) {
 			i++
 			continue
 		}
+		if !utf8.FullRune(text[i:]) {
+			// A character cut at the end of the text: its fold is not known
+			// until the next chunk completes it, so a match may start here.
+			hold := i
+			if d := int(a.nodes[s].depth); d > 0 {
+				hold = min(hold, origin[(k-d)&mask])
+			}
+			return out, hold
+		}
 		r, w := utf8.DecodeRune(text[i:])
 		var fb []byte
 		if r == utf8.RuneError && w <= 1 {

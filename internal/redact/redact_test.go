@@ -185,3 +185,38 @@ func TestCut(t *testing.T) {
 		require.Equal(t, tt.want, Cut([]byte(tt.in), tt.n), "%q at %d", tt.in, tt.n)
 	}
 }
+
+// TestStreamSplitCharacter: a chunk that ends inside a character of a
+// secret in another letter case holds the character back until the next
+// chunk completes it (an outside review found "ПАроль" for "пароль" passed
+// when cut after five bytes).
+func TestStreamSplitCharacter(t *testing.T) {
+	m := New(tok, "пароль")
+	for _, text := range []string{"ПАроль", "x ПАРОЛЬ y", "пароль"} {
+		want := m.String(text)
+		require.NotContains(t, want, "оль", text)
+		for i := 0; i <= len(text); i++ {
+			var got []byte
+			s := m.Stream(func(b []byte) { got = append(got, b...) })
+			_, _ = s.Write([]byte(text[:i]))
+			_, _ = s.Write([]byte(text[i:]))
+			s.Close()
+			require.Equal(t, want, string(got), "%q cut at %d", text, i)
+		}
+	}
+}
+
+// TestOtherURLEscapers: the forms of Python's quote and JavaScript's
+// encodeURIComponent, which Go's escapers do not write (an outside review's
+// examples).
+func TestOtherURLEscapers(t *testing.T) {
+	for secret, forms := range map[string][]string{
+		"p@ss/w0rd": {"p%40ss/w0rd", "p%40ss%2Fw0rd", "p%40ss%2fw0rd"},
+		"p@ss!w0rd": {"p%40ss!w0rd", "p%40ss%21w0rd"},
+	} {
+		m := New(tok, secret)
+		for _, f := range forms {
+			require.Equal(t, "<"+tok+">", m.String("<"+f+">"), "%s as %s", secret, f)
+		}
+	}
+}

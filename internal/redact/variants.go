@@ -44,6 +44,13 @@ func variants(secret string) (folded, exact []pattern) {
 	enc(q)
 	enc(strings.ReplaceAll(q, "+", "%20"))
 	enc(url.PathEscape(secret))
+	// What other languages' URL escapers keep: RFC 3986's unreserved
+	// characters (.NET's EscapeDataString, Python's quote(s, safe="")),
+	// with the slash (Python's quote), or with !*'() (JavaScript's
+	// encodeURIComponent).
+	for _, keep := range []string{"-_.~", "-_.~/", "-_.~!*'()"} {
+		enc(escapeExcept(secret, keep))
+	}
 	for _, j := range []jsonStyle{{}, {html: true}, {html: true, apos: true}, {ascii: true}, {ascii: true, slash: true}} {
 		if s := jsonEscape(secret, j); s != secret {
 			add(&folded, pattern{text: s})
@@ -139,4 +146,22 @@ func Variants(secret string) []string {
 		}
 	}
 	return out
+}
+
+// escapeExcept percent-escapes every byte of s but ASCII letters, digits and
+// those in keep, with upper-case hex.
+func escapeExcept(s, keep string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }
