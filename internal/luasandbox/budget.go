@@ -3,6 +3,7 @@ package luasandbox
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 	"unsafe"
 
@@ -203,6 +204,7 @@ func sizeText(n int64) string {
 const (
 	sizeTable    = 96
 	sizeSlot     = 16 // an array slot
+	sizeNumber   = 8  // a number held in a slot or entry
 	sizeEntry    = 48 // a hash entry
 	sizeFunction = 96
 	sizeUserData = 64
@@ -238,6 +240,8 @@ func (s *State) measure() int64 {
 				strs[p] = struct{}{}
 			}
 			total += int64(len(x))
+		case lua.LNumber:
+			total += sizeNumber // boxed in its slot's interface
 		case *lua.LTable, *lua.LFunction, *lua.LUserData:
 			if _, ok := seen[x]; !ok {
 				seen[x] = struct{}{}
@@ -247,6 +251,11 @@ func (s *State) measure() int64 {
 	}
 	if s.budget.env != nil {
 		push(s.budget.env)
+	}
+	// The value stack holds what no local names: varargs, temporaries,
+	// values being passed. A table held only there is a run's too.
+	for _, v := range stackValues(L) {
+		push(v)
 	}
 	for level := 0; ; level++ {
 		dbg, ok := L.GetStack(level)
@@ -304,4 +313,24 @@ func (s *State) measure() int64 {
 		}
 	}
 	return total
+}
+
+// stackValues returns the values on L's value stack, below its top: those
+// of every frame, varargs and temporaries included, which GetLocal does not
+// show. gopher-lua keeps the stack unexported (LState.reg, a registry of an
+// array and a top), so it is read through reflection; when its shape
+// changes, nothing is returned and TestMemoryBudgetSeesTheStack fails.
+func stackValues(L *lua.LState) []lua.LValue {
+	reg := reflect.ValueOf(L).Elem().FieldByName("reg")
+	if !reg.IsValid() || reg.Kind() != reflect.Pointer || reg.IsNil() {
+		return nil
+	}
+	r := reg.Elem()
+	arr, top := r.FieldByName("array"), r.FieldByName("top")
+	if !arr.IsValid() || !top.IsValid() || arr.Type() != reflect.TypeFor[[]lua.LValue]() || top.Kind() != reflect.Int {
+		return nil
+	}
+	vals := *(*[]lua.LValue)(unsafe.Pointer(arr.UnsafeAddr()))
+	n := min(int(top.Int()), len(vals))
+	return vals[:max(n, 0)]
 }

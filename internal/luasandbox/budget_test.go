@@ -57,6 +57,29 @@ var escapes = []struct {
 		LimitInstructions, "instruction budget of 1000000 spent"},
 }
 
+// TestMemoryBudgetSeesTheStack: a table held only as a vararg, which no
+// local names, counts (an outside review's: it grew to 422 MiB under a 16
+// MiB budget, stopped only by the instruction budget); stackValues is
+// pinned to gopher-lua's value stack.
+func TestMemoryBudgetSeesTheStack(t *testing.T) {
+	vs := NewState(Config{MaxMemory: 16 << 20, MaxInstructions: 60_000_000, Timeout: time.Hour})
+	defer vs.Close()
+	_, err := run(t, vs, `return (function(...) for i = 1, 1e8 do select(1, ...)[i] = i end return true end)({})`)
+	var le *LimitError
+	require.True(t, errors.As(err, &le), "want a *LimitError, got %v", err)
+	require.Equal(t, LimitMemory, le.Limit, le.Message)
+
+	s := NewState(Config{})
+	defer s.Close()
+	big := s.L.NewTable()
+	for i := 1; i <= 10; i++ {
+		big.Append(lua.LNumber(i))
+	}
+	s.L.Push(big)
+	require.Contains(t, stackValues(s.L), lua.LValue(big))
+	s.L.Pop(1)
+}
+
 // budgetConfig is the budget of the escapes: a generous instruction budget
 // for those that memory stops, so that it is memory that stops them.
 func budgetConfig(limit Limit) Config {
