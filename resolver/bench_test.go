@@ -3,8 +3,11 @@ package resolver
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/immyoss/engine/immy/immytest"
 	"github.com/immyoss/engine/targets"
@@ -12,37 +15,97 @@ import (
 
 // BenchmarkPlanFleet is the whole-fleet what-if over a generated fleet: the
 // target index, the catalogue, the planner's compilation (target matcher,
-// rank keys), then every computer's targets, winners, actions and order. Only
-// the fleet's generation is outside the timing.
+// rank keys), then every computer's targets, winners, actions and order; and
+// then the full read of the plan, as whoever uses a whole-fleet plan reads
+// it: every computer's Actions() and Decisions(), and the JSON of the whole
+// plan written to io.Discard. Only the fleet's generation is outside the
+// timing. Each phase is reported on its own, per fleet and per computer
+// (plan-ns, read-ns, json-ns, with the bytes each allocates); ns/op is
+// their sum.
 //
 // The fleet is immytest.FleetScale(100_000) (2,000 tenants, 20,000 persons,
-// 2,000 groups, 5,000 deployments over 500 items with prerequisite chains)
-// with its number of computers set to n, so that the sub-benchmarks differ in
-// computers only: FleetScale(50_000) would also halve the deployments, and
-// with them what each computer has to plan, which is not what "twice the
-// fleet" measures.
+// 2,000 groups, 5,000 deployments over 500 items with prerequisite chains,
+// over a third of them filters, most distinct) with its number of computers
+// set to n, so that the sub-benchmarks differ in computers only:
+// FleetScale(50_000) would also halve the deployments, and with them what
+// each computer has to plan, which is not what "twice the fleet" measures.
+// shape=uniform is FleetScaleUniform(100_000), the earlier shape (some 600
+// filter targets of 16 sources), for comparison.
 //
 //	go test ./resolver -run '^$' -bench BenchmarkPlanFleet -benchmem -cpu 2
 func BenchmarkPlanFleet(b *testing.B) {
-	for _, n := range []int{50_000, 100_000} {
-		cfg := immytest.FleetScale(100_000)
-		cfg.Computers = n
-		f := immytest.Generate(cfg)
-		b.Run(fmt.Sprintf("computers=%d", n), func(b *testing.B) {
+	for _, bc := range []struct {
+		shape string
+		cfg   func(int) immytest.GenConfig
+		n     int
+	}{
+		{"realistic", immytest.FleetScale, 50_000},
+		{"realistic", immytest.FleetScale, 100_000},
+		{"uniform", immytest.FleetScaleUniform, 100_000},
+	} {
+		b.Run(fmt.Sprintf("shape=%s/computers=%d", bc.shape, bc.n), func(b *testing.B) {
+			cfg := bc.cfg(100_000)
+			cfg.Computers = bc.n
+			f := immytest.Generate(cfg)
 			b.ReportAllocs()
 			var plan *Plan
+			var phases [3]phase
 			for b.Loop() {
+				phases[0].start()
 				var err error
 				plan, err = PlanFleet(context.Background(), f, Config{}, Session{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				phases[0].stop()
+				phases[1].start()
+				for i := range plan.Computers {
+					c := &plan.Computers[i]
+					sink += len(c.Actions()) + len(c.Decisions())
+				}
+				phases[1].stop()
+				phases[2].start()
+				if err := plan.WriteJSON(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+				phases[2].stop()
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/computer")
+			n := float64(b.N)
+			for k, name := range []string{"plan", "read", "json"} {
+				p := &phases[k]
+				b.ReportMetric(float64(p.ns)/n, name+"-ns")
+				b.ReportMetric(float64(p.ns)/n/float64(bc.n), name+"-ns/computer")
+				b.ReportMetric(float64(p.bytes)/n, name+"-B")
+			}
 			reportShape(b, plan)
 		})
 	}
+}
+
+// sink keeps the reads of BenchmarkPlanFleet from being optimised away.
+var sink int
+
+// phase adds up the wall time and the bytes allocated of one phase of a
+// benchmark's iterations. Reading the allocation counter stops the world
+// briefly, twice per phase: negligible beside a whole-fleet plan.
+type phase struct {
+	ns, bytes int64
+	t0        time.Time
+	a0        uint64
+}
+
+func (p *phase) start() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p.a0, p.t0 = ms.TotalAlloc, time.Now()
+}
+
+func (p *phase) stop() {
+	p.ns += int64(time.Since(p.t0))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p.bytes += int64(ms.TotalAlloc - p.a0)
 }
 
 // reportShape reports what the plan holds per computer, to read the figures by.
