@@ -100,6 +100,13 @@
 // a per-integration priority; the computer is online when any pathway is.
 // Events tell the operator what was merged, suspected or unidentified.
 //
+// Identification never crosses tenants: an agent's tenant is its client's
+// (the ClientMap), or the tenant its install token enrolled it for; it joins
+// only computers of its own tenant (or of none). An agent whose client is
+// not mapped yet stays a computer of its own, of no tenant, until it is:
+// its pathway would otherwise receive a tenant's scripts and secrets on a
+// claim of hardware nobody vouched for.
+//
 // Clients map to tenants through a ClientMap; Agreements turns PSA client
 // groups into the fleet's agreements for client-group targets; ResolveTicket
 // and TicketDeployments serve the technician tools.

@@ -16,7 +16,8 @@ func ExampleIdentifier_Identify() {
 	seen := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	idn := plugins.Identifier{
 		Priority: map[string]int{"ninja": 10, "datto": 5},
-		Clients:  plugins.ClientMap{{Integration: "ninja", Client: "org-7"}: "contoso"},
+		Clients: plugins.ClientMap{{Integration: "ninja", Client: "org-7"}: "contoso",
+			{Integration: "datto", Client: "site-3"}: "contoso"}, // an agent merges only once its client is mapped
 	}.Identify(plugins.Observations{Agents: []plugins.Agent{
 		{Integration: "datto", ID: "d-1", Client: "site-3", Online: false, LastSeen: seen.Add(-time.Hour), Identity: laptop},
 		{Integration: "ninja", ID: "n-1", Client: "org-7", Online: true, LastSeen: seen, Identity: laptop},

@@ -319,8 +319,12 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			}
 		}
 	}
-	// fits: a group of tenant t may be a known computer of tenant ct.
-	fits := func(t, ct string) bool { return t == "" || ct == "" || t == ct }
+	// fits: a group of tenant t may be a known computer of tenant ct. A
+	// group of no tenant (its agents' clients not mapped yet) never joins a
+	// tenant's computer: its pathway would receive that tenant's scripts and
+	// secrets on a claim nobody vouched for. It joins once its client is
+	// mapped.
+	fits := func(t, ct string) bool { return ct == "" || t == ct }
 
 	memberOf := map[AgentRef][]string{}
 	for _, dg := range obs.DeviceGroups {
@@ -598,8 +602,7 @@ type idGroup struct {
 func (g *idGroup) add(a idAgent) { g.agents = append(g.agents, a) }
 
 // byTenant splits the group into one group per tenant of its agents; the
-// agents of no tenant join the one tenant's group, or form a group of
-// their own when there are several.
+// agents of no tenant (their clients not mapped) form a group of their own.
 func (g *idGroup) byTenant() []*idGroup {
 	parts := map[string]*idGroup{}
 	for _, a := range g.agents {
@@ -609,12 +612,6 @@ func (g *idGroup) byTenant() []*idGroup {
 			parts[a.tenant] = p
 		}
 		p.add(a)
-	}
-	if none := parts[""]; none != nil && len(parts) == 2 {
-		delete(parts, "")
-		for _, p := range parts {
-			p.agents = append(p.agents, none.agents...)
-		}
 	}
 	out := make([]*idGroup, 0, len(parts))
 	for _, p := range parts {

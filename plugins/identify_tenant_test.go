@@ -142,13 +142,17 @@ func TestIdentifyTenantRule(t *testing.T) {
 			events: []Event{},
 		},
 		{
-			name: "an agent of no tenant joins the one tenant's computer",
+			// An outside review's: the agent of an RMM client not mapped yet
+			// reporting b's hardware joined b's computer, and its pathway,
+			// ranked first, received b's scripts and secrets. It stays apart,
+			// of no tenant, until its client is mapped.
+			name: "an agent of no tenant stays apart from a tenant's computer",
 			obs:  Observations{Computers: []immy.Computer{pcB}, Agents: []Agent{own("b-1", "fabrikam"), agent("rmm", "r-1", "unmapped", true, 0, dell)}},
-			want: []immy.Computer{func() immy.Computer {
-				c := withPaths(pcB, true, "b-1")
-				c.Pathways = append(c.Pathways, immy.Pathway{Integration: "rmm", AgentID: "r-1", Online: true})
-				return c
-			}()},
+			want: []immy.Computer{
+				{ID: "c-d105696783c7bd6a", Name: "FAB-PC", UUID: pcB.UUID, Serial: pcB.Serial, Manufacturer: pcB.Manufacturer,
+					Online: true, Onboarding: immy.NeedsOnboarding, Pathways: []immy.Pathway{{Integration: "rmm", AgentID: "r-1", Online: true}}},
+				withPaths(pcB, true, "b-1"),
+			},
 			events: []Event{},
 		},
 	}

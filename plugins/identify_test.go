@@ -86,7 +86,7 @@ func TestIdentify(t *testing.T) {
 	}{
 		{
 			name: "one machine in two RMMs is one computer",
-			idr:  Identifier{Priority: map[string]int{"rmm-b": 10, "rmm-a": 5}, Clients: ClientMap{{"rmm-a", "A1"}: "contoso"}},
+			idr:  Identifier{Priority: map[string]int{"rmm-b": 10, "rmm-a": 5}, Clients: ClientMap{{"rmm-a", "A1"}: "contoso", {"rmm-b", "B7"}: "contoso"}},
 			obs: Observations{Agents: []Agent{
 				agent("rmm-a", "a-17", "A1", false, -time.Hour, dell),
 				agent("rmm-b", "b-99", "B7", true, 0, dellOtherSpelling),
@@ -144,6 +144,7 @@ func TestIdentify(t *testing.T) {
 		},
 		{
 			name: "a changed OS installation id means wiped",
+			idr:  Identifier{Clients: ClientMap{{"rmm-a", "A1"}: "contoso"}},
 			obs: Observations{
 				Computers: []immy.Computer{{ID: "contoso-lt-01", Tenant: "contoso", Name: "CONTOSO-LT-01", UUID: dell.UUID, Serial: dell.Serial, Manufacturer: dell.Manufacturer, OSInstallID: "guid-OLD", Tags: []string{"canary"},
 					Pathways: []immy.Pathway{{Integration: "rmm-a", AgentID: "a-17", Online: true}}}},
