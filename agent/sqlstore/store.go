@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/immyoss/engine/agent"
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/sqlitedsn"
 )
 
 // dialect is the SQL a Store speaks.
@@ -147,15 +147,11 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 // a busy timeout of 10 s, and transactions that take the write lock when
 // they begin. Close the Store to close it.
 func OpenSQLite(ctx context.Context, path string, cfg Config) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlstore: sqlite path %q: empty, or holds '?' or '#'", path)
+	dsn, err := sqlitedsn.DSN(path, "FULL")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}

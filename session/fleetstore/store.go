@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +14,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/internal/sqlitedsn"
 )
 
 // Config tunes a Store. The zero Config is ready for use.
@@ -65,24 +64,11 @@ type snapshot struct {
 // database is in WAL mode, with a busy timeout of 10 s and transactions that
 // take the write lock when they begin, as session/sqlstore opens it.
 func OpenSQLite(ctx context.Context, path string, cfg Config) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("fleetstore: sqlite path %q: empty, or holds '?' or '#'", path)
+	dsn, err := sqlitedsn.DSN(path, cfg.Synchronous)
+	if err != nil {
+		return nil, fmt.Errorf("fleetstore: %w", err)
 	}
-	sync := strings.ToUpper(cfg.Synchronous)
-	switch sync {
-	case "":
-		sync = "FULL"
-	case "FULL", "NORMAL":
-	default:
-		return nil, fmt.Errorf("fleetstore: Config.Synchronous %q: want FULL or NORMAL", cfg.Synchronous)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+sync+")")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("fleetstore: open %s: %w", path, err)
 	}

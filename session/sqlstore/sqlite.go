@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/immyoss/engine/internal/sqlitedsn"
 )
 
 // sqliteSteps are the SQLite schema's migrations: step i brings the schema
@@ -119,24 +120,11 @@ func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
 // transactions that take the write lock when they begin. Close the Store to
 // close it.
 func OpenSQLite(ctx context.Context, path string, cfg Config) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlstore: sqlite path %q: empty, or holds '?' or '#'", path)
+	dsn, err := sqlitedsn.DSN(path, cfg.Synchronous)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	sync := strings.ToUpper(cfg.Synchronous)
-	switch sync {
-	case "":
-		sync = "FULL"
-	case "FULL", "NORMAL":
-	default:
-		return nil, fmt.Errorf("sqlstore: Config.Synchronous %q: want FULL or NORMAL", cfg.Synchronous)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+sync+")")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
