@@ -1,13 +1,9 @@
 package session_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -23,6 +19,7 @@ import (
 	"github.com/immyoss/engine/internal/pgtest"
 	"github.com/immyoss/engine/resolver"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/internal/bareappend"
 	"github.com/immyoss/engine/session/sqlstore"
 	"github.com/immyoss/engine/targets"
 )
@@ -153,9 +150,9 @@ func BenchmarkSessions(b *testing.B) {
 		{"sqlite-full", sqlite("FULL")},
 		{"sqlite-normal", sqlite("NORMAL")},
 		{"bare-append", func(b *testing.B) session.Journal {
-			a, err := newBareAppender(filepath.Join(b.TempDir(), "journal.jsonl"))
+			a, err := bareappend.New(filepath.Join(b.TempDir(), "journal.jsonl"), 1024)
 			require.NoError(b, err)
-			b.Cleanup(func() { a.close() })
+			b.Cleanup(func() { a.Close() })
 			return a
 		}},
 		{"postgres", func(b *testing.B) session.Journal {
@@ -209,94 +206,4 @@ func BenchmarkSessions(b *testing.B) {
 			b.ReportMetric(float64(records)/float64(actions), "records/action")
 		})
 	}
-}
-
-// bareAppender is the floor of a durable journal: each record as a JSON line
-// appended to one file by one goroutine, in group-commit batches (the
-// Appends waiting, up to 1024), each batch synced before its Appends return.
-// It checks nothing, and keeps no index; it cannot replay what it wrote.
-type bareAppender struct {
-	f       *os.File
-	reqs    chan bareReq
-	done    chan struct{}
-	written atomic.Bool
-}
-
-type bareReq struct {
-	line []byte
-	done chan error
-}
-
-func newBareAppender(path string) (*bareAppender, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	a := &bareAppender{f: f, reqs: make(chan bareReq), done: make(chan struct{})}
-	go a.writer()
-	return a, nil
-}
-
-func (a *bareAppender) Append(ctx context.Context, rec session.Record) error {
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	a.written.Store(true)
-	r := bareReq{line: append(line, '\n'), done: make(chan error, 1)}
-	a.reqs <- r
-	return <-r.done
-}
-
-// Replay replays nothing: the engine asks when it starts, before anything
-// is written; after that, replay is not what the bare append measures.
-func (a *bareAppender) Replay(context.Context, func(session.Record) error) error {
-	if a.written.Load() {
-		return errors.New("bare append: cannot replay")
-	}
-	return nil
-}
-
-func (a *bareAppender) writer() {
-	defer close(a.done)
-	w := bufio.NewWriterSize(a.f, 1<<20)
-	const maxBatch = 1024
-	batch := make([]bareReq, 0, maxBatch)
-	for {
-		r, ok := <-a.reqs
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], r)
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-a.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		var err error
-		for _, r := range batch {
-			if _, werr := w.Write(r.line); werr != nil && err == nil {
-				err = werr
-			}
-		}
-		if ferr := w.Flush(); ferr != nil && err == nil {
-			err = ferr
-		}
-		if serr := a.f.Sync(); serr != nil && err == nil {
-			err = serr
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-func (a *bareAppender) close() {
-	close(a.reqs)
-	<-a.done
-	a.f.Close()
 }

@@ -1,11 +1,7 @@
 package sqlstore
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -17,6 +13,7 @@ import (
 	"github.com/immyoss/engine/internal/pgtest"
 	"github.com/immyoss/engine/resolver"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/internal/bareappend"
 )
 
 const (
@@ -59,12 +56,11 @@ func BenchmarkJournal(b *testing.B) {
 		benchActionsPerSecond(b, s)
 	})
 	b.Run("bare-append", func(b *testing.B) {
-		f, err := os.Create(filepath.Join(b.TempDir(), "journal.jsonl"))
+		a, err := bareappend.New(filepath.Join(b.TempDir(), "journal.jsonl"), Config{}.maxBatch())
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := newFileAppender(f, Config{}.maxBatch())
-		defer a.close()
+		defer a.Close()
 		benchActionsPerSecond(b, a)
 	})
 }
@@ -127,82 +123,4 @@ func benchActionsPerSecond(b *testing.B, j session.Journal) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
-}
-
-// fileAppender is the bare append: JSON lines written to one file by one
-// goroutine, in group-commit batches, each synced before its Appends
-// return.
-type fileAppender struct {
-	f    *os.File
-	reqs chan fileReq
-	max  int
-	done chan struct{}
-}
-
-type fileReq struct {
-	line []byte
-	done chan error
-}
-
-func newFileAppender(f *os.File, max int) *fileAppender {
-	a := &fileAppender{f: f, reqs: make(chan fileReq), max: max, done: make(chan struct{})}
-	go a.writer()
-	return a
-}
-
-func (a *fileAppender) Append(ctx context.Context, rec session.Record) error {
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	r := fileReq{line: append(line, '\n'), done: make(chan error, 1)}
-	a.reqs <- r
-	return <-r.done
-}
-
-func (a *fileAppender) Replay(context.Context, func(session.Record) error) error {
-	return fmt.Errorf("bare append: no replay")
-}
-
-func (a *fileAppender) writer() {
-	defer close(a.done)
-	w := bufio.NewWriterSize(a.f, 1<<20)
-	batch := make([]fileReq, 0, a.max)
-	for {
-		r, ok := <-a.reqs
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], r)
-	gather:
-		for len(batch) < a.max {
-			select {
-			case r := <-a.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		var err error
-		for _, r := range batch {
-			if _, werr := w.Write(r.line); werr != nil && err == nil {
-				err = werr
-			}
-		}
-		if ferr := w.Flush(); ferr != nil && err == nil {
-			err = ferr
-		}
-		if serr := a.f.Sync(); serr != nil && err == nil {
-			err = serr
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-func (a *fileAppender) close() {
-	close(a.reqs)
-	<-a.done
-	a.f.Close()
 }
