@@ -72,7 +72,9 @@ func isInstalled(c *immy.Computer, prefix string) bool {
 var filterSet = []realisticFilter{
 	// expr
 	{"windows11-16gb", LanguageExpr, `computer.os startsWith "Windows 11" and int(computer.attributes["ram_gb"]) >= 16`,
-		func(c *immy.Computer, _ *immy.Tenant) bool { return strings.HasPrefix(c.OS, "Windows 11") && ramGB(c) >= 16 }},
+		func(c *immy.Computer, _ *immy.Tenant) bool {
+			return strings.HasPrefix(c.OS, "Windows 11") && ramGB(c) >= 16
+		}},
 	{"upn-domain", LanguageExpr, `any(computer.upns, lower(#) endsWith "` + setDomain + `")`,
 		func(c *immy.Computer, _ *immy.Tenant) bool { return anyUPNInDomain(c) }},
 	{"server-2019", LanguageExpr, `computer.kind == "server" and computer.os contains "2019"`,
@@ -121,7 +123,9 @@ var filterSet = []realisticFilter{
 
 	// Lua
 	{"windows11-16gb", LanguageLua, "local ram = tonumber(computer.attributes.ram_gb) or 0\nreturn computer.os:sub(1, 10) == \"Windows 11\" and ram >= 16",
-		func(c *immy.Computer, _ *immy.Tenant) bool { return strings.HasPrefix(c.OS, "Windows 11") && ramGB(c) >= 16 }},
+		func(c *immy.Computer, _ *immy.Tenant) bool {
+			return strings.HasPrefix(c.OS, "Windows 11") && ramGB(c) >= 16
+		}},
 	{"upn-domain", LanguageLua, "local domain = \"" + setDomain + "\"\nfor _, upn in ipairs(computer.upns) do\n  if string.lower(upn):sub(-#domain) == domain then\n    return true\n  end\nend\nreturn false",
 		func(c *immy.Computer, _ *immy.Tenant) bool { return anyUPNInDomain(c) }},
 	{"server-year", LanguageLua, "local year = tonumber(string.match(computer.os, \"^Windows Server (%d+)\"))\nif year == nil then\n  return false\nend\nreturn year >= 2019",
