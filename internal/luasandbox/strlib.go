@@ -1,6 +1,7 @@
 package luasandbox
 
 import (
+	"errors"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -187,6 +188,82 @@ func (s *State) strFind(L *lua.LState, find bool) int {
 	src := L.CheckString(1)
 	pat := L.CheckString(2)
 	init := L.OptInt(3, 1)
+	plain := lua.LVAsBool(L.Get(4))
+	var r FindResult
+	runMatch(L, func() {
+		r = findString(src, pat, init, plain, find, func(n int) { s.steps(L, n) })
+	})
+	if r.Start < 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	n := len(r.Captures)
+	if find {
+		L.Push(lua.LNumber(r.Start))
+		L.Push(lua.LNumber(r.End))
+		n += 2
+	}
+	for _, c := range r.Captures {
+		pushCapture(L, c)
+	}
+	return n
+}
+
+// FindResult is what string.find or string.match found: the 1-based first
+// and last byte of the match (Start -1 when none), and its captures (for
+// string.match, the whole match when the pattern has none; for string.find,
+// only the pattern's own).
+type FindResult struct {
+	Start, End int
+	Captures   []Capture
+}
+
+// Capture is one capture of a match: a substring, or a position (1-based)
+// when the pattern captured one with "()".
+type Capture = capture
+
+// Text returns the capture's substring ("" for a position).
+func (c Capture) Text() string { return c.str }
+
+// Position returns the capture's position and whether it is one.
+func (c Capture) Position() (int, bool) { return c.pos, c.isPos }
+
+// ErrStopped is what Find returns when its steps function stopped it.
+var ErrStopped = errors.New("luasandbox: pattern matching stopped")
+
+// Find is the sandbox's string.find (find) or string.match (!find) on Go
+// values, with the same results, for an embedder that runs a chunk's common
+// forms without a state: init is Lua's third argument (1 when absent), plain
+// its fourth. steps is told the matcher's steps as they add up, as a run's
+// budget is; when it returns false, Find stops with ErrStopped. A malformed
+// pattern is an error with Lua's message.
+func Find(src, pat string, init int, plain, find bool, steps func(n int) bool) (r FindResult, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			switch x := x.(type) {
+			case patternError:
+				r, err = FindResult{Start: -1}, errors.New(x.msg)
+			case findStop:
+				r, err = FindResult{Start: -1}, ErrStopped
+			default:
+				panic(x)
+			}
+		}
+	}()
+	return findString(src, pat, init, plain, find, func(n int) {
+		if !steps(n) {
+			panic(findStop{})
+		}
+	}), nil
+}
+
+// findStop unwinds Find's matcher when its steps function says stop.
+type findStop struct{}
+
+// findString is string.find and string.match on Go values, reporting its
+// steps to report (which may panic to stop it); a malformed pattern panics
+// with a patternError.
+func findString(src, pat string, init int, plain, find bool, report func(n int)) FindResult {
 	if init < 0 {
 		init += len(src) + 1
 	}
@@ -196,58 +273,34 @@ func (s *State) strFind(L *lua.LState, find bool) int {
 	} else if init > len(src) {
 		init = len(src)
 	}
-	if find && (lua.LVAsBool(L.Get(4)) || !strings.ContainsAny(pat, patternSpecials)) {
-		s.steps(L, len(src)/64)
+	if find && (plain || !strings.ContainsAny(pat, patternSpecials)) {
+		report(len(src) / 64)
 		i := strings.Index(src[init:], pat)
 		if i < 0 {
-			L.Push(lua.LNil)
-			return 1
+			return FindResult{Start: -1}
 		}
-		L.Push(lua.LNumber(init + i + 1))
-		L.Push(lua.LNumber(init + i + len(pat)))
-		return 2
+		return FindResult{Start: init + i + 1, End: init + i + len(pat)}
 	}
-	m := s.matcherFor(L, src, pat)
+	m := &matcher{src: src, pat: pat, report: report}
 	p := 0
 	anchor := pat != "" && pat[0] == '^'
 	if anchor {
 		p = 1
 	}
-	var caps []capture
-	start, end := -1, -1
-	runMatch(L, func() {
-		for s1 := init; s1 <= len(src); s1++ {
-			m.reset()
-			if e := m.match(s1, p); e != -1 {
-				start, end = s1, e
-				if find {
-					if m.level > 0 {
-						caps = m.captures(s1, e)
-					}
-				} else {
-					caps = m.captures(s1, e)
-				}
-				return
+	for s1 := init; s1 <= len(src); s1++ {
+		m.reset()
+		if e := m.match(s1, p); e != -1 {
+			r := FindResult{Start: s1 + 1, End: e}
+			if !find || m.level > 0 {
+				r.Captures = m.captures(s1, e)
 			}
-			if anchor {
-				return
-			}
+			return r
 		}
-	})
-	if start < 0 {
-		L.Push(lua.LNil)
-		return 1
+		if anchor {
+			break
+		}
 	}
-	n := len(caps)
-	if find {
-		L.Push(lua.LNumber(start + 1))
-		L.Push(lua.LNumber(end))
-		n += 2
-	}
-	for _, c := range caps {
-		pushCapture(L, c)
-	}
-	return n
+	return FindResult{Start: -1}
 }
 
 // strGmatch is string.gmatch: an iterator that finds one match per call.
