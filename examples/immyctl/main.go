@@ -3,8 +3,10 @@
 //	immyctl validate [-f FILE]
 //	immyctl targets  [-f FILE] --deployment ID [--computer ID] [--format text|json] [--at TIME]
 //	immyctl plan     [-f FILE] [--tenant ID] [--computer ID] [--format text|json] [--explain ITEM] [--onboarding] [--at TIME]
+//	immyctl diff     -f OLD -f NEW [--format text|json] [--json] [--onboarding] [--at TIME]
+//	immyctl apply    -f FILE --db PATH|postgres://... [--dry-run] [--actor NAME] [--source NAME] [--format text|json] [--json]
 //
-// Without -f, every command uses the bundled example fleet
+// Without -f, validate, targets and plan use the bundled example fleet
 // (examples/fleets/msp.yaml); -f - reads standard input. --at takes an RFC
 // 3339 time or a date, as the file's at does. An invalid file exits with
 // status 2 and lists every problem with its line, all in one run; nothing is
@@ -35,6 +37,8 @@ var commands = map[string]command{
 	"validate": {"check a fleet file and list every problem", runValidate},
 	"targets":  {"list the computers a deployment's target selects", runTargets},
 	"plan":     {"plan what a maintenance session would do, per computer", runPlan},
+	"diff":     {"show what an edit of a fleet file changes in the plan", runDiff},
+	"apply":    {"apply a fleet file to a fleet store, after a preview", runApply},
 }
 
 func main() {

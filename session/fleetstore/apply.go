@@ -49,15 +49,18 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(ops) == 0 {
+	if len(ops) == 0 && len(ch.Inventory) == 0 {
 		return cur.rev, nil
 	}
-	next, err := s.next(cur, ops)
+	next, inventories, err := s.after(cur, ops, ch.Inventory)
 	if err != nil {
 		return 0, err
 	}
 	next.rev = cur.rev + 1
 	if err := s.write(ctx, tx, cur, next, ops, ch); err != nil {
+		return 0, err
+	}
+	if err := s.putInventoryRows(ctx, tx, next, inventories); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -140,6 +143,17 @@ type op struct {
 	Op
 	before, after        []byte
 	tenantBefore, tenant string
+}
+
+// verb names what o does to its entity: "create", "update" or "delete".
+func (o op) verb() string {
+	switch {
+	case o.before == nil:
+		return "create"
+	case o.after == nil:
+		return "delete"
+	}
+	return "update"
 }
 
 // changedOps resolves ops against cur: a delete of what does not exist is an
@@ -234,6 +248,27 @@ func keepInventory(c *immy.Computer, cur *snapshot) {
 		old = cur.fleet.Computers[i]
 	}
 	c.OS, c.Online, c.UPNs, c.Software, c.Tasks = old.OS, old.Online, old.UPNs, old.Software, old.Tasks
+}
+
+// after makes the fleet that ops and then the inventory reports make of
+// cur's, validated, and returns it with the indexes of the computers whose
+// inventory the reports changed.
+func (s *Store) after(cur *snapshot, ops []op, reports []Inventory) (*snapshot, []int, error) {
+	next := &snapshot{fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen}
+	if len(ops) > 0 {
+		var err error
+		if next, err = s.next(cur, ops); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(reports) == 0 {
+		return next, nil, nil
+	}
+	changed, err := next.applyReports(reports)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fleetstore: change refused: %w", err)
+	}
+	return next, changed, nil
 }
 
 // next makes the fleet that ops make of cur's and validates it.

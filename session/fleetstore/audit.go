@@ -111,13 +111,7 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, old, next *immy.Fleet, re
 	defer st.Close()
 	at := s.d.time(s.now())
 	for _, o := range ops {
-		verb := "update"
-		switch {
-		case o.before == nil:
-			verb = "create"
-		case o.after == nil:
-			verb = "delete"
-		}
+		verb := o.verb()
 		before, err := redact(o.kind, o.before, old, next)
 		if err != nil {
 			return fmt.Errorf("fleetstore: audit %s: %w", o.Op, err)

@@ -111,6 +111,13 @@ type Change struct {
 	Source string
 	// Ops are applied in order; an entity appears at most once.
 	Ops []Op
+	// Inventory, when set, is written after Ops in the same transaction, as
+	// [Store.PutInventory] writes it: what a source declares found on the
+	// computers it creates (a fleet file's starting inventory, see
+	// [Store.SourceChange]). It never conflicts, and it stays out of the
+	// audit log; a report naming a computer the change leaves absent, or a
+	// task it leaves absent, refuses the whole change.
+	Inventory []Inventory
 }
 
 // ConflictError refuses a change that touches an entity an admin changed (or

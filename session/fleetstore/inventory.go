@@ -77,42 +77,10 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	defer done()
 	defer tx.Rollback()
 
-	next := &snapshot{rev: cur.rev + 1, computer: cur.computer, lastSeen: cur.lastSeen}
-	f := *cur.fleet
-	f.Computers = slices.Clone(cur.fleet.Computers)
-	next.fleet = &f
-	tasks := make(map[string]bool, len(f.Tasks))
-	for _, t := range f.Tasks {
-		tasks[t.ID] = true
-	}
-	var errs []error
-	changed := make([]int, 0, len(reports))
-	seenChanged := false
-	touched := map[int]bool{}
-	for n, r := range reports {
-		i, ok := cur.computer[r.Computer]
-		if !ok {
-			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, truncate(r.Computer), immy.ErrNotFound))
-			continue
-		}
-		if err := r.check(tasks); err != nil {
-			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w: %w", n+1, r.Computer, immy.ErrInvalid, err))
-			continue
-		}
-		r.apply(&f.Computers[i])
-		if !r.LastSeen.IsZero() {
-			if !seenChanged {
-				next.lastSeen, seenChanged = maps.Clone(cur.lastSeen), true
-			}
-			next.lastSeen[r.Computer] = r.LastSeen.UTC()
-		}
-		if !touched[i] {
-			touched[i] = true
-			changed = append(changed, i)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return 0, fmt.Errorf("fleetstore: inventory refused: %w", err)
+	next := &snapshot{rev: cur.rev + 1, fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen}
+	changed, err := next.applyReports(reports)
+	if err != nil {
+		return 0, err
 	}
 	if err := s.putInventoryRows(ctx, tx, next, changed); err != nil {
 		return 0, err
@@ -128,6 +96,50 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	}
 	s.cur.Store(next)
 	return next.rev, nil
+}
+
+// applyReports applies reports to next, which it gives a fleet of its own
+// (computers and last seen copied, never changed in place) and returns the
+// indexes of the computers they changed, in the order first reported. A
+// report of a computer or task next does not have refuses them all.
+func (next *snapshot) applyReports(reports []Inventory) ([]int, error) {
+	f := *next.fleet
+	f.Computers = slices.Clone(f.Computers)
+	tasks := make(map[string]bool, len(f.Tasks))
+	for _, t := range f.Tasks {
+		tasks[t.ID] = true
+	}
+	var errs []error
+	changed := make([]int, 0, len(reports))
+	seenChanged := false
+	touched := map[int]bool{}
+	for n, r := range reports {
+		i, ok := next.computer[r.Computer]
+		if !ok {
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, truncate(r.Computer), immy.ErrNotFound))
+			continue
+		}
+		if err := r.check(tasks); err != nil {
+			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w: %w", n+1, r.Computer, immy.ErrInvalid, err))
+			continue
+		}
+		r.apply(&f.Computers[i])
+		if !r.LastSeen.IsZero() {
+			if !seenChanged {
+				next.lastSeen, seenChanged = maps.Clone(next.lastSeen), true
+			}
+			next.lastSeen[r.Computer] = r.LastSeen.UTC()
+		}
+		if !touched[i] {
+			touched[i] = true
+			changed = append(changed, i)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("fleetstore: inventory refused: %w", err)
+	}
+	next.fleet = &f
+	return changed, nil
 }
 
 func (r *Inventory) check(tasks map[string]bool) error {

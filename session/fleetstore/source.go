@@ -15,9 +15,16 @@ import (
 // The change puts every entity of f and the settings, except a computer the
 // store already has that source did not create (one an agent or a plugin
 // found, or an admin made): its fields stay as they are. It deletes each
-// entity source created that f no longer holds, and nothing else. It never
-// writes inventory. Base is the revision the change was computed at; set
-// Actor before applying it.
+// entity source created that f no longer holds, and nothing else.
+//
+// Inventory and presence (a computer's OS, online, logons, detected software
+// and known task results) are the agents' once a computer exists: the change
+// writes f's inventory of a computer only when it creates that computer, as
+// the computer's starting inventory (in [Change.Inventory]); it never
+// overwrites the inventory of a computer the store has.
+//
+// Base is the revision the change was computed at; set Actor before
+// applying it.
 func (s *Store) SourceChange(ctx context.Context, f *immy.Fleet, source string) (Change, error) {
 	if source == "" {
 		return Change{}, fmt.Errorf("fleetstore: source change: missing source: %w", immy.ErrInvalid)
@@ -39,11 +46,13 @@ func (s *Store) SourceChange(ctx context.Context, f *immy.Fleet, source string) 
 	}
 	var mine []key
 	other := map[key]bool{}
+	live := map[key]bool{}
 	for rows.Next() {
 		var k, id, src string
 		if err := rows.Scan(&k, &id, &src); err != nil {
 			return Change{}, fmt.Errorf("fleetstore: source change: %w", err)
 		}
+		live[key{Kind(k), id}] = true
 		if src == source {
 			mine = append(mine, key{Kind(k), id})
 		} else {
@@ -67,6 +76,11 @@ func (s *Store) SourceChange(ctx context.Context, f *immy.Fleet, source string) 
 			continue
 		}
 		ch.Ops = append(ch.Ops, o)
+	}
+	for _, c := range f.Computers {
+		if !live[key{KindComputer, c.ID}] {
+			ch.Inventory = append(ch.Inventory, InventoryOf(c))
+		}
 	}
 	for _, k := range mine {
 		if !held[k] && k.kind != KindSettings {
