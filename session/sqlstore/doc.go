@@ -78,7 +78,7 @@
 // # Testing a journal
 //
 // The package's tests run the conformance kit
-// github.com/immyoss/engine/immy/immytest/journaltest on SQLite and on
+// github.com/immyoss/engine/session/journaltest on SQLite and on
 // PostgreSQL; the PostgreSQL half needs a server, named by
 // IMMY_TEST_POSTGRES_URL (see .ci/postgres and the README).
 package sqlstore

@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/immyoss/engine/immy/immytest/journaltest"
 	"github.com/immyoss/engine/internal/pgtest"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/journaltest"
 )
 
 func openSQLite(t *testing.T, path string, cfg Config) *Store {

@@ -3,8 +3,8 @@ package journaltest_test
 import (
 	"testing"
 
-	"github.com/immyoss/engine/immy/immytest/journaltest"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/journaltest"
 )
 
 func TestMemoryJournal(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/immyoss/engine/immy/immytest/journaltest"
 	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/journaltest"
 )
 
 // Broken journals, each breaking one rule: the kit must fail them, on the
