@@ -43,4 +43,9 @@
 // ParseDpkgStatus, ParseRPMQuery, ParseUtmp, ParseLogindSession,
 // ParseSMBIOS) report malformed input with line numbers or offsets, every
 // problem at once, and never panic.
+//
+// The software parsers (dpkg, rpm, the Uninstall entries) live in package
+// immy/inventory, which sysinfo calls: the inventory scripts that reach a
+// computer through an RMM print the same formats, and are read by the same
+// code, so that a computer's inventory is the same whichever way it is read.
 package sysinfo
