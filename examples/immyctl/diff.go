@@ -245,12 +245,15 @@ func writeDiffText(w *bytes.Buffer, d resolver.PlanDiff) {
 			for _, a := range c.Actions {
 				switch a.Change {
 				case resolver.ActionAdded:
-					actionRow(tw, "added", a.New)
+					actionRow(tw, "added", a.New, false)
 				case resolver.ActionRemoved:
-					actionRow(tw, "removed", a.Old)
+					actionRow(tw, "removed", a.Old, false)
 				default:
-					actionRow(tw, "changed", a.New)
-					actionRow(tw, "  was", a.Old)
+					// what the row shows may be the same: then which entry
+					// of the inventory it was detected from changed
+					from := a.Old.DetectedFrom != a.New.DetectedFrom
+					actionRow(tw, "changed", a.New, from)
+					actionRow(tw, "  was", a.Old, from)
 				}
 			}
 			tw.Flush()
@@ -258,12 +261,21 @@ func writeDiffText(w *bytes.Buffer, d resolver.PlanDiff) {
 	}
 }
 
-func actionRow(w io.Writer, label string, a *resolver.Action) {
+// actionRow writes one action as the plan shows it, then the item it is
+// required by, if any, and with from where its detected version comes from.
+func actionRow(w io.Writer, label string, a *resolver.Action, from bool) {
 	dep := a.Deployment
 	if dep == "" {
 		dep = "(no deployment)"
 	}
-	fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\t%s\n", label, a.Action, a.Item, actionVersions(*a), a.Reason, dep)
+	fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\t%s", label, a.Action, a.Item, actionVersions(*a), a.Reason, dep)
+	if a.RequiredBy != "" {
+		fmt.Fprintf(w, "\tfor %s", a.RequiredBy)
+	}
+	if from {
+		fmt.Fprintf(w, "\tdetected from: %s", orNone(strings.Join(strings.Fields(a.DetectedFrom), " ")))
+	}
+	io.WriteString(w, "\n")
 }
 
 // actionVersions shows what an action starts from and brings, as the plan
