@@ -80,6 +80,16 @@ type Index struct {
 
 	groupComputers [][]int32 // each group resolved to computers, by id
 	cGroups        lists     // groups holding each computer
+
+	// byUPN finds the person of a tenant by lower-cased UPN (affinity):
+	// Update recomputes a changed computer's primary person with it.
+	byUPN map[upnKey]int32
+	// cfg is what the index was built with; gen tells this index from every
+	// other; delta says how it was made from the index it updated
+	// (update.go), for the matcher's Update.
+	cfg   Config
+	gen   uint64
+	delta indexDelta
 }
 
 // NewIndex builds the index of a fleet. Dangling references (a computer of an
@@ -97,7 +107,7 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize}
+	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize, cfg: cfg, gen: indexGen.Add(1)}
 	// Independent parts are built two at a time: the computer ids beside the
 	// tenants and computers, then the device and client groups beside
 	// affinity (itself in two halves), then tags beside groups (both need
@@ -329,6 +339,7 @@ func (ix *Index) buildAffinity() {
 			byUPN[k] = int32(i)
 		}
 	}
+	ix.byUPN = byUPN
 	cs := ix.f.Computers
 	ix.cPrimary = make([]int32, len(cs))
 	// Each computer's primary person is its own business: the computers are

@@ -50,6 +50,10 @@ type Matcher struct {
 	// such a computer, shared by the others.
 	shared []atomic.Pointer[[]int32]
 	scans  sync.Map // target -> []int: the results of scanning targets
+	// cache holds the compiled filters by source, shared with the matchers
+	// updated from this one (update.go): a source keeps its slot in
+	// filters and memo along the updates.
+	cache *filterCache
 }
 
 // target is a deployment's target compiled against the index.
@@ -149,6 +153,13 @@ func selectsTenants(t immy.Target) bool {
 // name something the fleet does not have select nothing (immy.Fleet.Validate
 // reports them). The deployments slice is kept: the caller must not change it.
 func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
+	return ix.compile(deployments, nil)
+}
+
+// compile is Compile; prev, when not nil, is a matcher of an index that ix
+// was updated from: its compiled filters, and what it knows that still
+// holds, are reused (update.go).
+func (ix *Index) compile(deployments []immy.Deployment, prev *Matcher) (*Matcher, error) {
 	m := &Matcher{
 		ix:          ix,
 		deps:        deployments,
@@ -164,28 +175,15 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		words := make([]uint64, (len(deployments)+63)/64)
 		return &words
 	}
-	pool := newStatePool(ix.luaPoolSize)
-	type source struct {
-		lang Language
-		src  string
+	if prev != nil {
+		m.cache = prev.cache
+	} else {
+		m.cache = newFilterCache(ix.luaPoolSize)
 	}
-	bySource := map[source]int32{}
 	var ps immy.Problems
 	for i := range deployments {
 		d := &deployments[i]
-		t, err := m.compileTarget(d.Target, func(lang Language, src string) (int32, error) {
-			k := source{lang, src}
-			if f, ok := bySource[k]; ok {
-				return f, nil
-			}
-			f, err := compileFilter(lang, src, pool)
-			if err != nil {
-				return -1, err
-			}
-			bySource[k] = int32(len(m.filters))
-			m.filters = append(m.filters, &filterSlot{f: f})
-			return bySource[k], nil
-		})
+		t, err := m.compileTarget(d.Target, m.cache.slot)
 		if err != nil {
 			p := immy.Problem{Section: "deployments", Index: i, ID: d.ID, Field: "target.expr", Message: err.Error(), Err: immy.ErrInvalid}
 			var ce *CompileError
@@ -230,8 +228,12 @@ func (ix *Index) Compile(deployments []immy.Deployment) (*Matcher, error) {
 		ps.Sort()
 		return nil, ps
 	}
+	m.filters = m.cache.all()
 	m.memoStride = (len(m.filters) + 15) / 16
 	m.memo = make([]atomic.Pointer[[]atomic.Uint32], (len(ix.f.Computers)+memoBlock-1)/memoBlock)
+	if prev != nil {
+		m.inherit(prev) // update.go
+	}
 	return m, nil
 }
 
