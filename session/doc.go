@@ -166,8 +166,13 @@
 //
 // # Journal and resume
 //
-// Every state change is written to the [Journal] before it takes effect.
-// A journal write that fails stops the session as a crash would. An engine
+// Every state change is written to the [Journal] before it takes effect,
+// but one that a resumed session does not need: an action costs two records,
+// its start (performing) and its result, and its determining-result is an
+// event only, journaled when its scripts asked for a reboot (a resumed
+// session detects a performing and a determining action alike, before
+// anything is re-run). A journal write that fails stops the session as a
+// crash would. An engine
 // made over the same journal calls [Engine.Resume]: the sessions that had not
 // ended continue; an action that was running is detected again, and re-run
 // only when detection does not find it done, so nothing is lost or run twice

@@ -325,6 +325,23 @@ func (e *Engine) commit(ctx context.Context, s *sess, rec Record, then func()) e
 	return nil
 }
 
+// note applies a change of s that the journal does not keep (a passing
+// state a resumed session does not need, such as an action's
+// determining-result) to the session's report, and emits its event, as
+// commit does for a journaled one.
+func (e *Engine) note(s *sess, rec Record) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	rec.Session = s.id
+	rec.Time = e.cfg.Now().UTC()
+	s.mu.Lock()
+	s.rep.apply(&rec)
+	s.mu.Unlock()
+	if e.hub.active() {
+		e.emitRecord(s, &rec)
+	}
+}
+
 func (e *Engine) emitRecord(s *sess, rec *Record) {
 	ev := Event{Time: rec.Time, Session: s.id, Computer: s.req.Computer, Index: -1}
 	switch rec.Kind {

@@ -272,8 +272,7 @@ func (x *runCtx) executeSoftware(i int, a Action) error {
 				fmt.Sprintf("the %s script exited with code %d: %s", st.what, res.ExitCode, oneLine(res.Value)), res.Output)
 		}
 	}
-	a.Status = DeterminingResult
-	if err := x.setAction(i, a); err != nil {
+	if err := x.determining(i, a); err != nil {
 		return err
 	}
 	ok, _, after, why, err := x.verifySoftware(i, sw, &a)
@@ -286,6 +285,20 @@ func (x *runCtx) executeSoftware(i int, a Action) error {
 	}
 	a.Status, a.Result, a.Reason = Complete, Success, ReasonVerified
 	return x.setAction(i, a)
+}
+
+// determining marks action i, whose scripts ran, as determining its result.
+// The journal keeps it only when the scripts asked for a reboot: a resumed
+// session detects a performing and a determining action alike (again, before
+// anything is re-run), so that the record would tell it nothing more, and
+// an action costs the journal two records, its start and its result.
+func (x *runCtx) determining(i int, a Action) error {
+	a.Status = DeterminingResult
+	if a.RebootRequired {
+		return x.setAction(i, a)
+	}
+	x.e.note(x.s, Record{Kind: RecordAction, Index: i, Action: &a})
+	return nil
 }
 
 // verifySoftware detects a software again, on a fresh inventory, and tells
@@ -492,8 +505,7 @@ func (x *runCtx) executeTask(i int, a Action) error {
 		a.Message = fmt.Sprintf("task %q has no test script: the set script ran, and nothing verifies it", t.ID)
 		return x.setAction(i, a)
 	}
-	a.Status = DeterminingResult
-	if err := x.setAction(i, a); err != nil {
+	if err := x.determining(i, a); err != nil {
 		return err
 	}
 	pass, reason, msg, output, err := test()
