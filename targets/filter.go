@@ -127,6 +127,9 @@ type Filter struct {
 	lang Language
 	src  string
 	fast boolFn // nil when the filter needs its VM
+	// luac is a Lua filter of more than one return compiled to closures,
+	// which leave the rare input they do not model to the VM.
+	luac *luaChunk
 
 	expr *exprProgram
 	lua  *luaProgram
@@ -190,8 +193,11 @@ func (f *Filter) Language() Language { return f.lang }
 func (f *Filter) Source() string { return f.src }
 
 // Native reports whether the filter was compiled into Go closures, so that it
-// runs without a VM.
-func (f *Filter) Native() bool { return f.fast != nil }
+// runs without a VM. (A Lua filter of locals, loops and string functions
+// still runs in its VM for the rare input its closures do not model: one
+// its VM reports an error for, or one that spends more than a compiled run
+// may.)
+func (f *Filter) Native() bool { return f.fast != nil || f.luac != nil }
 
 var emptyTenant immy.Tenant
 
@@ -218,7 +224,25 @@ func (f *Filter) eval(ctx context.Context, env Env) (bool, error) {
 	if f.fast != nil {
 		return f.fast(env.Computer, t), nil
 	}
+	if f.luac != nil && (ctx.Done() == nil || ctx.Err() == nil) {
+		if ok, decided := f.luac.run(env.Computer, t); decided {
+			return ok, nil
+		}
+	}
 	return f.evalVM(ctx, env.Computer, t)
+}
+
+// evalNative runs the filter's closures alone: the result, and whether
+// they decided it (false: the filter has none, or they leave this input to
+// the VM).
+func (f *Filter) evalNative(c *immy.Computer, t *immy.Tenant) (result, decided bool) {
+	switch {
+	case f.fast != nil:
+		return f.fast(c, t), true
+	case f.luac != nil:
+		return f.luac.run(c, t)
+	}
+	return false, false
 }
 
 // evalVM runs the filter in its VM, even when it has a native form.

@@ -48,14 +48,15 @@ func TestFilterEval(t *testing.T) {
 		{LanguageExpr, `len(computer.name) == 13`, true, false},
 		{LanguageExpr, `any(computer.upns, # endsWith "@contoso.com")`, true, false},
 		{LanguageLua, `return starts_with(computer.os, "Windows 11") and contains(computer.tags, "canary") and computer.attributes.site == "hq"`, true, true},
-		{LanguageLua, `return computer.attributes.missing == nil`, true, false},
+		{LanguageLua, `return computer.attributes.missing == nil`, true, true},
 		{LanguageLua, `return computer.attributes.missing ~= ""`, true, true},
 		{LanguageLua, `return has_tag("vip") and not installed("7-Zip*")`, true, true},
 		{LanguageLua, `return computer.os:lower() == "windows 11 pro"`, true, true},
 		{LanguageLua, `return tenant.id == "contoso"`, true, true},
-		{LanguageLua, "local n = 0\nfor _, t in ipairs(computer.tags) do n = n + 1 end\nreturn n == 1", true, false},
-		{LanguageLua, `return #computer.upns == 1`, true, false},
-		{LanguageLua, `if computer.online then return true end return false`, true, false},
+		{LanguageLua, "local n = 0\nfor _, t in ipairs(computer.tags) do n = n + 1 end\nreturn n == 1", true, true},
+		{LanguageLua, `return #computer.upns == 1`, true, true},
+		{LanguageLua, `if computer.online then return true end return false`, true, true},
+		{LanguageLua, `local function f() return true end return f()`, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.lang.String()+" "+tc.src, func(t *testing.T) {
@@ -318,7 +319,8 @@ func TestLuaNativeAgreesWithVM(t *testing.T) {
 			tn := tenantOf(ts, cs[i].Tenant)
 			want, err := f.evalVM(context.Background(), &cs[i], tn)
 			require.NoError(t, err, src)
-			got := f.fast(&cs[i], tn)
+			got, decided := f.evalNative(&cs[i], tn)
+			require.True(t, decided, src)
 			require.Equal(t, want, got, "filter %s on computer %+v", src, cs[i])
 		}
 	}

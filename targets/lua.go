@@ -81,8 +81,12 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	if err := checkLua(src, chunk); err != nil {
 		return nil, err
 	}
-	// The native form first: CompileChunk rewrites the tree in place.
+	// The native forms first: CompileChunk rewrites the tree in place.
 	fast := fastLua(chunk)
+	var compiled *luaChunk
+	if fast == nil {
+		compiled = luaCompile(chunk)
+	}
 	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
 		return nil, luaSyntaxError(src, err)
@@ -97,6 +101,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		lang: LanguageLua,
 		src:  src,
 		fast: fast,
+		luac: compiled,
 		lua:  &luaProgram{proto: proto, pool: pool},
 	}, nil
 }

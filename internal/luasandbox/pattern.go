@@ -31,8 +31,11 @@ type matcher struct {
 	depth    int
 	steps    int
 	// report is called every stepChunk steps with their number; it raises
-	// a Lua error when the run is out of budget.
+	// a Lua error when the run is out of budget. Without one, the steps
+	// are added to *spent, and past limit the matcher stops (Find).
 	report func(n int)
+	spent  *int
+	limit  int
 }
 
 func (m *matcher) fail(msg string) { panic(patternError{msg}) }
@@ -60,7 +63,18 @@ func (m *matcher) step() {
 		m.steps = 0
 		if m.report != nil {
 			m.report(n)
+		} else if m.spent != nil {
+			m.spend(n)
 		}
+	}
+}
+
+// spend adds n steps to *spent, stopping the match (a findStop panic, which
+// Find recovers) past the limit.
+func (m *matcher) spend(n int) {
+	*m.spent += n
+	if *m.spent > m.limit {
+		panic(findStop{})
 	}
 }
 

@@ -3,6 +3,7 @@ package luasandbox
 import (
 	"errors"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -191,7 +192,7 @@ func (s *State) strFind(L *lua.LState, find bool) int {
 	plain := lua.LVAsBool(L.Get(4))
 	var r FindResult
 	runMatch(L, func() {
-		r = findString(src, pat, init, plain, find, func(n int) { s.steps(L, n) })
+		r = findString(src, pat, init, plain, find, func(n int) { s.steps(L, n) }, nil, 0)
 	})
 	if r.Start < 0 {
 		L.Push(lua.LNil)
@@ -234,10 +235,10 @@ var ErrStopped = errors.New("luasandbox: pattern matching stopped")
 // Find is the sandbox's string.find (find) or string.match (!find) on Go
 // values, with the same results, for an embedder that runs a chunk's common
 // forms without a state: init is Lua's third argument (1 when absent), plain
-// its fourth. steps is told the matcher's steps as they add up, as a run's
-// budget is; when it returns false, Find stops with ErrStopped. A malformed
+// its fourth. The matcher's steps, counted as a run's budget counts them,
+// are added to *spent; past limit, Find stops with ErrStopped. A malformed
 // pattern is an error with Lua's message.
-func Find(src, pat string, init int, plain, find bool, steps func(n int) bool) (r FindResult, err error) {
+func Find(src, pat string, init int, plain, find bool, spent *int, limit int) (r FindResult, err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			switch x := x.(type) {
@@ -250,20 +251,17 @@ func Find(src, pat string, init int, plain, find bool, steps func(n int) bool) (
 			}
 		}
 	}()
-	return findString(src, pat, init, plain, find, func(n int) {
-		if !steps(n) {
-			panic(findStop{})
-		}
-	}), nil
+	return findString(src, pat, init, plain, find, nil, spent, limit), nil
 }
 
 // findStop unwinds Find's matcher when its steps function says stop.
 type findStop struct{}
 
 // findString is string.find and string.match on Go values, reporting its
-// steps to report (which may panic to stop it); a malformed pattern panics
-// with a patternError.
-func findString(src, pat string, init int, plain, find bool, report func(n int)) FindResult {
+// steps to report (which may panic to stop it) or, without one, adding them
+// to *spent up to limit (past it, a findStop panic); a malformed pattern
+// panics with a patternError.
+func findString(src, pat string, init int, plain, find bool, report func(n int), spent *int, limit int) FindResult {
 	if init < 0 {
 		init += len(src) + 1
 	}
@@ -274,14 +272,20 @@ func findString(src, pat string, init int, plain, find bool, report func(n int))
 		init = len(src)
 	}
 	if find && (plain || !strings.ContainsAny(pat, patternSpecials)) {
-		report(len(src) / 64)
+		if report != nil {
+			report(len(src) / 64)
+		} else if spent != nil {
+			(&matcher{spent: spent, limit: limit}).spend(len(src) / 64)
+		}
 		i := strings.Index(src[init:], pat)
 		if i < 0 {
 			return FindResult{Start: -1}
 		}
 		return FindResult{Start: init + i + 1, End: init + i + len(pat)}
 	}
-	m := &matcher{src: src, pat: pat, report: report}
+	m := matchers.Get().(*matcher)
+	*m = matcher{src: src, pat: pat, report: report, spent: spent, limit: limit}
+	defer matchers.Put(m) // also when a malformed pattern or a stop unwinds it
 	p := 0
 	anchor := pat != "" && pat[0] == '^'
 	if anchor {
@@ -302,6 +306,10 @@ func findString(src, pat string, init int, plain, find bool, report func(n int))
 	}
 	return FindResult{Start: -1}
 }
+
+// matchers keeps the matchers of findString: one is some 600 bytes, too
+// many to allocate for each string.find of a filter run on every computer.
+var matchers = sync.Pool{New: func() any { return new(matcher) }}
 
 // strGmatch is string.gmatch: an iterator that finds one match per call.
 func (s *State) strGmatch(L *lua.LState) int {
