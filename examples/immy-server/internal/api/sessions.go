@@ -1,0 +1,271 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/immyoss/engine/examples/immy-server/internal/auth"
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/session"
+)
+
+// StartBody asks for a session.
+type StartBody struct {
+	Computer string `json:"computer"`
+	// Kind: full (default), detection-only, single-item or onboarding.
+	Kind string `json:"kind,omitempty"`
+	// Item is the one item of a single-item session.
+	Item string `json:"item,omitempty"`
+	// Offline: wait (default) or skip.
+	Offline string `json:"offline,omitempty"`
+	// Reboot: normal (default), suppress, prompt or force.
+	Reboot string `json:"reboot,omitempty"`
+}
+
+var startKinds = map[string]session.Kind{
+	"": session.FullMaintenance, "full": session.FullMaintenance, "detection-only": session.DetectionOnly,
+	"single-item": session.SingleItem, "onboarding": session.OnboardingRun,
+}
+
+// computerTenant returns the tenant of a computer the token may see.
+func (h *Handler) computerTenant(t auth.Token, id string) (string, bool) {
+	f := h.c.Fleet.Fleet()
+	for i := range f.Computers {
+		if c := &f.Computers[i]; c.ID == id {
+			return c.Tenant, visible(t, c.Tenant)
+		}
+	}
+	return "", false
+}
+
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) {
+	var b StartBody
+	if err := decode(r, &b); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var fields []FieldError
+	req := session.Request{Computer: b.Computer, Source: session.AdHoc, Notify: true}
+	if b.Computer == "" {
+		fields = append(fields, FieldError{Field: "computer", Message: "required"})
+	} else if _, ok := h.computerTenant(token(r), b.Computer); !ok {
+		fields = append(fields, FieldError{Field: "computer", Message: fmt.Sprintf("no computer %q", b.Computer)})
+	}
+	k, ok := startKinds[b.Kind]
+	if !ok {
+		fields = append(fields, FieldError{Field: "kind", Message: fmt.Sprintf("unknown kind %q (want full, detection-only, single-item or onboarding)", b.Kind)})
+	}
+	req.Kind = k
+	if k == session.SingleItem && b.Item == "" {
+		fields = append(fields, FieldError{Field: "item", Message: "required for a single-item session"})
+	}
+	if k != session.SingleItem && b.Item != "" {
+		fields = append(fields, FieldError{Field: "item", Message: "only a single-item session names an item"})
+	}
+	if k == session.OnboardingRun {
+		req.Source = session.FromOnboarding
+	}
+	req.Item = b.Item
+	if b.Offline != "" {
+		if err := req.Offline.UnmarshalText([]byte(b.Offline)); err != nil {
+			fields = append(fields, FieldError{Field: "offline", Message: "want wait or skip"})
+		}
+	}
+	if b.Reboot != "" {
+		if err := req.Reboot.UnmarshalText([]byte(b.Reboot)); err != nil {
+			fields = append(fields, FieldError{Field: "reboot", Message: "want normal, suppress, prompt or force"})
+		}
+	}
+	if len(fields) > 0 {
+		h.fail(w, r, errInvalid(fields...))
+		return
+	}
+	h.start(w, r, req)
+}
+
+func (h *Handler) start(w http.ResponseWriter, r *http.Request, req session.Request) {
+	e, err := h.c.Engine(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id, err := e.Start(r.Context(), req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.cfg.Metrics.sessionStarted()
+	h.log.Info("session started", "session", id, "computer", req.Computer, "kind", req.Kind.String(), "actor", token(r).Actor())
+	rep, err := e.Journaled(r.Context(), id)
+	if err != nil {
+		rep = session.Report{ID: id, Computer: req.Computer, Request: req}
+	}
+	writeJSON(w, http.StatusCreated, rep)
+}
+
+// session returns a session's report if the token may see its computer.
+func (h *Handler) session(r *http.Request, id string) (session.Report, error) {
+	e, err := h.c.Engine(r.Context())
+	if err != nil {
+		return session.Report{}, err
+	}
+	rep, err := e.Journaled(r.Context(), id)
+	if errors.Is(err, immy.ErrNotFound) {
+		return rep, errNotFound(fmt.Sprintf("session %q", id))
+	}
+	if err != nil {
+		return rep, err
+	}
+	if _, ok := h.computerTenant(token(r), rep.Computer); !ok && token(r).Role == auth.TenantUser {
+		return session.Report{}, errNotFound(fmt.Sprintf("session %q", id))
+	}
+	return rep, nil
+}
+
+func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.session(r, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
+	offset, limit, err := paging(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	tok := token(r)
+	q := r.URL.Query()
+	var computers []string
+	tenant := q.Get("tenant")
+	if tok.Role == auth.TenantUser || tenant != "" {
+		computers = []string{}
+		f := h.c.Fleet.Fleet()
+		for i := range f.Computers {
+			c := &f.Computers[i]
+			if visible(tok, c.Tenant) && (tenant == "" || c.Tenant == tenant) {
+				computers = append(computers, c.ID)
+			}
+		}
+	}
+	if c := q.Get("computer"); c != "" {
+		if _, ok := h.computerTenant(tok, c); !ok || (computers != nil && !contains(computers, c)) {
+			computers = []string{}
+		} else {
+			computers = []string{c}
+		}
+	}
+	status := q.Get("status")
+	if status != "" {
+		var st session.Status
+		if err := st.UnmarshalText([]byte(status)); err != nil {
+			h.fail(w, r, errInvalid(FieldError{Field: "status", Message: err.Error()}))
+			return
+		}
+	}
+	rows, err := h.c.Journal.Sessions(r.Context(), computers, status, offset, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"offset": offset, "limit": limit, "items": nonNil(rows)})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) cancelSession(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.session(r, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	e, err := h.c.Engine(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := e.Cancel(rep.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("session cancelled", "session", rep.ID, "actor", token(r).Actor())
+	writeJSON(w, http.StatusAccepted, map[string]string{"session": rep.ID, "status": "cancelling"})
+}
+
+// PostponeBody says until when.
+type PostponeBody struct {
+	Until time.Time `json:"until,omitzero"`
+}
+
+func (h *Handler) postponeSession(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.session(r, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var b PostponeBody
+	if r.ContentLength != 0 {
+		if err := decode(r, &b); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	switch {
+	case rep.Status.Final():
+		writeJSON(w, http.StatusConflict, &Error{Code: "ended", Message: "the session has ended"})
+		return
+	case rep.Stage == session.StageExecution || rep.Stage == session.StageReboot:
+		writeJSON(w, http.StatusConflict, &Error{Code: "executing", Message: "the session is past the point it can be postponed: cancel it instead"})
+		return
+	case !b.Until.IsZero() && !b.Until.After(time.Now()):
+		h.fail(w, r, errInvalid(FieldError{Field: "until", Message: "must be in the future"}))
+		return
+	}
+	h.c.Postpone(rep.ID, b.Until)
+	h.log.Info("session postponement asked", "session", rep.ID, "until", b.Until, "actor", token(r).Actor())
+	writeJSON(w, http.StatusAccepted, map[string]any{"session": rep.ID, "postpone": "before execution"})
+}
+
+// RerunBody names the action of an earlier session to run again.
+type RerunBody struct {
+	// Action is the index of the action in the session's report.
+	Action int `json:"action"`
+}
+
+func (h *Handler) rerunAction(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.session(r, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var b RerunBody
+	if err := decode(r, &b); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if b.Action < 0 || b.Action >= len(rep.Actions) {
+		h.fail(w, r, errInvalid(FieldError{Field: "action", Message: fmt.Sprintf("the session has actions 0 to %d", len(rep.Actions)-1)}))
+		return
+	}
+	planned := rep.Actions[b.Action].Planned
+	h.start(w, r, session.Request{Computer: rep.Computer, Kind: session.RerunAction, Source: session.AdHoc, Rerun: &planned, Notify: true})
+}

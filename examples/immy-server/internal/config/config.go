@@ -1,0 +1,184 @@
+// Package config reads the example server's configuration from, in order
+// of precedence, command-line flags, environment variables (IMMY_ and the
+// flag's name in capitals, dashes as underscores: --data-dir is
+// IMMY_DATA_DIR) and an optional YAML file (--config, keys named as the
+// flags, plus the plugin instances), over the built-in defaults.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Plugin is a plugin instance to start through plugins.Manager.
+type Plugin struct {
+	ID     string `yaml:"id" json:"id"`
+	Path   string `yaml:"path" json:"path"`
+	SHA256 string `yaml:"sha256" json:"sha256,omitempty"`
+	// Build, when set, is a Go package path built into Path at start when
+	// Path does not exist (the default RMM plugin, under go run).
+	Build    string            `yaml:"build" json:"-"`
+	Settings map[string]string `yaml:"settings" json:"-"`
+	// Secrets names the settings that are secret: never logged nor shown.
+	Secrets  []string `yaml:"secrets" json:"secrets,omitempty"`
+	Priority int      `yaml:"priority" json:"priority,omitempty"`
+	// Tenant maps the plugin's clients to a tenant: client id -> tenant id.
+	Clients map[string]string `yaml:"clients" json:"clients,omitempty"`
+}
+
+// Config is the server's configuration.
+type Config struct {
+	Listen          string
+	PublicURL       string
+	DataDir         string
+	DB              string
+	TLSCert         string
+	TLSKey          string
+	ClientID        string
+	MaxSessions     int
+	ScriptTimeout   time.Duration
+	LogLevel        string
+	Fleet           string
+	NoDemo          bool
+	ResetAdminToken bool
+	DefaultPlugins  bool
+	ScheduleEvery   time.Duration
+	ShutdownGrace   time.Duration
+	Plugins         []Plugin
+	ConfigFile      string
+}
+
+// Parse reads the configuration. A -h or --help prints every option to
+// out and returns flag.ErrHelp.
+func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("immy-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.ConfigFile, "config", "", "YAML file of options (keys named as these flags; plugins: a list of instances)")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8443", "address of the HTTPS listener")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the URL agents and clients reach the server at (default https://localhost:PORT)")
+	fs.StringVar(&c.DataDir, "data-dir", "immy-data", "directory of the server's data: database, certificate, demo files")
+	fs.StringVar(&c.DB, "db", "", "SQLite file, or a postgres:// URL for several server processes (default DATA-DIR/immy.db)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) of the listener (default: a self-signed one made in DATA-DIR)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.ClientID, "client-id", "", "this process's name for the session queue, stable across restarts (default the host name)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 64, "sessions this process works at once")
+	fs.DurationVar(&c.ScriptTimeout, "script-timeout", 10*time.Minute, "longest a script may run on a computer")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.Fleet, "fleet", "", "fleet file imported on first start (default: the bundled example fleet; \"none\" for none)")
+	fs.BoolVar(&c.NoDemo, "no-demo", false, "do not add the demo tenant on first start")
+	fs.BoolVar(&c.ResetAdminToken, "reset-admin-token", false, "make a new msp-admin API token and print it")
+	fs.BoolVar(&c.DefaultPlugins, "example-rmm", true, "start the example RMM plugin (examples/rmm-plugin) when the config file declares no plugins")
+	fs.DurationVar(&c.ScheduleEvery, "schedule-interval", time.Minute, "how often the fleet's schedules are checked for due sessions")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long a shutdown waits for requests and sessions to reach a journal point")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option may also be given as an environment variable IMMY_NAME (--data-dir: IMMY_DATA_DIR)\nor as a key of the --config file; flags win over the environment, which wins over the file.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	// the environment, for what no flag set
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		env := "IMMY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("config: %s: %w", env, err))
+			}
+			set[f.Name] = true
+		}
+	})
+	if c.ConfigFile != "" {
+		if err := c.readFile(fs, set); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "immy.db")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("config: --tls-cert and --tls-key go together"))
+	}
+	if c.MaxSessions < 1 {
+		errs = append(errs, errors.New("config: --max-sessions must be at least 1"))
+	}
+	if c.ClientID == "" {
+		h, _ := os.Hostname()
+		c.ClientID = "immy-server-" + h
+	}
+	return c, errors.Join(errs...)
+}
+
+// readFile applies the file's keys that neither a flag nor the environment
+// set, and reads its plugins.
+func (c *Config) readFile(fs *flag.FlagSet, set map[string]bool) error {
+	b, err := os.ReadFile(c.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if len(b) > 1<<20 {
+		return fmt.Errorf("config: %s: larger than 1 MiB", c.ConfigFile)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config: %s: %w", c.ConfigFile, err)
+	}
+	var errs []error
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := doc[k]
+		if k == "plugins" {
+			dec := yaml.NewDecoder(bytes.NewReader(mustYAML(&n)))
+			dec.KnownFields(true)
+			if err := dec.Decode(&c.Plugins); err != nil {
+				errs = append(errs, fmt.Errorf("config: %s:%d: plugins: %w", c.ConfigFile, n.Line, err))
+			}
+			continue
+		}
+		f := fs.Lookup(k)
+		if f == nil || k == "config" {
+			errs = append(errs, fmt.Errorf("config: %s:%d: unknown key %q", c.ConfigFile, n.Line, k))
+			continue
+		}
+		if set[k] {
+			continue
+		}
+		if err := fs.Set(k, n.Value); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s:%d: %s: %w", c.ConfigFile, n.Line, k, err))
+		}
+	}
+	for i, p := range c.Plugins {
+		if p.ID == "" || p.Path == "" {
+			errs = append(errs, fmt.Errorf("config: %s: plugins[%d]: id and path are required", c.ConfigFile, i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func mustYAML(n *yaml.Node) []byte {
+	b, _ := yaml.Marshal(n)
+	return b
+}

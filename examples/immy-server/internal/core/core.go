@@ -1,0 +1,336 @@
+// Package core wires the engine's parts into the example server's runtime:
+// the fleet store, the session journal, the River queue and the agent
+// store in one database (a SQLite file, or PostgreSQL), the agent server,
+// and a session engine over the fleet's current revision.
+//
+// A session.Engine plans over one fleet. The fleet here changes (an admin's
+// edit, an agent enrolling), so Core keeps generations: each is a planner
+// and an engine over one revision of the fleet store. A session is started
+// on the newest generation; one already under way keeps the generation it
+// was started on (its plan), and an old generation is closed once it has
+// nothing left to work. The River queue hands jobs to the newest.
+package core
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/immyoss/engine/agent"
+	agentsql "github.com/immyoss/engine/agent/sqlstore"
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/resolver"
+	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/durable"
+	"github.com/immyoss/engine/session/fleetstore"
+	"github.com/immyoss/engine/session/sqlstore"
+	"github.com/immyoss/engine/targets"
+)
+
+// Config configures a Core.
+type Config struct {
+	// DB is the path of the SQLite file, or a postgres:// URL.
+	DB string
+	// ClientID names this process to River, stable across its restarts.
+	ClientID string
+	// MaxRunning caps the sessions this process works at once.
+	MaxRunning int
+	// ScriptTimeout bounds each script; zero means the engine's default.
+	ScriptTimeout time.Duration
+	// Logger receives the logs; nil discards them.
+	Logger *slog.Logger
+	// Runners are the script runners of integrations (plugin instances), by
+	// instance id; the agent server is the engine's own Runner.
+	Runners map[string]immy.ScriptRunner
+	// FetchPoll is River's poll interval; zero means its default.
+	FetchPoll time.Duration
+}
+
+// Core is the server's runtime.
+type Core struct {
+	cfg     Config
+	log     *slog.Logger
+	Fleet   *fleetstore.Store
+	Journal *Journal
+	Agents  *agent.Server
+	Tokens  *agentsql.Store
+	Queue   *durable.Queue
+	SQL     *sql.DB       // the SQLite database (nil on PostgreSQL)
+	Pool    *pgxpool.Pool // the PostgreSQL pool (nil on SQLite)
+	Dialect string        // "sqlite" or "postgres"
+
+	// OnAgent, when set, is told each agent status change (metrics);
+	// OnSessionEnd each session that ended in this process.
+	OnAgent      func(agent.Status)
+	OnSessionEnd func(id string)
+
+	mu   sync.Mutex // guards gens
+	gens []*gen     // oldest first; the last is current
+
+	post         postponer
+	presence     chan func(context.Context)
+	presenceDone chan struct{}
+}
+
+// gen is a planner and an engine over one revision of the fleet.
+type gen struct {
+	rev     int64
+	fleet   *immy.Fleet
+	planner *resolver.Planner
+	engine  *session.Engine
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database, migrating every part's tables, and the agent
+// server. Call Start to start working sessions.
+func Open(ctx context.Context, cfg Config) (c *Core, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c = &Core{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			c.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	var js *sqlstore.Store
+	if IsPostgres(cfg.DB) {
+		c.Dialect = "postgres"
+		if c.Pool, err = pgxpool.New(ctx, cfg.DB); err != nil {
+			return nil, fmt.Errorf("core: postgres: %w", err)
+		}
+		if c.Fleet, err = fleetstore.OpenPostgres(ctx, c.Pool, fleetstore.Config{}); err != nil {
+			return nil, err
+		}
+		if js, err = sqlstore.OpenPostgres(ctx, c.Pool, sqlstore.Config{}); err != nil {
+			return nil, err
+		}
+		if c.Tokens, err = agentsql.OpenPostgres(ctx, c.Pool, agentsql.Config{}); err != nil {
+			return nil, err
+		}
+		if c.Queue, err = durable.Open(ctx, c.queueConfig(durable.Config{Postgres: c.Pool})); err != nil {
+			return nil, err
+		}
+	} else {
+		c.Dialect = "sqlite"
+		if dir := filepath.Dir(cfg.DB); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("core: %w", err)
+			}
+		}
+		if js, err = sqlstore.OpenSQLite(ctx, cfg.DB, sqlstore.Config{Synchronous: "NORMAL"}); err != nil {
+			return nil, err
+		}
+		c.SQL = js.DB()
+		if c.Fleet, err = fleetstore.OpenSQLite(ctx, cfg.DB, fleetstore.Config{Synchronous: "NORMAL"}); err != nil {
+			js.Close()
+			return nil, err
+		}
+		if c.Tokens, err = agentsql.OpenSQLite(ctx, cfg.DB, agentsql.Config{}); err != nil {
+			js.Close()
+			return nil, err
+		}
+		if c.Queue, err = durable.Open(ctx, c.queueConfig(durable.Config{SQLite: c.SQL})); err != nil {
+			js.Close()
+			return nil, err
+		}
+	}
+	c.Journal = newJournal(js, c)
+	c.Agents = agent.NewServer(agent.Config{
+		Store:    c.Tokens,
+		Tenant:   c.tenantOf,
+		OnStatus: c.onStatus,
+		Logger:   c.log.With("part", "agent"),
+	})
+	return c, nil
+}
+
+func (c *Core) queueConfig(q durable.Config) durable.Config {
+	q.ClientID = c.cfg.ClientID
+	q.Workers = c.cfg.MaxRunning
+	q.FetchPollInterval = c.cfg.FetchPoll
+	q.Logger = c.log.With("part", "river")
+	return q
+}
+
+// Start builds the engine over the fleet as it stands and starts working
+// the sessions River hands this process (those an earlier run left
+// included).
+func (c *Core) Start(ctx context.Context) error {
+	g, err := c.current(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Queue.Start(ctx, g.engine)
+}
+
+// tenantOf is the agent server's Config.Tenant: only agents of a
+// computer's tenant run its scripts.
+func (c *Core) tenantOf(_ context.Context, computer string) (string, error) {
+	f := c.Fleet.Fleet()
+	for i := range f.Computers {
+		if f.Computers[i].ID == computer {
+			return f.Computers[i].Tenant, nil
+		}
+	}
+	return "", fmt.Errorf("computer %q: %w", computer, immy.ErrNotFound)
+}
+
+// Engine returns the engine of the fleet's current revision, building it
+// when the fleet moved on.
+func (c *Core) Engine(ctx context.Context) (*session.Engine, error) {
+	g, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return g.engine, nil
+}
+
+// Planner returns the planner of the fleet's current revision.
+func (c *Core) Planner(ctx context.Context) (*resolver.Planner, *immy.Fleet, error) {
+	g, err := c.current(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.planner, g.fleet, nil
+}
+
+func (c *Core) current(ctx context.Context) (*gen, error) {
+	f, rev := c.Fleet.Snapshot()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.gens); n > 0 && c.gens[n-1].rev == rev {
+		return c.gens[n-1], nil
+	}
+	planner, err := BuildPlanner(f)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := session.New(session.Config{
+		Planner: planner, Runner: c.Agents, Runners: c.cfg.Runners,
+		Journal: c.Journal, Dispatcher: c.Queue, Notifier: &c.post,
+		MaxRunning: c.cfg.MaxRunning, ScriptTimeout: c.cfg.ScriptTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("core: engine: %w", err)
+	}
+	g := &gen{rev: rev, fleet: f, planner: planner, engine: engine}
+	c.gens = append(c.gens, g)
+	c.Queue.SetEngine(engine)
+	c.retire(ctx)
+	return g, nil
+}
+
+// retire closes the old generations that have nothing left to work.
+// c.mu is held.
+func (c *Core) retire(ctx context.Context) {
+	keep := c.gens[:0]
+	for i, g := range c.gens {
+		if i < len(c.gens)-1 {
+			if running, queued := g.engine.Counts(); running == 0 && queued == 0 {
+				_ = g.engine.Close(ctx)
+				continue
+			}
+		}
+		keep = append(keep, g)
+	}
+	for i := len(keep); i < len(c.gens); i++ {
+		c.gens[i] = nil
+	}
+	c.gens = keep
+}
+
+// BuildPlanner compiles a planner over a fleet.
+func BuildPlanner(f *immy.Fleet) (*resolver.Planner, error) {
+	cat, err := resolver.NewCatalogue(f)
+	if err != nil {
+		return nil, fmt.Errorf("core: catalogue: %w", err)
+	}
+	ix, err := targets.NewIndex(f, targets.Config{At: f.At})
+	if err != nil {
+		return nil, fmt.Errorf("core: targets: %w", err)
+	}
+	p, err := resolver.NewPlanner(ix, cat, resolver.Config{At: f.At})
+	if err != nil {
+		return nil, fmt.Errorf("core: planner: %w", err)
+	}
+	return p, nil
+}
+
+// Engines calls fn with every live engine, newest first: a session this
+// process works is on one of them.
+func (c *Core) Engines(fn func(*session.Engine) bool) {
+	c.mu.Lock()
+	gens := append([]*gen(nil), c.gens...)
+	c.mu.Unlock()
+	for i := len(gens) - 1; i >= 0; i-- {
+		if !fn(gens[i].engine) {
+			return
+		}
+	}
+}
+
+// Close stops working (sessions under way stop where they are, for the next
+// start to resume them from the journal) and closes everything.
+func (c *Core) Close(ctx context.Context) error {
+	var errs []error
+	if c.Queue != nil {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		errs = append(errs, c.Queue.Close(qctx))
+		cancel()
+	}
+	c.mu.Lock()
+	for _, g := range c.gens {
+		errs = append(errs, g.engine.Close(ctx))
+	}
+	c.gens = nil
+	c.mu.Unlock()
+	if c.Agents != nil {
+		errs = append(errs, c.Agents.Close())
+	}
+	if c.Tokens != nil {
+		errs = append(errs, c.Tokens.Close())
+	}
+	if c.Fleet != nil {
+		errs = append(errs, c.Fleet.Close())
+	}
+	if c.Journal != nil {
+		errs = append(errs, c.Journal.Store.Close())
+	}
+	if c.Pool != nil {
+		c.Pool.Close()
+	}
+	var out []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, fleetstore.ErrClosed) {
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
+}
+
+// Redacted returns a database name fit for a log: a URL's password hidden.
+func Redacted(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://..."
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,192 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/session/sqlstore"
+)
+
+// Journal is the session journal (session/sqlstore) that also wakes the
+// readers of live events when a record lands, and refreshes a computer's
+// inventory in the fleet store when one of its sessions ends. Every
+// optional interface of the store (SessionReplayer, ActiveSessioner,
+// UnfinishedLister) comes with the embedded Store.
+type Journal struct {
+	*sqlstore.Store
+	c *Core
+
+	// OnAppend, when set, is told how long each append took (metrics).
+	OnAppend func(time.Duration)
+
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced at each append
+}
+
+func newJournal(s *sqlstore.Store, c *Core) *Journal {
+	return &Journal{Store: s, c: c, wake: make(chan struct{})}
+}
+
+// Append writes the record, then wakes the readers of events.
+func (j *Journal) Append(ctx context.Context, rec session.Record) error {
+	start := time.Now()
+	if err := j.Store.Append(ctx, rec); err != nil {
+		return err
+	}
+	if j.OnAppend != nil {
+		j.OnAppend(time.Since(start))
+	}
+	j.mu.Lock()
+	close(j.wake)
+	j.wake = make(chan struct{})
+	j.mu.Unlock()
+	if rec.Kind == session.RecordStatus && rec.Status.Final() && j.c != nil {
+		j.c.sessionEnded(rec.Session)
+	}
+	return nil
+}
+
+// Changed returns a channel closed at the next append in this process.
+// Readers poll as well: other processes write to the journal too.
+func (j *Journal) Changed() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.wake
+}
+
+// Records returns the records of one session after seq, in order.
+func (j *Journal) Records(ctx context.Context, id string, after int) ([]session.Record, error) {
+	var out []session.Record
+	err := j.ReplaySession(ctx, id, func(r session.Record) error {
+		if r.Seq > after {
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FeedRecord is a record of any session, in the order records landed.
+type FeedRecord struct {
+	ID       int64
+	Session  string
+	Computer string
+	Body     json.RawMessage
+}
+
+// Feed returns up to limit records of any session appended after id, in the
+// order they landed. It reads the journal's own tables (immy_records's
+// rowid on SQLite is the order of appends); on PostgreSQL, whose records
+// have no such order, it is not available.
+func (j *Journal) Feed(ctx context.Context, after int64, limit int) ([]FeedRecord, error) {
+	if j.c.SQL == nil {
+		return nil, fmt.Errorf("core: the fleet event feed needs SQLite")
+	}
+	rows, err := j.c.SQL.QueryContext(ctx, `SELECT r.id, s.id, s.computer, r.body FROM immy_records r
+		JOIN immy_sessions s ON s.n = r.session WHERE r.id > ? ORDER BY r.id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("core: feed: %w", err)
+	}
+	defer rows.Close()
+	var out []FeedRecord
+	for rows.Next() {
+		var r FeedRecord
+		var body string
+		if err := rows.Scan(&r.ID, &r.Session, &r.Computer, &body); err != nil {
+			return nil, fmt.Errorf("core: feed: %w", err)
+		}
+		r.Body = json.RawMessage(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SessionRow is a session as the journal's index of sessions lists it.
+type SessionRow struct {
+	ID       string `json:"id"`
+	Computer string `json:"computer"`
+	Status   string `json:"status"`
+	Created  string `json:"created"`
+	Updated  string `json:"updated"`
+}
+
+// Sessions lists sessions, newest first, from the journal's index of
+// sessions, filtered by computers (nil: all) and status ("" : all).
+func (j *Journal) Sessions(ctx context.Context, computers []string, status string, offset, limit int) ([]SessionRow, error) {
+	q := `SELECT id, computer, status, created, updated FROM immy_sessions WHERE 1=1`
+	var args []any
+	if computers != nil {
+		if len(computers) == 0 {
+			return nil, nil
+		}
+		q += ` AND computer IN (` + placeholders(j.c.Dialect, len(args), len(computers)) + `)`
+		for _, c := range computers {
+			args = append(args, c)
+		}
+	}
+	if status != "" {
+		q += ` AND status = ` + placeholders(j.c.Dialect, len(args), 1)
+		args = append(args, status)
+	}
+	q += ` ORDER BY created DESC, id LIMIT ` + placeholders(j.c.Dialect, len(args), 1) + ` OFFSET ` + placeholders(j.c.Dialect, len(args)+1, 1)
+	args = append(args, limit, offset)
+	rows, err := j.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("core: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []SessionRow
+	for rows.Next() {
+		var r SessionRow
+		var created, updated any
+		if err := rows.Scan(&r.ID, &r.Computer, &r.Status, &created, &updated); err != nil {
+			return nil, fmt.Errorf("core: sessions: %w", err)
+		}
+		r.Created, r.Updated = fmt.Sprint(created), fmt.Sprint(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+type rowsLike interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close()
+}
+
+func (j *Journal) query(ctx context.Context, q string, args ...any) (rowsLike, error) {
+	if j.c.SQL != nil {
+		r, err := j.c.SQL.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		return sqlRowsT{r}, nil
+	}
+	r, err := j.c.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{r}, nil
+}
+
+// placeholders returns n placeholders for the dialect, numbered after
+// `have` arguments on PostgreSQL.
+func placeholders(dialect string, have, n int) string {
+	out := ""
+	for i := range n {
+		if i > 0 {
+			out += ", "
+		}
+		if dialect == "postgres" {
+			out += fmt.Sprintf("$%d", have+i+1)
+		} else {
+			out += "?"
+		}
+	}
+	return out
+}
