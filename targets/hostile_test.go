@@ -132,6 +132,13 @@ var luaEscapes = []struct {
 		"lua:1: string.rep: result longer than 1048576 bytes"},
 	{"an endless loop", `while true do end return true`,
 		"lua:1: instruction budget of 2000000 spent"},
+	// Of the forms Lua filters compile to closures (see luacompile.go).
+	{"backtracking pattern on a string built by a loop", "local s = \"a\"\nfor i = 1, 12 do s = s .. s end\nreturn s:find(\"a*a*a*a*a*a*a*a*a*a*a*a*b\") ~= nil",
+		"lua:3: instruction budget of 2000000 spent"},
+	{"a numeric for of a billion", "local n = 0\nfor i = 1, 1e9 do n = n + 1 end\nreturn n > 0",
+		"lua:2: instruction budget of 2000000 spent"},
+	{"a generic for that doubles", "local s = computer.name\nfor i = 1, 6 do\n  for _, t in ipairs(computer.tags) do s = s .. s .. s .. s end\n  s = s .. s .. s .. s .. s .. s .. s .. s\nend\nreturn s:upper():lower() ~= \"\"",
+		"lua:4: memory budget of 4 MiB exceeded"},
 }
 
 // escapeConfig is the filters' sandbox with smaller budgets.
@@ -153,6 +160,11 @@ func TestLuaFilterBudgetsStopEscapes(t *testing.T) {
 			defer cancel()
 			f, err := compileFilter(LanguageLua, tc.src, pool)
 			require.NoError(t, err)
+			if f.luac != nil {
+				// The closures give the run up to the VM, whose budget stops it.
+				_, decided := f.evalNative(env.Computer, env.Tenant)
+				require.False(t, decided, "the compiled path decided")
+			}
 			_, err = f.Eval(ctx, env)
 			require.EqualError(t, err, "targets: lua filter: "+tc.msg)
 			if f.Native() {
