@@ -82,6 +82,9 @@ func Diff(old, new *Plan) PlanDiff {
 		case i == len(a) || b[j].ID < a[i].ID:
 			d = diffComputer(nil, &b[j])
 			j++
+		case samePlan(&a[i], &b[j]): // one plan, shared (update.go)
+			i, j = i+1, j+1
+			continue
 		default:
 			d = diffComputer(&a[i], &b[j])
 			i, j = i+1, j+1

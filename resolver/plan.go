@@ -170,6 +170,12 @@ func keyRule(a, b uint64) Rule {
 // from the same fleet). Targets that do not compile are reported as
 // immy.Problems, every one at once.
 func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error) {
+	return buildPlanner(ix, cat, cfg, nil)
+}
+
+// buildPlanner is NewPlanner; prev, when not nil, is the matcher of the
+// planner being updated, whose compiled filters are reused (update.go).
+func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *targets.Matcher) (*Planner, error) {
 	if ix == nil || cat == nil {
 		return nil, fmt.Errorf("resolver: NewPlanner needs an index and a catalogue: %w", immy.ErrInvalid)
 	}
@@ -199,7 +205,7 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 	for r, i := range order {
 		table[r] = f.Deployments[i]
 	}
-	m, err := ix.Compile(table)
+	m, err := compileTable(ix, table, prev)
 	if err != nil {
 		var ps immy.Problems
 		if errors.As(err, &ps) { // report the fleet's own indices

@@ -496,3 +496,11 @@ func (m *Matcher) Touched(ctx context.Context, old *Matcher, ch Changes) (ids []
 	}
 	return ids, false, nil
 }
+
+// SharesLookups reports whether ix shares every lookup with old: it is old,
+// or it was updated from old (Index.Update) by a change of what filters read
+// of some computers alone, so that every computer, tenant, person and group
+// keeps its index and everything the index derived from them.
+func (ix *Index) SharesLookups(old *Index) bool {
+	return ix == old || (old != nil && ix.delta.same && ix.delta.parent == old.gen)
+}

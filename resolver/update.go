@@ -1,0 +1,189 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
+)
+
+// Changes names what changed from one fleet to the next, by id, section by
+// section (see targets.Changes): what Planner.Update applies.
+type Changes = targets.Changes
+
+// Update returns the planner of next, the planner's fleet changed by ch
+// alone (the entities ch lists may differ; the others are equal and
+// computers keep their places, as the fleet store makes its fleets). The
+// planner is immutable: p stays as it was, with every plan made from it.
+// What the two share depends on what changed:
+//
+//   - computers' inventory and presence (software, OS, online, UPNs that keep
+//     the primary person, attributes, name...): everything but the changed
+//     computers' filter results; O(changed computers);
+//   - deployments: the index, and each filter compiled and its results on
+//     every computer; the targets, postings and rank keys are made again,
+//     O(deployments), no filter compiled twice nor run again;
+//   - a computer's tenant, kind, exclusion, tags, device groups or primary
+//     person, a computer created or deleted, tenants, persons, groups,
+//     agreements, settings: the index is built again (O(fleet)); filters
+//     are not compiled again, nor run again on unchanged computers (unless
+//     the tenants changed or a computer was deleted);
+//   - software and tasks: the catalogue too is built again.
+//
+// Touched then says which computers' plans may differ, and Replan plans
+// them again.
+func (p *Planner) Update(next *immy.Fleet, ch Changes) (*Planner, error) {
+	ix, err := p.ix.Update(next, ch)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: %w", err)
+	}
+	catChanged := len(ch.Software)+len(ch.Tasks) > 0
+	var cat *Catalogue
+	if catChanged {
+		if cat, err = NewCatalogue(next); err != nil {
+			return nil, err
+		}
+	} else {
+		c := *p.cat // the items and detection do not change: the fleet does
+		c.fleet = next
+		cat = &c
+	}
+	if catChanged || len(ch.Deployments) > 0 || !ix.SharesLookups(p.ix) {
+		return buildPlanner(ix, cat, p.cfg, p.m)
+	}
+	// Only what filters and detection read of some computers changed: the
+	// table, rank keys and groups are p's.
+	m, err := p.m.Update(ix, p.table)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: %w", err)
+	}
+	q := &Planner{cfg: p.cfg, at: p.at, ix: ix, m: m, cat: cat, fleet: next, aims: p.aims, table: p.table,
+		deps: p.deps, hot: p.hot, byID: p.byID, sorted: p.sorted, byGroup: p.byGroup, depth: p.depth,
+		keyed: p.keyed, codes: p.codes}
+	pc := *p.pc
+	pc.cat, pc.fleet, pc.names = cat, next, &q.names
+	q.pc = &pc
+	q.workers.New = func() any { return q.newWorker() }
+	return q, nil
+}
+
+// compileTable compiles a planner's table of deployments: afresh, or
+// updated from prev, the matcher of the planner being updated.
+func compileTable(ix *targets.Index, table []immy.Deployment, prev *targets.Matcher) (*targets.Matcher, error) {
+	if prev == nil {
+		return ix.Compile(table)
+	}
+	return prev.Update(ix, table)
+}
+
+// Touched returns the ids, sorted, of the computers whose plans may differ
+// between old and p, where p was made by old.Update(next, ch): those ch
+// names, those a changed deployment's target selects before or after, those
+// of a changed tenant's subtree, and so on (targets.Matcher.Touched). It
+// includes the computers old's fleet had and p's has not. all reports that
+// every plan may differ (software, tasks or settings changed); ids are then
+// nil.
+func (p *Planner) Touched(ctx context.Context, old *Planner, ch Changes) (ids []string, all bool, err error) {
+	if len(ch.Software)+len(ch.Tasks) > 0 || ch.Settings {
+		return nil, true, nil
+	}
+	ids, all, err = p.m.Touched(ctx, old.m, ch)
+	if err != nil {
+		return nil, false, fmt.Errorf("resolver: %w", err)
+	}
+	return ids, all, nil
+}
+
+// Replan returns the plan of session s over p's fleet from plan, a plan of
+// the same session made by a planner p was updated from: the computers
+// named (ids) are planned again, or left out when p's fleet does not have
+// them, and every other computer keeps its plan from plan (shared, not
+// copied: Diff passes over them at once). Given what Touched returned, the
+// result equals p.Plan(ctx, s). all (Touched's) plans every computer again.
+func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []string, all bool) (*Plan, error) {
+	if all || plan == nil {
+		return p.Plan(ctx, s)
+	}
+	if plan.Session != s.Kind {
+		return nil, fmt.Errorf("resolver: replan of a %s session from a plan of a %s session: %w", s.Kind, plan.Session, immy.ErrInvalid)
+	}
+	if _, err := p.compileSession(s); err != nil {
+		return nil, err
+	}
+	if !slices.IsSorted(ids) {
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
+	}
+	ids = slices.Compact(slices.Clip(ids))
+	old := plan.Computers
+	out := &Plan{At: p.at, Session: s.Kind, Computers: make([]ComputerPlan, 0, len(old)+len(ids))}
+	type job struct {
+		pos int
+		id  string
+	}
+	var jobs []job
+	i := 0
+	for _, id := range ids {
+		for i < len(old) && old[i].ID < id {
+			out.Computers = append(out.Computers, old[i])
+			i++
+		}
+		if i < len(old) && old[i].ID == id {
+			i++
+		}
+		if _, ok := p.ix.Computer(id); ok {
+			jobs = append(jobs, job{len(out.Computers), id})
+			out.Computers = append(out.Computers, ComputerPlan{})
+		}
+	}
+	out.Computers = append(out.Computers, old[i:]...)
+	workers := p.cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const chunk = 64
+	workers = max(1, min(workers, (len(jobs)+chunk-1)/chunk))
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for failed.Load() == nil {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(jobs) {
+					return
+				}
+				for _, j := range jobs[start:min(start+chunk, len(jobs))] {
+					cp, err := p.PlanComputer(ctx, j.id, s, nil)
+					if err != nil {
+						failed.CompareAndSwap(nil, &err)
+						return
+					}
+					out.Computers[j.pos] = *cp
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return nil, *e
+	}
+	return out, nil
+}
+
+// samePlan reports whether a and b are one computer plan, shared by two
+// plans (Replan): Diff need not read them.
+func samePlan(a, b *ComputerPlan) bool {
+	if a.pc != b.pc || a.comp != b.comp || a.ID != b.ID || a.Excluded != b.Excluded || a.shared != b.shared || a.extra != b.extra {
+		return false
+	}
+	if len(a.rec) == 0 || len(b.rec) == 0 {
+		return a.Excluded || (len(a.rec) == 0 && len(b.rec) == 0 && a.shared == nil && a.extra == nil)
+	}
+	return len(a.rec) == len(b.rec) && &a.rec[0] == &b.rec[0]
+}
