@@ -227,10 +227,10 @@ type groupBase struct {
 	shared      []int32    // scratch: the group's shared matches
 	decs        []decision // scratch for rank
 	grp         []candRec
-	enc         encoder
-	// the losers of items, encoded: computers' plans share it, so each fill
-	// makes a new one
-	losers *[]byte
+	// the losers of the group's decisions, by item, each item's best first,
+	// their rules decided: computers' plans share it, so each fill makes a
+	// new one
+	losers *[]loserRec
 }
 
 // baseItem is the candidates of one item in groupBase.cands and its decision
@@ -300,13 +300,16 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 		i = j
 	}
 	b.decs, b.loss = w.decs, w.loss
-	b.enc.reset()
+	n := 0
 	for _, it := range b.items {
-		if it.dec.nlost > 0 { // with the winner, for the computers that add candidates
-			b.enc.losers(p.pc, &it.dec, b.loss[it.dec.lost0:it.dec.lost0+it.dec.nlost], true)
+		n += int(it.dec.nlost)
+	}
+	losers := make([]loserRec, 0, n)
+	for _, it := range b.items {
+		for _, l := range b.loss[it.dec.lost0 : it.dec.lost0+it.dec.nlost] {
+			losers = append(losers, loserRec{item: it.dec.item, lost: l})
 		}
 	}
-	losers := slices.Clone(b.enc.buf)
 	b.losers = &losers
 }
 
@@ -314,7 +317,7 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 // made once per matcher group, and a computer ranks afresh only the items its
 // other matches add candidates to. It decides exactly as decide does.
 func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *sessionFilter) error {
-	w.decs, w.loss, w.added = w.decs[:0], w.loss[:0], w.added[:0]
+	w.decs, w.loss = w.decs[:0], w.loss[:0]
 	g, rest, err := p.m.MatchSplit(ctx, c, w.rest[:0])
 	w.rest = rest
 	if err != nil {
@@ -417,20 +420,6 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
 	}
 	br := b.ranked[bi.c0 : bi.c0+bi.nc]
-	if bi.dec.nlost > 0 {
-		// The group's record holds its candidates: the computer's keeps
-		// those it adds, and the winner is the lowest key of all.
-		add0, win := int32(len(w.added)), br[0]
-		for i := range grp {
-			w.added = append(w.added, grp[i].dep)
-			if grp[i].key < win.key {
-				win = grp[i]
-			}
-		}
-		d := w.decide(win.item, win.dep)
-		d.lost0, d.nlost, d.keyed, d.add0, d.nadd = -1, int32(len(br)+len(grp)-1), true, add0, int32(len(grp))
-		return
-	}
 	// The group's candidates are ranked already: sort the computer's by key
 	// and merge the two, as rank would sort them all (keys are distinct),
 	// straight into the losers.
@@ -445,7 +434,7 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 	}
 	win := next()
 	d := w.decide(win.item, win.dep)
-	d.lost0, d.nlost, d.keyed = int32(len(w.loss)), int32(len(br)+len(grp)), true
+	d.lost0, d.nlost = int32(len(w.loss)), int32(len(br)+len(grp))
 	for len(br) > 0 || len(grp) > 0 {
 		l := next()
 		w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(win.key, l.key)})
@@ -479,7 +468,7 @@ func (p *Planner) rank(w *worker, grp []candRec, c int) {
 	}
 	if keyed {
 		sortByKey(grp)
-		d.winner, d.keyed = grp[0].dep, true
+		d.winner = grp[0].dep
 		for _, l := range grp[1:] {
 			w.loss = append(w.loss, lost{dep: l.dep, rule: keyRule(grp[0].key, l.key)})
 		}

@@ -12,12 +12,17 @@ type invState struct {
 	ver    []*immy.Version // per item, valid when stamp == gen: the version of the entry chosen
 	ref    []vref          // and the inventory entry it was found in
 	score  []uint8         // and how many of publisher and versions it is known to meet
+	judged []bool          // and whether its filters kept it mapped, or for want of a publisher or version
+	// per item, valid when seen == gen: an entry's name or code matched (kept
+	// or not); many == gen: more than one did
+	seen, many []uint32
 }
 
 // newInvState returns the inventory reader of a worker over cat's items.
 func newInvState(cat *Catalogue) invState {
 	n := len(cat.items)
-	s := invState{cat: cat, script: make([]bool, n), stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n), score: make([]uint8, n)}
+	s := invState{cat: cat, script: make([]bool, n), stamp: make([]uint32, n), ver: make([]*immy.Version, n), ref: make([]vref, n), score: make([]uint8, n),
+		judged: make([]bool, n), seen: make([]uint32, n), many: make([]uint32, n)}
 	for k := range cat.items {
 		s.script[k] = cat.items[k].detect == detectScript
 	}
@@ -31,6 +36,8 @@ func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) 
 	s.gen++
 	if s.gen == 0 {
 		clear(s.stamp)
+		clear(s.seen)
+		clear(s.many)
 		s.gen = 1
 	}
 	for i := range c.Software {
@@ -58,13 +65,19 @@ func (s *invState) load(c *immy.Computer, cache *nameCache, scratch *[]nameHit) 
 // known to meet the most filters wins, then one an exact name (or a code)
 // matched, then the highest version, then the first entry among equals.
 func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, ref vref, exact bool) {
+	if s.seen[it] == s.gen {
+		s.many[it] = s.gen
+	}
+	s.seen[it] = s.gen
 	var score uint8
+	judged := false
 	if f := s.cat.items[it].filters; f != nil {
 		j := f.judge(e, v)
 		if !j.ok {
 			return
 		}
 		v, score = j.ver, j.score
+		judged = j.mapped || j.pubUnknown || j.verUnknown
 	}
 	score <<= 1
 	if exact {
@@ -72,12 +85,21 @@ func (s *invState) found(it int32, e *immy.DetectedSoftware, v *immy.Version, re
 	}
 	if s.stamp[it] != s.gen {
 		s.stamp[it] = s.gen
-		s.ver[it], s.ref[it], s.score[it] = v, ref, score
+		s.ver[it], s.ref[it], s.score[it], s.judged[it] = v, ref, score, judged
 		return
 	}
 	if score > s.score[it] || score == s.score[it] && s.ver[it].Less(*v) {
-		s.ver[it], s.ref[it], s.score[it] = v, ref, score
+		s.ver[it], s.ref[it], s.score[it], s.judged[it] = v, ref, score, judged
 	}
+}
+
+// tells reports whether the plan's detected_from of item it (found) has
+// something to tell: more than one entry matched, or the chosen one was
+// mapped or kept for want of knowing (entryChoice.worthTelling). It may
+// say so where there is nothing (an entry counted by name and by code):
+// the reader then finds "" (read.go).
+func (s *invState) tells(it int32) bool {
+	return s.stamp[it] == s.gen && (s.many[it] == s.gen || s.judged[it])
 }
 
 func (s *invState) software(it int32) (bool, *immy.Version, vref, Test, bool) {

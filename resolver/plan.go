@@ -288,20 +288,6 @@ func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *targets.M
 			p.hot[i].key |= keyChecked
 		}
 	}
-	if p.keyed { // what a plan needs to read losers kept without their rules (encode.go)
-		p.pc.keys, p.pc.depTenant, p.pc.depth = make([]uint64, len(p.deps)), make([]int32, len(p.deps)), p.depth
-		for i, d := range p.deps {
-			p.pc.keys[i], p.pc.depTenant[i] = d.key, d.tenant
-		}
-		p.pc.wide = make([]bool, len(cat.items))
-		for k := range cat.items {
-			end := int32(len(table))
-			if k+1 < len(cat.items) {
-				end = p.pc.itemFirst[k+1]
-			}
-			p.pc.wide[k] = end-p.pc.itemFirst[k] > wideItem
-		}
-	}
 	items := make([]int32, len(p.deps))
 	for i := range p.deps {
 		items[i] = p.deps[i].item
@@ -450,7 +436,8 @@ type Plan struct {
 
 // ComputerPlan is the plan of one computer. Its decisions and actions are
 // kept encoded (a whole-fleet plan holds millions of them) and spelt out by
-// Decisions and Actions.
+// Decisions and Actions, which read them back without deciding anything
+// again (see read.go).
 type ComputerPlan struct {
 	ID string
 	// Excluded: the computer is excluded from maintenance; nothing is planned.
@@ -459,10 +446,10 @@ type ComputerPlan struct {
 	pc          *planContext
 	comp        int32  // the computer's index in the fleet
 	tenant      int32  // its tenant's index, -1 for none: the tenant distances of its candidates
-	nact, nlost uint32 // records in rec
+	nact, nlost uint32 // actions in rec; losers of all its decisions
 	rec         []byte
-	shared      *[]byte    // the losers of its group's shared decisions (see encode.go), nil for none
-	extra       *planExtra // nil for none
+	shared      *[]loserRec // the losers of its group's shared decisions (see encode.go), nil for none
+	extra       *planExtra  // nil for none
 }
 
 // planExtra is what few computers' plans have.
@@ -476,14 +463,6 @@ type planExtra struct {
 type decision struct {
 	item, winner int32
 	lost0, nlost int32 // the losers, best first, in worker.loss
-	// keyed: ranked by rank key, so that the plan can keep the losers
-	// without their rules and compute them again when read (encode.go)
-	keyed bool
-	// decideShared, a keyed decision of an item its group decided with
-	// losers: the computer's own candidates, worker.added[add0:add0+nadd],
-	// which with the group's make the decision's. Its losers are then not
-	// in worker.loss (lost0 is -1): the plan keeps the candidates instead.
-	add0, nadd int32
 	// own: decideShared records its losers in the computer's record (it
 	// has some, or they mask the group's decision of the item)
 	own bool
@@ -549,7 +528,6 @@ type worker struct {
 	rest    []int32
 	tail    []candRec
 	nlost   int32 // decideShared: the losers of every decision
-	added   []int32
 }
 
 type candRec struct {
@@ -727,17 +705,14 @@ func (p *Planner) planOne(ctx context.Context, w *worker, c int, s *sessionFilte
 	if shares { // the shared decisions' losers are the group's
 		cp.shared = w.base.losers
 		for i := range w.decs {
-			switch d := &w.decs[i]; {
-			case d.nadd > 0:
-				w.enc.added(p.pc, d.item, w.added[d.add0:d.add0+d.nadd])
-			case d.own:
-				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost], false)
+			if d := &w.decs[i]; d.own {
+				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
 			}
 		}
 	} else {
 		for i := range w.decs {
 			if d := &w.decs[i]; d.nlost > 0 {
-				w.enc.losers(p.pc, d, w.loss[d.lost0:d.lost0+d.nlost], false)
+				w.enc.losers(p.pc, d.item, w.loss[d.lost0:d.lost0+d.nlost])
 			}
 		}
 	}

@@ -489,18 +489,22 @@ func TestSlabTail(t *testing.T) {
 	require.False(t, s.holds(nil), "an empty append holds nothing")
 }
 
-// TestPlanLosersOfWideItems: an item of many deployments keeps its losers as
-// deployments alone, their rules read again from the rank keys (encode.go).
-// The losers read back are those the planner decided, and those of the
-// comparator's path, which keeps every rule.
+// TestPlanLosersOfWideItems: the losers a plan reads back, with their
+// rules, are those the planner decided (Decide, computer by computer) and
+// those of the comparator's path, which ranks without keys, also for items of
+// many deployments (over 16), whose decisions have the most losers.
 func TestPlanLosersOfWideItems(t *testing.T) {
 	cfg := immytest.FleetScale(20_000)
 	cfg.Computers = 400
 	f := immytest.Generate(cfg)
 	p := newPlanner(t, f, Config{})
+	perItem := map[string]int{}
+	for i := range f.Deployments {
+		perItem[f.Deployments[i].Item]++
+	}
 	wide := 0
-	for _, w := range p.pc.wide {
-		if w {
+	for _, n := range perItem {
+		if n > 16 {
 			wide++
 		}
 	}
@@ -523,7 +527,7 @@ func TestPlanLosersOfWideItems(t *testing.T) {
 		require.Empty(t, cmp.Diff(other.Computers[i].Decisions(), got, samePtr), in.ID)
 		for _, d := range got {
 			losers += len(d.Candidates)
-			if k, ok := p.cat.byID[d.Item]; ok && p.pc.wide[k] {
+			if perItem[d.Item] > 16 {
 				keyedLosers += len(d.Candidates)
 			}
 		}

@@ -38,6 +38,9 @@ type action struct {
 	// code is 1 + the second byte of the action's common form (encode.go)
 	// when the sequencer knows it beforehand, else 0
 	code uint8
+	// tell: the choice of the inventory entry detected is worth telling
+	// (detected_from; see invState.tells)
+	tell bool
 }
 
 // State is what detection found on one computer. Software reports a
@@ -105,6 +108,7 @@ type slot struct {
 	loaded  bool // detPres, test and known are read (and vers.det, when detPres)
 	known   bool
 	detPres bool
+	tell    bool // when detPres: detected_from has something to tell (invState.tells)
 	present bool // projected (vers.ver is set when true)
 }
 
@@ -311,6 +315,7 @@ func (q *sequencer) load(it int32) *slot {
 		switch {
 		case q.soft[it] && q.inv != nil:
 			s.detPres, det, s.dref, s.test, s.known = q.inv.software(it)
+			s.tell = s.detPres && q.inv.tells(it)
 		case q.soft[it]:
 			s.detPres, det, s.dref, s.test, s.known = q.st.software(it)
 		default:
@@ -370,9 +375,9 @@ func (q *sequencer) add(it int32, s *slot, k ActionKind, r uint32, v *immy.Versi
 	a := &q.acts[n]
 	a.item, a.dep, a.kind, a.reason, a.version, a.code = it, s.dep-1, k, r, v, c
 	if s.detPres {
-		a.detected, a.dref = q.vers[it].det, s.dref
+		a.detected, a.dref, a.tell = q.vers[it].det, s.dref, s.tell
 	} else {
-		a.detected, a.dref = nil, 0
+		a.detected, a.dref, a.tell = nil, 0, false
 	}
 	s.planned = int32(n + 1)
 	switch {

@@ -1,0 +1,286 @@
+package resolver
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Reading a plan. A ComputerPlan's record (encode.go) holds everything its
+// public form needs, decided: the actions with their winners, the losers with
+// the rules they lost on. Reading one decodes it in a single pass, resolves
+// the versions it refers to and spells ids; it ranks nothing again. The one
+// thing worked out on read is an action's detected_from text, and only for
+// the actions the planner marked as having a choice worth telling. The
+// scratch of a read comes from a pool, so that reading every computer of a
+// fleet allocates only the slices it returns.
+
+// decoder reads the records of one ComputerPlan.
+type decoder struct {
+	c            *ComputerPlan
+	buf          []byte
+	prevA, prevL int32
+}
+
+func (d *decoder) uvarint() uint64 {
+	if len(d.buf) > 0 && d.buf[0] < 0x80 {
+		v := uint64(d.buf[0])
+		d.buf = d.buf[1:]
+		return v
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 { // unreachable: the planner wrote the buffer
+		d.buf = nil
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// action decodes the next action, its versions resolved.
+func (d *decoder) action() action { return d.next(true) }
+
+// next decodes the next action; without versions, it leaves its detected
+// and brought versions nil (a reader of decisions needs none).
+func (d *decoder) next(versions bool) action {
+	pc := d.c.pc
+	var a action
+	a.dep = -1
+	var dep, vc, dc uint64
+	switch {
+	case len(d.buf) >= 2 && d.buf[0]&1 == 1: // the common form
+		a.item = d.prevA + int32(unzigzag(uint64(d.buf[0]>>1)))
+		c := &commonActions[d.buf[1]>>5]
+		dep, vc, a.kind, a.reason = uint64(d.buf[1]&31), c.vc, c.kind, c.reason
+		d.buf = d.buf[2:]
+	case len(d.buf) >= 3 && d.buf[0]&3 == 2: // the short form
+		x := uint64(d.buf[1]) | uint64(d.buf[2])<<8
+		a.item = d.prevA + int32(unzigzag(uint64(d.buf[0]>>2)))
+		dep, vc = x&15, x>>4&3
+		a.kind, a.reason = ActionKind(x>>6&15), uint32(x>>10)
+		d.buf = d.buf[3:]
+	default:
+		zt := d.uvarint() >> 2
+		a.item, a.tell = d.prevA+int32(unzigzag(zt>>1)), zt&1 == 1
+		dep = d.uvarint()
+		kr := d.uvarint()
+		a.kind, a.reason = ActionKind(kr&15), uint32(kr>>4)
+		vc = d.uvarint()
+		if vc < 128 {
+			vc, dc = vc>>5, vc&31
+		} else {
+			vc, dc = vc-128, d.uvarint()
+		}
+	}
+	d.prevA = a.item
+	if uint(a.item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+		a.item, d.buf = 0, nil
+	}
+	if dep > 0 {
+		a.dep = pc.itemFirst[a.item] + int32(dep) - 1
+	}
+	if dc > 0 {
+		tag := refEntry
+		if d.c.extra != nil && d.c.extra.state {
+			tag = refExtra
+		}
+		a.dref = newRef(tag, int(dc-1))
+	}
+	if !versions {
+		return a
+	}
+	a.detected = d.c.version(a.dref, a.item)
+	switch vc {
+	case vcNone:
+	case vcLatest:
+		a.version = pc.cat.items[a.item].latest
+	case vcDeployed:
+		if a.dep >= 0 {
+			a.version = &pc.deps[a.dep].Version
+		}
+	case vcDetected:
+		a.version = a.detected
+	default:
+		if i := vc - vcRef; i < uint64(len(pc.versions)) {
+			a.version = pc.versions[i]
+		}
+	}
+	return a
+}
+
+// loserRec is a loser of the decision of item.
+type loserRec struct {
+	item int32
+	lost
+}
+
+// losers appends to dst the losers of the computer's decisions, by item, each
+// item's best first: those of the record (d is after its actions) and, for
+// the items the computer did not decide afresh, its group's. Both lists come
+// by item, so they merge in one pass.
+func (c *ComputerPlan) losers(d *decoder, dst []loserRec) []loserRec {
+	var shared []loserRec
+	if c.shared != nil {
+		shared = *c.shared
+	}
+	pc := c.pc
+	for len(d.buf) > 0 {
+		item := d.prevL + int32(d.uvarint()>>2)
+		d.prevL = item
+		n := d.uvarint()
+		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+			break
+		}
+		for len(shared) > 0 && shared[0].item < item {
+			dst, shared = append(dst, shared[0]), shared[1:]
+		}
+		for len(shared) > 0 && shared[0].item == item { // decided afresh
+			shared = shared[1:]
+		}
+		first := pc.itemFirst[item]
+		for ; n > 0 && len(d.buf) > 0; n-- {
+			x := d.uvarint()
+			dst = append(dst, loserRec{item: item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
+		}
+	}
+	return append(dst, shared...)
+}
+
+// decode returns the actions in order and the losers by item, appended to
+// the slices given.
+func (c *ComputerPlan) decode(acts []action, losers []loserRec) ([]action, []loserRec) {
+	d := decoder{c: c, buf: c.rec}
+	for range c.nact {
+		acts = append(acts, d.action())
+	}
+	return acts, c.losers(&d, losers)
+}
+
+// version resolves a reference for an action on item.
+func (c *ComputerPlan) version(r vref, item int32) *immy.Version {
+	i := int(r >> 2)
+	switch r & 3 {
+	case refTable:
+		return c.pc.versions[i]
+	case refExtra:
+		return &c.extra.vals[i]
+	case refEntry:
+		e := &c.pc.fleet.Computers[c.comp].Software[i]
+		v := &e.Version
+		hs := c.pc.names.hits(&c.pc.cat.detect, e.Name)
+		for j := range hs {
+			if hs[j].item == item && !hs[j].ver.IsZero() {
+				v = &hs[j].ver
+				break
+			}
+		}
+		if f := c.pc.cat.items[item].filters; f != nil {
+			v = f.mapVersion(v)
+		}
+		return v
+	}
+	return nil
+}
+
+// decisionsOf appends the indices of the actions that carry a decision, by
+// item (an insertion sort: the actions come mostly in item order, and each
+// item has one).
+func decisionsOf(acts []action, dst []int) []int {
+	start := len(dst)
+	for i := range acts {
+		if acts[i].dep < 0 {
+			continue
+		}
+		dst = append(dst, i)
+		j := len(dst) - 1
+		for ; j > start && acts[dst[j-1]].item > acts[i].item; j-- {
+			dst[j] = dst[j-1]
+		}
+		dst[j] = i
+	}
+	return dst
+}
+
+// readScratch is the memory of one read of a ComputerPlan.
+type readScratch struct {
+	acts   []action
+	losers []loserRec
+	idx    []int
+}
+
+var readScratches = sync.Pool{New: func() any { return new(readScratch) }}
+
+// Decisions returns the decisions, sorted by item id.
+func (c *ComputerPlan) Decisions() []Decision {
+	if c.pc == nil {
+		return nil
+	}
+	r := readScratches.Get().(*readScratch)
+	defer readScratches.Put(r)
+	d := decoder{c: c, buf: c.rec}
+	acts := r.acts[:0]
+	for range c.nact {
+		acts = append(acts, d.next(false))
+	}
+	losers := c.losers(&d, r.losers[:0])
+	idx := decisionsOf(acts, r.idx[:0])
+	r.acts, r.losers, r.idx = acts, losers, idx
+	pc := c.pc
+	out := make([]Decision, len(idx))
+	cands := make([]Lost, len(losers)) // every loser is of a decision: one block for all
+	l := 0
+	for i, k := range idx {
+		a := &acts[k]
+		w := &pc.deps[a.dep]
+		out[i] = Decision{Item: pc.cat.items[a.item].id, Winner: w.ID, Desired: desiredText(w), Deployment: w}
+		for l < len(losers) && losers[l].item < a.item {
+			l++
+		}
+		l0 := l
+		for ; l < len(losers) && losers[l].item == a.item; l++ {
+			cands[l] = Lost{Deployment: pc.deps[losers[l].dep].ID, LostOn: losers[l].rule}
+		}
+		if l > l0 {
+			out[i].Candidates = cands[l0:l:l]
+		}
+	}
+	return out
+}
+
+// Decision returns the decision for an item, if there is one.
+func (c *ComputerPlan) Decision(item string) (Decision, bool) {
+	for _, d := range c.Decisions() {
+		if d.Item == item {
+			return d, true
+		}
+	}
+	return Decision{}, false
+}
+
+// Actions returns the actions in execution order; every decided item has one,
+// none included.
+func (c *ComputerPlan) Actions() []Action {
+	if c.pc == nil {
+		return nil
+	}
+	out := make([]Action, c.nact)
+	d := decoder{c: c, buf: c.rec}
+	for i := range out {
+		a := d.action()
+		out[i] = c.pc.cat.publicAction(c.pc.deps, &a)
+		out[i].DetectedFrom = c.detectedFrom(&a)
+	}
+	return out
+}
+
+// detectedFrom explains which inventory entry an action's detected version
+// comes from, when there was a choice (see choice.go); "" otherwise. The
+// planner marks the actions that may have one (action.tell): the others
+// have none, and cost nothing here.
+func (c *ComputerPlan) detectedFrom(a *action) string {
+	if !a.tell || a.detected == nil || a.dref&3 != refEntry {
+		return ""
+	}
+	return c.pc.cat.detectedFrom(a.item, c.pc.fleet.Computers[c.comp].Software)
+}
