@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 // Kind names a kind of entity of the fleet.
@@ -345,4 +346,41 @@ func Ops(f *immy.Fleet) []Op {
 		ops = append(ops, PutSchedule(x))
 	}
 	return ops
+}
+
+// Changes names what the change puts or deletes, by id, section by section,
+// and the computers its Inventory writes: what an incremental
+// [targets.Index] or planner is updated with, from the fleet before the
+// change to the fleet after it. A put that changes nothing is listed too,
+// which costs an update some work and changes none of its results.
+func (ch Change) Changes() targets.Changes {
+	var c targets.Changes
+	for _, o := range ch.Ops {
+		switch o.kind {
+		case KindTenant:
+			c.Tenants = append(c.Tenants, o.id)
+		case KindPerson:
+			c.Persons = append(c.Persons, o.id)
+		case KindComputer:
+			c.Computers = append(c.Computers, o.id)
+		case KindGroup:
+			c.Groups = append(c.Groups, o.id)
+		case KindAgreement:
+			c.Agreements = append(c.Agreements, o.id)
+		case KindSoftware:
+			c.Software = append(c.Software, o.id)
+		case KindTask:
+			c.Tasks = append(c.Tasks, o.id)
+		case KindDeployment:
+			c.Deployments = append(c.Deployments, o.id)
+		case KindSchedule:
+			c.Schedules = append(c.Schedules, o.id)
+		case KindSettings:
+			c.Settings = true
+		}
+	}
+	for _, r := range ch.Inventory {
+		c.Computers = append(c.Computers, r.Computer)
+	}
+	return c
 }
