@@ -36,6 +36,7 @@ type conn interface {
 	dynamicVersions(ctx context.Context, instance, software string) ([]DynamicVersion, error)
 	maintenanceMode(ctx context.Context, agent string, on bool, d time.Duration) error
 	agentLink(ctx context.Context, instance, agent string, kind LinkKind) (string, error)
+	inventory(ctx context.Context, instance, agent string) ([]immy.DetectedSoftware, error)
 	// exited is closed when the plugin process has exited.
 	exited() <-chan struct{}
 }

@@ -109,6 +109,7 @@ var capabilityOfV2 = map[pluginv2.Capability]Capability{
 	pluginv2.Capability_CAPABILITY_DYNAMIC_VERSIONS: CapDynamicVersions,
 	pluginv2.Capability_CAPABILITY_MAINTENANCE_MODE: CapMaintenanceMode,
 	pluginv2.Capability_CAPABILITY_AGENT_LINKS:      CapAgentLinks,
+	pluginv2.Capability_CAPABILITY_INVENTORY:        CapInventory,
 }
 
 // v1 capabilities are names; version 1 had only these three.

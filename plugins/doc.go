@@ -38,10 +38,29 @@
 // Instance's methods map onto the capabilities: ListClients, ListAgents
 // (streamed in batches: a hundred thousand agents in well under a second),
 // RunScript (streamed output, the deadline of ctx, cancellation), DeviceGroups,
-// ClientGroups, Ticket, InstallToken, DynamicVersions, SetMaintenanceMode and
-// AgentLink. A capability the plugin lacks is ErrUnsupported. Instance
+// ClientGroups, Ticket, InstallToken, DynamicVersions, SetMaintenanceMode,
+// AgentLink and Inventory. A capability the plugin lacks is ErrUnsupported. Instance
 // implements immy.ScriptRunner, with the agent's id in ScriptRequest.Computer;
 // PathwayRunner implements it over computers, trying their pathways in order.
+//
+// # Computers reached only through an RMM
+//
+// IntegrationRunner is what a session.Config's Runners holds for one
+// instance: it takes computer ids, runs scripts on each computer's agent of
+// that instance, and is an immy.InventorySource that answers from the
+// plugin's inventory capability (GetInventory) when it has one, and
+// ErrUnsupported otherwise, upon which the session runs the built-in
+// inventory script of package immy/inventory through RunScript and reads it
+// with the agent's own parser. A computer whose only pathway is an RMM is
+// thus inventoried, detected, changed and verified through the RMM:
+//
+//	engine, err := session.New(session.Config{Planner: planner,
+//		Runners: map[string]immy.ScriptRunner{"ninja-eu": &plugins.IntegrationRunner{Instance: rmm, Computer: lookup}}})
+//
+// A plugin author whose RMM runs scripts but lists no software may serve
+// the capability by running inventory.Script through the RMM and returning
+// what inventory.Parse read (the example RMM plugin does, with
+// -native-inventory).
 //
 // What a plugin answers is checked before it becomes an engine type: ids
 // present and unique, sizes bounded, enums known, dates and versions parsed.

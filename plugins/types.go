@@ -22,6 +22,7 @@ const (
 	CapDynamicVersions Capability = "dynamic-versions" // versions of a software the integration can install
 	CapMaintenanceMode Capability = "maintenance-mode" // suppress the integration's alerts for an agent
 	CapAgentLinks      Capability = "agent-links"      // links to an agent's page or a remote session
+	CapInventory       Capability = "inventory"        // the software installed on an agent's machine
 )
 
 // Info is what a plugin says of itself, and the protocol version it speaks.

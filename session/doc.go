@@ -24,8 +24,13 @@
 // A session goes through the stages of the design, recorded as [Stage]:
 //
 //   - inventory: the computer's inventory, read through Config.Inventory or
-//     the runner (an [immy.InventorySource]). A computer excluded from
-//     maintenance stops here, passed.
+//     the runner: natively when it is an [immy.InventorySource] (one that
+//     answers errors.ErrUnsupported does not count), else by running the
+//     built-in inventory script of the computer's platform (from its OS:
+//     sh for Linux, PowerShell for Windows; package immy/inventory) through
+//     the runner, read by the parser the engine's agent uses. A computer
+//     reached only through an RMM plugin is inventoried so. A computer
+//     excluded from maintenance stops here, passed.
 //   - resolution: the resolver's winning deployment for each item
 //     ([resolver.Planner.Decide]); a [ResolutionOnly] session ends here.
 //   - onboarding: in an [OnboardingRun], the onboarding-only tasks are
@@ -144,7 +149,8 @@
 // # Offline, reboots, users
 //
 // An offline computer makes a session wait, pending connectivity (reason
-// computer-offline), until [Engine.Connected], or [Engine.SetPathwayOnline]
+// computer-offline, and a message naming each pathway tried and what it
+// answered, or why none could be tried), until [Engine.Connected], or [Engine.SetPathwayOnline]
 // putting one of its pathways online; or, with [SkipOffline], end failed
 // with reason computer-offline, the actions not run skipped. A runner's error
 // that wraps [immy.ErrOffline] (a lost connection) counts as offline. A

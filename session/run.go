@@ -98,12 +98,12 @@ func (x *runCtx) conclude(err error) outcome {
 			if err := x.offlineRest(); err != nil {
 				return outcome{how: outStopped, err: err}
 			}
-			if err := x.finish(Failed, ReasonComputerOffline); err != nil {
+			if err := x.setStatusMessage(Failed, ReasonComputerOffline, offlineMessage(err)); err != nil {
 				return outcome{how: outStopped, err: err}
 			}
 			return outcome{how: outEnded}
 		}
-		if err := x.setStatus(PendingConnectivity, ReasonComputerOffline); err != nil {
+		if err := x.setStatusMessage(PendingConnectivity, ReasonComputerOffline, offlineMessage(err)); err != nil {
 			return outcome{how: outStopped, err: err}
 		}
 		return outcome{how: outWaitConnectivity}

@@ -114,11 +114,7 @@ func (x *runCtx) readInventory() (immy.Inventory, error) {
 	}
 	var last error = immy.ErrOffline
 	for _, p := range e.runners(x.comp) {
-		src, ok := p.runner.(immy.InventorySource)
-		if !ok {
-			continue
-		}
-		inv, err := src.Inventory(x.ctx, x.comp.ID)
+		inv, err := x.inventoryThrough(p) // natively, else by script (pathway.go)
 		if err == nil {
 			return inv, nil
 		}
@@ -140,7 +136,7 @@ func (x *runCtx) runnerErr(err error) error {
 		return context.Cause(x.ctx)
 	}
 	if errors.Is(err, immy.ErrOffline) {
-		return errOffline
+		return x.offline(err)
 	}
 	return err
 }
@@ -187,7 +183,7 @@ func (x *runCtx) runOnComputer(r scriptRun, script *immy.Script, params map[stri
 		if err == nil {
 			return res, nil
 		}
-		last = err
+		last = x.pathwayErr(p, err)
 		if !errors.Is(err, immy.ErrOffline) || x.ctx.Err() != nil {
 			break
 		}
@@ -204,7 +200,7 @@ func (x *runCtx) runOnComputer(r scriptRun, script *immy.Script, params map[stri
 		return immy.ScriptResult{}, context.Cause(x.ctx)
 	}
 	if errors.Is(last, immy.ErrOffline) {
-		return immy.ScriptResult{}, errOffline
+		return immy.ScriptResult{}, x.offline(last)
 	}
 	return immy.ScriptResult{}, last
 }

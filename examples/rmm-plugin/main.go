@@ -18,6 +18,14 @@
 //	              override the hardware identity read from SMBIOS, for
 //	              machines that have none to read (containers)
 //
+// Inventory: by default the plugin has no inventory capability, and the
+// engine runs its built-in inventory script (package immy/inventory) through
+// RunScript. Started with -native-inventory (plugins.Spec.Args), the plugin
+// answers GetInventory itself (capability inventory), which the engine then
+// prefers: it runs the same script in the agent's shell and returns what
+// inventory.Parse read, as an RMM whose API runs scripts but lists no
+// software would.
+//
 // Each agent reports this machine's identity: SMBIOS UUID, serial and
 // manufacturer from /sys/class/dmi/id, /etc/machine-id as the OS installation
 // id, and /etc/os-release. Several shells are thus one computer to the engine.
@@ -25,9 +33,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,11 +50,50 @@ import (
 	"time"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/immy/inventory"
 	"github.com/immyoss/engine/plugins/sdk"
 )
 
 func main() {
+	native := flag.Bool("native-inventory", false, "answer GetInventory (capability inventory) by running the inventory script in the agent's shell")
+	flag.Parse()
+	if *native {
+		sdk.Serve(&nativeInventory{&rmm{}})
+		return
+	}
 	sdk.Serve(&rmm{})
+}
+
+// nativeInventory is the integration with the inventory capability.
+type nativeInventory struct{ *rmm }
+
+// Inventory runs the built-in Linux inventory script in the agent's shell
+// and returns what it read.
+func (n *nativeInventory) Inventory(ctx context.Context, agentID string) ([]sdk.InstalledSoftware, error) {
+	script, err := inventory.Script(inventory.Linux)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	res, err := n.RunScript(ctx, sdk.ScriptRequest{AgentID: agentID, Script: script, Operation: "inventory"}, &out)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("inventory script exited with code %d", res.ExitCode)
+	}
+	sw, err := inventory.Parse(out.String())
+	if err != nil {
+		return nil, err
+	}
+	list := make([]sdk.InstalledSoftware, len(sw))
+	for i, s := range sw {
+		list[i] = sdk.InstalledSoftware{Name: s.Name, Version: s.Version.String(), Publisher: s.Publisher, ProductCode: s.ProductCode, UpgradeCode: s.UpgradeCode}
+	}
+	if n.host != nil {
+		n.host.Logger().Info("inventory read natively", "agent", agentID, "entries", len(list))
+	}
+	return list, nil
 }
 
 // rmm is the integration.

@@ -38,6 +38,7 @@ var agentBin = testbin.New("github.com/immyoss/engine/agent/cmd/immy-agent")
 func TestMain(m *testing.M) {
 	code := m.Run()
 	agentBin.Cleanup()
+	rmmBin.Cleanup() // rmm_test.go
 	os.Exit(code)
 }
 

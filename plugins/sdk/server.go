@@ -69,6 +69,8 @@ func (s *server) capabilities() []pluginv2.Capability {
 	add(ok, pluginv2.Capability_CAPABILITY_MAINTENANCE_MODE)
 	_, ok = s.impl.(AgentLinker)
 	add(ok, pluginv2.Capability_CAPABILITY_AGENT_LINKS)
+	_, ok = s.impl.(InventoryReporter)
+	add(ok, pluginv2.Capability_CAPABILITY_INVENTORY)
 	return caps
 }
 
@@ -467,6 +469,22 @@ func (s *server) ListDynamicVersions(ctx context.Context, r *pluginv2.ListDynami
 	w := &pluginv2.ListDynamicVersionsResponse{}
 	for _, v := range vs {
 		w.Versions = append(w.Versions, &pluginv2.DynamicVersion{Version: v.Version, Url: v.URL, FileName: v.FileName, Sha256: v.SHA256})
+	}
+	return w, nil
+}
+
+func (s *server) GetInventory(ctx context.Context, r *pluginv2.GetInventoryRequest) (*pluginv2.GetInventoryResponse, error) {
+	impl, ok := s.impl.(InventoryReporter)
+	if !ok {
+		return nil, unimplemented("GetInventory")
+	}
+	sw, err := impl.Inventory(ctx, r.GetAgentId())
+	if err != nil {
+		return nil, s.status(err)
+	}
+	w := &pluginv2.GetInventoryResponse{Software: make([]*pluginv2.InstalledSoftware, 0, len(sw))}
+	for _, e := range sw {
+		w.Software = append(w.Software, &pluginv2.InstalledSoftware{Name: e.Name, Version: e.Version, Publisher: e.Publisher, ProductCode: e.ProductCode, UpgradeCode: e.UpgradeCode})
 	}
 	return w, nil
 }

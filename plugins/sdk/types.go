@@ -94,6 +94,26 @@ type DynamicVersionLister interface {
 	DynamicVersions(ctx context.Context, software string) ([]DynamicVersion, error)
 }
 
+// InventoryReporter reports the software installed on an agent's machine,
+// as the integration knows it (capability inventory). An integration whose
+// API lists no software can still implement it by running the built-in
+// inventory script of package immy/inventory through its own run-script
+// and returning what inventory.Parse read; without it, the engine runs that
+// script through RunScript itself. ErrNotFound for an unknown agent,
+// ErrOffline for one that cannot answer now.
+type InventoryReporter interface {
+	Inventory(ctx context.Context, agentID string) ([]InstalledSoftware, error)
+}
+
+// InstalledSoftware is one entry of an agent's inventory.
+type InstalledSoftware struct {
+	Name        string // the display name; required
+	Version     string // as the installer or package manager wrote it; "" when unknown
+	Publisher   string
+	ProductCode string // Windows Installer product code, a braced GUID; "" when none
+	UpgradeCode string // Windows Installer upgrade code; "" when none
+}
+
 // MaintenanceModeSetter turns the integration's maintenance mode on or off.
 type MaintenanceModeSetter interface {
 	// SetMaintenanceMode: d bounds it when on; 0 means until turned off.

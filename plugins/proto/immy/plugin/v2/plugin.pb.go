@@ -50,6 +50,7 @@ const (
 	Capability_CAPABILITY_DYNAMIC_VERSIONS Capability = 8
 	Capability_CAPABILITY_MAINTENANCE_MODE Capability = 9
 	Capability_CAPABILITY_AGENT_LINKS      Capability = 10
+	Capability_CAPABILITY_INVENTORY        Capability = 11
 )
 
 // Enum value maps for Capability.
@@ -66,6 +67,7 @@ var (
 		8:  "CAPABILITY_DYNAMIC_VERSIONS",
 		9:  "CAPABILITY_MAINTENANCE_MODE",
 		10: "CAPABILITY_AGENT_LINKS",
+		11: "CAPABILITY_INVENTORY",
 	}
 	Capability_value = map[string]int32{
 		"CAPABILITY_UNSPECIFIED":      0,
@@ -79,6 +81,7 @@ var (
 		"CAPABILITY_DYNAMIC_VERSIONS": 8,
 		"CAPABILITY_MAINTENANCE_MODE": 9,
 		"CAPABILITY_AGENT_LINKS":      10,
+		"CAPABILITY_INVENTORY":        11,
 	}
 )
 
@@ -2333,6 +2336,173 @@ func (x *ListDynamicVersionsResponse) GetVersions() []*DynamicVersion {
 	return nil
 }
 
+type GetInventoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInventoryRequest) Reset() {
+	*x = GetInventoryRequest{}
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInventoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInventoryRequest) ProtoMessage() {}
+
+func (x *GetInventoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInventoryRequest.ProtoReflect.Descriptor instead.
+func (*GetInventoryRequest) Descriptor() ([]byte, []int) {
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetInventoryRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+type InstalledSoftware struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The display name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The version as the installer or package manager wrote it; empty when unknown.
+	Version   string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Publisher string `protobuf:"bytes,3,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	// Windows Installer product and upgrade codes, braced GUIDs; empty when none.
+	ProductCode   string `protobuf:"bytes,4,opt,name=product_code,json=productCode,proto3" json:"product_code,omitempty"`
+	UpgradeCode   string `protobuf:"bytes,5,opt,name=upgrade_code,json=upgradeCode,proto3" json:"upgrade_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstalledSoftware) Reset() {
+	*x = InstalledSoftware{}
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstalledSoftware) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstalledSoftware) ProtoMessage() {}
+
+func (x *InstalledSoftware) ProtoReflect() protoreflect.Message {
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstalledSoftware.ProtoReflect.Descriptor instead.
+func (*InstalledSoftware) Descriptor() ([]byte, []int) {
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *InstalledSoftware) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InstalledSoftware) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *InstalledSoftware) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
+	}
+	return ""
+}
+
+func (x *InstalledSoftware) GetProductCode() string {
+	if x != nil {
+		return x.ProductCode
+	}
+	return ""
+}
+
+func (x *InstalledSoftware) GetUpgradeCode() string {
+	if x != nil {
+		return x.UpgradeCode
+	}
+	return ""
+}
+
+type GetInventoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Software      []*InstalledSoftware   `protobuf:"bytes,1,rep,name=software,proto3" json:"software,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInventoryResponse) Reset() {
+	*x = GetInventoryResponse{}
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInventoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInventoryResponse) ProtoMessage() {}
+
+func (x *GetInventoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInventoryResponse.ProtoReflect.Descriptor instead.
+func (*GetInventoryResponse) Descriptor() ([]byte, []int) {
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetInventoryResponse) GetSoftware() []*InstalledSoftware {
+	if x != nil {
+		return x.Software
+	}
+	return nil
+}
+
 type SetMaintenanceModeRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	AgentId string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
@@ -2345,7 +2515,7 @@ type SetMaintenanceModeRequest struct {
 
 func (x *SetMaintenanceModeRequest) Reset() {
 	*x = SetMaintenanceModeRequest{}
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[33]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2357,7 +2527,7 @@ func (x *SetMaintenanceModeRequest) String() string {
 func (*SetMaintenanceModeRequest) ProtoMessage() {}
 
 func (x *SetMaintenanceModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[33]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2540,7 @@ func (x *SetMaintenanceModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceModeRequest.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceModeRequest) Descriptor() ([]byte, []int) {
-	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{33}
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetMaintenanceModeRequest) GetAgentId() string {
@@ -2402,7 +2572,7 @@ type SetMaintenanceModeResponse struct {
 
 func (x *SetMaintenanceModeResponse) Reset() {
 	*x = SetMaintenanceModeResponse{}
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[34]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2584,7 @@ func (x *SetMaintenanceModeResponse) String() string {
 func (*SetMaintenanceModeResponse) ProtoMessage() {}
 
 func (x *SetMaintenanceModeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[34]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2597,7 @@ func (x *SetMaintenanceModeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMaintenanceModeResponse.ProtoReflect.Descriptor instead.
 func (*SetMaintenanceModeResponse) Descriptor() ([]byte, []int) {
-	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{34}
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 type GetAgentLinkRequest struct {
@@ -2440,7 +2610,7 @@ type GetAgentLinkRequest struct {
 
 func (x *GetAgentLinkRequest) Reset() {
 	*x = GetAgentLinkRequest{}
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[35]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2452,7 +2622,7 @@ func (x *GetAgentLinkRequest) String() string {
 func (*GetAgentLinkRequest) ProtoMessage() {}
 
 func (x *GetAgentLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[35]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2465,7 +2635,7 @@ func (x *GetAgentLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentLinkRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentLinkRequest) Descriptor() ([]byte, []int) {
-	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{35}
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetAgentLinkRequest) GetAgentId() string {
@@ -2491,7 +2661,7 @@ type GetAgentLinkResponse struct {
 
 func (x *GetAgentLinkResponse) Reset() {
 	*x = GetAgentLinkResponse{}
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[36]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2673,7 @@ func (x *GetAgentLinkResponse) String() string {
 func (*GetAgentLinkResponse) ProtoMessage() {}
 
 func (x *GetAgentLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[36]
+	mi := &file_immy_plugin_v2_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2686,7 @@ func (x *GetAgentLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentLinkResponse.ProtoReflect.Descriptor instead.
 func (*GetAgentLinkResponse) Descriptor() ([]byte, []int) {
-	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{36}
+	return file_immy_plugin_v2_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetAgentLinkResponse) GetUrl() string {
@@ -2661,7 +2831,17 @@ const file_immy_plugin_v2_plugin_proto_rawDesc = "" +
 	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\"Y\n" +
 	"\x1bListDynamicVersionsResponse\x12:\n" +
-	"\bversions\x18\x01 \x03(\v2\x1e.immy.plugin.v2.DynamicVersionR\bversions\"{\n" +
+	"\bversions\x18\x01 \x03(\v2\x1e.immy.plugin.v2.DynamicVersionR\bversions\"0\n" +
+	"\x13GetInventoryRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"\xa5\x01\n" +
+	"\x11InstalledSoftware\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1c\n" +
+	"\tpublisher\x18\x03 \x01(\tR\tpublisher\x12!\n" +
+	"\fproduct_code\x18\x04 \x01(\tR\vproductCode\x12!\n" +
+	"\fupgrade_code\x18\x05 \x01(\tR\vupgradeCode\"U\n" +
+	"\x14GetInventoryResponse\x12=\n" +
+	"\bsoftware\x18\x01 \x03(\v2!.immy.plugin.v2.InstalledSoftwareR\bsoftware\"{\n" +
 	"\x19SetMaintenanceModeRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x18\n" +
 	"\aenabled\x18\x02 \x01(\bR\aenabled\x12)\n" +
@@ -2671,7 +2851,7 @@ const file_immy_plugin_v2_plugin_proto_rawDesc = "" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12,\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.immy.plugin.v2.LinkKindR\x04kind\"(\n" +
 	"\x14GetAgentLinkResponse\x12\x10\n" +
-	"\x03url\x18\x01 \x01(\tR\x03url*\xc2\x02\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url*\xdc\x02\n" +
 	"\n" +
 	"Capability\x12\x1a\n" +
 	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -2685,7 +2865,8 @@ const file_immy_plugin_v2_plugin_proto_rawDesc = "" +
 	"\x1bCAPABILITY_DYNAMIC_VERSIONS\x10\b\x12\x1f\n" +
 	"\x1bCAPABILITY_MAINTENANCE_MODE\x10\t\x12\x1a\n" +
 	"\x16CAPABILITY_AGENT_LINKS\x10\n" +
-	"*\x9f\x01\n" +
+	"\x12\x18\n" +
+	"\x14CAPABILITY_INVENTORY\x10\v*\x9f\x01\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERROR_REASON_OFFLINE\x10\x01\x12\"\n" +
@@ -2713,7 +2894,8 @@ const file_immy_plugin_v2_plugin_proto_rawDesc = "" +
 	"\x19CLIENT_GROUP_KIND_PRODUCT\x10\x02*<\n" +
 	"\bLinkKind\x12\x12\n" +
 	"\x0eLINK_KIND_PAGE\x10\x00\x12\x1c\n" +
-	"\x18LINK_KIND_REMOTE_SESSION\x10\x012\xa5\t\n" +
+	"\x18LINK_KIND_REMOTE_SESSION\x10\x012\x80\n" +
+	"\n" +
 	"\vIntegration\x12M\n" +
 	"\bDescribe\x12\x1f.immy.plugin.v2.DescribeRequest\x1a .immy.plugin.v2.DescribeResponse\x12P\n" +
 	"\tConfigure\x12 .immy.plugin.v2.ConfigureRequest\x1a!.immy.plugin.v2.ConfigureResponse\x12G\n" +
@@ -2728,7 +2910,8 @@ const file_immy_plugin_v2_plugin_proto_rawDesc = "" +
 	"\x0fGetInstallToken\x12&.immy.plugin.v2.GetInstallTokenRequest\x1a'.immy.plugin.v2.GetInstallTokenResponse\x12n\n" +
 	"\x13ListDynamicVersions\x12*.immy.plugin.v2.ListDynamicVersionsRequest\x1a+.immy.plugin.v2.ListDynamicVersionsResponse\x12k\n" +
 	"\x12SetMaintenanceMode\x12).immy.plugin.v2.SetMaintenanceModeRequest\x1a*.immy.plugin.v2.SetMaintenanceModeResponse\x12Y\n" +
-	"\fGetAgentLink\x12#.immy.plugin.v2.GetAgentLinkRequest\x1a$.immy.plugin.v2.GetAgentLinkResponseBAZ?github.com/immyoss/engine/plugins/proto/immy/plugin/v2;pluginv2b\x06proto3"
+	"\fGetAgentLink\x12#.immy.plugin.v2.GetAgentLinkRequest\x1a$.immy.plugin.v2.GetAgentLinkResponse\x12Y\n" +
+	"\fGetInventory\x12#.immy.plugin.v2.GetInventoryRequest\x1a$.immy.plugin.v2.GetInventoryResponseBAZ?github.com/immyoss/engine/plugins/proto/immy/plugin/v2;pluginv2b\x06proto3"
 
 var (
 	file_immy_plugin_v2_plugin_proto_rawDescOnce sync.Once
@@ -2743,7 +2926,7 @@ func file_immy_plugin_v2_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_immy_plugin_v2_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_immy_plugin_v2_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_immy_plugin_v2_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_immy_plugin_v2_plugin_proto_goTypes = []any{
 	(Capability)(0),                     // 0: immy.plugin.v2.Capability
 	(ErrorReason)(0),                    // 1: immy.plugin.v2.ErrorReason
@@ -2785,69 +2968,75 @@ var file_immy_plugin_v2_plugin_proto_goTypes = []any{
 	(*ListDynamicVersionsRequest)(nil),  // 37: immy.plugin.v2.ListDynamicVersionsRequest
 	(*DynamicVersion)(nil),              // 38: immy.plugin.v2.DynamicVersion
 	(*ListDynamicVersionsResponse)(nil), // 39: immy.plugin.v2.ListDynamicVersionsResponse
-	(*SetMaintenanceModeRequest)(nil),   // 40: immy.plugin.v2.SetMaintenanceModeRequest
-	(*SetMaintenanceModeResponse)(nil),  // 41: immy.plugin.v2.SetMaintenanceModeResponse
-	(*GetAgentLinkRequest)(nil),         // 42: immy.plugin.v2.GetAgentLinkRequest
-	(*GetAgentLinkResponse)(nil),        // 43: immy.plugin.v2.GetAgentLinkResponse
-	nil,                                 // 44: immy.plugin.v2.RunScriptRequest.ParametersEntry
-	(LogLevel)(0),                       // 45: immy.plugin.v2.LogLevel
-	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
-	(*structpb.Value)(nil),              // 47: google.protobuf.Value
+	(*GetInventoryRequest)(nil),         // 40: immy.plugin.v2.GetInventoryRequest
+	(*InstalledSoftware)(nil),           // 41: immy.plugin.v2.InstalledSoftware
+	(*GetInventoryResponse)(nil),        // 42: immy.plugin.v2.GetInventoryResponse
+	(*SetMaintenanceModeRequest)(nil),   // 43: immy.plugin.v2.SetMaintenanceModeRequest
+	(*SetMaintenanceModeResponse)(nil),  // 44: immy.plugin.v2.SetMaintenanceModeResponse
+	(*GetAgentLinkRequest)(nil),         // 45: immy.plugin.v2.GetAgentLinkRequest
+	(*GetAgentLinkResponse)(nil),        // 46: immy.plugin.v2.GetAgentLinkResponse
+	nil,                                 // 47: immy.plugin.v2.RunScriptRequest.ParametersEntry
+	(LogLevel)(0),                       // 48: immy.plugin.v2.LogLevel
+	(*timestamppb.Timestamp)(nil),       // 49: google.protobuf.Timestamp
+	(*structpb.Value)(nil),              // 50: google.protobuf.Value
 }
 var file_immy_plugin_v2_plugin_proto_depIdxs = []int32{
 	0,  // 0: immy.plugin.v2.DescribeResponse.capabilities:type_name -> immy.plugin.v2.Capability
 	9,  // 1: immy.plugin.v2.DescribeResponse.config_fields:type_name -> immy.plugin.v2.ConfigField
 	11, // 2: immy.plugin.v2.ConfigureRequest.config:type_name -> immy.plugin.v2.ConfigEntry
-	45, // 3: immy.plugin.v2.ConfigureRequest.log_level:type_name -> immy.plugin.v2.LogLevel
+	48, // 3: immy.plugin.v2.ConfigureRequest.log_level:type_name -> immy.plugin.v2.LogLevel
 	16, // 4: immy.plugin.v2.ClientBatch.clients:type_name -> immy.plugin.v2.Client
 	2,  // 5: immy.plugin.v2.Identity.kind:type_name -> immy.plugin.v2.ComputerKind
-	46, // 6: immy.plugin.v2.Agent.last_seen:type_name -> google.protobuf.Timestamp
+	49, // 6: immy.plugin.v2.Agent.last_seen:type_name -> google.protobuf.Timestamp
 	19, // 7: immy.plugin.v2.Agent.identity:type_name -> immy.plugin.v2.Identity
 	20, // 8: immy.plugin.v2.AgentBatch.agents:type_name -> immy.plugin.v2.Agent
 	3,  // 9: immy.plugin.v2.RunScriptRequest.language:type_name -> immy.plugin.v2.ScriptLanguage
 	4,  // 10: immy.plugin.v2.RunScriptRequest.context:type_name -> immy.plugin.v2.ScriptContext
-	44, // 11: immy.plugin.v2.RunScriptRequest.parameters:type_name -> immy.plugin.v2.RunScriptRequest.ParametersEntry
+	47, // 11: immy.plugin.v2.RunScriptRequest.parameters:type_name -> immy.plugin.v2.RunScriptRequest.ParametersEntry
 	24, // 12: immy.plugin.v2.RunScriptEvent.result:type_name -> immy.plugin.v2.ScriptResult
 	26, // 13: immy.plugin.v2.ListDeviceGroupsResponse.groups:type_name -> immy.plugin.v2.DeviceGroup
 	5,  // 14: immy.plugin.v2.ClientGroup.kind:type_name -> immy.plugin.v2.ClientGroupKind
 	30, // 15: immy.plugin.v2.ClientGroup.agreements:type_name -> immy.plugin.v2.Agreement
 	29, // 16: immy.plugin.v2.ListClientGroupsResponse.groups:type_name -> immy.plugin.v2.ClientGroup
 	33, // 17: immy.plugin.v2.GetTicketResponse.person:type_name -> immy.plugin.v2.Person
-	46, // 18: immy.plugin.v2.GetInstallTokenResponse.expires:type_name -> google.protobuf.Timestamp
+	49, // 18: immy.plugin.v2.GetInstallTokenResponse.expires:type_name -> google.protobuf.Timestamp
 	38, // 19: immy.plugin.v2.ListDynamicVersionsResponse.versions:type_name -> immy.plugin.v2.DynamicVersion
-	6,  // 20: immy.plugin.v2.GetAgentLinkRequest.kind:type_name -> immy.plugin.v2.LinkKind
-	47, // 21: immy.plugin.v2.RunScriptRequest.ParametersEntry.value:type_name -> google.protobuf.Value
-	7,  // 22: immy.plugin.v2.Integration.Describe:input_type -> immy.plugin.v2.DescribeRequest
-	10, // 23: immy.plugin.v2.Integration.Configure:input_type -> immy.plugin.v2.ConfigureRequest
-	13, // 24: immy.plugin.v2.Integration.Health:input_type -> immy.plugin.v2.HealthRequest
-	15, // 25: immy.plugin.v2.Integration.ListClients:input_type -> immy.plugin.v2.ListClientsRequest
-	18, // 26: immy.plugin.v2.Integration.ListAgents:input_type -> immy.plugin.v2.ListAgentsRequest
-	22, // 27: immy.plugin.v2.Integration.RunScript:input_type -> immy.plugin.v2.RunScriptRequest
-	25, // 28: immy.plugin.v2.Integration.ListDeviceGroups:input_type -> immy.plugin.v2.ListDeviceGroupsRequest
-	28, // 29: immy.plugin.v2.Integration.ListClientGroups:input_type -> immy.plugin.v2.ListClientGroupsRequest
-	32, // 30: immy.plugin.v2.Integration.GetTicket:input_type -> immy.plugin.v2.GetTicketRequest
-	35, // 31: immy.plugin.v2.Integration.GetInstallToken:input_type -> immy.plugin.v2.GetInstallTokenRequest
-	37, // 32: immy.plugin.v2.Integration.ListDynamicVersions:input_type -> immy.plugin.v2.ListDynamicVersionsRequest
-	40, // 33: immy.plugin.v2.Integration.SetMaintenanceMode:input_type -> immy.plugin.v2.SetMaintenanceModeRequest
-	42, // 34: immy.plugin.v2.Integration.GetAgentLink:input_type -> immy.plugin.v2.GetAgentLinkRequest
-	8,  // 35: immy.plugin.v2.Integration.Describe:output_type -> immy.plugin.v2.DescribeResponse
-	12, // 36: immy.plugin.v2.Integration.Configure:output_type -> immy.plugin.v2.ConfigureResponse
-	14, // 37: immy.plugin.v2.Integration.Health:output_type -> immy.plugin.v2.HealthResponse
-	17, // 38: immy.plugin.v2.Integration.ListClients:output_type -> immy.plugin.v2.ClientBatch
-	21, // 39: immy.plugin.v2.Integration.ListAgents:output_type -> immy.plugin.v2.AgentBatch
-	23, // 40: immy.plugin.v2.Integration.RunScript:output_type -> immy.plugin.v2.RunScriptEvent
-	27, // 41: immy.plugin.v2.Integration.ListDeviceGroups:output_type -> immy.plugin.v2.ListDeviceGroupsResponse
-	31, // 42: immy.plugin.v2.Integration.ListClientGroups:output_type -> immy.plugin.v2.ListClientGroupsResponse
-	34, // 43: immy.plugin.v2.Integration.GetTicket:output_type -> immy.plugin.v2.GetTicketResponse
-	36, // 44: immy.plugin.v2.Integration.GetInstallToken:output_type -> immy.plugin.v2.GetInstallTokenResponse
-	39, // 45: immy.plugin.v2.Integration.ListDynamicVersions:output_type -> immy.plugin.v2.ListDynamicVersionsResponse
-	41, // 46: immy.plugin.v2.Integration.SetMaintenanceMode:output_type -> immy.plugin.v2.SetMaintenanceModeResponse
-	43, // 47: immy.plugin.v2.Integration.GetAgentLink:output_type -> immy.plugin.v2.GetAgentLinkResponse
-	35, // [35:48] is the sub-list for method output_type
-	22, // [22:35] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	41, // 20: immy.plugin.v2.GetInventoryResponse.software:type_name -> immy.plugin.v2.InstalledSoftware
+	6,  // 21: immy.plugin.v2.GetAgentLinkRequest.kind:type_name -> immy.plugin.v2.LinkKind
+	50, // 22: immy.plugin.v2.RunScriptRequest.ParametersEntry.value:type_name -> google.protobuf.Value
+	7,  // 23: immy.plugin.v2.Integration.Describe:input_type -> immy.plugin.v2.DescribeRequest
+	10, // 24: immy.plugin.v2.Integration.Configure:input_type -> immy.plugin.v2.ConfigureRequest
+	13, // 25: immy.plugin.v2.Integration.Health:input_type -> immy.plugin.v2.HealthRequest
+	15, // 26: immy.plugin.v2.Integration.ListClients:input_type -> immy.plugin.v2.ListClientsRequest
+	18, // 27: immy.plugin.v2.Integration.ListAgents:input_type -> immy.plugin.v2.ListAgentsRequest
+	22, // 28: immy.plugin.v2.Integration.RunScript:input_type -> immy.plugin.v2.RunScriptRequest
+	25, // 29: immy.plugin.v2.Integration.ListDeviceGroups:input_type -> immy.plugin.v2.ListDeviceGroupsRequest
+	28, // 30: immy.plugin.v2.Integration.ListClientGroups:input_type -> immy.plugin.v2.ListClientGroupsRequest
+	32, // 31: immy.plugin.v2.Integration.GetTicket:input_type -> immy.plugin.v2.GetTicketRequest
+	35, // 32: immy.plugin.v2.Integration.GetInstallToken:input_type -> immy.plugin.v2.GetInstallTokenRequest
+	37, // 33: immy.plugin.v2.Integration.ListDynamicVersions:input_type -> immy.plugin.v2.ListDynamicVersionsRequest
+	43, // 34: immy.plugin.v2.Integration.SetMaintenanceMode:input_type -> immy.plugin.v2.SetMaintenanceModeRequest
+	45, // 35: immy.plugin.v2.Integration.GetAgentLink:input_type -> immy.plugin.v2.GetAgentLinkRequest
+	40, // 36: immy.plugin.v2.Integration.GetInventory:input_type -> immy.plugin.v2.GetInventoryRequest
+	8,  // 37: immy.plugin.v2.Integration.Describe:output_type -> immy.plugin.v2.DescribeResponse
+	12, // 38: immy.plugin.v2.Integration.Configure:output_type -> immy.plugin.v2.ConfigureResponse
+	14, // 39: immy.plugin.v2.Integration.Health:output_type -> immy.plugin.v2.HealthResponse
+	17, // 40: immy.plugin.v2.Integration.ListClients:output_type -> immy.plugin.v2.ClientBatch
+	21, // 41: immy.plugin.v2.Integration.ListAgents:output_type -> immy.plugin.v2.AgentBatch
+	23, // 42: immy.plugin.v2.Integration.RunScript:output_type -> immy.plugin.v2.RunScriptEvent
+	27, // 43: immy.plugin.v2.Integration.ListDeviceGroups:output_type -> immy.plugin.v2.ListDeviceGroupsResponse
+	31, // 44: immy.plugin.v2.Integration.ListClientGroups:output_type -> immy.plugin.v2.ListClientGroupsResponse
+	34, // 45: immy.plugin.v2.Integration.GetTicket:output_type -> immy.plugin.v2.GetTicketResponse
+	36, // 46: immy.plugin.v2.Integration.GetInstallToken:output_type -> immy.plugin.v2.GetInstallTokenResponse
+	39, // 47: immy.plugin.v2.Integration.ListDynamicVersions:output_type -> immy.plugin.v2.ListDynamicVersionsResponse
+	44, // 48: immy.plugin.v2.Integration.SetMaintenanceMode:output_type -> immy.plugin.v2.SetMaintenanceModeResponse
+	46, // 49: immy.plugin.v2.Integration.GetAgentLink:output_type -> immy.plugin.v2.GetAgentLinkResponse
+	42, // 50: immy.plugin.v2.Integration.GetInventory:output_type -> immy.plugin.v2.GetInventoryResponse
+	37, // [37:51] is the sub-list for method output_type
+	23, // [23:37] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_immy_plugin_v2_plugin_proto_init() }
@@ -2866,7 +3055,7 @@ func file_immy_plugin_v2_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_immy_plugin_v2_plugin_proto_rawDesc), len(file_immy_plugin_v2_plugin_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -44,6 +44,7 @@ const (
 	Integration_ListDynamicVersions_FullMethodName = "/immy.plugin.v2.Integration/ListDynamicVersions"
 	Integration_SetMaintenanceMode_FullMethodName  = "/immy.plugin.v2.Integration/SetMaintenanceMode"
 	Integration_GetAgentLink_FullMethodName        = "/immy.plugin.v2.Integration/GetAgentLink"
+	Integration_GetInventory_FullMethodName        = "/immy.plugin.v2.Integration/GetInventory"
 )
 
 // IntegrationClient is the client API for Integration service.
@@ -86,6 +87,10 @@ type IntegrationClient interface {
 	// GetAgentLink returns a link to an agent's page or a remote session in the
 	// integration's console.
 	GetAgentLink(ctx context.Context, in *GetAgentLinkRequest, opts ...grpc.CallOption) (*GetAgentLinkResponse, error)
+	// GetInventory returns the software installed on one agent's machine, as
+	// the integration knows it. Engines without it run an inventory script
+	// through RunScript.
+	GetInventory(ctx context.Context, in *GetInventoryRequest, opts ...grpc.CallOption) (*GetInventoryResponse, error)
 }
 
 type integrationClient struct {
@@ -253,6 +258,16 @@ func (c *integrationClient) GetAgentLink(ctx context.Context, in *GetAgentLinkRe
 	return out, nil
 }
 
+func (c *integrationClient) GetInventory(ctx context.Context, in *GetInventoryRequest, opts ...grpc.CallOption) (*GetInventoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInventoryResponse)
+	err := c.cc.Invoke(ctx, Integration_GetInventory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntegrationServer is the server API for Integration service.
 // All implementations must embed UnimplementedIntegrationServer
 // for forward compatibility.
@@ -293,6 +308,10 @@ type IntegrationServer interface {
 	// GetAgentLink returns a link to an agent's page or a remote session in the
 	// integration's console.
 	GetAgentLink(context.Context, *GetAgentLinkRequest) (*GetAgentLinkResponse, error)
+	// GetInventory returns the software installed on one agent's machine, as
+	// the integration knows it. Engines without it run an inventory script
+	// through RunScript.
+	GetInventory(context.Context, *GetInventoryRequest) (*GetInventoryResponse, error)
 	mustEmbedUnimplementedIntegrationServer()
 }
 
@@ -341,6 +360,9 @@ func (UnimplementedIntegrationServer) SetMaintenanceMode(context.Context, *SetMa
 }
 func (UnimplementedIntegrationServer) GetAgentLink(context.Context, *GetAgentLinkRequest) (*GetAgentLinkResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAgentLink not implemented")
+}
+func (UnimplementedIntegrationServer) GetInventory(context.Context, *GetInventoryRequest) (*GetInventoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInventory not implemented")
 }
 func (UnimplementedIntegrationServer) mustEmbedUnimplementedIntegrationServer() {}
 func (UnimplementedIntegrationServer) testEmbeddedByValue()                     {}
@@ -576,6 +598,24 @@ func _Integration_GetAgentLink_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Integration_GetInventory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInventoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntegrationServer).GetInventory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Integration_GetInventory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntegrationServer).GetInventory(ctx, req.(*GetInventoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Integration_ServiceDesc is the grpc.ServiceDesc for Integration service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -622,6 +662,10 @@ var Integration_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAgentLink",
 			Handler:    _Integration_GetAgentLink_Handler,
+		},
+		{
+			MethodName: "GetInventory",
+			Handler:    _Integration_GetInventory_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
