@@ -447,10 +447,6 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 
 	gone, unwatch := p.client.watch(req.AgentID)
 	defer unwatch()
-	type answer struct {
-		m   message
-		err error
-	}
 	done := make(chan answer, 1)
 	callCtx, cancelCall := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelCall()
@@ -469,12 +465,7 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 	case <-gone:
 		return sdk.ScriptResult{}, fmt.Errorf("agent %q disconnected during the run (whether the script finished is unknown): %w", req.AgentID, sdk.ErrOffline)
 	case <-ctx.Done():
-		p.cancelRun(req.AgentID)
-		// the wrapper ends the script; the agent is free once it reported
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-		}
+		p.cancelRun(req.AgentID, w.cancel, done)
 		return sdk.ScriptResult{}, ctx.Err()
 	}
 	if a.err != nil {
@@ -517,19 +508,40 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 	return sdk.ScriptResult{ExitCode: code}, nil
 }
 
-// cancelRun ends the shell running a node's script through the agent's
-// console, which its busy state does not block: the wrapper's trap kills
-// the script's process group.
-func (p *Plugin) cancelRun(agentID string) {
+// cancelRun ends a run through the agent's console, which runs while
+// runcommands is busy: the command kills the run's process groups. The
+// wrapper then reports, which frees the agent; the command is sent again
+// (a run cancelled as it starts may not have written its group ids yet)
+// until the report arrives, for 10 seconds at most.
+func (p *Plugin) cancelRun(agentID, command string, done <-chan answer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := p.client.call(ctx, map[string]any{
-		"action": "runcommands", "nodeids": []string{agentID}, "type": cmdTypeConsole,
-		"cmds": `eval "if (mesh.cmdchild) { mesh.cmdchild.kill(); }"`,
-	})
-	if err != nil {
-		p.host.Logger().Warn("meshcentral: cancelling a run failed", "agent", agentID, "error", err)
+	for {
+		err := p.client.send(ctx, map[string]any{
+			"action": "runcommands", "nodeids": []string{agentID}, "type": cmdTypeConsole, "cmds": command,
+		})
+		if err != nil {
+			p.host.Logger().Warn("meshcentral: cancelling a run failed", "agent", agentID, "error", err)
+			return
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-done:
+			t.Stop()
+			return
+		case <-ctx.Done():
+			t.Stop()
+			p.host.Logger().Warn("meshcentral: a cancelled run did not end in 10s", "agent", agentID)
+			return
+		case <-t.C:
+		}
 	}
+}
+
+// answer is how a runcommands call ended.
+type answer struct {
+	m   message
+	err error
 }
 
 // lock takes the node's run slot, waiting within ctx.

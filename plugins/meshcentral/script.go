@@ -35,6 +35,7 @@ type wrapped struct {
 	cmdType int
 	text    string
 	marker  string
+	cancel  string // the console command that ends the run
 }
 
 func newNonce() string {
@@ -66,9 +67,9 @@ func wrap(s immy.Script, params map[string]any, timeout time.Duration, nonce str
 	var w wrapped
 	switch s.Language {
 	case immy.LanguageShell:
-		w = wrapped{cmdType: cmdTypeShell, marker: marker, text: wrapShell(s.Body, params, names, secs, nonce, marker)}
+		w = wrapped{cmdType: cmdTypeShell, marker: marker, text: wrapShell(s.Body, params, names, secs, nonce, marker), cancel: cancelCommand(nonce, false)}
 	case immy.LanguagePowerShell, immy.LanguageCmd:
-		w = wrapped{cmdType: cmdTypePowerShell, marker: marker, text: wrapWindows(s.Language, s.Body, params, names, secs, nonce, marker)}
+		w = wrapped{cmdType: cmdTypePowerShell, marker: marker, text: wrapWindows(s.Language, s.Body, params, names, secs, nonce, marker), cancel: cancelCommand(nonce, true)}
 	default:
 		return wrapped{}, fmt.Errorf("script language %s: MeshCentral runs sh, PowerShell and cmd: %w", s.Language, immy.ErrInvalid)
 	}
@@ -97,10 +98,15 @@ func paramText(v any) string {
 
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// shellDir is where the shell wrapper keeps a run's files: fixed, so that a
+// cancellation finds the process groups to kill by the run's nonce alone.
+const shellDir = "/tmp/immy-mc."
+
 func wrapShell(body string, params map[string]any, names []string, secs int64, nonce, marker string) string {
 	var b strings.Builder
 	eof := "IMMY_EOF_" + nonce
-	b.WriteString("immy_d=$(mktemp -d \"${TMPDIR:-/tmp}/immy-mc.XXXXXX\") || { printf '\\n" + marker + " 126\\n'; exit 0; }\n")
+	b.WriteString("immy_d=" + shellDir + nonce + "\n")
+	b.WriteString("(umask 077 && mkdir \"$immy_d\") || { printf '\\n" + marker + " 126\\n'; exit 0; }\n")
 	b.WriteString("cat >\"$immy_d/script.sh\" <<'" + eof + "'\n")
 	b.WriteString(body)
 	if !strings.HasSuffix(body, "\n") {
@@ -110,22 +116,40 @@ func wrapShell(body string, params map[string]any, names []string, secs int64, n
 	for _, k := range names {
 		b.WriteString("export " + k + "=" + shQuote(paramText(params[k])) + "\n")
 	}
-	// set -m puts the script and the watchdog in process groups of their own,
-	// so that a kill reaches what the script started too.
-	fmt.Fprintf(&b, `set -m 2>/dev/null
-immy_kill() { kill -"$1" -- -"$2" 2>/dev/null || kill -"$1" "$2" 2>/dev/null; }
-(cd "$immy_d" && exec sh ./script.sh) </dev/null 2>&1 &
+	// The script and the watchdog run in process groups of their own
+	// (setsid, or job control where there is no setsid), whose ids go to
+	// files for a cancellation, so that a kill reaches whatever the script
+	// started too. The MeshAgent's children inherit its blocked signals
+	// (all but KILL and STOP on Linux), so the kills that must work are KILL.
+	// (dash's kill takes "-KILL -PGID", not "--".)
+	fmt.Fprintf(&b, `immy_s=
+if command -v setsid >/dev/null 2>&1; then immy_s=setsid; else set -m 2>/dev/null; fi
+(cd "$immy_d" && exec $immy_s sh ./script.sh) </dev/null 2>&1 &
 immy_p=$!
-(sleep %d; immy_kill TERM $immy_p; sleep 5; immy_kill KILL $immy_p) </dev/null >/dev/null 2>&1 &
+echo $immy_p >"$immy_d/pgid"
+$immy_s sh -c 'sleep "$1"; kill -TERM -"$2" 2>/dev/null; sleep 5; kill -KILL -"$2" 2>/dev/null || kill -KILL "$2"' immy-watchdog %d $immy_p </dev/null >/dev/null 2>&1 &
 immy_w=$!
-trap 'immy_kill TERM $immy_p; immy_kill KILL $immy_w; rm -rf "$immy_d"; exit 143' TERM HUP INT
+echo $immy_w >"$immy_d/wpgid"
+trap 'kill -KILL -$immy_p 2>/dev/null; kill -KILL -$immy_w 2>/dev/null; rm -rf "$immy_d"; exit 143' TERM HUP INT
 wait $immy_p
 immy_rc=$?
-immy_kill KILL $immy_w
+kill -KILL -$immy_w 2>/dev/null || kill -KILL $immy_w 2>/dev/null
 rm -rf "$immy_d"
 printf '\n%s %%d\n' "$immy_rc"
 `, secs, marker)
 	return b.String()
+}
+
+// cancelCommand is the agent console command that ends a run: JavaScript
+// the MeshAgent evaluates, which kills the run's process groups (Unix) or
+// process tree (Windows). The console runs while runcommands is busy.
+func cancelCommand(nonce string, windows bool) string {
+	if windows {
+		return `eval "try { var p = require('fs').readFileSync(process.env['TEMP'] + '/immy-mc-` + nonce +
+			`/pid').toString().trim(); require('child_process').execFile(process.env['windir'] + '/System32/taskkill.exe', ['taskkill', '/T', '/F', '/PID', p]); } catch (e) { }"`
+	}
+	return `eval "['pgid', 'wpgid'].forEach(function (f) { try { var p = parseInt(require('fs').readFileSync('` + shellDir + nonce +
+		`/' + f).toString()); try { process.kill(-p, 'SIGKILL'); } catch (e) { process.kill(p, 'SIGKILL'); } } catch (e) { } })"`
 }
 
 func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -154,6 +178,7 @@ $immy_o = Join-Path $immy_d 'out.txt'
 $immy_e = Join-Path $immy_d 'err.txt'
 $immy_p = Start-Process -FilePath %[4]s -WorkingDirectory $immy_d -NoNewWindow -PassThru -RedirectStandardOutput $immy_o -RedirectStandardError $immy_e
 $immy_h = $immy_p.Handle
+Set-Content -Path (Join-Path $immy_d 'pid') -Value $immy_p.Id
 if ($immy_p.WaitForExit(%[5]d000)) { $immy_rc = $immy_p.ExitCode } else { taskkill.exe /T /F /PID $immy_p.Id | Out-Null; $immy_rc = -1 }
 Get-Content -Raw -ErrorAction SilentlyContinue $immy_o | Write-Output
 Get-Content -Raw -ErrorAction SilentlyContinue $immy_e | Write-Output
