@@ -64,8 +64,10 @@ func (s server) config(byPassword bool) (map[string]string, []string) {
 
 func shell(body string) immy.Script { return immy.Script{Language: immy.LanguageShell, Body: body} }
 
-func echo(text string) immy.Script { return shell("echo '" + strings.ReplaceAll(text, "'", `'\''`) + "'") }
-func exit(code int) immy.Script    { return shell(fmt.Sprintf("echo about to fail; exit %d", code)) }
+func echo(text string) immy.Script {
+	return shell("echo '" + strings.ReplaceAll(text, "'", `'\''`) + "'")
+}
+func exit(code int) immy.Script { return shell(fmt.Sprintf("echo about to fail; exit %d", code)) }
 func sleep(d time.Duration) immy.Script {
 	return shell(fmt.Sprintf("echo sleeping; sleep %d; echo woke", int(d.Seconds())))
 }
