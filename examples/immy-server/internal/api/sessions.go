@@ -51,7 +51,8 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) {
 	if b.Computer == "" {
 		fields = append(fields, FieldError{Field: "computer", Message: "required"})
 	} else if _, ok := h.computerTenant(token(r), b.Computer); !ok {
-		fields = append(fields, FieldError{Field: "computer", Message: fmt.Sprintf("no computer %q", b.Computer)})
+		h.fail(w, r, errNotFound(fmt.Sprintf("computer %q", b.Computer)))
+		return
 	}
 	k, ok := startKinds[b.Kind]
 	if !ok {
