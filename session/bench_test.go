@@ -150,7 +150,7 @@ func BenchmarkSessions(b *testing.B) {
 		{"sqlite-full", sqlite("FULL")},
 		{"sqlite-normal", sqlite("NORMAL")},
 		{"bare-append", func(b *testing.B) session.Journal {
-			a, err := bareappend.New(filepath.Join(b.TempDir(), "journal.jsonl"), 1024)
+			a, err := bareappend.New(filepath.Join(b.TempDir(), "journal.jsonl"), 4096) // sqlstore's group commit bound
 			require.NoError(b, err)
 			b.Cleanup(func() { a.Close() })
 			return a

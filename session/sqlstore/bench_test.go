@@ -18,12 +18,12 @@ import (
 
 const (
 	benchSessions = 256 // sessions written at once
-	benchActions  = 20  // actions per session, 3 records each
+	benchActions  = 20  // actions per session, 2 records each
 )
 
 // BenchmarkJournal measures durable throughput: benchSessions sessions at
-// once, each a created record, then 3 records per action (performing,
-// determining-result, complete), then its final status. It reports actions
+// once, each a created record, then 2 records per action (performing,
+// complete: what the engine journals), then its final status. It reports actions
 // per second (b.N counts actions). bare-append is the floor a store is
 // compared with: the same JSON records appended to one file, one f.Sync per
 // group-commit batch of the same size, nothing read or checked.
@@ -101,7 +101,7 @@ func benchActionsPerSecond(b *testing.B, j session.Journal) {
 							Reason: "not-installed", Version: "1.2.3"},
 						Status: session.Performing, Attempts: 1,
 					}
-					for _, st := range []session.ActionStatus{session.Performing, session.DeterminingResult, session.Complete} {
+					for _, st := range []session.ActionStatus{session.Performing, session.Complete} {
 						a.Status = st
 						if st == session.Complete {
 							a.Result, a.Reason, a.After = session.Success, session.ReasonVerified, "1.2.3"

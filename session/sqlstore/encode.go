@@ -18,7 +18,16 @@ import (
 // fraction of the cost; every other record, and an action record with a
 // text that JSON would escape, goes through json.Marshal.
 
-// encodeRecord returns rec's body.
+// encodeCompact returns rec's body on SQLite: an action record in its compact
+// form when it can be (compact.go), else its JSON.
+func encodeCompact(rec *session.Record) ([]byte, error) {
+	if b, ok := appendCompactAction(make([]byte, 0, 128), rec); ok {
+		return b, nil
+	}
+	return encodeRecord(rec)
+}
+
+// encodeRecord returns rec's body as JSON.
 func encodeRecord(rec *session.Record) ([]byte, error) {
 	if b, ok := appendActionRecord(make([]byte, 0, 384), rec); ok {
 		return b, nil

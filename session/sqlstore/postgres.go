@@ -57,7 +57,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, 
 	if err := migratePostgres(ctx, pool, postgresSteps); err != nil {
 		return nil, err
 	}
-	return newStore(&postgresBackend{pool: pool}, cfg), nil
+	return newStore(&postgresBackend{pool: pool}, cfg, false), nil
 }
 
 func migratePostgres(ctx context.Context, pool *pgxpool.Pool, steps []string) error {

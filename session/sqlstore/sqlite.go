@@ -145,7 +145,7 @@ func OpenSQLite(ctx context.Context, path string, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return newStore(b, cfg), nil
+	return newStore(b, cfg, true), nil
 }
 
 // migrateSQLite brings the schema to the last of steps, each step in its own

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,6 +63,7 @@ func (e *SchemaError) Error() string {
 type Store struct {
 	be       backend
 	maxBatch int
+	compact  bool            // action records in their compact form (compact.go)
 	reqs     chan *appendReq // unbuffered: a send waits for the writer
 	closing  chan struct{}
 	stopped  chan struct{} // closed when the writer has returned
@@ -116,9 +116,10 @@ type appendReq struct {
 	done chan error
 }
 
-func newStore(be backend, cfg Config) *Store {
+func newStore(be backend, cfg Config, compact bool) *Store {
 	s := &Store{
 		be:       be,
+		compact:  compact,
 		maxBatch: cfg.maxBatch(),
 		reqs:     make(chan *appendReq),
 		closing:  make(chan struct{}),
@@ -141,7 +142,7 @@ func (s *Store) Append(ctx context.Context, rec session.Record) error {
 	if rec.Session == "" {
 		return errors.New("sqlstore: append: record without a session id")
 	}
-	r, err := newRequest(ctx, &rec)
+	r, err := newRequest(ctx, &rec, s.compact)
 	if err != nil {
 		return err
 	}
@@ -160,8 +161,16 @@ func (s *Store) Append(ctx context.Context, rec session.Record) error {
 	}
 }
 
-func newRequest(ctx context.Context, rec *session.Record) (*appendReq, error) {
-	body, err := encodeRecord(rec)
+func newRequest(ctx context.Context, rec *session.Record, compact bool) (*appendReq, error) {
+	var (
+		body []byte
+		err  error
+	)
+	if compact {
+		body, err = encodeCompact(rec)
+	} else {
+		body, err = encodeRecord(rec)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: append: session %q: record %d: %w", rec.Session, rec.Seq, err)
 	}
@@ -351,8 +360,8 @@ func (s *Store) replay(ctx context.Context, id string, fn func(session.Record) e
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("sqlstore: replay: %w", err)
 			}
-			var rec session.Record
-			if err := json.Unmarshal(r.body, &rec); err != nil {
+			rec, err := decodeRecord(r.session, r.seq, r.body)
+			if err != nil {
 				return fmt.Errorf("sqlstore: replay: session %q: record %d: %w", r.session, r.seq, err)
 			}
 			if err := fn(rec); err != nil {
