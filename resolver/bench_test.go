@@ -21,7 +21,13 @@ import (
 // plan written to io.Discard. Only the fleet's generation is outside the
 // timing. Each phase is reported on its own, per fleet and per computer
 // (plan-ns, read-ns, json-ns, with the bytes each allocates); ns/op is
-// their sum.
+// their sum. On a machine shared with other work, wall time says little:
+// plan-cpu-ns and so on are the CPU time the process spent in each phase
+// (all its threads, the collector's included), which is what the phase
+// costs whoever runs it. live-B is the heap in use after a collection with
+// the last plan alive (the fleet, the plan, what it refers to), maxrss-B the
+// process's peak resident memory so far (run one sub-benchmark per process
+// to read it for one fleet).
 //
 // The fleet is immytest.FleetScale(100_000) (2,000 tenants, 20,000 persons,
 // 2,000 groups, 5,000 deployments over 500 items with prerequisite chains,
@@ -76,8 +82,14 @@ func BenchmarkPlanFleet(b *testing.B) {
 				p := &phases[k]
 				b.ReportMetric(float64(p.ns)/n, name+"-ns")
 				b.ReportMetric(float64(p.ns)/n/float64(bc.n), name+"-ns/computer")
+				b.ReportMetric(float64(p.cpu)/n, name+"-cpu-ns")
 				b.ReportMetric(float64(p.bytes)/n, name+"-B")
 			}
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapAlloc), "live-B")
+			b.ReportMetric(float64(maxRSS()), "maxrss-B")
 			reportShape(b, plan)
 		})
 	}
@@ -90,19 +102,21 @@ var sink int
 // benchmark's iterations. Reading the allocation counter stops the world
 // briefly, twice per phase: negligible beside a whole-fleet plan.
 type phase struct {
-	ns, bytes int64
-	t0        time.Time
-	a0        uint64
+	ns, cpu, bytes int64
+	t0             time.Time
+	c0             int64
+	a0             uint64
 }
 
 func (p *phase) start() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	p.a0, p.t0 = ms.TotalAlloc, time.Now()
+	p.a0, p.c0, p.t0 = ms.TotalAlloc, cpuTime(), time.Now()
 }
 
 func (p *phase) stop() {
 	p.ns += int64(time.Since(p.t0))
+	p.cpu += cpuTime() - p.c0
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.bytes += int64(ms.TotalAlloc - p.a0)
