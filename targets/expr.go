@@ -125,13 +125,18 @@ func compileExpr(src string) (f *Filter, err error) {
 		return nil, newCompileError(LanguageExpr, src, line, col, msg)
 	}
 	fast := fastExpr(tree.Node)
+	var decide decideFn
+	if fast != nil && exprFallible(tree.Node) {
+		// Closures that may give up leave that input to the VM.
+		fast, decide = nil, exprDecider(fast)
+	}
 	prog, err := expr.Compile(src, exprOptionsAll()...)
 	if err != nil {
 		return nil, exprError(src, err)
 	}
 	p := &exprProgram{prog: prog}
 	p.pool.New = func() any { return newExprSlot() }
-	return &Filter{lang: LanguageExpr, src: src, fast: fast, expr: p}, nil
+	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, expr: p}, nil
 }
 
 // exprTypeNames rewrites the Go names of the views in expr's messages.

@@ -116,6 +116,8 @@ func exprBool(n ast.Node) (boolFn, bool) {
 		return f, ok
 	case *ast.CallNode:
 		return exprCall(n)
+	case *ast.BuiltinNode:
+		return exprQuantifier(n)
 	case *ast.ConditionalNode:
 		cond, ok1 := exprBool(n.Cond)
 		a, ok2 := exprBool(n.Exp1)
@@ -167,6 +169,9 @@ func exprBinary(n *ast.BinaryNode) (boolFn, bool) {
 		return nil, false
 	}
 	if f, ok := exprLen(n); ok {
+		return f, true
+	}
+	if f, ok := exprIntCompare(n); ok {
 		return f, true
 	}
 	// Specialised forms: an attribute against a constant, a field against a constant.
@@ -444,6 +449,9 @@ func exprStr(n ast.Node) (strFn, bool) {
 		if obj, name, ok := exprField(n); ok {
 			f, ok := stringFields[obj][name]
 			return f, ok
+		}
+		if f, ok := exprListIndex(n); ok {
+			return f, true
 		}
 		if key, ok := exprAttribute(n); ok {
 			return func(c *immy.Computer, _ *immy.Tenant) string { return c.Attributes[key] }, true

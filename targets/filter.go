@@ -127,9 +127,10 @@ type Filter struct {
 	lang Language
 	src  string
 	fast boolFn // nil when the filter needs its VM
-	// luac is a Lua filter of more than one return compiled to closures,
-	// which leave the rare input they do not model to the VM.
-	luac *luaChunk
+	// decide is the filter compiled to closures that leave the rare input
+	// they do not model to the VM (decided false): a Lua filter of more
+	// than one return, an expr filter that may fail (int of a string).
+	decide decideFn
 
 	expr *exprProgram
 	lua  *luaProgram
@@ -137,6 +138,10 @@ type Filter struct {
 
 // boolFn is a filter compiled to a Go closure.
 type boolFn func(c *immy.Computer, t *immy.Tenant) bool
+
+// decideFn is a filter compiled to a Go closure that may leave an input to
+// the VM: the result, and whether it decided it.
+type decideFn func(c *immy.Computer, t *immy.Tenant) (result, decided bool)
 
 // Compile compiles and checks a filter. An expr filter is type-checked against
 // the filter environment (computer, tenant, has_tag, installed; see the package
@@ -197,7 +202,7 @@ func (f *Filter) Source() string { return f.src }
 // still runs in its VM for the rare input its closures do not model: one
 // its VM reports an error for, or one that spends more than a compiled run
 // may.)
-func (f *Filter) Native() bool { return f.fast != nil || f.luac != nil }
+func (f *Filter) Native() bool { return f.fast != nil || f.decide != nil }
 
 var emptyTenant immy.Tenant
 
@@ -224,8 +229,8 @@ func (f *Filter) eval(ctx context.Context, env Env) (bool, error) {
 	if f.fast != nil {
 		return f.fast(env.Computer, t), nil
 	}
-	if f.luac != nil && (ctx.Done() == nil || ctx.Err() == nil) {
-		if ok, decided := f.luac.run(env.Computer, t); decided {
+	if f.decide != nil && (ctx.Done() == nil || ctx.Err() == nil) {
+		if ok, decided := f.decide(env.Computer, t); decided {
 			return ok, nil
 		}
 	}
@@ -239,8 +244,8 @@ func (f *Filter) evalNative(c *immy.Computer, t *immy.Tenant) (result, decided b
 	switch {
 	case f.fast != nil:
 		return f.fast(c, t), true
-	case f.luac != nil:
-		return f.luac.run(c, t)
+	case f.decide != nil:
+		return f.decide(c, t)
 	}
 	return false, false
 }

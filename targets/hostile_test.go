@@ -160,7 +160,7 @@ func TestLuaFilterBudgetsStopEscapes(t *testing.T) {
 			defer cancel()
 			f, err := compileFilter(LanguageLua, tc.src, pool)
 			require.NoError(t, err)
-			if f.luac != nil {
+			if f.decide != nil {
 				// The closures give the run up to the VM, whose budget stops it.
 				_, decided := f.evalNative(env.Computer, env.Tenant)
 				require.False(t, decided, "the compiled path decided")

@@ -83,9 +83,11 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	}
 	// The native forms first: CompileChunk rewrites the tree in place.
 	fast := fastLua(chunk)
-	var compiled *luaChunk
+	var decide decideFn
 	if fast == nil {
-		compiled = luaCompile(chunk)
+		if compiled := luaCompile(chunk); compiled != nil {
+			decide = compiled.run
+		}
 	}
 	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
@@ -98,11 +100,11 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		pool = newStatePool(0)
 	}
 	return &Filter{
-		lang: LanguageLua,
-		src:  src,
-		fast: fast,
-		luac: compiled,
-		lua:  &luaProgram{proto: proto, pool: pool},
+		lang:   LanguageLua,
+		src:    src,
+		fast:   fast,
+		decide: decide,
+		lua:    &luaProgram{proto: proto, pool: pool},
 	}, nil
 }
 

@@ -334,7 +334,7 @@ func TestLuaCompiledForms(t *testing.T) {
 	} {
 		f, err := Compile(LanguageLua, src)
 		require.NoError(t, err, src)
-		require.Equal(t, want, f.luac != nil, src)
+		require.Equal(t, want, f.decide != nil, src)
 	}
 }
 
