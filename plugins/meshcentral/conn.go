@@ -56,6 +56,7 @@ type message struct {
 	NodeID     string          `json:"nodeid"`
 	Cause      string          `json:"cause"`
 	Msg        string          `json:"msg"`
+	Value      string          `json:"value"`
 	Event      json.RawMessage `json:"event"`
 	raw        []byte
 }
@@ -92,6 +93,7 @@ type Client struct {
 	pmu      sync.Mutex
 	pending  map[string]chan message
 	watchers map[string][]chan struct{} // node id -> channels closed when it disconnects
+	consoles map[string][]chan string   // node id -> channels of its agent's console text
 
 	seq    atomic.Uint64
 	closed atomic.Bool
@@ -107,7 +109,7 @@ func newClient(cfg clientConfig) *Client {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, pending: map[string]chan message{}, watchers: map[string][]chan struct{}{}}
+	return &Client{cfg: cfg, pending: map[string]chan message{}, watchers: map[string][]chan struct{}{}, consoles: map[string][]chan string{}}
 }
 
 // Close closes the connection; calls fail afterwards.
@@ -284,6 +286,10 @@ func (c *Client) read(s *session) {
 			}
 			continue
 		}
+		if m.Action == "msg" && m.Type == "console" && m.ResponseID == "" && m.NodeID != "" {
+			c.consoleText(m.NodeID, m.Value)
+			continue
+		}
 		if m.Action == "close" {
 			s.err = fmt.Errorf("%w: the server closed the session (%s %s)", ErrDisconnected, printable(m.Cause), printable(m.Msg))
 			s.ws.CloseNow()
@@ -349,6 +355,41 @@ func (c *Client) watch(node string) (<-chan struct{}, func()) {
 		}
 		if len(c.watchers[node]) == 0 {
 			delete(c.watchers, node)
+		}
+	}
+}
+
+// console subscribes to the console text of a node's agent (what its
+// runs print, its "already busy"); text that finds the channel full is
+// dropped.
+func (c *Client) console(node string) (<-chan string, func()) {
+	ch := make(chan string, 256)
+	c.pmu.Lock()
+	c.consoles[node] = append(c.consoles[node], ch)
+	c.pmu.Unlock()
+	return ch, func() {
+		c.pmu.Lock()
+		defer c.pmu.Unlock()
+		cs := c.consoles[node]
+		for i, x := range cs {
+			if x == ch {
+				c.consoles[node] = append(cs[:i:i], cs[i+1:]...)
+				break
+			}
+		}
+		if len(c.consoles[node]) == 0 {
+			delete(c.consoles, node)
+		}
+	}
+}
+
+func (c *Client) consoleText(node, text string) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	for _, ch := range c.consoles[node] {
+		select {
+		case ch <- text:
+		default:
 		}
 	}
 }

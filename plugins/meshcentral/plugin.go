@@ -413,14 +413,6 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 		return sdk.ScriptResult{}, fmt.Errorf("secret parameters %s: MeshCentral keeps each run's command text in its event log; set %s=true to let them through: %w",
 			strings.Join(req.Secrets, ", "), KeyAllowSecrets, sdk.ErrInvalid)
 	}
-	timeout := req.Timeout
-	if dl, ok := ctx.Deadline(); ok && (timeout == 0 || time.Until(dl) < timeout) {
-		timeout = time.Until(dl)
-	}
-	w, err := wrap(req.Script, req.Parameters, timeout, newNonce())
-	if err != nil {
-		return sdk.ScriptResult{}, err
-	}
 	runAs := 0
 	if req.Script.Context == immy.ContextUser {
 		ns, err := p.nodes(ctx)
@@ -447,6 +439,46 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 
 	gone, unwatch := p.client.watch(req.AgentID)
 	defer unwatch()
+	for attempt := 0; ; attempt++ {
+		timeout := req.Timeout
+		if dl, ok := ctx.Deadline(); ok && (timeout == 0 || time.Until(dl) < timeout) {
+			timeout = time.Until(dl)
+		}
+		w, err := wrap(req.Script, req.Parameters, timeout, newNonce())
+		if err != nil {
+			return sdk.ScriptResult{}, err
+		}
+		res, err := p.runOnce(ctx, req, w, runAs, gone, out)
+		if !errors.Is(err, errBusy) {
+			return res, err
+		}
+		// Another run (of another engine instance, or a technician's) holds
+		// the agent: try again, backing off, within ctx.
+		d := min(500*time.Millisecond<<min(attempt, 4), 5*time.Second)
+		p.host.Logger().Info("meshcentral: the agent is busy with another run; retrying", "agent", req.AgentID, "in", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return sdk.ScriptResult{}, ctx.Err()
+		}
+	}
+}
+
+// errBusy is a run the agent dropped because it was running another.
+var errBusy = errors.New("meshcentral: the agent is busy with another run")
+
+// busyText is what the MeshAgent says when it drops a run.
+const busyText = "Run commands can't execute, already busy."
+
+// runOnce sends one run and waits for its report. The agent runs one
+// runcommands at a time and drops others with a console message naming
+// nobody; the wrapper's start line, with the run's own nonce, tells a run
+// that started from one that was dropped.
+func (p *Plugin) runOnce(ctx context.Context, req sdk.ScriptRequest, w wrapped, runAs int, gone <-chan struct{}, out io.Writer) (sdk.ScriptResult, error) {
+	console, unsubscribe := p.client.console(req.AgentID)
+	defer unsubscribe()
 	done := make(chan answer, 1)
 	callCtx, cancelCall := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelCall()
@@ -459,14 +491,31 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 	}()
 	_ = p.progress(ctx, req.Operation, 0, "sent to MeshCentral")
 
+	started := false
+	var busy <-chan time.Time
 	var a answer
-	select {
-	case a = <-done:
-	case <-gone:
-		return sdk.ScriptResult{}, fmt.Errorf("agent %q disconnected during the run (whether the script finished is unknown): %w", req.AgentID, sdk.ErrOffline)
-	case <-ctx.Done():
-		p.cancelRun(req.AgentID, w.cancel, done)
-		return sdk.ScriptResult{}, ctx.Err()
+wait:
+	for {
+		select {
+		case a = <-done:
+			break wait
+		case text := <-console:
+			switch {
+			case strings.Contains(text, w.start):
+				started, busy = true, nil
+			case !started && busy == nil && strings.Contains(text, busyText):
+				busy = time.After(3 * time.Second)
+			}
+		case <-busy:
+			if !started {
+				return sdk.ScriptResult{}, errBusy
+			}
+		case <-gone:
+			return sdk.ScriptResult{}, fmt.Errorf("agent %q disconnected during the run (whether the script finished is unknown): %w", req.AgentID, sdk.ErrOffline)
+		case <-ctx.Done():
+			p.cancelRun(req.AgentID, w.cancel, done)
+			return sdk.ScriptResult{}, ctx.Err()
+		}
 	}
 	if a.err != nil {
 		if errors.Is(a.err, ErrDisconnected) {
@@ -494,7 +543,7 @@ func (p *Plugin) RunScript(ctx context.Context, req sdk.ScriptRequest, out io.Wr
 			return sdk.ScriptResult{}, fmt.Errorf("meshcentral: runcommands on %q refused: %s", req.AgentID, printable(r.Result))
 		}
 	}
-	output, code, ok := unwrap(r.Result, w.marker)
+	output, code, ok := w.result(r.Result)
 	if _, err := io.WriteString(out, output); err != nil {
 		return sdk.ScriptResult{}, err
 	}

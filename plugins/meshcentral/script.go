@@ -35,7 +35,18 @@ type wrapped struct {
 	cmdType int
 	text    string
 	marker  string
+	start   string // the first line the run prints, which tells it started
 	cancel  string // the console command that ends the run
+}
+
+// result reads the agent's reply: the script's output (without the
+// wrapper's start line), its exit code, and whether the wrapper reported it.
+func (w wrapped) result(reply string) (output string, exit int, ok bool) {
+	output, exit, ok = unwrap(reply, w.marker)
+	if i := strings.Index(output, w.start+"\n"); i >= 0 {
+		output = output[i+len(w.start)+1:]
+	}
+	return output, exit, ok
 }
 
 func newNonce() string {
@@ -63,7 +74,7 @@ func wrap(s immy.Script, params map[string]any, timeout time.Duration, nonce str
 	if secs <= 0 {
 		secs = 3600
 	}
-	marker := "__IMMY_EXIT_" + nonce + "__"
+	marker, start := "__IMMY_EXIT_"+nonce+"__", "__IMMY_START_"+nonce+"__"
 	var w wrapped
 	switch s.Language {
 	case immy.LanguageShell:
@@ -73,6 +84,7 @@ func wrap(s immy.Script, params map[string]any, timeout time.Duration, nonce str
 	default:
 		return wrapped{}, fmt.Errorf("script language %s: MeshCentral runs sh, PowerShell and cmd: %w", s.Language, immy.ErrInvalid)
 	}
+	w.start = start
 	if len(w.text) > maxScript {
 		return wrapped{}, fmt.Errorf("script and parameters are %d bytes, at most %d: %w", len(w.text), maxScript, immy.ErrInvalid)
 	}
@@ -105,6 +117,7 @@ const shellDir = "/tmp/immy-mc."
 func wrapShell(body string, params map[string]any, names []string, secs int64, nonce, marker string) string {
 	var b strings.Builder
 	eof := "IMMY_EOF_" + nonce
+	b.WriteString("echo __IMMY_START_" + nonce + "__\n")
 	b.WriteString("immy_d=" + shellDir + nonce + "\n")
 	b.WriteString("(umask 077 && mkdir \"$immy_d\") || { printf '\\n" + marker + " 126\\n'; exit 0; }\n")
 	b.WriteString("cat >\"$immy_d/script.sh\" <<'" + eof + "'\n")
@@ -169,7 +182,8 @@ func wrapWindows(lang immy.ScriptLanguage, body string, params map[string]any, n
 		b.WriteString("$env:" + k + " = " + psQuote(paramText(params[k])) + "\n")
 	}
 	enc := base64.StdEncoding.EncodeToString([]byte(body))
-	fmt.Fprintf(&b, `$ErrorActionPreference = 'Continue'
+	fmt.Fprintf(&b, `Write-Output '__IMMY_START_%[1]s__'
+$ErrorActionPreference = 'Continue'
 $immy_d = Join-Path $env:TEMP ('immy-mc-%[1]s')
 New-Item -ItemType Directory -Force -Path $immy_d | Out-Null
 $immy_f = Join-Path $immy_d 'script%[2]s'

@@ -69,7 +69,7 @@ func TestWrapShell(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, cmdTypeShell, w.cmdType)
 			reply := runLikeAgent(t, t.Context(), w, nil)
-			out, exit, ok := unwrap(reply, w.marker)
+			out, exit, ok := w.result(reply)
 			require.True(t, ok, "no exit marker in %q", reply)
 			if diff := cmp.Diff(tt.want, out); diff != "" {
 				t.Errorf("output (-want +got):\n%s", diff)
@@ -117,7 +117,7 @@ func TestWrapShellTimeout(t *testing.T) {
 	w, err := wrap(immy.Script{Language: immy.LanguageShell, Body: body}, nil, time.Second, newNonce())
 	require.NoError(t, err)
 	reply := runLikeAgent(t, t.Context(), w, nil)
-	out, exit, ok := unwrap(reply, w.marker)
+	out, exit, ok := w.result(reply)
 	require.True(t, ok, "no exit marker in %q", reply)
 	require.True(t, strings.HasPrefix(out, "started\n"), "output %q", out)
 	require.NotZero(t, exit, "a killed script has a non-zero exit")
@@ -162,7 +162,7 @@ func TestWrapShellCancel(t *testing.T) {
 			})
 			waitGone(t, pidFile)
 			if how == "kill the groups" {
-				_, exit, ok := unwrap(reply, w.marker)
+				_, exit, ok := w.result(reply)
 				require.True(t, ok, "no exit marker in %q", reply)
 				require.Equal(t, 137, exit)
 			}
