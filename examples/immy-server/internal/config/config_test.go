@@ -1,0 +1,63 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "immy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`listen: 0.0.0.0:9000
+data-dir: /from/file
+max-sessions: 7
+script-timeout: 1m
+plugins:
+  - id: ninja
+    path: /opt/ninja
+    sha256: abc
+    settings: {api_key: k, region: eu}
+    secrets: [api_key]
+`), 0o600))
+	var out bytes.Buffer
+	c, err := Parse([]string{"--config", file, "--max-sessions", "9"}, env(map[string]string{"IMMY_DATA_DIR": "/from/env"}), &out)
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9000", c.Listen, "file")
+	require.Equal(t, "/from/env", c.DataDir, "the environment wins over the file")
+	require.Equal(t, 9, c.MaxSessions, "a flag wins over the file")
+	require.Equal(t, time.Minute, c.ScriptTimeout)
+	require.Equal(t, "/from/env/immy.db", c.DB)
+	require.Len(t, c.Plugins, 1)
+	require.Equal(t, []string{"api_key"}, c.Plugins[0].Secrets)
+}
+
+func TestEveryProblem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "immy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("lisen: x\nmax-sessions: many\nplugins:\n  - {id: a}\n"), 0o600))
+	_, err := Parse([]string{"--config", file, "--tls-cert", "c.pem"}, env(map[string]string{"IMMY_SCRIPT_TIMEOUT": "soon"}), &bytes.Buffer{})
+	require.Error(t, err)
+	for _, want := range []string{`unknown key "lisen"`, "immy.yaml:2: max-sessions", "plugins[0]: id and path", "IMMY_SCRIPT_TIMEOUT", "--tls-cert and --tls-key"} {
+		require.ErrorContains(t, err, want)
+	}
+}
+
+func TestHelpDocumentsEveryOption(t *testing.T) {
+	var out bytes.Buffer
+	_, err := Parse([]string{"--help"}, env(nil), &out)
+	require.True(t, errors.Is(err, flag.ErrHelp))
+	for _, name := range []string{"config", "listen", "public-url", "data-dir", "db", "tls-cert", "tls-key", "client-id",
+		"max-sessions", "script-timeout", "log-level", "fleet", "no-demo", "reset-admin-token", "example-rmm",
+		"schedule-interval", "shutdown-grace"} {
+		require.True(t, strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n"), "--help documents --%s", name)
+	}
+	require.Contains(t, out.String(), "IMMY_DATA_DIR")
+}
