@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/targets"
@@ -68,7 +69,19 @@ func (p *Planner) Update(next *immy.Fleet, ch Changes) (*Planner, error) {
 	pc := *p.pc
 	pc.cat, pc.fleet, pc.names = cat, next, &q.names
 	q.pc = &pc
-	q.workers.New = func() any { return q.newWorker() }
+	// p's idle workers serve q: they read the same table, rank keys and
+	// catalogue (its items; the tenants, which they read from the fleet,
+	// did not change), and building one costs O(deployments). p is held
+	// weakly: q does not keep the planners before it alive.
+	wp := weak.Make(p)
+	q.workers.New = func() any {
+		if p := wp.Value(); p != nil {
+			if w, ok := p.workers.Get().(*worker); ok {
+				return w
+			}
+		}
+		return q.newWorker()
+	}
 	return q, nil
 }
 
@@ -142,6 +155,9 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 		}
 	}
 	out.Computers = append(out.Computers, old[i:]...)
+	if len(jobs) > len(p.sorted)/2 { // most of the fleet: Plan shares more of the work
+		return p.Plan(ctx, s)
+	}
 	workers := p.cfg.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

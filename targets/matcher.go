@@ -640,8 +640,10 @@ func (m *Matcher) sortMatches(dst []int, start int) []int {
 	return dst
 }
 
-// memoBlock is the number of computers a block of Matcher.memo covers.
-const memoBlock = 1024
+// memoBlock is the number of computers a block of Matcher.memo covers: the
+// unit of allocation, and of copying when a matcher is updated for changed
+// computers (update.go).
+const memoBlock = 256
 
 // memoWord returns the word of Matcher.memo that holds filter f's result on
 // computer c, allocating its block on first use.

@@ -207,7 +207,7 @@ func TestMatcherAgreesWithOracle(t *testing.T) {
 		// Few tenants, many deployments: computers with many matches.
 		genFleet(genConfig{Seed: 5, Tenants: 6, Computers: 200, PersonsPerTenant: 4, GroupsPerTenant: 2, Deployments: 500}),
 		// More computers than a block of the filter results (memoBlock).
-		genFleet(genConfig{Seed: 6, Tenants: 20, Computers: 2*memoBlock + 100, PersonsPerTenant: 3, GroupsPerTenant: 2, Deployments: 60}),
+		genFleet(genConfig{Seed: 6, Tenants: 20, Computers: 8*memoBlock + 100, PersonsPerTenant: 3, GroupsPerTenant: 2, Deployments: 60}),
 	}
 	most := 0
 	defer func() {

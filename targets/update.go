@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/immyoss/engine/immy"
 )
@@ -286,23 +287,32 @@ func (m *Matcher) inheritMemo(prev *Matcher, dirty []int32) {
 			m.memo[b].Store(old) // shared: both write the same results
 			continue
 		}
-		fresh := make([]atomic.Uint32, memoBlock*stride)
+		// fresh is m's alone until it is stored: it is written plainly,
+		// old is read word by word as its other matchers may be writing.
+		fresh := make([]uint32, memoBlock*stride)
 		for c := range memoBlock {
-			for w := range prev.memoStride {
-				fresh[c*stride+w].Store((*old)[c*prev.memoStride+w].Load())
+			from := (*old)[c*prev.memoStride : (c+1)*prev.memoStride]
+			to := fresh[c*stride : c*stride+prev.memoStride]
+			for w := range from {
+				to[w] = from[w].Load()
 			}
 		}
-		m.memo[b].Store(&fresh)
-	}
-	for _, c := range dirty {
-		if words := m.memo[int(c)/memoBlock].Load(); words != nil {
-			base := (int(c) % memoBlock) * stride
-			for w := range stride {
-				(*words)[base+w].Store(0)
+		for _, c := range dirty {
+			if int(c)/memoBlock == b {
+				clear(fresh[(int(c)%memoBlock)*stride:][:stride])
 			}
 		}
+		words := unsafe.Slice((*atomic.Uint32)(unsafe.Pointer(unsafe.SliceData(fresh))), len(fresh))
+		m.memo[b].Store(&words)
 	}
 }
+
+// inheritMemo writes a block as []uint32 before it is published as
+// []atomic.Uint32: the two must have one size.
+var (
+	_ [unsafe.Sizeof(atomic.Uint32{}) - 4]struct{}
+	_ [4 - unsafe.Sizeof(atomic.Uint32{})]struct{}
+)
 
 // filterCache holds compiled filters by source, each in its own slot, for a
 // matcher and every matcher updated from it: a source keeps its slot in all
