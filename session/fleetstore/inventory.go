@@ -165,11 +165,14 @@ func (r *Inventory) check(tasks map[string]bool) error {
 		if sw.Name == "" {
 			errs = append(errs, fmt.Errorf("software[%d]: missing name", j))
 		}
-		long(fmt.Sprintf("software[%d].name", j), sw.Name)
-		long(fmt.Sprintf("software[%d].version", j), sw.Version.String())
-		long(fmt.Sprintf("software[%d].product_code", j), sw.ProductCode)
-		long(fmt.Sprintf("software[%d].upgrade_code", j), sw.UpgradeCode)
-		long(fmt.Sprintf("software[%d].publisher", j), sw.Publisher)
+		// the field's name is made only for an error: a report holds
+		// thousands of entries
+		for _, f := range [...]struct{ name, v string }{{"name", sw.Name}, {"version", sw.Version.String()},
+			{"product_code", sw.ProductCode}, {"upgrade_code", sw.UpgradeCode}, {"publisher", sw.Publisher}} {
+			if len(f.v) > MaxTextLength {
+				long(fmt.Sprintf("software[%d].%s", j, f.name), f.v)
+			}
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(r.Tasks)) {
 		if !tasks[id] {
