@@ -2,8 +2,10 @@ package meshcentral
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,6 +97,7 @@ type Client struct {
 	watchers map[string][]chan struct{} // node id -> channels closed when it disconnects
 	consoles map[string][]chan string   // node id -> channels of its agent's console text
 
+	prefix string // of response ids: random, since answers to runs reach every session of the account
 	seq    atomic.Uint64
 	closed atomic.Bool
 }
@@ -109,7 +112,9 @@ func newClient(cfg clientConfig) *Client {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, pending: map[string]chan message{}, watchers: map[string][]chan struct{}{}, consoles: map[string][]chan string{}}
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	return &Client{cfg: cfg, prefix: "immy-" + hex.EncodeToString(r[:]) + "-", pending: map[string]chan message{}, watchers: map[string][]chan struct{}{}, consoles: map[string][]chan string{}}
 }
 
 // Close closes the connection; calls fail afterwards.
@@ -401,7 +406,7 @@ func (c *Client) call(ctx context.Context, req map[string]any) (message, error) 
 	if err != nil {
 		return message{}, err
 	}
-	id := "immy-" + strconv.FormatUint(c.seq.Add(1), 10)
+	id := c.prefix + strconv.FormatUint(c.seq.Add(1), 10)
 	req["responseid"], req["tag"] = id, id
 	b, err := json.Marshal(req)
 	if err != nil {
