@@ -105,7 +105,19 @@ func runApply(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return planLoadError(stderr, err)
 	}
 	ctx := context.Background()
-	store, closeStore, err := openStore(ctx, *db)
+	path := *db
+	if _, err := os.Stat(path); *dryRun && !isPostgresURL(path) && errors.Is(err, os.ErrNotExist) {
+		// a dry run writes nothing, not even a new empty store: it
+		// previews against one of its own, which a new file would be
+		dir, err := os.MkdirTemp("", "immyctl-dry-run")
+		if err != nil {
+			fmt.Fprintf(stderr, "immyctl apply: %v\n", err)
+			return exitFailure
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "immy.db")
+	}
+	store, closeStore, err := openStore(ctx, path)
 	if err != nil {
 		fmt.Fprintf(stderr, "immyctl apply: %v\n", err)
 		return exitFailure

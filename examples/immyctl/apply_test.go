@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -62,6 +63,15 @@ func TestApplyGolden(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	require.Equal(t, int64(2), s.Revision(), "a dry run and an apply of what the store holds write nothing")
+
+	// A dry run on a new file previews against an empty store and leaves
+	// no file behind.
+	fresh := filepath.Join(t.TempDir(), "new.db")
+	code, out, errs := runCmd("apply", "--db", fresh, "-f", mspFile, "--source", "fleet", "--dry-run")
+	require.Equal(t, exitOK, code, errs)
+	require.Equal(t, outs[0], out)
+	_, err = os.Stat(fresh)
+	require.ErrorIs(t, err, os.ErrNotExist)
 	// fleet file -> store -> fleet equals the file's fleet (the computer the
 	// edit added comes last in the store, created after the others)
 	ff, err := loadFleet(editedFile, nil)
