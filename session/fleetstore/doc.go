@@ -26,10 +26,15 @@
 // fleet they make together is validated as a whole.
 //
 // [Store.Preview] answers what a change would do before it is applied: the
-// plans of the fleet before and after, and their [resolver.Diff].
-// [Store.SourceChange] makes the change that brings a whole fleet (a fleet
-// file) into the store as one source's: it deletes only what that source
-// created, and never overwrites a computer that an agent found.
+// plans of the fleet before and after, and their [resolver.Diff];
+// [Store.PreviewChange] also lists the entities it would create, update and
+// delete. [Store.SourceChange] makes the change that brings a whole fleet (a
+// fleet file) into the store as one source's: it deletes only what that
+// source created, never overwrites a computer that an agent found, and
+// writes a computer's inventory only when it creates the computer (in
+// [Change.Inventory], in the same transaction). immyctl apply is built on
+// these three. [Change.Changes] names what a change touches, for updating
+// an incremental index or planner from the fleet before it to the one after.
 //
 // # Inventory and presence
 //
@@ -65,4 +70,10 @@
 // to date with the others' revisions: on PostgreSQL each write announces its
 // revision with NOTIFY when it commits and Follow listens, polling as the
 // fallback; on SQLite it polls.
+//
+// # Conformance
+//
+// Package fleetstoretest checks a store against this contract, as
+// session/journaltest checks a journal; this package runs it on SQLite and
+// PostgreSQL, with faults injected inside transactions.
 package fleetstore
