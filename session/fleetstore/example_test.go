@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/resolver"
 	"github.com/immyoss/engine/session/fleetstore"
 )
 
@@ -74,4 +75,69 @@ func Example() {
 	// still revision 3 with 1 software
 	// 1 alice create
 	// 3 alice update
+}
+
+// A fleet file applied as one source: the first apply creates its entities
+// (and the starting inventory of its computers); a later version is
+// previewed, then applied, and deletes only what the file created.
+func ExampleStore_SourceChange() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "fleetstore")
+	defer os.RemoveAll(dir)
+	store, err := fleetstore.OpenSQLite(ctx, filepath.Join(dir, "immy.db"), fleetstore.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+
+	chrome := immy.Software{ID: "chrome", Name: "Google Chrome", Detection: immy.Detection{DisplayName: "Google Chrome"},
+		UpgradeStrategy: immy.UpgradeInstallOver, Versions: []immy.SoftwareVersion{{Version: immy.MustParseVersion("131.0")}}}
+	file := &immy.Fleet{
+		Tenants:     []immy.Tenant{{ID: "contoso", Name: "Contoso"}},
+		Computers:   []immy.Computer{{ID: "pc1", Tenant: "contoso", Kind: immy.KindWorkstation, OS: "Windows 11 Pro"}},
+		Software:    []immy.Software{chrome},
+		Deployments: []immy.Deployment{{ID: "d1", Item: "chrome", Target: immy.Target{Type: immy.TargetAllComputers}, Desired: immy.DesiredLatest}},
+	}
+	apply := func(f *immy.Fleet) {
+		ch, err := store.SourceChange(ctx, f, "fleetfile:fleet.yaml")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		ch.Actor = "gitops"
+		p, err := store.PreviewChange(ctx, ch, resolver.Config{}, resolver.Session{})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, e := range p.Entities {
+			fmt.Println(e.Op, e.Kind, e.ID)
+		}
+		for _, c := range p.Diff.Computers {
+			for _, a := range c.Actions {
+				fmt.Println(c.ID, a.Item, a.Change)
+			}
+		}
+		rev, err := store.Apply(ctx, ch)
+		fmt.Println("revision", rev, err)
+	}
+	apply(file)
+
+	// The next version drops the deployment.
+	next := *file
+	next.Deployments = nil
+	apply(&next)
+	fmt.Println(store.Fleet().Computers[0].OS)
+	// Output:
+	// create tenant contoso
+	// create computer pc1
+	// create software chrome
+	// create deployment d1
+	// pc1 chrome added
+	// revision 1 <nil>
+	// delete deployment d1
+	// pc1 chrome removed
+	// revision 2 <nil>
+	// Windows 11 Pro
 }
