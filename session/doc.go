@@ -163,6 +163,12 @@
 // and prompt are turned into suppress during the business hours of the
 // computer's tenant when the request asks for it ([InBusinessHours]); force
 // reboots after any change. A runner that can reboot implements [Rebooter].
+// Before its first change, a session asks whether a reboot is already
+// pending ([RebootStateReader], else the reboot script of immy/inventory
+// through the runner) and, by the preference, reboots first and waits for
+// the computer to come back within Config.RebootTimeout (reason
+// reboot-timeout when it does not), or goes on: normal and force reboot
+// first, prompt asks, suppress goes on (see rebootfirst.go).
 // A [Notifier] is told before execution, and may postpone or decline, and
 // after it; a postponed session starts over from inventory when its time
 // comes. A request with an ExecuteAt (a scheduled session's execution time)

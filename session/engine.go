@@ -70,6 +70,12 @@ type Config struct {
 	// s2, ... in one process, and with a random 128-bit id (32 hex digits)
 	// when a Dispatcher is set, so that processes never collide.
 	NewID func() string
+	// RebootTimeout bounds the wait for a computer rebooted before changes
+	// (a reboot was pending) to come back; zero means DefaultRebootTimeout.
+	// RebootPoll is how often it is asked meanwhile; zero means
+	// DefaultRebootPoll. See rebootfirst.go.
+	RebootTimeout time.Duration
+	RebootPoll    time.Duration
 }
 
 // Engine runs maintenance sessions. It is safe for concurrent use. Create it
@@ -172,6 +178,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = DefaultMaxOutput
+	}
+	if cfg.RebootTimeout <= 0 {
+		cfg.RebootTimeout = DefaultRebootTimeout
+	}
+	if cfg.RebootPoll <= 0 {
+		cfg.RebootPoll = DefaultRebootPoll
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

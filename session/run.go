@@ -322,6 +322,11 @@ func (x *runCtx) execute(onboarding bool) error {
 	if err := x.beforeExecution(); err != nil {
 		return err
 	}
+	if !onboarding {
+		if err := x.rebootFirst(); err != nil { // a reboot pending before changes: rebootfirst.go
+			return err
+		}
+	}
 	// the onboarding stage runs its own actions
 	if !onboarding && x.stage() != StageExecution {
 		if err := x.setStage(StageExecution); err != nil {

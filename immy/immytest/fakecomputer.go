@@ -176,6 +176,7 @@ type FakeComputer struct {
 	faults   []*Fault
 	runs     []FakeRun
 	seq      int
+	reboot   fakeReboot // fakereboot.go
 }
 
 // ID returns the computer's id.
