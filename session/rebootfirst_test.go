@@ -152,7 +152,9 @@ func TestRebootFirstResumedFromJournal(t *testing.T) {
 	sub := h.engine.Subscribe("")
 	id, err := h.engine.Start(context.Background(), Request{Computer: "pc1"})
 	require.NoError(t, err)
-	waitFor(t, sub, func(ev Event) bool { return ev.Kind == EventLog && strings.Contains(ev.Text, "rebooting before any change") })
+	waitFor(t, sub, func(ev Event) bool {
+		return ev.Kind == EventLog && strings.Contains(ev.Text, "rebooting before any change")
+	})
 	sub.Close()
 	require.NoError(t, h.engine.Close(context.Background()))
 	rep, err := h.engine.Journaled(context.Background(), id)
