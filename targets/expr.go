@@ -136,7 +136,11 @@ func compileExpr(src string) (f *Filter, err error) {
 	}
 	p := &exprProgram{prog: prog}
 	p.pool.New = func() any { return newExprSlot() }
-	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, expr: p}, nil
+	var memo *filterMemo
+	if fast == nil && decide == nil {
+		memo = exprMemo(tree.Node) // the VM costs more than reading the fields
+	}
+	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, memo: memo, expr: p}, nil
 }
 
 // exprTypeNames rewrites the Go names of the views in expr's messages.

@@ -131,6 +131,9 @@ type Filter struct {
 	// they do not model to the VM (decided false): a Lua filter of more
 	// than one return, an expr filter that may fail (int of a string).
 	decide decideFn
+	// memo remembers the results of a filter that costs more than reading
+	// its fields, by their values (nil: none; see filtermemo.go).
+	memo *filterMemo
 
 	expr *exprProgram
 	lua  *luaProgram
@@ -229,12 +232,21 @@ func (f *Filter) eval(ctx context.Context, env Env) (bool, error) {
 	if f.fast != nil {
 		return f.fast(env.Computer, t), nil
 	}
+	if f.memo != nil && !f.memo.off.Load() {
+		return f.memo.eval(ctx, env.Computer, t, f.evalSlow)
+	}
+	return f.evalSlow(ctx, env.Computer, t)
+}
+
+// evalSlow runs a filter that has no total closure: its closures that may
+// give up, then its VM.
+func (f *Filter) evalSlow(ctx context.Context, c *immy.Computer, t *immy.Tenant) (bool, error) {
 	if f.decide != nil && (ctx.Done() == nil || ctx.Err() == nil) {
-		if ok, decided := f.decide(env.Computer, t); decided {
+		if ok, decided := f.decide(c, t); decided {
 			return ok, nil
 		}
 	}
-	return f.evalVM(ctx, env.Computer, t)
+	return f.evalVM(ctx, c, t)
 }
 
 // evalNative runs the filter's closures alone: the result, and whether

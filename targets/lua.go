@@ -83,11 +83,15 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	}
 	// The native forms first: CompileChunk rewrites the tree in place.
 	fast := fastLua(chunk)
-	var decide decideFn
+	var (
+		decide decideFn
+		memo   *filterMemo
+	)
 	if fast == nil {
 		if compiled := luaCompile(chunk); compiled != nil {
 			decide = compiled.run
 		}
+		memo = luaMemo(chunk)
 	}
 	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
@@ -104,6 +108,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		src:    src,
 		fast:   fast,
 		decide: decide,
+		memo:   memo,
 		lua:    &luaProgram{proto: proto, pool: pool},
 	}, nil
 }
