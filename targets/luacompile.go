@@ -701,6 +701,13 @@ func (c *luaCompiler) compare(e *ast.RelationalOpExpr) lcond {
 			return same == eq
 		}
 	}
+	if k, ok := r.(*ast.NumberExpr); ok {
+		if n, ok := luaNumberLiteral(k.Value); ok && !math.IsNaN(n) {
+			if f, ok := c.compareNumber(l, e.Operator, n); ok {
+				return f
+			}
+		}
+	}
 	a, b := c.expr(l), c.expr(r)
 	op := e.Operator
 	return func(f *lframe) bool {
@@ -732,6 +739,32 @@ func (c *luaCompiler) compare(e *ast.RelationalOpExpr) lcond {
 		f.giveUp()
 		return false
 	}
+}
+
+// compareNumber compiles `x OP k` for a number literal k.
+func (c *luaCompiler) compareNumber(l ast.Expr, op string, k float64) (lcond, bool) {
+	x := c.expr(l)
+	var test func(v float64) bool
+	switch op {
+	case "<":
+		test = func(v float64) bool { return v < k }
+	case "<=":
+		test = func(v float64) bool { return v <= k }
+	case ">":
+		test = func(v float64) bool { return v > k }
+	case ">=":
+		test = func(v float64) bool { return v >= k }
+	default:
+		return nil, false
+	}
+	return func(f *lframe) bool {
+		v := x(f)
+		if v.k != lkNum || math.IsNaN(v.n) {
+			f.giveUp() // the VM's "attempt to compare", or NaN
+			return false
+		}
+		return test(v.n)
+	}, true
 }
 
 // lvEqual is Lua's raw equality of two values, when the compiled path
@@ -818,6 +851,19 @@ func (c *luaCompiler) expr(e ast.Expr) lexpr {
 			return r(f)
 		}
 	case *ast.UnaryLenOpExpr:
+		if a, ok := e.Expr.(*ast.AttrGetExpr); ok {
+			// #computer.upns: the length of the field, read in place.
+			id, ok1 := a.Object.(*ast.IdentExpr)
+			k, ok2 := a.Key.(*ast.StringExpr)
+			if ok1 && ok2 && c.builtin(id.Value) && id.Value == objComputer {
+				if pf, ok := predListFields[objComputer][k.Value]; ok {
+					off := computerListOffset[pf]
+					return func(f *lframe) lv {
+						return lv{k: lkNum, n: float64(len(*(*[]string)(unsafePointerAdd(f.c, off))))}
+					}
+				}
+			}
+		}
 		x := c.expr(e.Expr)
 		return func(f *lframe) lv {
 			v := x(f)
@@ -1080,7 +1126,11 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 		if !c.ok {
 			return nil
 		}
-		return stringCall(name, args)
+		konst := call.Args
+		if call.Receiver == nil && len(konst) > 0 {
+			konst = konst[1:]
+		}
+		return stringCall(name, args, konst)
 	}
 	id, ok := call.Func.(*ast.IdentExpr)
 	if !ok || call.Receiver != nil || !c.builtin(id.Value) {
@@ -1196,13 +1246,17 @@ func luaInt(v lv) (int, bool) {
 
 // stringCall compiles string.NAME(args...), the receiver of a method call
 // first.
-func stringCall(name string, args []lexpr) lexpr {
-	arg := func(f *lframe, i int) lv {
+func stringCall(name string, args []lexpr, konst []ast.Expr) lexpr {
+	// The arguments, each a closure (nil when absent), called directly.
+	var a [4]lexpr
+	for i := range a {
 		if i < len(args) {
-			return args[i](f)
+			a[i] = args[i]
+		} else {
+			a[i] = func(*lframe) lv { return lvNil }
 		}
-		return lvNil
 	}
+	arg := func(f *lframe, i int) lv { return a[i](f) }
 	switch name {
 	case "lower", "upper":
 		conv := strings.ToLower
@@ -1225,6 +1279,17 @@ func stringCall(name string, args []lexpr) lexpr {
 			return lv{k: lkNum, n: float64(len(s.s))}
 		}
 	case "sub":
+		// s:sub(i, j) with integer literals, the common case.
+		if i, j, ok := constSubArgs(konst); ok {
+			a0 := a[0]
+			return func(f *lframe) lv {
+				s := a0(f)
+				if s.k != lkStr {
+					return f.giveUp()
+				}
+				return lv{k: lkStr, s: luaSub(s.s, i, j)}
+			}
+		}
 		return func(f *lframe) lv {
 			s, iv, jv := arg(f, 0), arg(f, 1), arg(f, 2)
 			i, ok1 := luaInt(iv)
@@ -1263,6 +1328,35 @@ func stringCall(name string, args []lexpr) lexpr {
 		}
 		return lv{k: lkStr, s: r.Captures[0].Text()}
 	}
+}
+
+// constSubArgs reads the i and j of sub (konst: the arguments after the
+// string) when they are integer literals (j absent: -1).
+func constSubArgs(konst []ast.Expr) (i, j int, ok bool) {
+	num := func(e ast.Expr) (int, bool) {
+		var neg bool
+		if m, ok := e.(*ast.UnaryMinusOpExpr); ok {
+			neg, e = true, m.Expr
+		}
+		n, ok := e.(*ast.NumberExpr)
+		if !ok {
+			return 0, false
+		}
+		v, ok := luaNumberLiteral(n.Value)
+		if neg {
+			v = -v
+		}
+		return luaInt(lv{k: lkNum, n: v})
+	}
+	if len(konst) < 1 || len(konst) > 2 {
+		return 0, 0, false
+	}
+	i, ok = num(konst[0])
+	j = -1
+	if ok && len(konst) == 2 {
+		j, ok = num(konst[1])
+	}
+	return i, j, ok
 }
 
 // luaSub is string.sub as gopher-lua computes it.
