@@ -39,6 +39,7 @@ import (
 	"github.com/immyoss/engine/examples/immy-server/internal/config"
 	"github.com/immyoss/engine/examples/immy-server/internal/core"
 	"github.com/immyoss/engine/examples/immy-server/internal/tlsutil"
+	"github.com/immyoss/engine/immy"
 )
 
 func main() {
@@ -89,9 +90,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer plugs.Close()
-	c, err := core.Open(ctx, core.Config{
+	var c *core.Core
+	runners := plugs.runners(func() *immy.Fleet { return c.Fleet.Fleet() })
+	c, err = core.Open(ctx, core.Config{
 		DB: cfg.DB, ClientID: cfg.ClientID, MaxRunning: cfg.MaxSessions,
-		ScriptTimeout: cfg.ScriptTimeout, Logger: log,
+		ScriptTimeout: cfg.ScriptTimeout, Logger: log, Runners: runners,
 	})
 	if err != nil {
 		return err
@@ -125,6 +128,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	go tickSchedules(runCtx, c, cfg.ScheduleEvery, log)
+	go plugs.Sync(runCtx, c, cfg.SyncEvery)
 
 	publicURL := cfg.PublicURL
 	if publicURL == "" {

@@ -14,7 +14,11 @@ import (
 
 	"github.com/immyoss/engine/examples/immy-server/internal/api"
 	"github.com/immyoss/engine/examples/immy-server/internal/config"
+	"github.com/immyoss/engine/examples/immy-server/internal/core"
+	"github.com/immyoss/engine/examples/immy-server/internal/demo"
+	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/plugins"
+	"github.com/immyoss/engine/session/fleetstore"
 )
 
 // pluginSet is the plugin instances of the configuration, run by a
@@ -76,7 +80,8 @@ func buildExampleRMM(ctx context.Context, dataDir string) (config.Plugin, error)
 		return config.Plugin{}, err
 	}
 	return config.Plugin{ID: "example-rmm", Path: out, SHA256: sum,
-		Settings: map[string]string{"shells": "shell-1", "client": "local", "root": root}}, nil
+		Settings: map[string]string{"shells": "shell-1", "client": "local", "root": root},
+		Clients:  map[string]string{"local": demo.Tenant}}, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -130,6 +135,169 @@ func (ps *pluginSet) Instances(ctx context.Context) []api.PluginInstance {
 		out = append(out, pi)
 	}
 	return out
+}
+
+// clientMap maps the instances' clients to tenants, as configured; the
+// example RMM's client "local" is the demo tenant's.
+func (ps *pluginSet) clientMap() plugins.ClientMap {
+	m := plugins.ClientMap{}
+	for _, p := range ps.specs {
+		for client, tenant := range p.Clients {
+			m[plugins.ClientKey{Integration: p.ID, Client: client}] = tenant
+		}
+	}
+	return m
+}
+
+// runners returns a script runner per instance: it runs a computer's
+// script on the computer's pathway of that instance (its agent id there).
+func (ps *pluginSet) runners(fleet func() *immy.Fleet) map[string]immy.ScriptRunner {
+	out := map[string]immy.ScriptRunner{}
+	for _, p := range ps.specs {
+		in, ok := ps.m.Instance(p.ID)
+		if !ok {
+			continue
+		}
+		out[p.ID] = pathwayRunner{in: in, fleet: fleet}
+	}
+	return out
+}
+
+type pathwayRunner struct {
+	in    *plugins.Instance
+	fleet func() *immy.Fleet
+}
+
+func (r pathwayRunner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
+	f := r.fleet()
+	for i := range f.Computers {
+		if f.Computers[i].ID != req.Computer {
+			continue
+		}
+		for _, pw := range f.Computers[i].Pathways {
+			if pw.Integration == r.in.ID() {
+				req.Computer = pw.AgentID
+				return r.in.RunScript(ctx, req)
+			}
+		}
+	}
+	return immy.ScriptResult{}, fmt.Errorf("computer %q has no pathway of %q: %w", req.Computer, r.in.ID(), immy.ErrOffline)
+}
+
+// Sync identifies, every interval, the agents of every instance and the
+// engine's own against the fleet's computers (plugins.Identifier: one
+// computer per machine, never across tenants), and writes what changed:
+// new computers of mapped clients, and pathways. An own agent's computer
+// keeps its id, and gains the pathways of the integrations that reach the
+// same machine.
+func (ps *pluginSet) Sync(ctx context.Context, c *core.Core, every time.Duration) {
+	if len(ps.specs) == 0 || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := ps.syncOnce(ctx, c); err != nil && ctx.Err() == nil {
+			ps.log.Warn("integrations not synchronised", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (ps *pluginSet) syncOnce(ctx context.Context, c *core.Core) error {
+	f, rev := c.Fleet.Snapshot()
+	known := map[string]immy.Computer{}
+	var obs plugins.Observations
+	for _, comp := range f.Computers {
+		known[comp.ID] = comp
+		if len(comp.Pathways) > 0 {
+			obs.Computers = append(obs.Computers, comp)
+		}
+	}
+	for _, s := range c.Agents.Agents() {
+		comp, ok := known[s.AgentID]
+		if !ok || s.Gone {
+			continue
+		}
+		if len(comp.Pathways) == 0 {
+			comp.Pathways = []immy.Pathway{{AgentID: s.AgentID, Online: s.Online}}
+			obs.Computers = append(obs.Computers, comp)
+		}
+		obs.Agents = append(obs.Agents, plugins.Agent{ID: s.AgentID, Client: s.Tenant, Name: s.Identity.Hostname,
+			Online: s.Online, LastSeen: s.LastSeen, Identity: s.Identity})
+	}
+	for _, p := range ps.specs {
+		in, ok := ps.m.Instance(p.ID)
+		if !ok {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		agents, err := in.Agents(actx)
+		cancel()
+		if err != nil && len(agents) == 0 {
+			ps.log.Warn("integration agents not listed", "plugin", p.ID, "err", err)
+			continue
+		}
+		for i := range agents {
+			agents[i].Integration = p.ID
+		}
+		obs.Agents = append(obs.Agents, agents...)
+	}
+	res := plugins.Identifier{Clients: ps.clientMap(), Priority: map[string]int{"": 10}}.Identify(obs)
+	for _, ev := range res.Events {
+		ps.log.Debug("identification", "kind", fmt.Sprint(ev.Kind), "computer", ev.Computer, "detail", ev.Detail)
+	}
+	var ops []fleetstore.Op
+	var online []fleetstore.Inventory
+	for _, comp := range res.Computers {
+		if comp.Tenant == "" {
+			continue // a client not mapped to a tenant: not the fleet's (yet)
+		}
+		old, exists := known[comp.ID]
+		if exists && samePathways(old.Pathways, comp.Pathways) {
+			continue
+		}
+		if exists {
+			old.Pathways = comp.Pathways
+			ops = append(ops, fleetstore.PutComputer(old))
+			continue
+		}
+		ops = append(ops, fleetstore.PutComputer(comp))
+		on := false
+		for _, pw := range comp.Pathways {
+			on = on || pw.Online
+		}
+		online = append(online, fleetstore.Inventory{Computer: comp.ID, Online: &on, LastSeen: time.Now(), OS: comp.OS})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	if _, err := c.Fleet.Apply(ctx, fleetstore.Change{Base: rev, Actor: "integrations", Ops: ops}); err != nil {
+		return err
+	}
+	if len(online) > 0 {
+		if _, err := c.Fleet.PutInventory(ctx, online); err != nil {
+			return err
+		}
+	}
+	ps.log.Info("integrations synchronised", "computers_changed", len(ops))
+	return nil
+}
+
+func samePathways(a, b []immy.Pathway) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Integration != b[i].Integration || a[i].AgentID != b[i].AgentID || a[i].Priority != b[i].Priority {
+			return false
+		}
+	}
+	return true
 }
 
 // Close kills every plugin process.

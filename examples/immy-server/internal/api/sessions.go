@@ -87,7 +87,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, req session.Request) {
-	e, err := h.c.Engine(r.Context())
+	e, err := h.c.EngineFor(r.Context(), req.Computer)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -53,6 +53,7 @@ type Config struct {
 	ResetAdminToken bool
 	DefaultPlugins  bool
 	ScheduleEvery   time.Duration
+	SyncEvery       time.Duration
 	ShutdownGrace   time.Duration
 	Plugins         []Plugin
 	ConfigFile      string
@@ -80,6 +81,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	fs.BoolVar(&c.ResetAdminToken, "reset-admin-token", false, "make a new msp-admin API token and print it")
 	fs.BoolVar(&c.DefaultPlugins, "example-rmm", true, "start the example RMM plugin (examples/rmm-plugin) when the config file declares no plugins")
 	fs.DurationVar(&c.ScheduleEvery, "schedule-interval", time.Minute, "how often the fleet's schedules are checked for due sessions")
+	fs.DurationVar(&c.SyncEvery, "sync-interval", 30*time.Second, "how often the plugins' agents are listed and identified against the fleet's computers")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long a shutdown waits for requests and sessions to reach a journal point")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option may also be given as an environment variable IMMY_NAME (--data-dir: IMMY_DATA_DIR)\nor as a key of the --config file; flags win over the environment, which wins over the file.\n\nOptions:\n")

@@ -56,7 +56,7 @@ func TestHelpDocumentsEveryOption(t *testing.T) {
 	require.True(t, errors.Is(err, flag.ErrHelp))
 	for _, name := range []string{"config", "listen", "public-url", "data-dir", "db", "tls-cert", "tls-key", "client-id",
 		"max-sessions", "script-timeout", "log-level", "fleet", "no-demo", "reset-admin-token", "example-rmm",
-		"schedule-interval", "shutdown-grace"} {
+		"schedule-interval", "sync-interval", "shutdown-grace"} {
 		require.True(t, strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n"), "--help documents --%s", name)
 	}
 	require.Contains(t, out.String(), "IMMY_DATA_DIR")

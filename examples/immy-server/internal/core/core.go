@@ -85,6 +85,7 @@ type Core struct {
 // gen is a planner and an engine over one revision of the fleet.
 type gen struct {
 	rev     int64
+	built   time.Time
 	fleet   *immy.Fleet
 	planner *resolver.Planner
 	engine  *session.Engine
@@ -202,19 +203,59 @@ func (c *Core) Engine(ctx context.Context) (*session.Engine, error) {
 
 // Planner returns the planner of the fleet's current revision.
 func (c *Core) Planner(ctx context.Context) (*resolver.Planner, *immy.Fleet, error) {
-	g, err := c.current(ctx)
+	g, err := c.build(ctx, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	return g.planner, g.fleet, nil
 }
 
+// EngineFor returns an engine whose fleet has the computer (the current
+// one, or one built over the fleet's current revision when the computer is
+// newer than it).
+func (c *Core) EngineFor(ctx context.Context, computer string) (*session.Engine, error) {
+	g, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if g.has(computer) {
+		return g.engine, nil
+	}
+	if g, err = c.build(ctx, true); err != nil {
+		return nil, err
+	}
+	return g.engine, nil
+}
+
+func (g *gen) has(computer string) bool {
+	for i := range g.fleet.Computers {
+		if g.fleet.Computers[i].ID == computer {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuildAfter is how long a generation serves after the fleet moved on:
+// inventory and presence move the revision all the time, and sessions read
+// a computer's inventory from the computer itself, so that a generation is
+// rebuilt at most once a second for them. A computer newer than the
+// generation gets one at once (EngineFor).
+const rebuildAfter = time.Second
+
 func (c *Core) current(ctx context.Context) (*gen, error) {
+	return c.build(ctx, false)
+}
+
+func (c *Core) build(ctx context.Context, force bool) (*gen, error) {
 	f, rev := c.Fleet.Snapshot()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n := len(c.gens); n > 0 && c.gens[n-1].rev == rev {
-		return c.gens[n-1], nil
+	if n := len(c.gens); n > 0 {
+		g := c.gens[n-1]
+		if g.rev == rev || (!force && time.Since(g.built) < rebuildAfter) {
+			return g, nil
+		}
 	}
 	planner, err := BuildPlanner(f)
 	if err != nil {
@@ -228,7 +269,7 @@ func (c *Core) current(ctx context.Context) (*gen, error) {
 	if err != nil {
 		return nil, fmt.Errorf("core: engine: %w", err)
 	}
-	g := &gen{rev: rev, fleet: f, planner: planner, engine: engine}
+	g := &gen{rev: rev, built: time.Now(), fleet: f, planner: planner, engine: engine}
 	c.gens = append(c.gens, g)
 	c.Queue.SetEngine(engine)
 	c.retire(ctx)

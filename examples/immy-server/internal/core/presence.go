@@ -74,6 +74,7 @@ func (c *Core) writeStatus(ctx context.Context, s agent.Status) {
 	}
 	c.refreshInventory(ctx, s.AgentID)
 	if e, err := c.Engine(ctx); err == nil {
+		e.SetPathwayOnline(s.AgentID, "", true)
 		e.Connected(s.AgentID)
 	}
 }
@@ -94,6 +95,9 @@ func (c *Core) ensureComputer(ctx context.Context, s agent.Status) error {
 	comp := immy.Computer{
 		ID: s.AgentID, Tenant: s.Tenant, Name: name, UUID: id.UUID, Serial: id.Serial,
 		Manufacturer: id.Manufacturer, Model: id.Model, OSInstallID: id.OSInstallID, Kind: id.Kind,
+		// its own agent is its first pathway; integrations' agents that
+		// reach the same machine join it (see the plugins' sync)
+		Pathways: []immy.Pathway{{AgentID: s.AgentID, Priority: 10}},
 	}
 	_, err := c.Fleet.Apply(ctx, fleetstore.Change{Base: rev, Actor: "agent:" + s.AgentID,
 		Ops: []fleetstore.Op{fleetstore.PutComputer(comp)}})
