@@ -982,10 +982,7 @@ func constTableOf(e *ast.TableExpr) (*constTable, bool) {
 		if !ok {
 			return nil, false
 		}
-		if _, dup := t.hash[k.Value]; dup {
-			return nil, false
-		}
-		t.hash[k.Value] = v
+		t.hash[k.Value] = v // a key given twice: the last one counts, as in Lua
 	}
 	return t, true
 }

@@ -70,7 +70,7 @@ func (g *luaProgGen) value(depth int) string {
 	case 6:
 		return g.pick([]string{`{"a", "b", "hq"}`, `{["canary"] = true, ["lab"] = 1}`, `{}`, "computer.tags", "computer.attributes"})
 	case 7:
-		return g.pick([]string{`({["canary"] = true, ["hq"] = "x"})`, `({"canary", "hq"})`}) + "[" + g.value(depth-1) + "]"
+		return g.pick([]string{`({["canary"] = true, ["hq"] = "x"})`, `({"canary", "hq"})`, `({["hq"] = 1, ["hq"] = true})`}) + "[" + g.value(depth-1) + "]"
 	case 8:
 		return "computer.attributes[" + g.value(depth-1) + "]"
 	}
