@@ -95,16 +95,30 @@
 //
 // # Running filters, fast and safely
 //
-// Filters of the common shape run as Go closures compiled from the checked
-// syntax tree: field access, comparisons, startsWith/endsWith/contains/matches,
-// in, map index, and/or/not, lower/upper/trim and the environment's functions
-// in expr; a single `return <boolean expression>` over the same in Lua. They
-// run a few times slower than the same predicate written in Go (see
-// BenchmarkFilterNative, BenchmarkFilterExpr and BenchmarkFilterLua), and the
-// tests check on generated filters and computers that they agree with the VMs.
-// Other filters run in expr's VM (pooled) or in a pooled, sandboxed Lua state
-// that runs the compiled prototype shared by every state. What a run writes to
-// its globals is gone before the next run.
+// Filters run as Go closures compiled from the checked syntax tree. In expr:
+// field access, comparisons, startsWith/endsWith/contains/matches, in, map
+// index, and/or/not, lower/upper/trim, int, len, split and an index of it,
+// any/all/none/one/count with a predicate on the element, and the
+// environment's functions. In Lua, the forms people write: locals and
+// assignments, if, numeric and generic for (ipairs, pairs) over the
+// computer's lists, while, break, string.find/match/sub/lower/upper/len and
+// their method calls, #, tonumber, arithmetic, concatenation and tables of
+// constants. They run within a few times the same predicate written in Go
+// (BenchmarkFilterSet measures a set of filters as MSPs write them against
+// hand-written Go). A run the closures do not model exactly (one the VM
+// reports an error for, an int of a string that is none, a Lua run of more
+// than 100,000 steps or 1 MiB of strings) is left to the VM, so that the VM
+// and its budgets have the last word; tests and fuzz tests pin the closures
+// to the VMs on generated filters and computers. Other filters run in expr's
+// VM (pooled) or in a pooled, sandboxed Lua state that runs the compiled
+// prototype shared by every state. What a run writes to its globals is gone
+// before the next run.
+//
+// A filter that costs more than reading its fields (Lua, or an expr filter
+// in its VM) remembers its results by the values of the fields it reads, so
+// that it runs about once per distinct OS, maker, site or tenant rather than
+// once per computer; the memo is bounded and turns itself off for a filter
+// that reads what differs on every computer.
 //
 // # Bounds
 //
