@@ -119,10 +119,12 @@ type Env struct {
 // immutable and safe for concurrent use; the expr VMs and Lua states it needs
 // at run time are pooled inside.
 //
-// Filters of the common shape (field access, comparisons, startsWith, in, map
-// index, and/or/not, has_tag, installed, and in Lua a single
-// `return <boolean expression>`) are compiled into Go closures and never enter
-// a VM; the others run in expr's VM or in a sandboxed Lua state.
+// Filters of the common shapes (see the package documentation: in Lua,
+// locals, loops and string functions too) are compiled into Go closures,
+// which leave to the VM only the runs they do not model (an error to
+// report, a budget to spend); the others run in expr's VM or in a sandboxed
+// Lua state. A filter that costs more than reading its fields remembers its
+// results by their values.
 type Filter struct {
 	lang Language
 	src  string
