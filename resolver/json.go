@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,26 +15,76 @@ import (
 // written directly so that plans of large fleets stream out quickly. The same
 // plan gives the same bytes.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	j := jsonWriter{w: bw}
-	j.raw("{\n  \"at\": ")
-	j.str(p.At.UTC().Format(time.RFC3339Nano))
-	j.raw(",\n  \"computers\": ")
-	if len(p.Computers) == 0 {
-		j.raw("[]")
-	} else {
-		j.raw("[")
-		for i := range p.Computers {
-			if i > 0 {
-				j.raw(",")
-			}
-			j.raw("\n    ")
-			j.computer(&p.Computers[i])
+	pw := NewPlanWriter(w, p.At)
+	for i := range p.Computers {
+		if err := pw.Write(&p.Computers[i]); err != nil {
+			return err
 		}
-		j.raw("\n  ]")
 	}
-	j.raw("\n}\n")
-	if err := bw.Flush(); err != nil {
+	return pw.Close()
+}
+
+// WriteJSON plans session s on every computer and writes the plan as
+// Plan.WriteJSON does, byte for byte, computer by computer as PlanEach
+// yields them: the whole fleet's plan is never held.
+func (p *Planner) WriteJSON(ctx context.Context, w io.Writer, s Session) error {
+	pw := NewPlanWriter(w, p.at)
+	for cp, err := range p.PlanEach(ctx, s) {
+		if err != nil {
+			return err
+		}
+		if err := pw.Write(cp); err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// PlanWriter writes the JSON of a plan one computer at a time: the bytes of
+// Plan.WriteJSON for a plan whose computers come from PlanEach (or any
+// other source, in id order). Close ends the document.
+type PlanWriter struct {
+	bw *bufio.Writer
+	j  jsonWriter
+	n  int
+}
+
+// NewPlanWriter begins the JSON of a plan at time at on w.
+func NewPlanWriter(w io.Writer, at time.Time) *PlanWriter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pw := &PlanWriter{bw: bw, j: jsonWriter{w: bw}}
+	pw.j.raw("{\n  \"at\": ")
+	pw.j.str(at.UTC().Format(time.RFC3339Nano))
+	pw.j.raw(",\n  \"computers\": ")
+	return pw
+}
+
+// Write writes the next computer's plan. An error of the writer beneath
+// is returned by this Write or a later one, or by Close.
+func (pw *PlanWriter) Write(c *ComputerPlan) error {
+	if pw.n == 0 {
+		pw.j.raw("[")
+	} else {
+		pw.j.raw(",")
+	}
+	pw.n++
+	pw.j.raw("\n    ")
+	pw.j.computer(c)
+	if _, err := pw.bw.Write(nil); err != nil { // bufio's error, once met, stays
+		return fmt.Errorf("resolver: writing the plan: %w", err)
+	}
+	return nil
+}
+
+// Close ends the document and flushes what is buffered.
+func (pw *PlanWriter) Close() error {
+	if pw.n == 0 {
+		pw.j.raw("[]")
+	} else {
+		pw.j.raw("\n  ]")
+	}
+	pw.j.raw("\n}\n")
+	if err := pw.bw.Flush(); err != nil {
 		return fmt.Errorf("resolver: writing the plan: %w", err)
 	}
 	return nil
@@ -201,7 +252,7 @@ func (j *jsonWriter) action(c *ComputerPlan, a *action) {
 	j.field(in, "action", a.kind.String(), false)
 	j.field(in, "reason", r.text, false)
 	j.field(in, "detected", detected, false)
-	if from := c.detectedFrom(a); from != "" {
+	if from := c.detectedFrom(a); from != "" { // "" unless the planner marked it
 		j.field(in, "detected_from", from, false)
 	}
 	j.field(in, "version", version, r.about < 0)

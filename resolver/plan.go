@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/immyoss/engine/immy"
@@ -571,54 +569,6 @@ func (s *slab[T]) take(n int) []T {
 	}
 	s.buf = s.buf[:len(s.buf)+n]
 	return s.buf[len(s.buf)-n : len(s.buf) : len(s.buf)]
-}
-
-// Plan plans session s on every computer of the fleet, concurrently, and
-// returns the computers sorted by id. The result does not depend on the
-// number of workers or on scheduling.
-func (p *Planner) Plan(ctx context.Context, s Session) (*Plan, error) {
-	sf, err := p.compileSession(s)
-	if err != nil {
-		return nil, err
-	}
-	plan := &Plan{At: p.at, Session: s.Kind, Computers: make([]ComputerPlan, len(p.sorted))}
-	workers := p.cfg.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	const chunk = 256 // computers a worker takes at once, in group order
-	workers = max(1, min(workers, (len(p.sorted)+chunk-1)/chunk))
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	fail := func(err error) { failed.CompareAndSwap(nil, &err) } // err escapes here only
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			w := p.newWorker() // its slabs end up in the plan: not pooled
-			w.shares = p.keyed
-			for failed.Load() == nil {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(p.sorted) {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					fail(err)
-					return
-				}
-				for _, i := range p.byGroup[start:min(start+chunk, len(p.sorted))] {
-					if err := p.planOne(ctx, w, p.sorted[i], sf, nil, true, &plan.Computers[i]); err != nil {
-						fail(err)
-						return
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if e := failed.Load(); e != nil {
-		return nil, *e
-	}
-	return plan, nil
 }
 
 // PlanComputer plans session s on one computer. st is what detection found;
