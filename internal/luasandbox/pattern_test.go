@@ -2,6 +2,7 @@ package luasandbox
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -86,6 +87,70 @@ func FuzzPatternAgrees(f *testing.F) {
 			}
 			if got != want {
 				t.Fatalf("string.%s(%q, %q): ours %q (ok %v), gopher-lua's %q (ok %v)", fn, subject, pattern, got, okGot, want, okWant)
+			}
+		}
+	})
+}
+
+// FuzzFindAgrees checks Find, the builtins on Go values, against the
+// state's string.find and string.match: the same start, end and captures,
+// the same errors.
+func FuzzFindAgrees(f *testing.F) {
+	for _, c := range []struct {
+		src, pat string
+		init     int
+		plain    bool
+	}{
+		{"Windows Server 2019", "Server (%d+)", 1, false}, {"hello", "()ll()", 1, false}, {"a.b", ".", 2, true},
+		{"abc", "[a", 1, false}, {"abc", "b", -1, false}, {"abc", "", 10, false}, {"x", "%", 1, true},
+	} {
+		f.Add(c.src, c.pat, c.init, c.plain)
+	}
+	st := NewState(Config{})
+	defer st.Close()
+	f.Fuzz(func(t *testing.T, src, pat string, init int, plain bool) {
+		if len(src) > 64 || len(pat) > 16 || init > 1<<20 || init < -(1<<20) {
+			return
+		}
+		for _, find := range []bool{true, false} {
+			name := "match"
+			if find {
+				name = "find"
+			}
+			env := st.NewEnv()
+			env.RawSetString("s", lua.LString(src))
+			env.RawSetString("p", lua.LString(pat))
+			env.RawSetString("i", lua.LNumber(init))
+			env.RawSetString("plain", lua.LBool(plain))
+			proto, err := Compile("t", "return {string."+name+"(s, p, i, plain)}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ret, vmErr := st.Run(context.Background(), proto, env)
+			spent := 0
+			r, err := Find(src, pat, init, plain, find, &spent, 1<<30)
+			if (vmErr != nil) != (err != nil) {
+				t.Fatalf("%s(%q, %q, %d, %v): state %v, Find %v", name, src, pat, init, plain, vmErr, err)
+			}
+			if err != nil {
+				continue
+			}
+			var want, got []string
+			ret.(*lua.LTable).ForEach(func(_, v lua.LValue) { want = append(want, v.String()) })
+			if r.Start >= 0 {
+				if find {
+					got = append(got, strconv.Itoa(r.Start), strconv.Itoa(r.End))
+				}
+				for _, c := range r.Captures {
+					if pos, ok := c.Position(); ok {
+						got = append(got, strconv.Itoa(pos))
+					} else {
+						got = append(got, c.Text())
+					}
+				}
+			}
+			if strings.Join(want, "|") != strings.Join(got, "|") {
+				t.Fatalf("%s(%q, %q, %d, %v): state %q, Find %q", name, src, pat, init, plain, want, got)
 			}
 		}
 	})
