@@ -21,6 +21,26 @@ type Software struct {
 	Prerequisites     []Prerequisite
 	ConfigurationTask string // task id run right after the software
 	Order             Order
+	// Dynamic, when set, gives the software versions found at run time (a
+	// vendor's latest releases) beside Versions; see package session/dynamic.
+	Dynamic *DynamicSource
+}
+
+// DynamicSource is where a software's dynamic versions come from: a
+// metascript (Lua on the server that returns them) or an integration's
+// dynamic-versions capability. Each version carries its installer.
+type DynamicSource struct {
+	Script      *Script // a metascript returning {version=, url=, sha256=, file_name=} tables
+	Integration string  // or an integration instance id, asked for Name
+	Name        string  // the software as the integration names it; "" is the software's id
+}
+
+// Installer is a version's installer file: where the computer downloads it
+// and its SHA-256, checked before it runs.
+type Installer struct {
+	URL      string
+	SHA256   string // hex, lower case
+	FileName string // "" is the URL's last element
 }
 
 // Latest returns the highest version of the software, or the zero Version.
@@ -89,6 +109,10 @@ type SoftwareVersion struct {
 	Upgrade         *Script
 	// Prerequisites of this version only, such as a version of another software.
 	Prerequisites []Prerequisite
+	// Installer, when set, is downloaded on the computer and its SHA-256
+	// checked before the install script runs (which finds it at the
+	// parameter installer_path); dynamic versions always have one.
+	Installer *Installer
 }
 
 // Prerequisite reads: if Quantifier (any of / all of) Subjects are Condition

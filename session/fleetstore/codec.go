@@ -123,6 +123,20 @@ type softwareDoc struct {
 	Prerequisites     []prereqDoc  `json:"prerequisites,omitempty"`
 	ConfigurationTask string       `json:"configuration_task,omitempty"`
 	Order             orderDoc     `json:"order"`
+	Dynamic           *dynamicDoc  `json:"dynamic,omitempty"`
+}
+
+// dynamicDoc and installerDoc: immy.DynamicSource and immy.Installer (issue 22).
+type dynamicDoc struct {
+	Script      *scriptDoc `json:"script,omitempty"`
+	Integration string     `json:"integration,omitempty"`
+	Name        string     `json:"name,omitempty"`
+}
+
+type installerDoc struct {
+	URL      string `json:"url"`
+	SHA256   string `json:"sha256"`
+	FileName string `json:"file_name,omitempty"`
 }
 
 type detectionDoc struct {
@@ -143,12 +157,13 @@ type mappingDoc struct {
 }
 
 type versionDoc struct {
-	Version         string      `json:"version"`
-	UpgradeStrategy string      `json:"upgrade_strategy,omitempty"`
-	Install         *scriptDoc  `json:"install,omitempty"`
-	Uninstall       *scriptDoc  `json:"uninstall,omitempty"`
-	Upgrade         *scriptDoc  `json:"upgrade,omitempty"`
-	Prerequisites   []prereqDoc `json:"prerequisites,omitempty"`
+	Version         string        `json:"version"`
+	UpgradeStrategy string        `json:"upgrade_strategy,omitempty"`
+	Install         *scriptDoc    `json:"install,omitempty"`
+	Uninstall       *scriptDoc    `json:"uninstall,omitempty"`
+	Upgrade         *scriptDoc    `json:"upgrade,omitempty"`
+	Prerequisites   []prereqDoc   `json:"prerequisites,omitempty"`
+	Installer       *installerDoc `json:"installer,omitempty"`
 }
 
 type prereqDoc struct {
@@ -491,7 +506,10 @@ func softwareOut(s *immy.Software) *softwareDoc {
 	for _, v := range s.Versions {
 		out.Versions = append(out.Versions, versionDoc{Version: v.Version.String(), UpgradeStrategy: text(v.UpgradeStrategy),
 			Install: scriptOut(v.Install), Uninstall: scriptOut(v.Uninstall), Upgrade: scriptOut(v.Upgrade),
-			Prerequisites: prereqsOut(v.Prerequisites)})
+			Prerequisites: prereqsOut(v.Prerequisites), Installer: (*installerDoc)(v.Installer)})
+	}
+	if s.Dynamic != nil {
+		out.Dynamic = &dynamicDoc{Script: scriptOut(s.Dynamic.Script), Integration: s.Dynamic.Integration, Name: s.Dynamic.Name}
 	}
 	return out
 }
@@ -514,7 +532,11 @@ func (x *softwareDoc) fleet(d *decoder) immy.Software {
 			UpgradeStrategy: parse[immy.UpgradeStrategy](d, w+".upgrade_strategy", v.UpgradeStrategy),
 			Install:         d.script(w+".install", v.Install), Uninstall: d.script(w+".uninstall", v.Uninstall),
 			Upgrade: d.script(w+".upgrade", v.Upgrade), Prerequisites: d.prereqs(w+".prerequisites", v.Prerequisites),
+			Installer: (*immy.Installer)(v.Installer),
 		})
+	}
+	if x.Dynamic != nil {
+		s.Dynamic = &immy.DynamicSource{Script: d.script("dynamic.script", x.Dynamic.Script), Integration: x.Dynamic.Integration, Name: x.Dynamic.Name}
 	}
 	return s
 }
