@@ -176,6 +176,29 @@
 // postponed with reason waiting-for-execution-time until ExecuteAt, having
 // changed nothing, and goes on from its plan then.
 //
+// # A living fleet
+//
+// A fleet that changes is a [FleetSource] (a session/fleetstore Store is
+// one), set as Config.Fleet: each session plans from the revision the
+// source has when the session comes to plan (at its inventory stage), and
+// records it in the journal with its decisions and plan (Record.Revision,
+// Report.Revision). A session that has its plan keeps it, and the fleet it
+// planned from, to its end, whatever the source moves to meanwhile; one that
+// starts over (after a postponement) plans from the revision of then. Start
+// checks a request against the current revision. The engine indexes each
+// revision once, the first time a session needs it, updating the planner
+// of the revision before with what changed (resolver.Planner.Update: an
+// inventory touches its computer alone), without a new Engine. A session
+// resumed by a new process keeps its journaled plan and runs it over the
+// current revision's fleet.
+//
+// What a session learns of its computer goes to Config.InventorySink (for a
+// fleet store, fleetstore.SessionSink): once per run, before the session
+// ends or waits, the inventory it read last (after its changes), with the
+// time it was read: software with versions and publishers, the OS, and
+// that the computer was online then. A sink's error is a log event of the
+// session, never its outcome.
+//
 // # Journal and resume
 //
 // Every state change is written to the [Journal] before it takes effect,

@@ -22,11 +22,26 @@ const (
 	DefaultMaxOutput         = 64 << 10
 )
 
-// Config configures an Engine. Planner and a way to reach computers (Runner
-// or Runners) are required; every other field has a useful zero value.
+// Config configures an Engine. Planner (or Fleet) and a way to reach
+// computers (Runner or Runners) are required; every other field has a useful
+// zero value.
 type Config struct {
 	// Planner decides winners and plans actions over the fleet.
 	Planner *resolver.Planner
+	// Fleet, when set, is a fleet that changes (a session/fleetstore
+	// Store): each session plans from its current revision, and records
+	// that revision in the journal; a session that has its plan keeps it
+	// (see "A living fleet" in the package documentation). Planner is then
+	// the planner of the revision Fleet has when New is called, or nil to
+	// have one made.
+	Fleet FleetSource
+	// NewPlanner makes the planner of a revision of Fleet; nil makes one
+	// with the zero targets.Config and resolver.Config.
+	NewPlanner func(*immy.Fleet) (*resolver.Planner, error)
+	// InventorySink, when set, is told what each session learnt of its
+	// computer (its software, with versions and publishers, its OS, that it
+	// was online and when): the inventory it read last in each run.
+	InventorySink InventorySink
 	// Runner runs scripts through the engine's own agent: on computers
 	// without pathways, and on pathways whose Integration is "".
 	Runner immy.ScriptRunner
@@ -82,7 +97,13 @@ type Config struct {
 // with New; call Resume first when its journal holds sessions of an earlier
 // engine, and Close when done.
 type Engine struct {
-	cfg       Config
+	*engineCore // what every revision of the fleet shares
+	*fleetView  // the revision of the fleet this value plans and runs from
+}
+
+// fleetView is one revision of the fleet, indexed (living.go).
+type fleetView struct {
+	rev       int64 // the FleetSource's revision; 0 without one
 	planner   *resolver.Planner
 	cat       *resolver.Catalogue
 	fleet     *immy.Fleet
@@ -91,7 +112,19 @@ type Engine struct {
 	software  map[string]*immy.Software
 	tasks     map[string]*immy.Task
 	deps      map[string]*immy.Deployment
-	journal   Journal
+	secrets   redactor // every password value of the fleet: for errors that belong to no task
+}
+
+// engineCore is the state of an Engine: its sessions, queue and journal.
+// Each revision of a living fleet is an Engine value over the same core.
+type engineCore struct {
+	cfg     Config
+	journal Journal
+	root    *Engine // the Engine New returned
+
+	// the Engine of the FleetSource's latest revision (living.go)
+	vmu    sync.Mutex
+	latest atomic.Pointer[Engine]
 
 	// Scheduling. mu guards the queue; a session's own smu guards its
 	// scheduling state; lock mu before smu. Sessions that end take no
@@ -111,7 +144,6 @@ type Engine struct {
 	serial     sync.Map // task id -> chan struct{}: execute-serially locks
 	pathOnline sync.Map // pathKey -> bool: what the engine learnt of pathways
 	lua        *luasandbox.Pool
-	secrets    redactor // every password value of the fleet: for errors that belong to no task
 	protos     sync.Map // script body -> *compiled
 	wg         sync.WaitGroup
 	slots      chan struct{}                           // Work: one per session worked at once, MaxRunning in all
@@ -159,10 +191,11 @@ func (e *JournalError) Error() string {
 func (e *JournalError) Unwrap() error { return e.Err }
 
 // New returns an engine. It indexes the planner's fleet once; a fleet that
-// changes needs a new planner and a new engine.
+// changes is a Config.Fleet, whose revisions the engine indexes as sessions
+// come to them.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Planner == nil {
-		return nil, fmt.Errorf("session: Config.Planner is required: %w", immy.ErrInvalid)
+	if cfg.Planner == nil && cfg.Fleet == nil {
+		return nil, fmt.Errorf("session: Config.Planner or Config.Fleet is required: %w", immy.ErrInvalid)
 	}
 	if cfg.Runner == nil && len(cfg.Runners) == 0 {
 		return nil, fmt.Errorf("session: Config.Runner or Config.Runners is required: %w", immy.ErrInvalid)
@@ -196,34 +229,18 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("session: Config.Dispatcher needs a Config.Journal that is a SessionReplayer: %w", immy.ErrInvalid)
 		}
 	}
-	cat := cfg.Planner.Catalogue()
-	f := cat.Fleet()
-	e := &Engine{
-		cfg: cfg, planner: cfg.Planner, cat: cat, fleet: f, journal: cfg.Journal,
-		computers: make(map[string]*immy.Computer, len(f.Computers)),
-		tenants:   make(map[string]*immy.Tenant, len(f.Tenants)),
-		software:  make(map[string]*immy.Software, len(f.Software)),
-		tasks:     make(map[string]*immy.Task, len(f.Tasks)),
-		deps:      make(map[string]*immy.Deployment, len(f.Deployments)),
+	view, err := firstView(&cfg) // living.go
+	if err != nil {
+		return nil, err
+	}
+	core := &engineCore{
+		cfg: cfg, journal: cfg.Journal,
 		slots:     make(chan struct{}, cfg.MaxRunning),
 		afterFunc: time.AfterFunc,
 	}
-	for i := range f.Computers {
-		e.computers[f.Computers[i].ID] = &f.Computers[i]
-	}
-	for i := range f.Tenants {
-		e.tenants[f.Tenants[i].ID] = &f.Tenants[i]
-	}
-	for i := range f.Software {
-		e.software[f.Software[i].ID] = &f.Software[i]
-	}
-	for i := range f.Tasks {
-		e.tasks[f.Tasks[i].ID] = &f.Tasks[i]
-	}
-	for i := range f.Deployments {
-		e.deps[f.Deployments[i].ID] = &f.Deployments[i]
-	}
-	e.secrets = newRedactor(fleetSecrets(f))
+	e := &Engine{engineCore: core, fleetView: view}
+	core.root = e
+	core.latest.Store(e)
 	e.lua = luasandbox.NewPool(0, luasandbox.Config{Library: serverLibrary, Timeout: cfg.MetascriptTimeout})
 	return e, nil
 }

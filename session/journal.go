@@ -97,6 +97,9 @@ type Record struct {
 	Index    int                `json:"index,omitempty"`
 	Action   *Action            `json:"action,omitempty"`
 	Reboot   *RebootOutcome     `json:"reboot,omitempty"`
+	// Revision is the revision of the Config.Fleet that the decisions or
+	// plan were made from (0: no FleetSource).
+	Revision int64 `json:"revision,omitempty"`
 }
 
 func (r Record) clone() Record {
@@ -344,7 +347,9 @@ func (r *Report) apply(rec *Record) {
 	case RecordDecisions:
 		r.Decisions = slices.Clone(rec.Decisions)
 		r.Problems = slices.Clone(rec.Problems)
+		r.Revision = rec.Revision
 	case RecordPlan:
+		r.Revision = rec.Revision
 		r.Actions = append(r.Actions, rec.Actions...)
 		r.Problems = append(r.Problems, rec.Problems...)
 		if rec.Segment == segOnboarding {
@@ -358,6 +363,7 @@ func (r *Report) apply(rec *Record) {
 		}
 	case RecordReset:
 		r.Decisions, r.Actions, r.Problems = nil, nil, nil
+		r.Revision = 0
 		r.Stage = StageNone
 		r.onboardingPlanned, r.mainPlanned = false, false
 	case RecordReboot:

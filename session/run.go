@@ -21,6 +21,9 @@ type runCtx struct {
 	comp *immy.Computer
 	inv  immy.Inventory
 	rs   resolver.Session
+	// the inventory read last in this run, and when (living.go)
+	learnt immy.Inventory
+	invAt  time.Time
 }
 
 type outHow uint8
@@ -52,7 +55,18 @@ func (p *postponeErr) Error() string {
 }
 
 func (e *Engine) drive(ctx context.Context, s *sess) outcome {
+	v, err := e.viewOf(s) // living.go
+	if err != nil {
+		x := &runCtx{e: e, s: s, ctx: ctx}
+		return x.conclude(&stageFailure{reason: ReasonResolutionFailed, err: err})
+	}
+	e = v
 	x := &runCtx{e: e, s: s, ctx: ctx, comp: e.computers[s.req.Computer]}
+	if x.comp == nil {
+		// deleted from the fleet since the session was started
+		return x.conclude(&stageFailure{reason: ReasonResolutionFailed,
+			err: fmt.Errorf("computer %q is not in the fleet (revision %d): %w", s.req.Computer, e.rev, immy.ErrNotFound)})
+	}
 	switch s.req.Kind {
 	case OnboardingRun:
 		x.rs = resolver.Session{Kind: resolver.OnboardingSession}
@@ -64,6 +78,7 @@ func (e *Engine) drive(ctx context.Context, s *sess) outcome {
 
 // conclude records how a run ended.
 func (x *runCtx) conclude(err error) outcome {
+	x.learned() // what the run read of the computer, before the session ends or waits (living.go)
 	var je *JournalError
 	var pe *postponeErr
 	switch {
@@ -141,6 +156,7 @@ func (x *runCtx) setStage(st Stage) error {
 }
 
 func (x *runCtx) finish(st Status, reason string) error {
+	x.learned()
 	return x.setStatus(st, reason)
 }
 
@@ -247,7 +263,7 @@ func (x *runCtx) resolveAndDetect(rep Report) (done bool, err error) {
 		}
 		return false, &stageFailure{reason: ReasonResolutionFailed, err: fmt.Errorf("resolution: %w", err)}
 	}
-	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions, Problems: problems}, nil); err != nil {
+	if err := x.e.commit(x.ctx, x.s, Record{Kind: RecordDecisions, Decisions: decisions, Problems: problems, Revision: x.e.rev}, nil); err != nil {
 		return false, err
 	}
 	if x.s.req.Kind == ResolutionOnly {
@@ -310,7 +326,7 @@ func (x *runCtx) pendingWork(onboarding bool) bool {
 }
 
 func (x *runCtx) recordPlan(acts []Action, problems []resolver.Problem, segment string) error {
-	return x.e.commit(x.ctx, x.s, Record{Kind: RecordPlan, Actions: acts, Problems: problems, Segment: segment}, nil)
+	return x.e.commit(x.ctx, x.s, Record{Kind: RecordPlan, Actions: acts, Problems: problems, Segment: segment, Revision: x.e.rev}, nil)
 }
 
 // execute runs the actions of one segment (the onboarding stage's, or the

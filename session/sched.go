@@ -30,6 +30,9 @@ type sess struct {
 	// notified: the user was told before execution (the session's
 	// goroutine only; rebuilt by Resume)
 	notified bool
+	// view is the Engine of the fleet revision the session planned from
+	// (its goroutine only; living.go)
+	view *Engine
 
 	// scheduling state, guarded by smu
 	smu       sync.Mutex
@@ -108,7 +111,11 @@ func (e *Engine) lookup(id string) (*sess, bool) {
 // *BusyError.
 func (e *Engine) Start(ctx context.Context, req Request) (string, error) {
 	req = req.clone()
-	if err := e.validate(&req); err != nil {
+	cur, err := e.current() // the fleet's current revision (living.go)
+	if err != nil {
+		return "", err
+	}
+	if err := cur.validate(&req); err != nil {
 		return "", err
 	}
 	if e.closed.Load() {
@@ -291,7 +298,7 @@ func (e *Engine) wakeLocked(s *sess) {
 // which of its pathways it had found offline, and its session pending
 // connectivity is queued again and continues where it stopped.
 func (e *Engine) Connected(computer string) {
-	if c, ok := e.computers[computer]; ok {
+	if c, ok := e.latest.Load().computers[computer]; ok {
 		e.forgetPathways(c)
 	}
 	e.reachable(computer)

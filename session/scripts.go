@@ -110,13 +110,13 @@ func (x *runCtx) readInventory() (immy.Inventory, error) {
 		if err != nil {
 			return immy.Inventory{}, x.runnerErr(err)
 		}
-		return inv, nil
+		return x.saw(inv), nil
 	}
 	var last error = immy.ErrOffline
 	for _, p := range e.runners(x.comp) {
 		inv, err := x.inventoryThrough(p) // natively, else by script (pathway.go)
 		if err == nil {
-			return inv, nil
+			return x.saw(inv), nil
 		}
 		last = err
 		if !errors.Is(err, immy.ErrOffline) || x.ctx.Err() != nil {

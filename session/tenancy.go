@@ -68,7 +68,7 @@ func (e *Engine) rerunDeployment(c *immy.Computer, a *resolver.Action) []error {
 		return []error{fmt.Errorf("rerun.deployment: unknown deployment %q: %w", a.Deployment, immy.ErrInvalid)}
 	case d.Item != a.Item:
 		return []error{fmt.Errorf("rerun.deployment: deployment %q is of item %q, not %q: %w", a.Deployment, d.Item, a.Item, immy.ErrInvalid)}
-	case !e.cfg.Planner.Targets(context.Background(), a.Deployment, c.ID):
+	case !e.planner.Targets(context.Background(), a.Deployment, c.ID):
 		return []error{fmt.Errorf("rerun.deployment: deployment %q does not target computer %q of tenant %q: %w",
 			a.Deployment, c.ID, c.Tenant, immy.ErrInvalid)}
 	}

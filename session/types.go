@@ -127,6 +127,9 @@ type Report struct {
 	PostponedUntil time.Time `json:"postponed_until,omitzero"`
 	// Reboot is what became of a reboot the actions asked for.
 	Reboot RebootOutcome `json:"reboot,omitzero"`
+	// Revision is the revision of the Config.Fleet the session planned
+	// from; 0 without a FleetSource.
+	Revision int64 `json:"revision,omitempty"`
 
 	onboardingPlanned, mainPlanned bool // the plans recorded so far
 }

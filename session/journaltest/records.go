@@ -49,14 +49,14 @@ func Every(id string) []session.Record {
 		{Kind: session.RecordStatus, Status: session.Postponed, Reason: session.ReasonPostponed,
 			Message: "the user said «später» \x00 [redacted]", Until: base.Add(time.Hour).UTC()},
 		{Kind: session.RecordStage, Stage: session.StageResolution},
-		{Kind: session.RecordDecisions, Decisions: []resolver.Decision{
+		{Kind: session.RecordDecisions, Revision: 41, Decisions: []resolver.Decision{
 			{Item: "chrome", Winner: "d-chrome", Desired: "latest", Candidates: []resolver.Lost{
 				{Deployment: "d-old", LostOn: resolver.RulePriority},
 				{Deployment: "d-tenant", LostOn: resolver.RuleScope},
 			}},
 			{Item: "office", Winner: "d-office", Desired: "16.0"},
 		}},
-		{Kind: session.RecordPlan, Segment: "main", Actions: []session.Action{act, task}},
+		{Kind: session.RecordPlan, Revision: 42, Segment: "main", Actions: []session.Action{act, task}},
 		{Kind: session.RecordAction, Index: 1, Action: &act},
 		{Kind: session.RecordReboot, Reboot: &session.RebootOutcome{Required: true, Pending: true, Reason: "business-hours"}},
 		{Kind: session.RecordReset},

@@ -48,7 +48,7 @@ func appendCompactAction(dst []byte, rec *session.Record) (_ []byte, ok bool) {
 	if rec.Kind != session.RecordAction || a == nil || rec.Request != nil || rec.Status != 0 ||
 		rec.Reason != "" || rec.Message != "" || !rec.Until.IsZero() || rec.Stage != 0 ||
 		len(rec.Decisions) != 0 || len(rec.Actions) != 0 || len(rec.Problems) != 0 || rec.Segment != "" ||
-		rec.Reboot != nil {
+		rec.Reboot != nil || rec.Revision != 0 {
 		return dst, false
 	}
 	e := compactAppender{b: append(dst, compactAction1), ok: true}
