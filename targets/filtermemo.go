@@ -231,8 +231,8 @@ func exprMemo(root expr.Node) *filterMemo {
 		}
 		switch n := n.(type) {
 		case *expr.IdentifierNode:
-			if n.Value == objComputer || n.Value == objTenant {
-				mi.ok = false // computer or tenant as a whole
+			if n.Value != "has_tag" && n.Value != "installed" {
+				mi.ok = false // computer or tenant as a whole, or $env
 			}
 		case *expr.CallNode:
 			if id, ok := n.Callee.(*expr.IdentifierNode); ok {
@@ -415,8 +415,8 @@ func (w *luaMemoWalker) expr(e luaast.Expr) {
 		w.expr(e.Object)
 		w.expr(e.Key)
 	case *luaast.IdentExpr:
-		if e.Value == objComputer || e.Value == objTenant {
-			w.mi.ok = false // as a whole
+		if e.Value == objComputer || e.Value == objTenant || e.Value == "_G" {
+			w.mi.ok = false // as a whole, or through the globals
 		}
 	case *luaast.FuncCallExpr:
 		if id, ok := e.Func.(*luaast.IdentExpr); ok {

@@ -138,8 +138,18 @@ func TestFilterMemoBounds(t *testing.T) {
 		`return installed("Google*") and computer.online and computer.os ~= ""`,
 		`for k, v in pairs(computer.attributes) do if v == "hq" then return true end end return false`,
 		`local c = computer return c.os == "x" or c.online`,
+		`return _G.computer.os == "x" and computer.online`,
+		`return _G["computer"].attributes.site == "hq" and computer.online`,
 	} {
 		f, err := Compile(LanguageLua, src)
+		require.NoError(t, err)
+		require.Nil(t, f.memo, src)
+	}
+	for _, src := range []string{
+		`float(len(computer.upns)) > 0.5 and $env["computer"].os == "x"`,
+		`float(len(computer.upns)) > 0.5 and installed("x")`,
+	} {
+		f, err := Compile(LanguageExpr, src)
 		require.NoError(t, err)
 		require.Nil(t, f.memo, src)
 	}
