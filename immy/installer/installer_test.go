@@ -105,10 +105,10 @@ func TestParseFetch(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, installer.Result{Path: `C:\ProgramData\immy\installers\ab\setup.exe`, Cached: true}, res)
 	for in, want := range map[string]string{
-		"":                                          "not the output of a fetch script",
-		"#immy:installer 1\ndownloaded /x\n":        "cut short",
-		"#immy:installer 1\n#immy:end\n":            "said nowhere",
-		"#immy:installer 1\nsomething\n#immy:end\n": `unexpected "something"`,
+		"":                                   "not the output of a fetch script",
+		"#immy:installer 1\ndownloaded /x\n": "cut short",
+		"#immy:installer 1\n#immy:end\n":     "said nowhere",
+		"#immy:installer 1\nsomething\n#immy:end\n":                     `unexpected "something"`,
 		"#immy:installer 1\n#immy:installer-error no curl\n#immy:end\n": "installer: no curl",
 	} {
 		_, err := installer.ParseFetch(in)
