@@ -270,5 +270,9 @@ func (s *Server) Inventory(ctx context.Context, computer string) (immy.Inventory
 		st.Identity = inv.Identity
 	}
 	s.mu.Unlock()
+	if s.cfg.OnInventory != nil {
+		s.cfg.OnInventory(Reported{AgentID: c.id, Computer: computer, Time: s.cfg.Now().UTC(), Inventory: inv,
+			Logons: s.logons.logons(c.id, inv.UPNs)})
+	}
 	return inv, nil
 }

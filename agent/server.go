@@ -64,6 +64,11 @@ type Config struct {
 	// gone), in order. It runs on the connection's goroutine, one call at a
 	// time: it must not block for long.
 	OnStatus func(Status)
+	// OnInventory is told each inventory an agent sends (to an Inventory
+	// call), with the logons since its previous one (see Reported), before
+	// the call returns it. It runs on the caller's goroutine: it must not
+	// block for long.
+	OnInventory func(Reported)
 	// Logger receives the server's log; nil discards it. Install tokens,
 	// credentials and script parameters are never logged.
 	Logger *slog.Logger
@@ -117,6 +122,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	notifyMu sync.Mutex // keeps OnStatus calls in order
+	logons   logonTracker
 	tokenMu  sync.Mutex // counts token uses one at a time, for a TokenStore that is no TokenUser
 }
 
@@ -184,6 +190,7 @@ func (s *Server) Revoke(ctx context.Context, agentID string) error {
 		st.Gone = true
 	}
 	s.mu.Unlock()
+	s.logons.forget(agentID)
 	if c != nil {
 		c.close(websocket.StatusPolicyViolation, "agent revoked")
 	}
@@ -307,6 +314,7 @@ func (s *Server) serve(c *conn) {
 			st.Online = false
 			if c.gone {
 				st.Gone = true
+				s.logons.forget(c.id)
 			}
 			snapshot, changed = *st, true
 		}
