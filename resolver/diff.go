@@ -3,6 +3,7 @@ package resolver
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // PlanDiff is what changes between two plans of a fleet: the what-if of an
@@ -123,7 +124,9 @@ func diffComputer(a, b *ComputerPlan) ComputerDiff {
 		d.Removed = true
 	}
 	d.Decisions = diffDecisions(oldDec, newDec)
-	d.Actions = diffActions(oldAct, newAct)
+	if !slices.Equal(oldAct, newAct) { // the same actions in the same order differ in nothing
+		d.Actions = diffActions(oldAct, newAct)
+	}
 	return d
 }
 
@@ -162,15 +165,24 @@ type keyedAction struct {
 }
 
 func keyed(as []Action) []keyedAction {
-	seen := map[string]int{}
-	out := make([]keyedAction, len(as))
-	for i, a := range as {
-		out[i] = keyedAction{a, seen[a.Item]}
-		seen[a.Item]++
+	// Sorted by item, then place: an item's occurrences are numbered in
+	// order. The keys are distinct, so positions are sorted (not the
+	// actions, which are large) without a stable sort.
+	order := make([]int32, len(as))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	slices.SortStableFunc(out, func(x, y keyedAction) int {
-		return cmp.Or(cmp.Compare(x.a.Item, y.a.Item), cmp.Compare(x.occ, y.occ))
+	slices.SortFunc(order, func(x, y int32) int {
+		return cmp.Or(strings.Compare(as[x].Item, as[y].Item), cmp.Compare(x, y))
 	})
+	out := make([]keyedAction, len(as))
+	for k, i := range order {
+		occ := 0
+		if k > 0 && out[k-1].a.Item == as[i].Item {
+			occ = out[k-1].occ + 1
+		}
+		out[k] = keyedAction{as[i], occ}
+	}
 	return out
 }
 
