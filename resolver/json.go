@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -44,15 +43,19 @@ func (p *Planner) WriteJSON(ctx context.Context, w io.Writer, s Session) error {
 // Plan.WriteJSON for a plan whose computers come from PlanEach (or any
 // other source, in id order). Close ends the document.
 type PlanWriter struct {
-	bw *bufio.Writer
-	j  jsonWriter
-	n  int
+	w   io.Writer
+	j   jsonWriter
+	n   int
+	err error // the first error of w
 }
+
+// planFlush is how much of the document a PlanWriter buffers before writing
+// it.
+const planFlush = 64 << 10
 
 // NewPlanWriter begins the JSON of a plan at time at on w.
 func NewPlanWriter(w io.Writer, at time.Time) *PlanWriter {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	pw := &PlanWriter{bw: bw, j: jsonWriter{w: bw}}
+	pw := &PlanWriter{w: w, j: jsonWriter{out: make([]byte, 0, planFlush+planFlush/4)}}
 	pw.j.raw("{\n  \"at\": ")
 	pw.j.str(at.UTC().Format(time.RFC3339Nano))
 	pw.j.raw(",\n  \"computers\": ")
@@ -70,10 +73,20 @@ func (pw *PlanWriter) Write(c *ComputerPlan) error {
 	pw.n++
 	pw.j.raw("\n    ")
 	pw.j.computer(c)
-	if _, err := pw.bw.Write(nil); err != nil { // bufio's error, once met, stays
-		return fmt.Errorf("resolver: writing the plan: %w", err)
+	if len(pw.j.out) >= planFlush {
+		pw.flush()
 	}
-	return nil
+	return pw.err
+}
+
+// flush writes what is buffered, unless w has failed already.
+func (pw *PlanWriter) flush() {
+	if pw.err == nil && len(pw.j.out) > 0 {
+		if _, err := pw.w.Write(pw.j.out); err != nil {
+			pw.err = fmt.Errorf("resolver: writing the plan: %w", err)
+		}
+	}
+	pw.j.out = pw.j.out[:0]
 }
 
 // Close ends the document and flushes what is buffered.
@@ -84,26 +97,22 @@ func (pw *PlanWriter) Close() error {
 		pw.j.raw("\n  ]")
 	}
 	pw.j.raw("\n}\n")
-	if err := pw.bw.Flush(); err != nil {
-		return fmt.Errorf("resolver: writing the plan: %w", err)
-	}
-	return nil
+	pw.flush()
+	return pw.err
 }
 
 type jsonWriter struct {
-	w      *bufio.Writer
-	buf    []byte
+	out    []byte // the document so far, since the last flush
 	acts   []action
 	losers []loserRec
 	idx    []int
 }
 
-func (j *jsonWriter) raw(s string) { j.w.WriteString(s) }
+func (j *jsonWriter) raw(s string) { j.out = append(j.out, s...) }
 
 // str writes s as encoding/json does: HTML-safe, invalid UTF-8 replaced.
 func (j *jsonWriter) str(s string) {
-	j.buf = appendJSONString(j.buf[:0], s)
-	j.w.Write(j.buf)
+	j.out = appendJSONString(j.out, s)
 }
 
 func (j *jsonWriter) field(indent, name, value string, last bool) {
