@@ -127,8 +127,13 @@ func TestFollowAcrossProcesses(t *testing.T) {
 				out.WriteString(lines.Text() + "\n")
 				ready = strings.HasPrefix(lines.Text(), "fleetstore-follow-ready")
 			}
-			require.True(t, ready, "the child never got ready:\n%s%s", out.String(), stderr.String())
+			if !ready {
+				cmd.Wait() // its stderr is read whole
+				t.Fatalf("the child never got ready:\n%s%s", out.String(), stderr.String())
+			}
+			drained := make(chan struct{})
 			go func() { // the rest of its output, so that it never blocks
+				defer close(drained)
 				for lines.Scan() {
 					out.WriteString(lines.Text() + "\n")
 				}
@@ -137,7 +142,9 @@ func TestFollowAcrossProcesses(t *testing.T) {
 			rev, err := editor.Apply(ctx, Change{Base: editor.Revision(), Actor: "alice", Ops: ops})
 			require.NoError(t, err)
 			require.Equal(t, want, rev)
-			require.NoError(t, cmd.Wait(), "the child:\n%s%s", out.String(), stderr.String())
+			<-drained // the child ended: its output is read whole before Wait
+			err = cmd.Wait()
+			require.NoError(t, err, "the child:\n%s%s", out.String(), stderr.String())
 
 			got, err := os.ReadFile(planPath)
 			require.NoError(t, err)
