@@ -181,4 +181,26 @@
 // all such computers (their losers kept once), and each computer ranks afresh
 // only the items its own targets (tags, groups, filters, ...) add candidates
 // to; the result is the same as planning each computer alone.
+//
+// # A fleet that changes
+//
+// A Planner never changes: Update makes the planner of the changed fleet,
+// sharing what did not change, while sessions keep planning from the old
+// one. Touched says which computers' plans may differ, Replan plans them
+// again and keeps every other computer's plan, and Diff is the what-if:
+//
+//	q, err := p.Update(next, resolver.Changes{Deployments: []string{"7zip-contoso"}})
+//	ids, all, err := q.Touched(ctx, p, ch)
+//	after, err := q.Replan(ctx, before, resolver.Session{}, ids, all)
+//	d := resolver.Diff(before, after)
+//
+// A change of computers' inventory re-evaluates those computers' filters
+// only; a change of deployments recompiles the table (no filter already
+// compiled, none evaluated again on unchanged computers) and replans the
+// computers the deployments' targets select before or after; a change of
+// tenants, persons, groups or agreements rebuilds the target index and
+// replans the computers it reaches (a tenant's subtree, a person's or an
+// agreement's tenant, a group's members); a change of software, tasks or
+// settings replans every computer. The result is the plan a planner built
+// from scratch makes (TestUpdateEqualsRebuild).
 package resolver

@@ -150,4 +150,26 @@
 // cross-tenant all-computers and filter targets, once per distinct target
 // whatever the number of deployments sharing it. Each distinct filter is
 // evaluated at most once per computer for the life of the Matcher.
+//
+// # A fleet that changes
+//
+// An Index and a Matcher never change; a changed fleet gets new ones that
+// share what did not change:
+//
+//	ix2, err := ix.Update(next, targets.Changes{Computers: []string{"pc-01"}}) // next: the fleet after the change
+//	m2, err := m.Update(ix2, deployments)                                      // the deployments of next
+//	ids, all, err := m2.Touched(ctx, m, ch)                                    // whose matches may differ
+//
+// Changes lists, by id, what a change put or deleted, section by section
+// (the fleet store's operations map onto it one to one); the other entities
+// of next must be those of the old fleet, computers at their places. A
+// change of computers' inventory (software, OS, online, attributes, UPNs
+// that keep the primary person) shares every lookup and costs O(changed
+// computers); a change of deployments recompiles the targets (O(deployments))
+// but no filter already known; other changes build the lookups again
+// (O(fleet)). Along the updates a filter keeps its slot, and what it found on
+// a computer that did not change is shared, not evaluated again (unless
+// tenants changed or a computer was deleted, which start the results
+// afresh). Matchers updated from one matcher in two ways (a preview and an
+// apply) stay apart.
 package targets
