@@ -251,11 +251,18 @@ func (x *runCtx) executeSoftware(i int, a Action) error {
 	if err := x.setAction(i, a); err != nil {
 		return err
 	}
+	installerPath, reason, msg, err := x.fetchInstaller(i, sw, &a) // installer.go
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		return x.failAction(i, a, reason, msg, "")
+	}
 	for k, st := range steps {
 		if st.what == "uninstall" && !present && k < len(steps)-1 {
 			continue // already gone: an earlier attempt removed it
 		}
-		res, err := x.runScript(scriptRun{index: i, what: st.what, script: st.script, params: x.softwareParams(sw, &a, st)})
+		res, err := x.runScript(scriptRun{index: i, what: st.what, script: st.script, params: withInstaller(x.softwareParams(sw, &a, st), installerPath)})
 		if err != nil {
 			if isStop(err) {
 				return err
