@@ -54,7 +54,7 @@ type restartableAgent struct {
 	reboots int
 }
 
-func startRestartableAgent(t *testing.T, tenant string) *restartableAgent {
+func startRestartableAgent(t *testing.T, tenant string, env ...string) *restartableAgent {
 	t.Helper()
 	bin, err := agentBin.Path()
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func startRestartableAgent(t *testing.T, tenant string) *restartableAgent {
 	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/agent"
 	ra.args = []string{bin, "-server", url, "-ca", ca, "-state", filepath.Join(dir, "state.json"),
 		"-root", ra.root, "-backoff-min", "50ms", "-backoff-max", "200ms"}
-	ra.env = append(os.Environ(), "IMMY_AGENT_TOKEN="+token, "IMMY_HOST_ROOT="+ra.root)
+	ra.env = append(append(os.Environ(), "IMMY_AGENT_TOKEN="+token, "IMMY_HOST_ROOT="+ra.root), env...)
 	ra.start()
 	t.Cleanup(ra.stop)
 	ra.id = ra.waitOnline().AgentID
