@@ -107,7 +107,7 @@ type fleetView struct {
 	planner   *resolver.Planner
 	cat       *resolver.Catalogue
 	fleet     *immy.Fleet
-	computers map[string]*immy.Computer
+	cindex    map[string]int // computer id -> its place in fleet.Computers; shared by revisions that keep the places
 	tenants   map[string]*immy.Tenant
 	software  map[string]*immy.Software
 	tasks     map[string]*immy.Task
@@ -279,7 +279,8 @@ func (e *Engine) validate(req *Request) error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format+": %w", append([]any{field}, append(args, immy.ErrInvalid)...)...))
 	}
-	c, ok := e.computers[req.Computer]
+	c := e.computer(req.Computer)
+	ok := c != nil
 	if !ok {
 		errs = append(errs, fmt.Errorf("computer: unknown computer %q: %w", req.Computer, immy.ErrNotFound))
 	}

@@ -79,7 +79,7 @@ func TestFailurePaths(t *testing.T) {
 		{
 			name:   "script times out",
 			fault:  immytest.Fault{Match: `install("Phone"`, Effect: immytest.FaultHang},
-			tune:   func(c *Config) { c.ScriptTimeout = 20 * time.Millisecond },
+			tune:   func(c *Config) { c.ScriptTimeout = 500 * time.Millisecond }, // the others finish well within it, under -race on a loaded machine too
 			status: PartiallyPassed,
 			want: []string{
 				"app:install:complete:success:verified",

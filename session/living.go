@@ -45,7 +45,7 @@ type Learned struct {
 // FleetSource's current revision.
 func firstView(cfg *Config) (*fleetView, error) {
 	if cfg.Fleet == nil {
-		return newView(cfg.Planner, 0), nil
+		return newView(cfg.Planner, 0, nil), nil
 	}
 	f, rev := cfg.Fleet.Snapshot()
 	p := cfg.Planner
@@ -55,7 +55,7 @@ func firstView(cfg *Config) (*fleetView, error) {
 			return nil, fmt.Errorf("session: fleet revision %d: %w", rev, err)
 		}
 	}
-	return newView(p, rev), nil
+	return newView(p, rev, nil), nil
 }
 
 // planFleet makes the planner of a revision of the fleet.
@@ -74,20 +74,26 @@ func planFleet(cfg *Config, f *immy.Fleet) (*resolver.Planner, error) {
 	return resolver.NewPlanner(ix, cat, resolver.Config{})
 }
 
-// newView indexes the planner's fleet.
-func newView(p *resolver.Planner, rev int64) *fleetView {
+// newView indexes the planner's fleet; prev, when not nil, is the view of
+// an earlier revision, whose index of computers is shared when every
+// computer kept its place (most revisions: inventories and edits).
+func newView(p *resolver.Planner, rev int64, prev *fleetView) *fleetView {
 	cat := p.Catalogue()
 	f := cat.Fleet()
 	v := &fleetView{
 		rev: rev, planner: p, cat: cat, fleet: f,
-		computers: make(map[string]*immy.Computer, len(f.Computers)),
 		tenants:   make(map[string]*immy.Tenant, len(f.Tenants)),
 		software:  make(map[string]*immy.Software, len(f.Software)),
 		tasks:     make(map[string]*immy.Task, len(f.Tasks)),
 		deps:      make(map[string]*immy.Deployment, len(f.Deployments)),
 	}
-	for i := range f.Computers {
-		v.computers[f.Computers[i].ID] = &f.Computers[i]
+	if prev != nil && samePlaces(prev.fleet.Computers, f.Computers) {
+		v.cindex = prev.cindex
+	} else {
+		v.cindex = make(map[string]int, len(f.Computers))
+		for i := range f.Computers {
+			v.cindex[f.Computers[i].ID] = i
+		}
 	}
 	for i := range f.Tenants {
 		v.tenants[f.Tenants[i].ID] = &f.Tenants[i]
@@ -103,6 +109,27 @@ func newView(p *resolver.Planner, rev int64) *fleetView {
 	}
 	v.secrets = newRedactor(fleetSecrets(f))
 	return v
+}
+
+// computer returns the computer of the view's fleet, nil when it has none.
+func (v *fleetView) computer(id string) *immy.Computer {
+	if i, ok := v.cindex[id]; ok {
+		return &v.fleet.Computers[i]
+	}
+	return nil
+}
+
+// samePlaces reports whether every computer of next has its place in old.
+func samePlaces(old, next []immy.Computer) bool {
+	if len(old) != len(next) {
+		return false
+	}
+	for i := range next {
+		if old[i].ID != next[i].ID {
+			return false
+		}
+	}
+	return true
 }
 
 // current returns the Engine of the fleet's current revision: e's own
@@ -126,7 +153,7 @@ func (e *Engine) current() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: fleet revision %d: %w", rev, err)
 	}
-	l := &Engine{engineCore: e.engineCore, fleetView: newView(p, rev)}
+	l := &Engine{engineCore: e.engineCore, fleetView: newView(p, rev, prev.fleetView)}
 	e.latest.Store(l)
 	return l, nil
 }

@@ -107,7 +107,8 @@ func TestLivingUpdateEqualsRebuild(t *testing.T) {
 		require.NoError(t, err, "step %d: the update path, not a rebuild", step)
 		fresh, err := planFleet(&e.cfg, next)
 		require.NoError(t, err)
-		for _, c := range next.Computers {
+		for i, c := range next.Computers {
+			require.Same(t, &next.Computers[i], cur.computer(c.ID), "step %d: the revision's own computer", step)
 			gd, gp, gerr := cur.planner.Decide(ctx, c.ID, resolver.Session{})
 			wd, wp, werr := fresh.Decide(ctx, c.ID, resolver.Session{})
 			require.Equal(t, werr, gerr)

@@ -61,7 +61,7 @@ func (e *Engine) drive(ctx context.Context, s *sess) outcome {
 		return x.conclude(&stageFailure{reason: ReasonResolutionFailed, err: err})
 	}
 	e = v
-	x := &runCtx{e: e, s: s, ctx: ctx, comp: e.computers[s.req.Computer]}
+	x := &runCtx{e: e, s: s, ctx: ctx, comp: e.computer(s.req.Computer)}
 	if x.comp == nil {
 		// deleted from the fleet since the session was started
 		return x.conclude(&stageFailure{reason: ReasonResolutionFailed,

@@ -298,7 +298,7 @@ func (e *Engine) wakeLocked(s *sess) {
 // which of its pathways it had found offline, and its session pending
 // connectivity is queued again and continues where it stopped.
 func (e *Engine) Connected(computer string) {
-	if c, ok := e.latest.Load().computers[computer]; ok {
+	if c := e.latest.Load().computer(computer); c != nil {
 		e.forgetPathways(c)
 	}
 	e.reachable(computer)
