@@ -103,16 +103,16 @@ type Engine struct {
 
 // fleetView is one revision of the fleet, indexed (living.go).
 type fleetView struct {
-	rev       int64 // the FleetSource's revision; 0 without one
-	planner   *resolver.Planner
-	cat       *resolver.Catalogue
-	fleet     *immy.Fleet
-	cindex    map[string]int // computer id -> its place in fleet.Computers; shared by revisions that keep the places
-	tenants   map[string]*immy.Tenant
-	software  map[string]*immy.Software
-	tasks     map[string]*immy.Task
-	deps      map[string]*immy.Deployment
-	secrets   redactor // every password value of the fleet: for errors that belong to no task
+	rev      int64 // the FleetSource's revision; 0 without one
+	planner  *resolver.Planner
+	cat      *resolver.Catalogue
+	fleet    *immy.Fleet
+	cindex   map[string]int // computer id -> its place in fleet.Computers; shared by revisions that keep the places
+	tenants  map[string]*immy.Tenant
+	software map[string]*immy.Software
+	tasks    map[string]*immy.Task
+	deps     map[string]*immy.Deployment
+	secrets  redactor // every password value of the fleet: for errors that belong to no task
 }
 
 // engineCore is the state of an Engine: its sessions, queue and journal.

@@ -82,10 +82,10 @@ func newView(p *resolver.Planner, rev int64, prev *fleetView) *fleetView {
 	f := cat.Fleet()
 	v := &fleetView{
 		rev: rev, planner: p, cat: cat, fleet: f,
-		tenants:   make(map[string]*immy.Tenant, len(f.Tenants)),
-		software:  make(map[string]*immy.Software, len(f.Software)),
-		tasks:     make(map[string]*immy.Task, len(f.Tasks)),
-		deps:      make(map[string]*immy.Deployment, len(f.Deployments)),
+		tenants:  make(map[string]*immy.Tenant, len(f.Tenants)),
+		software: make(map[string]*immy.Software, len(f.Software)),
+		tasks:    make(map[string]*immy.Task, len(f.Tasks)),
+		deps:     make(map[string]*immy.Deployment, len(f.Deployments)),
 	}
 	if prev != nil && samePlaces(prev.fleet.Computers, f.Computers) {
 		v.cindex = prev.cindex
