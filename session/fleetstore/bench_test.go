@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/immytest"
+	"github.com/immyoss/engine/resolver"
 )
 
 // BenchmarkApplyChanges writes 1,000 computers' inventories (their detected
@@ -76,4 +78,43 @@ func BenchmarkApplyDeploymentEdit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPreviewEdit previews one admin edit (a single-tenant
+// deployment's desired state) on a fleet of 10,000 computers on SQLite:
+// "whole" plans the fleet before and after (PreviewChange), "updated"
+// updates a planner of the current revision and plans again what the edit
+// touches (PreviewOn).
+//
+//	go test -run '^$' -bench BenchmarkPreviewEdit -benchmem ./session/fleetstore/
+func BenchmarkPreviewEdit(b *testing.B) {
+	ctx := context.Background()
+	f := immytest.Generate(immytest.FleetScale(10_000))
+	s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "immy.db"), Config{})
+	require.NoError(b, err)
+	defer s.Close()
+	importFleet(b, s, f)
+	i := slices.IndexFunc(f.Deployments, func(d immy.Deployment) bool {
+		return d.Target.Tenant != "" && d.Desired != 0 && d.Desired != immy.DesiredUninstalled
+	})
+	require.GreaterOrEqual(b, i, 0)
+	d := f.Deployments[i]
+	d.Desired, d.Version = immy.DesiredUninstalled, immy.Version{}
+	ch := Change{Base: s.Revision(), Actor: "bench", Ops: []Op{PutDeployment(d)}}
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.PreviewChange(ctx, ch, resolver.Config{}, resolver.Session{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("updated", func(b *testing.B) {
+		pl, err := s.Planned(ctx, resolver.Config{}, resolver.Session{})
+		require.NoError(b, err)
+		for b.Loop() {
+			if _, _, err := s.PreviewOn(ctx, ch, pl); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
