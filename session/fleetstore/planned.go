@@ -17,10 +17,10 @@ import (
 type Planned struct {
 	Revision int64       // the revision planned
 	Fleet    *immy.Fleet // the fleet planned
-	Planner *resolver.Planner
-	Plan    *resolver.Plan
-	Session resolver.Session
-	cfg     resolver.Config
+	Planner  *resolver.Planner
+	Plan     *resolver.Plan
+	Session  resolver.Session
+	cfg      resolver.Config
 }
 
 // Planned plans the store's current fleet for session s with cfg (a zero
