@@ -28,7 +28,10 @@
 // [Store.Preview] answers what a change would do before it is applied: the
 // plans of the fleet before and after, and their [resolver.Diff];
 // [Store.PreviewChange] also lists the entities it would create, update and
-// delete. [Store.SourceChange] makes the change that brings a whole fleet (a
+// delete. Both plan the whole fleet twice; [Store.PreviewOn] previews
+// against a [Planned] the caller keeps (a planner of the current revision
+// and its plan), updating it with what the change writes and planning again
+// only the computers it touches, with the same result. [Store.SourceChange] makes the change that brings a whole fleet (a
 // fleet file) into the store as one source's: it deletes only what that
 // source created, never overwrites a computer that an agent found, and
 // writes a computer's inventory only when it creates the computer (in
