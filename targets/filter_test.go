@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -67,10 +68,10 @@ func TestFilterEval(t *testing.T) {
 			require.Equal(t, tc.native, f.Native(), "Native")
 			require.Equal(t, tc.lang, f.Language())
 			require.Equal(t, tc.src, f.Source())
-			got, err := f.Eval(context.Background(), Env{Computer: testComputer, Tenant: testTenant})
+			got, err := f.Eval(longCtx(t), Env{Computer: testComputer, Tenant: testTenant})
 			require.NoError(t, err)
 			require.Equal(t, tc.want, got)
-			vm, err := f.evalVM(context.Background(), testComputer, testTenant)
+			vm, err := f.evalVM(longCtx(t), testComputer, testTenant)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, vm, "VM")
 		})
@@ -391,7 +392,7 @@ func TestLuaNativeAgreesWithVM(t *testing.T) {
 		native++
 		for i := range cs {
 			tn := tenantOf(ts, cs[i].Tenant)
-			want, err := f.evalVM(context.Background(), &cs[i], tn)
+			want, err := f.evalVM(longCtx(t), &cs[i], tn)
 			require.NoError(t, err, src)
 			got, decided := f.evalNative(&cs[i], tn)
 			require.True(t, decided, src)
@@ -433,4 +434,13 @@ func TestCut(t *testing.T) {
 	require.Equal(t, snippetWidth+6, len(got))
 	require.Equal(t, "short", cut("  short", 3))
 	require.Equal(t, fmt.Sprint(len([]rune(cut(strings.Repeat("é", 100), 1)))), fmt.Sprint(snippetWidth+3))
+}
+
+// longCtx is a context with a deadline of its own, long enough for a Lua
+// filter's VM on a loaded machine under the race detector (without one, a
+// run gets DefaultLuaTimeout).
+func longCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

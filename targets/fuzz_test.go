@@ -77,7 +77,7 @@ func FuzzCompileLua(f *testing.F) {
 		if !decided {
 			return // left to the VM: what it says is the answer
 		}
-		vm, err := flt.evalVM(context.Background(), testComputer, testTenant)
+		vm, err := flt.evalVM(longCtx(t), testComputer, testTenant)
 		if err != nil || got != vm {
 			t.Fatalf("%q: native %v, VM %v %v", src, got, vm, err)
 		}
