@@ -131,7 +131,7 @@ func (s *Server) handshake(ws *websocket.Conn, remote string) (*conn, error) {
 	old := s.conns[rec.ID]
 	s.conns[rec.ID] = c
 	st := &Status{
-		AgentID: rec.ID, Tenant: rec.Tenant, Online: true, Ephemeral: rec.Ephemeral, ConnectedAt: now, LastSeen: now,
+		AgentID: rec.ID, Tenant: rec.Tenant, Online: true, Ephemeral: rec.Ephemeral, TokenID: rec.TokenID, ConnectedAt: now, LastSeen: now,
 		RemoteAddr: remote, Version: h.Version, OS: h.OS, Arch: h.Arch, Identity: id,
 	}
 	s.status[rec.ID] = st

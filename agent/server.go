@@ -95,7 +95,8 @@ type Status struct {
 	Tenant      string
 	Online      bool
 	Ephemeral   bool
-	Gone        bool // its record was deleted: revoked, or an ephemeral agent that said bye
+	TokenID     string // the install token it enrolled with (agent/ephemeral binds a bootstrapped agent by it)
+	Gone        bool   // its record was deleted: revoked, or an ephemeral agent that said bye
 	ConnectedAt time.Time
 	LastSeen    time.Time // the last message received
 	RemoteAddr  string
