@@ -247,15 +247,34 @@ func TestEndToEnd(t *testing.T) {
 	bin, err := binaries()
 	require.NoError(t, err)
 	dir := t.TempDir()
-	files := filepath.Join(dir, "files")
-	require.NoError(t, os.MkdirAll(files, 0o755))
-	fleetFile := filepath.Join(dir, "fleet.yaml")
-	require.NoError(t, os.WriteFile(fleetFile, []byte(strings.ReplaceAll(e2eFleet, "DIR", files)), 0o644))
+	fleetFile, files := writeE2EFleet(t, dir)
 	dataDir := filepath.Join(dir, "data")
 	port := freePort(t)
 	s := startServer(t, bin, dataDir, port, "--fleet", fleetFile)
 	require.NotEmpty(t, s.admin, "the first start prints an admin token")
+	scenario(t, bin, dir, files, s, s, func() *server {
+		s2 := startServer(t, bin, dataDir, port)
+		require.Empty(t, s2.admin, "the admin token is shown at the first start only")
+		s2.admin = s.admin
+		return s2
+	})
+}
 
+func writeE2EFleet(t *testing.T, dir string) (fleetFile, files string) {
+	files = filepath.Join(dir, "files")
+	require.NoError(t, os.MkdirAll(files, 0o755))
+	fleetFile = filepath.Join(dir, "fleet.yaml")
+	require.NoError(t, os.WriteFile(fleetFile, []byte(strings.ReplaceAll(e2eFleet, "DIR", files)), 0o644))
+	return fleetFile, files
+}
+
+// scenario enrols an agent with worker (the process the agent connects
+// to), runs the sessions through api (the process the API calls go to:
+// worker itself, or another process over the same database), kills worker
+// with SIGKILL mid-action and has restart start it again.
+func scenario(t *testing.T, bin, dir, files string, worker, apiSrv *server, restart func() *server) {
+	s := apiSrv
+	port := worker.port()
 	// health and readiness
 	var st map[string]any
 	require.Equal(t, 200, call(t, s.url, "", "GET", "/healthz", nil, &st))
@@ -274,7 +293,7 @@ func TestEndToEnd(t *testing.T) {
 	defer stopAgent()
 	agentLog := &lockedWriter{w: &bytes.Buffer{}}
 	agent := exec.CommandContext(agentCtx, filepath.Join(bin, "immy-agent"),
-		"--server", "wss://localhost:"+fmt.Sprint(port)+"/agent", "--token", it.Token, "--pin", certPin(t, dataDir),
+		"--server", "wss://localhost:"+port+"/agent", "--token", it.Token, "--pin", certPin(t, worker.dataDir),
 		"--state", filepath.Join(dir, "agent-state.json"), "--backoff-max", "500ms")
 	agent.Stdout, agent.Stderr = agentLog, agentLog
 	require.NoError(t, agent.Start())
@@ -319,20 +338,25 @@ func TestEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(ev.Data, &rec)
 		return !(ev.Type == "action" && rec.Action != nil && rec.Action.Planned.Item == "slow" && rec.Action.Status == "performing")
 	})
-	require.False(t, ended, "the session ended before its slow action ran")
+	if ended {
+		var rep map[string]any
+		call(t, s.url, s.admin, "GET", "/api/sessions/"+sessionID, nil, &rep)
+		t.Fatalf("the session ended before its slow action ran: %v\nworker:\n%s", rep, worker.stderr)
+	}
 
 	// the change is made (the script writes first, then sleeps): kill the server
 	require.Eventually(t, func() bool {
 		_, err := os.Stat(filepath.Join(files, "slow.version"))
 		return err == nil
 	}, 10*time.Second, 50*time.Millisecond)
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGKILL))
-	_ = s.cmd.Wait()
+	require.NoError(t, worker.cmd.Process.Signal(syscall.SIGKILL))
+	_ = worker.cmd.Wait()
 
 	// started again, the session resumes; its stream goes on from the last event seen
-	s2 := startServer(t, bin, dataDir, port)
-	require.Empty(t, s2.admin, "the admin token is shown at the first start only")
-	s2.admin = s.admin
+	s2 := restart()
+	if apiSrv != worker {
+		s2 = apiSrv
+	}
 	_, ended = follow(t, s2, sessionID, last, func(sseEvent) bool { return true })
 	require.True(t, ended, "the resumed session ends:\n%s", s2.stderr)
 	var final struct {
@@ -379,4 +403,8 @@ func TestEndToEnd(t *testing.T) {
 	// graceful shutdown
 	require.NoError(t, s2.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, s2.cmd.Wait(), "%s", s2.stderr)
+}
+
+func (s *server) port() string {
+	return s.url[strings.LastIndex(s.url, ":")+1:]
 }

@@ -78,6 +78,7 @@ type Core struct {
 	gens []*gen     // oldest first; the last is current
 
 	post         postponer
+	router       *router
 	presence     chan func(context.Context)
 	presenceDone chan struct{}
 }
@@ -150,6 +151,10 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 			return nil, err
 		}
 	}
+	c.router.own = c.Queue
+	if err := c.migratePresence(ctx); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	c.Journal = newJournal(js, c)
 	c.Agents = agent.NewServer(agent.Config{
 		Store:    c.Tokens,
@@ -161,6 +166,9 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 }
 
 func (c *Core) queueConfig(q durable.Config) durable.Config {
+	c.router = &router{c: c, name: QueueName(c.cfg.ClientID), qcfg: q}
+	c.router.qcfg.FetchPollInterval = c.cfg.FetchPoll
+	q.Queue = c.router.name
 	q.ClientID = c.cfg.ClientID
 	q.Workers = c.cfg.MaxRunning
 	q.FetchPollInterval = c.cfg.FetchPoll
@@ -176,7 +184,18 @@ func (c *Core) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Queue.Start(ctx, g.engine)
+	if err := c.Queue.Start(ctx, g.engine); err != nil {
+		return err
+	}
+	go c.heartbeat(ctx)
+	go c.refresh(ctx)
+	go func() {
+		// the revisions other processes write: their edits, their agents
+		if err := c.Fleet.Follow(ctx, fleetstore.FollowConfig{}); err != nil {
+			c.log.Warn("fleet store not followed", "err", err)
+		}
+	}()
+	return nil
 }
 
 // tenantOf is the agent server's Config.Tenant: only agents of a
@@ -263,7 +282,7 @@ func (c *Core) build(ctx context.Context, force bool) (*gen, error) {
 	}
 	engine, err := session.New(session.Config{
 		Planner: planner, Runner: c.Agents, Runners: c.cfg.Runners,
-		Journal: c.Journal, Dispatcher: c.Queue, Notifier: &c.post,
+		Journal: c.Journal, Dispatcher: c.router, Notifier: &c.post,
 		MaxRunning: c.cfg.MaxRunning, ScriptTimeout: c.cfg.ScriptTimeout,
 	})
 	if err != nil {
@@ -274,6 +293,24 @@ func (c *Core) build(ctx context.Context, force bool) (*gen, error) {
 	c.Queue.SetEngine(engine)
 	c.retire(ctx)
 	return g, nil
+}
+
+// refresh keeps the engine River works with at most rebuildAfter behind
+// the fleet, whoever changed it (this process, or another one, whose
+// revisions Follow loads).
+func (c *Core) refresh(ctx context.Context) {
+	t := time.NewTicker(rebuildAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.current(ctx); err != nil {
+				c.log.Warn("engine not rebuilt", "err", err)
+			}
+		}
+	}
 }
 
 // retire closes the old generations that have nothing left to work.
@@ -340,6 +377,13 @@ func (c *Core) Close(ctx context.Context) error {
 	}
 	c.gens = nil
 	c.mu.Unlock()
+	if c.router != nil {
+		c.router.mu.Lock()
+		for _, q := range c.router.others {
+			errs = append(errs, q.Close(ctx))
+		}
+		c.router.mu.Unlock()
+	}
 	if c.Agents != nil {
 		errs = append(errs, c.Agents.Close())
 	}

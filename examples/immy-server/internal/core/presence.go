@@ -59,9 +59,11 @@ func (c *Core) writeStatus(ctx context.Context, s agent.Status) {
 		c.OnAgent(s)
 	}
 	if s.Gone {
+		c.markAgent(ctx, s.AgentID, false)
 		c.putPresence(ctx, s.AgentID, false, s.LastSeen)
 		return
 	}
+	c.markAgent(ctx, s.AgentID, s.Online)
 	if s.Online {
 		if err := c.ensureComputer(ctx, s); err != nil {
 			log.Error("agent's computer not added to the fleet", "err", err)
@@ -73,7 +75,7 @@ func (c *Core) writeStatus(ctx context.Context, s agent.Status) {
 		return
 	}
 	c.refreshInventory(ctx, s.AgentID)
-	if e, err := c.Engine(ctx); err == nil {
+	if e, err := c.EngineFor(ctx, s.AgentID); err == nil {
 		e.SetPathwayOnline(s.AgentID, "", true)
 		e.Connected(s.AgentID)
 	}
