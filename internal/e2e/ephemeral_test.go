@@ -3,11 +3,14 @@
 package e2e_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,9 @@ import (
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/installer"
 	"github.com/immyoss/engine/plugins"
+	"github.com/immyoss/engine/resolver"
+	"github.com/immyoss/engine/session"
+	"github.com/immyoss/engine/targets"
 )
 
 // The ephemeral agent bootstrap end to end (issue 22): a computer reached
@@ -114,4 +120,78 @@ func findCached(t *testing.T, sum string) string {
 	}
 	t.Fatalf("no cache directory of %s", sum)
 	return ""
+}
+
+// A session on an RMM-only computer whose scripts are longer than the RMM
+// is trusted with: the pathway's ephemeral.Runner bootstraps the agent once,
+// at the session's first such script (the inventory), and the session's
+// inventory, detection, install and verification run through it.
+func TestSessionThroughEphemeralAgent(t *testing.T) {
+	requireSh(t)
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		t.Skip("no dpkg on this machine")
+	}
+	bin, err := agentBin.Path()
+	require.NoError(t, err)
+	binary, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	sum := sha256.Sum256(binary)
+	dl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(binary) }))
+	defer dl.Close()
+	srv := agent.NewServer(agent.Config{})
+	mux := http.NewServeMux()
+	mux.Handle("/agent", srv)
+	hs := httptest.NewUnstartedServer(mux)
+	hs.StartTLS()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	pinSum := sha256.Sum256(hs.Certificate().Raw)
+	b, err := ephemeral.New(ephemeral.Config{Server: srv, URL: "wss" + strings.TrimPrefix(hs.URL, "https") + "/agent",
+		Pin: hex.EncodeToString(pinSum[:]), Binary: immy.Installer{URL: dl.URL + "/immy-agent", SHA256: hex.EncodeToString(sum[:])},
+		Wait: 30 * time.Second, Poll: 50 * time.Millisecond})
+	require.NoError(t, err)
+
+	in, c, _ := rmmComputer(t, nil, nil)
+	apps := t.TempDir()
+	f := rmmFleet(t, c, apps)
+	lookup := func(id string) (immy.Computer, bool) {
+		for _, x := range f.Computers {
+			if x.ID == id {
+				return x, true
+			}
+		}
+		return immy.Computer{}, false
+	}
+	runner := &ephemeral.Runner{Bootstrapper: b, RMM: &plugins.IntegrationRunner{Instance: in, Computer: lookup}, Computer: lookup,
+		MaxRMMTimeout: 10 * time.Second}
+	t.Cleanup(func() { runner.Release() })
+	cat, err := resolver.NewCatalogue(f)
+	require.NoError(t, err)
+	ix, err := targets.NewIndex(f, targets.Config{At: f.At})
+	require.NoError(t, err)
+	planner, err := resolver.NewPlanner(ix, cat, resolver.Config{})
+	require.NoError(t, err)
+	engine, err := session.New(session.Config{Planner: planner, Runners: map[string]immy.ScriptRunner{"local-rmm": runner}, ScriptTimeout: 30 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		engine.Close(ctx)
+	})
+
+	rep, events := run(t, engine, session.Request{ID: "via-agent", Computer: c.ID})
+	require.Equal(t, session.Passed, rep.Status, "%s %s\n%+v", rep.Reason, rep.Message, outcomes(rep.Actions))
+	require.Equal(t, 1, runner.Started(), "one agent for the whole session")
+	require.Equal(t, "3.1\n", readFile(t, filepath.Join(apps, "acme-notes.version")))
+	require.Contains(t, logLines(events, 0), "installed acme-notes 3.1")
+	var ephemeralAgents int
+	for _, st := range srv.Agents() {
+		if st.Ephemeral && st.Online {
+			ephemeralAgents++
+		}
+	}
+	require.Equal(t, 1, ephemeralAgents)
+	require.NoError(t, runner.Release())
 }
