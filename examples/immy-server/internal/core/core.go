@@ -81,6 +81,7 @@ type Core struct {
 	router       *router
 	presence     chan func(context.Context)
 	presenceDone chan struct{}
+	invSem       chan struct{} // bounds the inventory reads under way
 }
 
 // gen is a planner and an engine over one revision of the fleet.

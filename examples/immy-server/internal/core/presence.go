@@ -20,7 +20,8 @@ import (
 // StartPresence starts the goroutine that writes what agents report into
 // the fleet store, one report at a time; it ends with ctx.
 func (c *Core) StartPresence(ctx context.Context) {
-	c.presence = make(chan func(context.Context), 4096)
+	c.presence = make(chan func(context.Context), 16384)
+	c.invSem = make(chan struct{}, 16)
 	c.presenceDone = make(chan struct{})
 	go func() {
 		defer close(c.presenceDone)
@@ -74,8 +75,13 @@ func (c *Core) writeStatus(ctx context.Context, s agent.Status) {
 	if !s.Online {
 		return
 	}
-	c.refreshInventory(ctx, s.AgentID)
-	if e, err := c.EngineFor(ctx, s.AgentID); err == nil {
+	go func() {
+		// inventory reads wait on the agent: never hold presence up for them
+		c.invSem <- struct{}{}
+		defer func() { <-c.invSem }()
+		c.refreshInventory(ctx, s.AgentID)
+	}()
+	if e, err := c.Engine(ctx); err == nil {
 		e.SetPathwayOnline(s.AgentID, "", true)
 		e.Connected(s.AgentID)
 	}
@@ -140,7 +146,7 @@ func (c *Core) refreshInventory(ctx context.Context, computer string) {
 	if _, ok := c.Agents.Status(computer); !ok {
 		return // not an agent of this process
 	}
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	inv, err := c.Agents.Inventory(rctx, computer)
 	if err != nil {
