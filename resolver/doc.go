@@ -176,7 +176,24 @@
 // Plans never hold parameter values, so password parameters cannot leak into
 // them. To keep a plan of 100,000 computers small, a ComputerPlan stores its
 // records encoded (a few bytes an action, no pointers) and spells them out in
-// Decisions and Actions. Plan works through the computers by tenant and kind:
+// Decisions and Actions. The records hold everything decided, the losers
+// with the rules they lost on included: reading a plan decides nothing again,
+// and each call allocates only the slices it returns (a few per computer).
+//
+// A caller that goes through a whole fleet's plan once (to write it, to sum
+// it up) need not hold it whole: PlanEach yields the computers' plans one at
+// a time, sorted by id, planned concurrently a window ahead of the loop;
+// PlanWriter writes the JSON of such a stream, and Planner.WriteJSON plans and
+// writes in one call, the same bytes as Plan.WriteJSON:
+//
+//	for cp, err := range p.PlanEach(ctx, resolver.Session{}) {
+//		if err != nil {
+//			return err
+//		}
+//		changes += countChanges(cp.Actions())
+//	}
+//
+// Plan works through the computers by tenant and kind:
 // the deployments that select a computer by these alone are ranked once for
 // all such computers (their losers kept once), and each computer ranks afresh
 // only the items its own targets (tags, groups, filters, ...) add candidates

@@ -90,3 +90,37 @@ func ExampleNewPlanner() {
 	// lost: chrome-latest on scope
 	// update chrome 119.0.6045.105 -> 120.0.6099.71
 }
+
+// PlanEach streams a whole fleet's plan: each computer's plan as it is
+// ready, by id, so that a summary of 100,000 computers never holds them all.
+func ExamplePlanner_PlanEach() {
+	f := exampleMSP()
+	cat, err := resolver.NewCatalogue(f)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ix, err := targets.NewIndex(f, targets.Config{At: f.At})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	planner, err := resolver.NewPlanner(ix, cat, resolver.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	changes := map[resolver.ActionKind]int{}
+	for cp, err := range planner.PlanEach(context.Background(), resolver.Session{}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, a := range cp.Actions() {
+			changes[a.Action]++
+		}
+	}
+	fmt.Println("install:", changes[resolver.ActionInstall], "update:", changes[resolver.ActionUpdate], "uninstall:", changes[resolver.ActionUninstall])
+	// Output:
+	// install: 1 update: 2 uninstall: 1
+}
