@@ -12,49 +12,77 @@ import (
 	"github.com/immyoss/engine/session"
 )
 
-// On SQLite, an action record, two for every action a session runs and most
-// of a journal, is kept in a compact binary form instead of its JSON: a
-// third of the bytes to write and sync, and less work to make. A body's
-// first byte tells its encoding, so that rows written by earlier versions
-// (JSON, whose first byte is '{') replay as they are, with no migration:
+// On SQLite, an action record (two for every action a session runs, most of
+// a journal) and a plan record are kept in a compact binary form instead of
+// their JSON: a third of the bytes to write and sync, and less work to
+// make. A body's first byte tells its encoding, so that rows written by
+// earlier versions (JSON, whose first byte is '{') replay as they are, with
+// no migration:
 //
 //	'{'   JSON, as encoding/json writes the record (every record on
-//	      PostgreSQL, whose body column is json; every record but the
-//	      action records on SQLite; every record an earlier version wrote)
-//	0x01  an action record, compact version 1 (below)
+//	      PostgreSQL, whose body column is json; the other records on
+//	      SQLite; every record an earlier version wrote)
+//	0x01  an action record, compact version 1
+//	0x02  a plan record, compact version 1
 //
 // Any other first byte is refused by replay with an error naming the
-// session and record. Compact version 1, after its marker: the time as a
-// varint of Unix seconds and a uvarint of nanoseconds (an instant, read back
-// in UTC, as a journal's times compare); the index as a
-// varint; the texts of the planned action (item, deployment, action,
+// session and record. After its marker, compact version 1 holds the time as
+// a varint of Unix seconds and a uvarint of nanoseconds (an instant, read
+// back in UTC, as a journal's times compare); then an action record's index
+// as a varint and its action; a plan record's revision as a varint, its
+// segment, and the number of its actions as a uvarint, then each action. An
+// action is the texts of the planned action (item, deployment, action,
 // reason, detected, detected_from, version, required_by), then of the
 // action (item_kind, status, result, reason, message, decided_after, after,
 // output, value), each a uvarint length and its bytes, enums in their text
 // form; the attempts as a varint; a byte of flags (1: onboarding, 2: reboot
 // required). The session and Seq are the row's. A record the form cannot
-// hold exactly as JSON would (a text not valid UTF-8, which JSON alters) is
-// kept as JSON. TestCompactActionRecord pins the
-// form to the JSON path: every field set at random comes back as a JSON
-// round trip brings it back.
+// hold exactly as JSON would (a plan with problems; a text not valid UTF-8,
+// which JSON alters) is kept as JSON. TestCompactRecord pins the form to
+// the JSON path: every field set at random comes back as a JSON round trip
+// brings it back.
 
-// compactAction1 marks an action record in compact version 1.
-const compactAction1 = 0x01
+// Markers of the compact forms, version 1.
+const (
+	compactAction1 = 0x01 // an action record
+	compactPlan1   = 0x02 // a plan record
+)
 
-// appendCompactAction appends the compact form of rec to dst when rec is an
-// action record it can hold; ok is false, and dst unusable, otherwise.
-func appendCompactAction(dst []byte, rec *session.Record) (_ []byte, ok bool) {
-	a := rec.Action
-	if rec.Kind != session.RecordAction || a == nil || rec.Request != nil || rec.Status != 0 ||
-		rec.Reason != "" || rec.Message != "" || !rec.Until.IsZero() || rec.Stage != 0 ||
-		len(rec.Decisions) != 0 || len(rec.Actions) != 0 || len(rec.Problems) != 0 || rec.Segment != "" ||
-		rec.Reboot != nil || rec.Revision != 0 {
+// appendCompact appends the compact form of rec to dst when rec is an action
+// or plan record it can hold; ok is false, and dst unusable, otherwise.
+func appendCompact(dst []byte, rec *session.Record) (_ []byte, ok bool) {
+	if rec.Request != nil || rec.Status != 0 || rec.Reason != "" || rec.Message != "" || !rec.Until.IsZero() ||
+		rec.Stage != 0 || len(rec.Decisions) != 0 || len(rec.Problems) != 0 || rec.Reboot != nil {
 		return dst, false
 	}
-	e := compactAppender{b: append(dst, compactAction1), ok: true}
-	e.b = binary.AppendVarint(e.b, rec.Time.Unix())
-	e.b = binary.AppendUvarint(e.b, uint64(rec.Time.Nanosecond()))
-	e.b = binary.AppendVarint(e.b, int64(rec.Index))
+	var e compactAppender
+	switch {
+	case rec.Kind == session.RecordAction && rec.Action != nil && len(rec.Actions) == 0 && rec.Segment == "" && rec.Revision == 0:
+		e = compactAppender{b: append(dst, compactAction1), ok: true}
+		e.time(rec.Time)
+		e.b = binary.AppendVarint(e.b, int64(rec.Index))
+		e.action(rec.Action)
+	case rec.Kind == session.RecordPlan && rec.Action == nil && rec.Index == 0:
+		e = compactAppender{b: append(dst, compactPlan1), ok: true}
+		e.time(rec.Time)
+		e.b = binary.AppendVarint(e.b, rec.Revision)
+		e.str(rec.Segment)
+		e.b = binary.AppendUvarint(e.b, uint64(len(rec.Actions)))
+		for i := range rec.Actions {
+			e.action(&rec.Actions[i])
+		}
+	default:
+		return dst, false
+	}
+	return e.b, e.ok
+}
+
+func (e *compactAppender) time(t time.Time) {
+	e.b = binary.AppendVarint(e.b, t.Unix())
+	e.b = binary.AppendUvarint(e.b, uint64(t.Nanosecond()))
+}
+
+func (e *compactAppender) action(a *session.Action) {
 	p := &a.Planned
 	e.str(p.Item)
 	e.str(p.Deployment)
@@ -82,7 +110,6 @@ func appendCompactAction(dst []byte, rec *session.Record) (_ []byte, ok bool) {
 		flags |= 2
 	}
 	e.b = append(e.b, flags)
-	return e.b, e.ok
 }
 
 type compactAppender struct {
@@ -120,18 +147,52 @@ func decodeRecord(id string, seq int, body []byte) (session.Record, error) {
 			return session.Record{}, err
 		}
 		return rec, nil
-	case compactAction1:
-		return decodeCompactAction(id, seq, body[1:])
+	case compactAction1, compactPlan1:
+		return decodeCompact(id, seq, body[0], body[1:])
 	}
 	return session.Record{}, fmt.Errorf("record body in an unknown encoding (first byte 0x%02x): written by a later version of the engine?", body[0])
 }
 
-var errCompactShort = errors.New("compact action record: cut short")
+var errCompactShort = errors.New("compact record: cut short")
 
-func decodeCompactAction(id string, seq int, b []byte) (session.Record, error) {
+func decodeCompact(id string, seq int, kind byte, b []byte) (session.Record, error) {
 	d := compactDecoder{b: b}
-	secs, nanos, index := d.varint(), d.uvarint(), d.varint()
-	var a session.Action
+	secs, nanos := d.varint(), d.uvarint()
+	rec := session.Record{Session: id, Seq: seq}
+	switch kind {
+	case compactAction1:
+		rec.Kind = session.RecordAction
+		rec.Index = int(d.varint())
+		rec.Action = new(session.Action)
+		d.action(rec.Action)
+	case compactPlan1:
+		rec.Kind = session.RecordPlan
+		rec.Revision = d.varint()
+		rec.Segment = d.str()
+		n := d.uvarint()
+		if n > uint64(len(d.b)) { // an action takes a byte at least
+			d.fail(errCompactShort)
+		} else if n > 0 {
+			rec.Actions = make([]session.Action, n)
+			for i := range rec.Actions {
+				d.action(&rec.Actions[i])
+			}
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("compact record: %d bytes after its end", len(d.b))
+	}
+	if d.err == nil && nanos >= 1e9 {
+		d.err = errors.New("compact record: malformed time")
+	}
+	if d.err != nil {
+		return session.Record{}, d.err
+	}
+	rec.Time = time.Unix(secs, int64(nanos)).UTC()
+	return rec, nil
+}
+
+func (d *compactDecoder) action(a *session.Action) {
 	p := &a.Planned
 	p.Item = d.str()
 	p.Deployment = d.str()
@@ -152,18 +213,16 @@ func decodeCompactAction(id string, seq int, b []byte) (session.Record, error) {
 	a.Value = d.str()
 	a.Attempts = int(d.varint())
 	flags := d.byte()
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("compact action record: %d bytes after its end", len(d.b))
-	}
-	if d.err == nil && (nanos >= 1e9 || flags&^3 != 0) {
-		d.err = errors.New("compact action record: malformed")
-	}
-	if d.err != nil {
-		return session.Record{}, d.err
+	if flags&^3 != 0 {
+		d.fail(errors.New("compact record: malformed flags"))
 	}
 	a.Onboarding, a.RebootRequired = flags&1 != 0, flags&2 != 0
-	return session.Record{Session: id, Seq: seq, Kind: session.RecordAction,
-		Time: time.Unix(secs, int64(nanos)).UTC(), Index: int(index), Action: &a}, nil
+}
+
+func (d *compactDecoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // compactDecoder reads a compact record; err is the first error, after
@@ -221,7 +280,7 @@ func (d *compactDecoder) text(v encoding.TextUnmarshaler, field string) {
 		return
 	}
 	if err := v.UnmarshalText(t); err != nil {
-		d.err = fmt.Errorf("compact action record: %s: %w", field, err)
+		d.err = fmt.Errorf("compact record: %s: %w", field, err)
 	}
 }
 

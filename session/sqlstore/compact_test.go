@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
@@ -17,23 +18,37 @@ import (
 	"github.com/immyoss/engine/session/journaltest"
 )
 
-// TestCompactActionRecord pins the compact form of an action record to the
-// JSON path: every field of the action is set at random (so that a field
-// added to session.Action or resolver.Action and not written fails here),
-// and the record read back from its compact form is the record read back
-// from its JSON. A record the compact form does not hold is its JSON.
-func TestCompactActionRecord(t *testing.T) {
+// TestCompactRecord pins the compact form of action and plan records to
+// the JSON path: every field of the actions is set at random (so that a
+// field added to session.Action or resolver.Action and not written fails
+// here), and the record read back from its compact form is the record read
+// back from its JSON. A record the compact form does not hold is its JSON.
+func TestCompactRecord(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	compact := 0
+	compact := map[session.RecordKind]int{}
 	for i := range 20_000 {
-		var a session.Action
-		fill(r, reflect.ValueOf(&a).Elem())
-		if r.IntN(10) == 0 {
-			a.Output = "not \xff UTF-8"
+		action := func() session.Action {
+			var a session.Action
+			fill(r, reflect.ValueOf(&a).Elem())
+			if r.IntN(10) == 0 {
+				a.Output = "not \xff UTF-8"
+			}
+			return a
 		}
-		rec := session.Record{Session: "s-" + encTexts[r.IntN(3)], Seq: 1 + r.IntN(70), Kind: session.RecordAction,
-			Time:  time.Date(2026, 11, 23, 10, 0, 0, r.IntN(2)*r.IntN(1e9), time.FixedZone("", 3600*(r.IntN(3)-1))),
-			Index: r.IntN(3) * r.IntN(20), Action: &a}
+		rec := session.Record{Session: "s-" + encTexts[r.IntN(3)], Seq: 1 + r.IntN(70),
+			Time: time.Date(2026, 11, 23, 10, 0, 0, r.IntN(2)*r.IntN(1e9), time.FixedZone("", 3600*(r.IntN(3)-1)))}
+		if r.IntN(4) == 0 {
+			rec.Kind, rec.Segment, rec.Revision = session.RecordPlan, encTexts[r.IntN(3)], int64(r.IntN(3)*r.IntN(1000))
+			for range r.IntN(4) {
+				rec.Actions = append(rec.Actions, action())
+			}
+			if r.IntN(10) == 0 {
+				rec.Problems = []resolver.Problem{{Item: "app"}}
+			}
+		} else {
+			a := action()
+			rec.Kind, rec.Index, rec.Action = session.RecordAction, r.IntN(3)*r.IntN(20), &a
+		}
 		js, jerr := json.Marshal(&rec)
 		body, err := encodeCompact(&rec)
 		if jerr != nil {
@@ -49,54 +64,73 @@ func TestCompactActionRecord(t *testing.T) {
 			continue
 		}
 		require.NoError(t, gerr, "record %d", i)
-		if body[0] == compactAction1 {
-			compact++
+		if body[0] == compactAction1 || body[0] == compactPlan1 {
+			compact[rec.Kind]++
 			require.Less(t, len(body), len(js), "record %d: the compact form is shorter", i)
 		} else {
 			require.Equal(t, string(js), string(body), "record %d: not compact, then JSON", i)
 		}
-		if d := cmp.Diff(want, got); d != "" {
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 			t.Fatalf("record %d: compact read back (-json +compact):\n%s", i, d)
 		}
 	}
-	t.Logf("%d of 20,000 records compact", compact)
-	require.Greater(t, compact, 5_000)
+	t.Logf("compact: %v of 20,000", compact)
+	require.Greater(t, compact[session.RecordAction], 5_000)
+	require.Greater(t, compact[session.RecordPlan], 1_000)
 }
 
 // TestCompactOtherRecords: a record with any field an action record does not
 // have is its JSON (a field added to session.Record is one of them until the
 // compact form holds it), and so is every record of another kind.
 func TestCompactOtherRecords(t *testing.T) {
-	own := map[string]bool{"Session": true, "Seq": true, "Kind": true, "Time": true, "Index": true, "Action": true}
 	typ := reflect.TypeFor[session.Record]()
 	r := rand.New(rand.NewPCG(7, 8))
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		if own[f.Name] {
-			continue
-		}
-		rec := session.Record{Session: "s1", Seq: 2, Kind: session.RecordAction, Time: time.Unix(0, 0).UTC(),
-			Action: &session.Action{Reason: "verified"}}
-		v := reflect.ValueOf(&rec).Elem().Field(i)
-		for v.IsZero() {
-			switch v.Kind() {
-			case reflect.Slice:
-				v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-			case reflect.Pointer:
-				v.Set(reflect.New(v.Type().Elem()))
-			default:
-				fill(r, v)
+	for _, k := range []struct {
+		own  map[string]bool
+		base session.Record
+	}{
+		{map[string]bool{"Session": true, "Seq": true, "Kind": true, "Time": true, "Index": true, "Action": true},
+			session.Record{Session: "s1", Seq: 2, Kind: session.RecordAction, Time: time.Unix(0, 0).UTC(),
+				Action: &session.Action{Reason: "verified"}}},
+		{map[string]bool{"Session": true, "Seq": true, "Kind": true, "Time": true, "Segment": true, "Actions": true, "Revision": true},
+			session.Record{Session: "s1", Seq: 2, Kind: session.RecordPlan, Time: time.Unix(0, 0).UTC(),
+				Segment: "main", Actions: []session.Action{{Reason: "verified"}}}},
+	} {
+		body, ok := appendCompact(nil, &k.base)
+		require.True(t, ok, "a %s record is compact", k.base.Kind)
+		_, err := decodeRecord("s1", 2, body)
+		require.NoError(t, err)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if k.own[f.Name] {
+				continue
 			}
+			rec := k.base
+			v := reflect.ValueOf(&rec).Elem().Field(i)
+			for v.IsZero() {
+				switch v.Kind() {
+				case reflect.Slice:
+					v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+				case reflect.Pointer:
+					v.Set(reflect.New(v.Type().Elem()))
+				default:
+					fill(r, v)
+				}
+			}
+			_, ok := appendCompact(nil, &rec)
+			require.False(t, ok, "a %s record with %s set is its JSON", k.base.Kind, f.Name)
 		}
-		_, ok := appendCompactAction(nil, &rec)
-		require.False(t, ok, "a record with %s set is its JSON", f.Name)
 	}
 	for _, rec := range journaltest.Every("s1") {
 		rec.Session, rec.Seq = "s1", 1
 		body, err := encodeCompact(&rec)
 		require.NoError(t, err)
-		if rec.Kind == session.RecordAction {
+		switch rec.Kind {
+		case session.RecordAction:
 			require.Equal(t, byte(compactAction1), body[0])
+			continue
+		case session.RecordPlan:
+			require.Equal(t, byte(compactPlan1), body[0])
 			continue
 		}
 		want, err := json.Marshal(&rec)
@@ -109,7 +143,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 	rec := session.Record{Session: "s1", Seq: 3, Kind: session.RecordAction, Time: time.Unix(1e9, 5).UTC(), Index: 2,
 		Action: &session.Action{Planned: resolver.Action{Item: "app", Action: resolver.ActionInstall, Version: "2.0"},
 			ItemKind: immy.ItemSoftware, Status: session.Complete, Result: session.Success, Reason: "verified", Attempts: 1}}
-	body, ok := appendCompactAction(nil, &rec)
+	body, ok := appendCompact(nil, &rec)
 	require.True(t, ok)
 	got, err := decodeRecord("s1", 3, body)
 	require.NoError(t, err)
@@ -138,11 +172,11 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec, err := decodeRecord("s1", 1, body)
-		if err != nil || len(body) == 0 || body[0] != compactAction1 {
+		if err != nil || len(body) == 0 || (body[0] != compactAction1 && body[0] != compactPlan1) {
 			return
 		}
 		// what decodes encodes again, and reads back the same
-		again, ok := appendCompactAction(nil, &rec)
+		again, ok := appendCompact(nil, &rec)
 		if !ok {
 			return // a text not valid UTF-8: kept as JSON
 		}

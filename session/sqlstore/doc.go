@@ -17,8 +17,8 @@
 // two processes at once) is refused with an error matching
 // [session.ErrOutOfSequence], in the transaction that would have written it,
 // so that exactly one writer of a (session, seq) wins, in one process or
-// across several. The record's body is its JSON, but for an action record on
-// SQLite (see below). Beside the records, a row
+// across several. The record's body is its JSON, but for action and plan
+// records on SQLite (see below). Beside the records, a row
 // per session holds its computer, its status, when it was created and last
 // changed, and whether it has ended, written in the same transaction as the
 // record that changes it: [Store.Unfinished] lists the sessions to resume,
@@ -51,9 +51,9 @@
 // by hand, as database/sql would prepare a connection's statements again in
 // each of its transactions), and inserts the records of a transaction 64 to
 // a statement. On SQLite an action record (a session's action starting or
-// ending: two per action, most of a journal) is kept in a compact binary form
-// (a blob: a third of its JSON's bytes), every other record as its JSON
-// (text, readable with any client). A body's first byte tells its form, so
+// ending: two per action, most of a journal) and a plan record are kept in a
+// compact binary form (a blob: a third of their JSON's bytes), every other
+// record as its JSON (text, readable with any client). A body's first byte tells its form, so
 // that rows written by earlier versions, all JSON, replay as they are, with
 // no migration; a body in a form this version does not know is refused by
 // replay, naming its session and record. On PostgreSQL every body is JSON

@@ -21,7 +21,7 @@ import (
 // encodeCompact returns rec's body on SQLite: an action record in its compact
 // form when it can be (compact.go), else its JSON.
 func encodeCompact(rec *session.Record) ([]byte, error) {
-	if b, ok := appendCompactAction(make([]byte, 0, 128), rec); ok {
+	if b, ok := appendCompact(make([]byte, 0, 128), rec); ok {
 		return b, nil
 	}
 	return encodeRecord(rec)
