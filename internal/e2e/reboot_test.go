@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,6 +48,9 @@ type restartableAgent struct {
 	env    []string
 	stderr *syncBuffer
 	online chan agent.Status
+	// onOnline, when set, is told each time the agent comes online (an
+	// embedding product calls session.Engine.Connected then).
+	onOnline func(agent.Status)
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -63,6 +67,12 @@ func startRestartableAgent(t *testing.T, tenant string, env ...string) *restarta
 		Route: ra.routes.agentsOf,
 		OnStatus: func(s agent.Status) {
 			if s.Online {
+				ra.mu.Lock()
+				f := ra.onOnline
+				ra.mu.Unlock()
+				if f != nil {
+					f(s)
+				}
 				select {
 				case ra.online <- s:
 				default:
@@ -217,4 +227,84 @@ func TestRebootPendingThroughAgent(t *testing.T) {
 	rep, _ = run(t, engine, session.Request{ID: "after", Computer: "acme-01"})
 	require.Equal(t, session.Passed, rep.Status)
 	require.Equal(t, 1, ra.reboots)
+}
+
+// A reboot during a session, through the real agent: the computer restarts
+// (simulated: the agent process killed and started again) while an install
+// runs. The session waits, pending connectivity, until the agent is back
+// (the product calls Engine.Connected when it comes online), then detects
+// the action again (the install was cut off: nothing installed) and runs it
+// again to the end.
+func TestRebootDuringSessionThroughAgent(t *testing.T) {
+	requireSh(t)
+	ra := startRestartableAgent(t, "acme")
+	apps := t.TempDir()
+	started := filepath.Join(apps, "install-started")
+	f := immytest.NewFleet().At("2026-12-07T10:00:00Z").
+		Tenant("acme").
+		Computer("acme-01", "acme", immy.KindPortable, immytest.ComputerFunc(func(c *immy.Computer) {
+			c.Pathways = []immy.Pathway{{AgentID: ra.id, Online: true}}
+		})).
+		Software("acme-notes", immytest.Name("Acme Notes"), immytest.Versions("3.1"), fakeSoftware(apps, false),
+			immytest.SoftwareFunc(func(sw *immy.Software) {
+				// the first install takes long enough to be cut off by the reboot
+				sw.Install.Body = "if [ ! -f " + shQuote(started) + " ]; then echo $$ > " + shQuote(started) + "; sleep 30; fi\n" + sw.Install.Body
+			})).
+		Deploy("notes-latest", "acme-notes", immytest.OnTenantComputers("acme")).
+		BuildValid(t)
+	ra.routes.follow(f)
+	cat, err := resolver.NewCatalogue(f)
+	require.NoError(t, err)
+	ix, err := targets.NewIndex(f, targets.Config{At: f.At})
+	require.NoError(t, err)
+	planner, err := resolver.NewPlanner(ix, cat, resolver.Config{})
+	require.NoError(t, err)
+	engine, err := session.New(session.Config{Planner: planner, Runner: ra, ScriptTimeout: 60 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, engine.Close(ctx))
+	})
+	ra.mu.Lock()
+	ra.onOnline = func(agent.Status) { engine.Connected("acme-01") }
+	ra.mu.Unlock()
+
+	sub := engine.Subscribe("during")
+	defer sub.Close()
+	_, err = engine.Start(t.Context(), session.Request{ID: "during", Computer: "acme-01"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { b, err := os.ReadFile(started); return err == nil && strings.HasSuffix(string(b), "\n") },
+		20*time.Second, 20*time.Millisecond, "the install did not start")
+	require.NoError(t, ra.Reboot(t.Context(), "acme-01", false)) // mid-install
+	// A reboot ends every process: the script the agent left running too
+	// (its process group).
+	b, err := os.ReadFile(started)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	if syscall.Kill(-pid, syscall.SIGKILL) != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+	defer cancel()
+	rep, err := engine.Wait(ctx, "during")
+	require.NoError(t, err)
+	require.Equal(t, session.Passed, rep.Status, "%s %s\n%+v", rep.Reason, rep.Message, outcomes(rep.Actions))
+	require.Equal(t, 2, rep.Actions[0].Attempts, "cut off by the reboot, detected absent, installed again")
+	require.Equal(t, "3.1\n", readFile(t, filepath.Join(apps, "acme-notes.version")))
+	var waited bool
+	for {
+		select {
+		case ev := <-sub.C:
+			if ev.Kind == session.EventSession && ev.Status == session.PendingConnectivity {
+				waited = true
+			}
+			continue
+		default:
+		}
+		break
+	}
+	require.True(t, waited, "the session waited for the computer")
 }
