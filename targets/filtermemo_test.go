@@ -158,3 +158,39 @@ func TestFilterMemoBounds(t *testing.T) {
 	require.NotNil(t, f.memo, "an expr filter in its VM")
 	require.Equal(t, []memoInputKind{memoList, memoAttr}, []memoInputKind{f.memo.inputs[0].kind, f.memo.inputs[1].kind})
 }
+
+// TestFilterConcurrentEval: one compiled filter (closures, frames, memo)
+// evaluated from several goroutines at once gives what it gives from one
+// (run with -race).
+func TestFilterConcurrentEval(t *testing.T) {
+	fl := newFilterSetFleet(600)
+	cs := fl.cs
+	ctx := longCtx(t)
+	for _, rf := range filterSet {
+		f, err := Compile(rf.lang, rf.src)
+		require.NoError(t, err)
+		want := make([]bool, len(cs))
+		for i := range cs {
+			want[i], err = f.Eval(ctx, Env{Computer: &cs[i], Tenant: fl.ts[i]})
+			require.NoError(t, err)
+		}
+		f, _ = Compile(rf.lang, rf.src) // a fresh memo
+		errs := make(chan error, 4)
+		for w := range 4 {
+			go func() {
+				for k := range cs {
+					i := (k + w*97) % len(cs)
+					got, err := f.Eval(ctx, Env{Computer: &cs[i], Tenant: fl.ts[i]})
+					if err != nil || got != want[i] {
+						errs <- fmt.Errorf("%s on %s: %v %v, want %v", rf, cs[i].ID, got, err, want[i])
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 4 {
+			require.NoError(t, <-errs)
+		}
+	}
+}
