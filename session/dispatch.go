@@ -163,7 +163,7 @@ func (e *Engine) undispatched(ctx context.Context, s *sess, derr error) (string,
 		return "", derr
 	}
 	cerr := e.commit(ctx, s, Record{Kind: RecordStatus, Status: Failed, Reason: ReasonInternalError,
-		Message: e.secrets.str(derr.Error())}, nil)
+		Message: e.latest.Load().secrets.str(derr.Error())}, nil)
 	if cerr != nil {
 		e.end(s, stStopped, cerr)
 	} else {
