@@ -139,3 +139,47 @@ func TestTenantUserOwnTenant(t *testing.T) {
 	}
 	require.True(t, found, "the cancel is audited with the tenant-user's actor: %+v", acts.Items)
 }
+
+// TestTokensHashedAtRest: the database keeps no API token, only hashes.
+func TestTokensHashedAtRest(t *testing.T) {
+	e := newEnv(t)
+	rows, err := e.c.SQL.Query(`SELECT id, name, role, tenant, hash FROM immy_server_tokens`)
+	require.NoError(t, err)
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, name, role, tenant, hash string
+		require.NoError(t, rows.Scan(&id, &name, &role, &tenant, &hash))
+		for _, secret := range e.tokens {
+			if secret != "" {
+				require.NotContains(t, id+name+role+tenant+hash, secret[len("immyapi_")+12:])
+			}
+		}
+		require.Len(t, hash, 64)
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 3, n)
+	// a revoked token is refused
+	var list struct {
+		Items []struct{ ID, Name string } `json:"items"`
+	}
+	require.Equal(t, 200, e.do(t, "admin", "GET", "/api/tokens", "", &list))
+	for _, it := range list.Items {
+		if it.Name == "tech" {
+			require.Equal(t, 200, e.do(t, "admin", "DELETE", "/api/tokens/"+it.ID, "", nil))
+		}
+	}
+	require.Equal(t, 401, e.do(t, "tech", "GET", "/api/computers", "", nil))
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	require.Equal(t, 200, e.do(t, "admin", "GET", "/api/computers", "", nil))
+	code, b := e.raw(t, "none", "GET", "/metrics", "")
+	require.Equal(t, 200, code)
+	for _, m := range []string{`immy_http_requests_total{code="200",route="GET /api/computers"}`, "immy_agents_connected 0",
+		"immy_sessions_started_total 2", "immy_journal_append_seconds_count", "immy_sessions_queued", "go_goroutines"} {
+		require.Contains(t, string(b), m)
+	}
+}

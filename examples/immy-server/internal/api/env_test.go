@@ -64,7 +64,9 @@ func newEnv(t *testing.T) *env {
 		require.NoError(t, err)
 		e.tokens[r.name] = s
 	}
-	e.h = New(Config{Core: c, Tokens: tokens, PublicURL: "https://localhost:8443"})
+	m := NewMetrics()
+	m.Attach(c, nil)
+	e.h = New(Config{Core: c, Tokens: tokens, PublicURL: "https://localhost:8443", Metrics: m})
 	e.h.SetReady(true)
 	var rep struct {
 		ID string `json:"id"`
