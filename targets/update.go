@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -128,18 +129,24 @@ func (ix *Index) Update(next *immy.Fleet, ch Changes) (*Index, error) {
 	atChanged := ix.cfg.At.IsZero() && !next.At.Equal(ix.f.At)
 	structural := !inPlace || ch.Settings || atChanged ||
 		len(ch.Tenants)+len(ch.Persons)+len(ch.Groups)+len(ch.Agreements) > 0
+	patch := false // only kinds, exclusions, tags or device groups changed
 	if !structural {
 		for _, i := range changed {
-			if !ix.sameLookups(i, &next.Computers[i]) {
+			switch ix.lookupsOf(i, &next.Computers[i]) {
+			case lookupsPatch:
+				patch = true
+			case lookupsRebuild:
 				structural = true
-				break
 			}
 		}
 	}
 	if !structural {
 		nx := ix.shallow()
 		nx.f, nx.gen = next, indexGen.Add(1)
-		d.same = true
+		d.same = !patch
+		if patch {
+			nx.patch(ix, changed)
+		}
 		nx.delta = d
 		return nx, nil
 	}
@@ -151,28 +158,165 @@ func (ix *Index) Update(next *immy.Fleet, ch Changes) (*Index, error) {
 	return nx, nil
 }
 
-// sameLookups reports whether computer i, as c, keeps everything the
-// index's lookups read of it: tenant, kind, exclusion, tags, device groups
-// and primary person.
-func (ix *Index) sameLookups(i int32, c *immy.Computer) bool {
+// What a computer's change does to the index's lookups.
+const (
+	lookupsSame    = iota // none reads what changed
+	lookupsPatch          // its kind, exclusion, tags or device groups: patched (patch)
+	lookupsRebuild        // its tenant or primary person: built again
+)
+
+// lookupsOf tells what computer i's change to c does to the lookups.
+func (ix *Index) lookupsOf(i int32, c *immy.Computer) int {
 	o := &ix.f.Computers[i]
-	if o.Tenant != c.Tenant || o.Kind != c.Kind || o.ExcludedFromMaintenance != c.ExcludedFromMaintenance ||
+	if o.Tenant != c.Tenant {
+		return lookupsRebuild
+	}
+	if !slices.Equal(o.UPNs, c.UPNs) {
+		p := int32(-1)
+		if t := ix.cTenant[i]; t >= 0 {
+			p = int32(affinity(c.UPNs, func(upn string) int {
+				if p, ok := ix.byUPN[upnKey{t, upn}]; ok {
+					return int(p)
+				}
+				return -1
+			}))
+		}
+		if p != ix.cPrimary[i] {
+			return lookupsRebuild
+		}
+	}
+	if o.Kind != c.Kind || o.ExcludedFromMaintenance != c.ExcludedFromMaintenance ||
 		!slices.Equal(o.Tags, c.Tags) || !slices.Equal(o.DeviceGroups, c.DeviceGroups) {
-		return false
+		return lookupsPatch
 	}
-	if slices.Equal(o.UPNs, c.UPNs) {
-		return true
+	return lookupsSame
+}
+
+// patch brings the lookups of ix, a shallow copy of old over the next
+// fleet, up to date for the changed computers, whose tenant and primary
+// person did not change: kinds, tags and device groups. What it changes it
+// copies first (old is left as it was); the per-computer arrays are copied
+// whole, the lists of a tag or device group only where a computer joins or
+// leaves them.
+func (ix *Index) patch(old *Index, changed []int32) {
+	f, of := ix.f, old.f
+	var kinds, tags, devs bool
+	for _, c := range changed {
+		n, o := &f.Computers[c], &of.Computers[c]
+		kinds = kinds || n.Kind != o.Kind || n.ExcludedFromMaintenance != o.ExcludedFromMaintenance
+		tags = tags || !slices.Equal(n.Tags, o.Tags)
+		devs = devs || !slices.Equal(n.DeviceGroups, o.DeviceGroups)
 	}
-	p := int32(-1)
-	if t := ix.cTenant[i]; t >= 0 {
-		p = int32(affinity(c.UPNs, func(upn string) int {
-			if p, ok := ix.byUPN[upnKey{t, upn}]; ok {
-				return int(p)
+	if kinds {
+		ix.cKind = slices.Clone(old.cKind)
+		for _, c := range changed {
+			ix.cKind[c] = 0
+			if !f.Computers[c].ExcludedFromMaintenance {
+				ix.cKind[c] = kindBit(f.Computers[c].Kind)
 			}
-			return -1
-		}))
+		}
 	}
-	return p == ix.cPrimary[i]
+	if tags {
+		ix.tagIDs = maps.Clone(old.tagIDs)
+		ix.tagComputers = slices.Clone(old.tagComputers)
+		ix.cTags = lists{at: slices.Clone(old.cTags.at), vals: slices.Clip(old.cTags.vals)}
+		for _, c := range changed {
+			vals := ix.cTags.vals
+			start := len(vals)
+			vals = appendInterned(vals, start, ix.tagIDs, f.Computers[c].Tags) // its own
+			own := vals[start:]
+			for g := int32(len(ix.tagComputers)); g < int32(len(ix.tagIDs)); g++ {
+				ix.tagComputers = append(ix.tagComputers, nil)
+			}
+			ix.joinLeave(ix.tagComputers, c, ownTags(old, c), own)
+			add := func(names []string) {
+				for _, name := range names {
+					if g, ok := ix.tagIDs[name]; ok && name != "" && !slices.Contains(vals[start:], g) {
+						vals = append(vals, g)
+					}
+				}
+			}
+			if t := ix.cTenant[c]; t >= 0 {
+				add(f.Tenants[t].Tags)
+			}
+			if p := ix.cPrimary[c]; p >= 0 {
+				add(f.Persons[p].Tags)
+			}
+			ix.cTags.at[c] = span{int32(start), int32(len(vals) - start)}
+			ix.cTags.vals = vals
+		}
+		n := len(ix.tagIDs)
+		for len(ix.tagTenants) < n || len(ix.tagPersons) < n {
+			if len(ix.tagTenants) < n {
+				ix.tagTenants = append(slices.Clip(ix.tagTenants), nil)
+			}
+			if len(ix.tagPersons) < n {
+				ix.tagPersons = append(slices.Clip(ix.tagPersons), nil)
+			}
+		}
+	}
+	if devs {
+		ix.deviceGroupIDs = maps.Clone(old.deviceGroupIDs)
+		ix.deviceGroupMember = slices.Clone(old.deviceGroupMember)
+		ix.cDeviceGroups = lists{at: slices.Clone(old.cDeviceGroups.at), vals: slices.Clip(old.cDeviceGroups.vals)}
+		for _, c := range changed {
+			vals := ix.cDeviceGroups.vals
+			start := len(vals)
+			vals = appendInterned(vals, start, ix.deviceGroupIDs, f.Computers[c].DeviceGroups)
+			for g := int32(len(ix.deviceGroupMember)); g < int32(len(ix.deviceGroupIDs)); g++ {
+				ix.deviceGroupMember = append(ix.deviceGroupMember, nil)
+			}
+			ix.joinLeave(ix.deviceGroupMember, c, old.cDeviceGroups.of(int(c)), vals[start:])
+			ix.cDeviceGroups.at[c] = span{int32(start), int32(len(vals) - start)}
+			ix.cDeviceGroups.vals = vals
+		}
+	}
+}
+
+// ownTags returns the tags computer c carries itself in old: the first of
+// its tag list, before its tenant's and its primary person's.
+func ownTags(old *Index, c int32) []int32 {
+	all := old.cTags.of(int(c))
+	var own []int32
+	for _, name := range old.f.Computers[c].Tags {
+		if g, ok := old.tagIDs[name]; ok && name != "" && slices.Contains(all, g) && !slices.Contains(own, g) {
+			own = append(own, g)
+		}
+	}
+	return own
+}
+
+// joinLeave takes computer c out of members[g] for each g of was not in is,
+// and puts it in for each g of is not in was, copying the lists it changes
+// (members itself is the caller's copy). Lists stay sorted by computer id.
+func (ix *Index) joinLeave(members [][]int32, c int32, was, is []int32) {
+	rank := func(x int32) int32 { return ix.cRank[x] }
+	for _, g := range was {
+		if slices.Contains(is, g) {
+			continue
+		}
+		members[g] = slices.DeleteFunc(slices.Clone(members[g]), func(x int32) bool { return x == c })
+	}
+	for _, g := range is {
+		if slices.Contains(was, g) {
+			continue
+		}
+		list := members[g]
+		at, found := slices.BinarySearchFunc(list, rank(c), func(x, r int32) int { return cmpInt32(rank(x), r) })
+		if !found {
+			members[g] = slices.Insert(slices.Clone(list), at, c)
+		}
+	}
+}
+
+func cmpInt32(a, b int32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // shallow returns a copy of ix that shares every lookup.
