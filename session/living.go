@@ -160,10 +160,12 @@ func (e *Engine) current() (*Engine, error) {
 
 // nextPlanner returns the planner of f, a later revision of prev's fleet:
 // prev's planner updated with what changed (resolver.Planner.Update shares
-// what did not), unless Config.NewPlanner makes planners, or the update
-// fails.
+// what did not), unless Config.NewPlanner makes planners, a computer left
+// its place (one was deleted: an update needs the others to keep theirs),
+// or the update fails.
 func (e *Engine) nextPlanner(prev *Engine, f *immy.Fleet) (*resolver.Planner, error) {
-	if e.cfg.NewPlanner == nil && prev.fleet != nil {
+	old := prev.fleet.Computers
+	if e.cfg.NewPlanner == nil && len(f.Computers) >= len(old) && samePlaces(old, f.Computers[:len(old)]) {
 		if p, err := prev.planner.Update(f, fleetChanges(prev.fleet, f)); err == nil {
 			return p, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -44,10 +45,10 @@ func (noRunner) RunScript(context.Context, immy.ScriptRequest) (immy.ScriptResul
 
 // mutate returns the next revision of f as a store makes it (what did not
 // change is copied, what changes is new), and the ids it changed.
-func mutate(r *rand.Rand, f *immy.Fleet) (*immy.Fleet, resolver.Changes) {
-	next := *f
-	var ch resolver.Changes
-	switch r.IntN(5) {
+func mutate(r *rand.Rand, f *immy.Fleet) (next *immy.Fleet, ch resolver.Changes, deleted bool) {
+	nf := *f
+	next = &nf
+	switch r.IntN(6) {
 	case 0, 1: // an inventory: software found, online
 		next.Computers = slices.Clone(f.Computers)
 		c := &next.Computers[r.IntN(len(next.Computers))]
@@ -75,8 +76,16 @@ func mutate(r *rand.Rand, f *immy.Fleet) (*immy.Fleet, resolver.Changes) {
 		c.ID = fmt.Sprintf("new-%d-%d", len(next.Computers), r.IntN(1000))
 		next.Computers = append(next.Computers, c)
 		ch.Computers = []string{c.ID}
+	case 5: // an added computer deleted: the others after it move
+		i := slices.IndexFunc(f.Computers, func(c immy.Computer) bool { return strings.HasPrefix(c.ID, "new-") })
+		if i < 0 {
+			return mutate(r, f)
+		}
+		next.Computers = slices.Delete(slices.Clone(f.Computers), i, i+1)
+		ch.Computers = []string{f.Computers[i].ID}
+		deleted = true
 	}
-	return &next, ch
+	return next, ch, deleted
 }
 
 // TestLivingUpdateEqualsRebuild pins the engine's planners of a living
@@ -90,9 +99,10 @@ func TestLivingUpdateEqualsRebuild(t *testing.T) {
 	require.Equal(t, int64(1), e.Revision())
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(11, 12))
+	deletions := 0
 	for step := range 30 {
 		prev, _ := src.Snapshot()
-		next, want := mutate(r, prev)
+		next, want, deleted := mutate(r, prev)
 		got := fleetChanges(prev, next)
 		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 			t.Fatalf("step %d: changes (-want +got):\n%s", step, d)
@@ -103,8 +113,12 @@ func TestLivingUpdateEqualsRebuild(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, src.rev, cur.rev)
 		require.Same(t, next, cur.fleet)
-		_, err = before.planner.Update(next, got)
-		require.NoError(t, err, "step %d: the update path, not a rebuild", step)
+		if deleted {
+			deletions++
+		} else {
+			_, err = before.planner.Update(next, got)
+			require.NoError(t, err, "step %d: the update path, not a rebuild", step)
+		}
 		fresh, err := planFleet(&e.cfg, next)
 		require.NoError(t, err)
 		for i, c := range next.Computers {
@@ -123,6 +137,7 @@ func TestLivingUpdateEqualsRebuild(t *testing.T) {
 		require.NoError(t, err)
 		require.Same(t, cur, again, "a revision is indexed once")
 	}
+	require.Positive(t, deletions, "a deletion, planned afresh")
 }
 
 // TestFleetChangesMovedAndDeleted: when entities move or go, the changes
