@@ -29,11 +29,14 @@ type Changes = targets.Changes
 //   - deployments: the index, and each filter compiled and its results on
 //     every computer; the targets, postings and rank keys are made again,
 //     O(deployments), no filter compiled twice nor run again;
-//   - a computer's tenant, kind, exclusion, tags, device groups or primary
-//     person, a computer created or deleted, tenants, persons, groups,
-//     agreements, settings: the index is built again (O(fleet)); filters
-//     are not compiled again, nor run again on unchanged computers (unless
-//     the tenants changed or a computer was deleted);
+//   - a computer's kind, exclusion, tags or device groups: the index is
+//     patched (copies of what the change touches), the table recompiled as
+//     for deployments;
+//   - a computer's tenant or primary person, a computer created or deleted,
+//     tenants, persons, groups, agreements, settings: the index is built
+//     again (O(fleet)); filters are not compiled again, nor run again on
+//     unchanged computers (unless the tenants changed or a computer was
+//     deleted);
 //   - software and tasks: the catalogue too is built again.
 //
 // Touched then says which computers' plans may differ, and Replan plans

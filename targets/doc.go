@@ -165,9 +165,10 @@
 // of next must be those of the old fleet, computers at their places. A
 // change of computers' inventory (software, OS, online, attributes, UPNs
 // that keep the primary person) shares every lookup and costs O(changed
-// computers); a change of deployments recompiles the targets (O(deployments))
-// but no filter already known; other changes build the lookups again
-// (O(fleet)). Along the updates a filter keeps its slot, and what it found on
+// computers); one of their kind, tags or device groups patches copies of
+// what it touches; a change of deployments recompiles the targets
+// (O(deployments)) but no filter already known; other changes build the
+// lookups again (O(fleet)). Along the updates a filter keeps its slot, and what it found on
 // a computer that did not change is shared, not evaluated again (unless
 // tenants changed or a computer was deleted, which start the results
 // afresh). Matchers updated from one matcher in two ways (a preview and an

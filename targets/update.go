@@ -84,10 +84,13 @@ type indexDelta struct {
 // software, tasks or schedules alone, or of computers' fields that no
 // lookup reads (inventory, OS, online, attributes, name, ...), makes an
 // index that shares every lookup with ix: O(changed computers). A change of
-// a computer's tenant, kind, exclusion, tags, device groups or primary
-// person, the creation or deletion of a computer, or any change of tenants,
-// persons, groups, agreements or settings builds the lookups again from
-// next (O(fleet), as NewIndex), which these rarer changes can afford; a
+// a computer's kind, exclusion, tags or device groups patches copies of the
+// lookups it touches (the per-computer arrays, copied whole, and the lists
+// of the tags and device groups it joins or leaves). A change of a
+// computer's tenant or primary person, the creation or deletion of a
+// computer, or any change of tenants, persons, groups, agreements or
+// settings builds the lookups again from next (O(fleet), as NewIndex), which
+// these rarer changes can afford; a
 // Matcher updated to it still keeps what its filters found on every computer
 // that did not change (Matcher.Update).
 func (ix *Index) Update(next *immy.Fleet, ch Changes) (*Index, error) {
