@@ -188,7 +188,8 @@
 // checks a request against the current revision. The engine indexes each
 // revision once, the first time a session needs it, updating the planner
 // of the revision before with what changed (resolver.Planner.Update: an
-// inventory touches its computer alone), without a new Engine. A session
+// inventory touches its computer alone; a revision that deletes a computer
+// is planned afresh), without a new Engine. A session
 // resumed by a new process keeps its journaled plan and runs it over the
 // current revision's fleet.
 //
