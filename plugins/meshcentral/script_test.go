@@ -235,3 +235,41 @@ func FuzzUnwrap(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWrapShell is the wrapper's own cost on this machine (its folder,
+// process groups, watchdog), against the bare script, both fed to sh on
+// standard input as the MeshAgent feeds them: the share of a run through
+// MeshCentral (BenchmarkRunScript) that the wrapper takes.
+func BenchmarkWrapShell(b *testing.B) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		b.Skip("no sh")
+	}
+	script := immy.Script{Language: immy.LanguageShell, Body: "echo round-trip"}
+	run := func(b *testing.B, text string) string {
+		cmd := exec.Command("/bin/sh")
+		cmd.Stdin = strings.NewReader(text + "\nexit\n")
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return string(out)
+	}
+	b.Run("bare", func(b *testing.B) {
+		for b.Loop() {
+			if out := run(b, script.Body); out != "round-trip\n" {
+				b.Fatalf("output %q", out)
+			}
+		}
+	})
+	b.Run("wrapped", func(b *testing.B) {
+		for b.Loop() {
+			w, err := wrap(script, nil, time.Minute, newNonce())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if out, exit, ok := w.result(run(b, w.text)); !ok || exit != 0 || out != "round-trip\n" {
+				b.Fatalf("output %q exit %d ok %v", out, exit, ok)
+			}
+		}
+	})
+}
