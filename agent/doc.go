@@ -14,6 +14,10 @@
 //   - agent/sysinfo: identity, software inventory and logged-on users of the
 //     machine (Linux files, the Windows registry and APIs), with the parsers.
 //   - agent/script: running sh, PowerShell, cmd and sandboxed Lua scripts.
+//   - agent/ephemeral: bringing the agent, in ephemeral mode, onto a
+//     computer only an RMM reaches, for one session, through the RMM's
+//     run-script (binary SHA-256 checked, one-time token bound to the
+//     computer).
 //
 // # Serving agents
 //

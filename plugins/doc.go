@@ -62,6 +62,9 @@
 // what inventory.Parse read (the example RMM plugin does, with
 // -native-inventory).
 //
+// DynamicLister turns an instance's DynamicVersions into a source of
+// session/dynamic (a software whose versions come from the integration).
+//
 // What a plugin answers is checked before it becomes an engine type: ids
 // present and unique, sizes bounded, enums known, dates and versions parsed.
 // Bad records are skipped and reported all together in a *ResponseError; the

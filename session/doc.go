@@ -67,6 +67,14 @@
 //	downgrade   uninstall, then install the version brought
 //	reinstall   a repair after a failed test, by the repair strategy
 //
+// A version with an Installer (a dynamic version always has one; package
+// session/dynamic) is first fetched on the computer by the fetch script of
+// immy/installer: downloaded into a cache keyed by its SHA-256 (a cached
+// file is not downloaded again), its hash checked; a mismatch fails the
+// action with reason installer-hash-mismatch before any of its scripts
+// runs, a failed download with installer-download-failed; the scripts get
+// its path as the parameter installer_path.
+//
 // A missing script fails the action with reason "no-script:STEP". Exit codes
 // 3010 and 1641 are success with a reboot required; any other non-zero exit
 // code fails it (script-failed). Verification reads a fresh inventory: an
