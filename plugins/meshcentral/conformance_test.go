@@ -8,16 +8,17 @@ import (
 )
 
 // TestConformance runs the SDK's conformance suite against the real server,
-// logged in once by the login-token key and once by password.
+// logged in as the administrator by the login-token key and by password,
+// and as a technician (no site administrator; rights on the device group
+// only) by password.
 func TestConformance(t *testing.T) {
 	s := testServer(t)
-	for _, byPassword := range []bool{false, true} {
-		name := "LoginKey"
-		if byPassword {
-			name = "Password"
-		}
-		t.Run(name, func(t *testing.T) {
-			cfg, secrets := s.config(byPassword)
+	for _, login := range []string{"LoginKey", "Password", "Technician"} {
+		t.Run(login, func(t *testing.T) {
+			cfg, secrets := s.config(login == "Password")
+			if login == "Technician" {
+				cfg, secrets = s.techConfig()
+			}
 			p := &meshcentral.Plugin{}
 			t.Cleanup(p.Close)
 			sdktest.Suite{

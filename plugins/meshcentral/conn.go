@@ -76,6 +76,7 @@ type session struct {
 	done   chan struct{} // closed when the reader ends
 	err    error         // why it ended, set before done closes
 	userID string
+	admin  bool // a full site administrator (who may use the server console)
 }
 
 // Client is a control connection to one MeshCentral server, dialled when a
@@ -242,7 +243,8 @@ func (c *Client) dial(ctx context.Context) (*session, error) {
 			Cause    string `json:"cause"`
 			Msg      string `json:"msg"`
 			UserInfo struct {
-				ID string `json:"_id"`
+				ID        string `json:"_id"`
+				SiteAdmin uint64 `json:"siteadmin"`
 			} `json:"userinfo"`
 		}
 		if json.Unmarshal(b, &m) != nil {
@@ -253,7 +255,7 @@ func (c *Client) dial(ctx context.Context) (*session, error) {
 			ws.CloseNow()
 			return nil, fmt.Errorf("%w as %s at %s (%s %s)", ErrAuth, c.cfg.userID(), c.cfg.base.Redacted(), printable(m.Cause), printable(m.Msg))
 		case "userinfo":
-			s := &session{ws: ws, done: make(chan struct{}), userID: m.UserInfo.ID}
+			s := &session{ws: ws, done: make(chan struct{}), userID: m.UserInfo.ID, admin: m.UserInfo.SiteAdmin == 0xFFFFFFFF}
 			go c.read(s)
 			return s, nil
 		}

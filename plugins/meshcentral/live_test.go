@@ -23,7 +23,7 @@ import (
 func livePlugin(t *testing.T, values map[string]string) (*Plugin, map[string]string) {
 	t.Helper()
 	env := map[string]string{}
-	for _, k := range []string{"URL", "USER", "PASSWORD", "LOGIN_KEY", "CA", "NODE"} {
+	for _, k := range []string{"URL", "USER", "PASSWORD", "LOGIN_KEY", "CA", "NODE", "TECH_USER", "TECH_PASSWORD"} {
 		env[k] = os.Getenv("IMMY_TEST_MESHCENTRAL_" + k)
 	}
 	if env["URL"] == "" || env["NODE"] == "" {
@@ -66,6 +66,23 @@ func TestReconnect(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, v, v2)
 	}
+}
+
+// TestServerVersion: a site administrator reads the server's version; a
+// technician, whom the server console does not answer, gets "" at once.
+func TestServerVersion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	admin, env := livePlugin(t, nil)
+	v, err := admin.ServerVersion(ctx)
+	require.NoError(t, err)
+	require.Regexp(t, `^\d+\.\d+\.\d+$`, v)
+
+	tech, _ := livePlugin(t, map[string]string{KeyLoginKey: "", KeyUser: env["TECH_USER"], KeyPassword: env["TECH_PASSWORD"]})
+	v, err = tech.ServerVersion(ctx)
+	require.NoError(t, err)
+	require.Empty(t, v)
+	require.NoError(t, tech.Health(ctx))
 }
 
 // TestBadCredentials: a wrong key or password is ErrAuth, and says neither.

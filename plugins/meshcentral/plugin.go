@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/immyoss/engine/immy"
@@ -33,7 +34,8 @@ type Plugin struct {
 	allowSecrets bool
 	sysinfoConc  int
 
-	locks sync.Map // node id -> chan struct{} (one script at a time per node)
+	locks   sync.Map     // node id -> chan struct{} (one script at a time per node)
+	version atomic.Value // string: the server's version, as last logged
 }
 
 // Config keys.
@@ -148,17 +150,32 @@ func (p *Plugin) Close() {
 	}
 }
 
-// Health dials the server (credentials checked by the login) and asks its
-// version; a non-administrator account has no server console, and its
-// health is the login alone.
+// Health dials the server (the login checks the credentials) and lists
+// the device groups the account sees. The server's version, when the
+// account may read it, is logged when first seen and when it changes.
 func (p *Plugin) Health(ctx context.Context) error {
-	_, err := p.ServerVersion(ctx)
-	return err
+	if _, err := p.meshes(ctx); err != nil {
+		return err
+	}
+	if v, err := p.ServerVersion(ctx); err == nil && v != "" {
+		if old, _ := p.version.Swap(v).(string); old != v {
+			p.host.Logger().Info("meshcentral: server", "url", p.cfg.base.Redacted(), "user", p.cfg.userID(), "version", v)
+		}
+	}
+	return nil
 }
 
-// ServerVersion returns the MeshCentral server's version, "" when the
-// account may not read it (not a site administrator).
+// ServerVersion returns the MeshCentral server's version, read from its
+// server console, which only a full site administrator may use; "" for
+// other accounts (the server does not answer them).
 func (p *Plugin) ServerVersion(ctx context.Context) (string, error) {
+	s, err := p.client.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !s.admin {
+		return "", nil
+	}
 	m, err := p.client.call(ctx, map[string]any{"action": "serverconsole", "value": "info"})
 	if err != nil {
 		return "", err

@@ -22,12 +22,15 @@ const (
 	envGroup    = "IMMY_TEST_MESHCENTRAL_GROUP"
 	envNode     = "IMMY_TEST_MESHCENTRAL_NODE"
 	envOffline  = "IMMY_TEST_MESHCENTRAL_OFFLINE_NODE"
+	envTech     = "IMMY_TEST_MESHCENTRAL_TECH_USER"
+	envTechPass = "IMMY_TEST_MESHCENTRAL_TECH_PASSWORD"
 )
 
 // server is the test server's coordinates.
 type server struct {
 	url, user, password, key, ca string
 	group, node, offline         string
+	tech, techPassword           string // an account with rights on the group only
 }
 
 // testServer returns the server .ci/meshcentral started, skipping t without
@@ -38,14 +41,23 @@ func testServer(t testing.TB) server {
 		url: os.Getenv(envURL), user: os.Getenv(envUser), password: os.Getenv(envPassword),
 		key: os.Getenv(envKey), ca: os.Getenv(envCA), group: os.Getenv(envGroup),
 		node: os.Getenv(envNode), offline: os.Getenv(envOffline),
+		tech: os.Getenv(envTech), techPassword: os.Getenv(envTechPass),
 	}
-	if s.url == "" || s.node == "" {
+	if s.url == "" || s.node == "" || s.tech == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("meshcentral: %s and %s are not set, and CI=true: run .ci/meshcentral first", envURL, envNode)
 		}
 		t.Skipf("meshcentral: %s is not set: no MeshCentral server to test with (eval \"$(bash .ci/meshcentral)\")", envURL)
 	}
 	return s
+}
+
+// techConfig logs in as the technician, by password.
+func (s server) techConfig() (map[string]string, []string) {
+	return map[string]string{
+		meshcentral.KeyURL: s.url, meshcentral.KeyUser: s.tech, meshcentral.KeyCAFile: s.ca,
+		meshcentral.KeyPassword: s.techPassword,
+	}, []string{meshcentral.KeyPassword}
 }
 
 // config is an instance's configuration: login by the login-token key, or by
