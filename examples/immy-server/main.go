@@ -37,6 +37,7 @@ import (
 	"github.com/immyoss/engine/examples/immy-server/internal/api"
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
 	"github.com/immyoss/engine/examples/immy-server/internal/config"
+	"github.com/immyoss/engine/examples/immy-server/internal/console"
 	"github.com/immyoss/engine/examples/immy-server/internal/core"
 	"github.com/immyoss/engine/examples/immy-server/internal/tlsutil"
 	"github.com/immyoss/engine/immy"
@@ -138,6 +139,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	mux := http.NewServeMux()
 	mux.Handle("/agent", c.Agents)
 	mux.Handle("/", h)
+	con, err := console.New(console.Config{API: h, Tokens: tokens, Logger: log.With("part", "console")})
+	if err != nil {
+		return err
+	}
+	mux.Handle(console.Prefix, con)
 	srv := &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -173,6 +179,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 func banner(w io.Writer, url, adminToken, agentCmd string) {
 	fmt.Fprintf(w, "immy-server is running.\n\n")
 	fmt.Fprintf(w, "  URL:        %s\n", url)
+	fmt.Fprintf(w, "  Console:    %s/console/ (sign in with an API token)\n", url)
 	fmt.Fprintf(w, "  API:        %s/api (OpenAPI document: %s/api/openapi.json)\n", url, url)
 	if adminToken != "" {
 		fmt.Fprintf(w, "  Admin API token (shown once; only its hash is kept):\n    %s\n", adminToken)
