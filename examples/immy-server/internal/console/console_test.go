@@ -1,0 +1,176 @@
+package console_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// client is a browser without a browser: a cookie jar and the test server's
+// TLS configuration.
+func client(t *testing.T, e *env) *http.Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	cl := e.srv.Client()
+	cl.Jar = jar
+	return cl
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+func get(t *testing.T, cl *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := cl.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, cl *http.Client, u string, form url.Values) (int, string, *http.Response) {
+	t.Helper()
+	resp, err := cl.PostForm(u, form)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp
+}
+
+// signIn signs cl in with the token and returns the session's CSRF token.
+func signIn(t *testing.T, e *env, cl *http.Client, token string) string {
+	t.Helper()
+	code, body := get(t, cl, e.url("/console/signin"))
+	require.Equal(t, 200, code)
+	m := csrfRE.FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	code, body, _ = post(t, cl, e.url("/console/signin"), url.Values{"csrf": {m[1]}, "token": {token}, "next": {"/console/fleet"}})
+	require.Equal(t, 200, code, body)
+	require.Contains(t, body, "<h1>Fleet</h1>")
+	m = csrfRE.FindStringSubmatch(body)
+	require.NotNil(t, m)
+	return m[1]
+}
+
+func TestSignInCookieAndCSRF(t *testing.T) {
+	e := newEnv(t)
+	cl := client(t, e)
+
+	// signed out: pages send to the sign-in page
+	code, body := get(t, cl, e.url("/console/fleet"))
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "Sign in to the immy console")
+
+	// the sign-in form without its CSRF token is refused
+	code, _, _ = post(t, cl, e.url("/console/signin"), url.Values{"token": {e.tokens["admin"]}})
+	require.Equal(t, http.StatusForbidden, code)
+
+	// a wrong token is refused, and says so
+	_, body = get(t, cl, e.url("/console/signin"))
+	m := csrfRE.FindStringSubmatch(body)
+	code, body, _ = post(t, cl, e.url("/console/signin"), url.Values{"csrf": {m[1]}, "token": {"immyapi_nope_0000"}})
+	require.Equal(t, http.StatusUnauthorized, code)
+	require.Contains(t, body, "not valid")
+
+	// the session cookie's attributes
+	_, body = get(t, cl, e.url("/console/signin"))
+	m = csrfRE.FindStringSubmatch(body)
+	noRedirect := *cl
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	code, _, resp := post(t, &noRedirect, e.url("/console/signin"), url.Values{"csrf": {m[1]}, "token": {e.tokens["admin"]}, "next": {"https://evil.example/"}})
+	require.Equal(t, http.StatusSeeOther, code)
+	require.Equal(t, "/console/fleet", resp.Header.Get("Location"), "a redirect after sign-in stays in the console")
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "immy_console" && ck.Value != "" {
+			session = ck
+		}
+	}
+	require.NotNil(t, session)
+	require.True(t, session.HttpOnly)
+	require.True(t, session.Secure)
+	require.Equal(t, http.SameSiteStrictMode, session.SameSite)
+	require.NotContains(t, session.Value, "immyapi_", "the cookie is a session id, not the API token")
+
+	// signed in, a form without the session's CSRF token is refused
+	_, body = get(t, cl, e.url("/console/fleet"))
+	require.Contains(t, body, "<h1>Fleet</h1>")
+	csrf := csrfRE.FindStringSubmatch(body)[1]
+	code, _, _ = post(t, cl, e.url("/console/computers/other-pc/sessions"), url.Values{"kind": {"detection-only"}})
+	require.Equal(t, http.StatusForbidden, code)
+	code, _, _ = post(t, cl, e.url("/console/computers/other-pc/sessions"), url.Values{"kind": {"detection-only"}, "csrf": {"0" + csrf[1:]}})
+	require.Equal(t, http.StatusForbidden, code)
+	code, body, _ = post(t, cl, e.url("/console/computers/other-pc/sessions"), url.Values{"kind": {"detection-only"}, "csrf": {csrf}})
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "<h1>Session ")
+
+	// sign out ends the session: the old cookie no longer works
+	code, body, _ = post(t, cl, e.url("/console/signout"), url.Values{"csrf": {csrf}})
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "Sign in to the immy console")
+	req, _ := http.NewRequest("GET", e.url("/console/fleet"), nil)
+	req.AddCookie(&http.Cookie{Name: "immy_console", Value: session.Value})
+	resp, err := noRedirect.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}
+
+func TestTenantUserSeesOnlyItsTenant(t *testing.T) {
+	e := newEnv(t)
+	cl := client(t, e)
+	signIn(t, e, cl, e.tokens["lab"])
+	code, body := get(t, cl, e.url("/console/fleet"))
+	require.Equal(t, 200, code)
+	require.NotContains(t, body, "other-pc")
+	require.NotContains(t, body, "Other PC")
+	for _, p := range []string{"/console/computers/other-pc", "/console/deployments", "/console/deployments/quick-latest", "/console/integrations"} {
+		code, body = get(t, cl, e.url(p))
+		require.Equal(t, http.StatusNotFound, code, p)
+		require.NotContains(t, body, "Other PC", p)
+	}
+	code, _ = get(t, cl, e.url("/console/audit?tenant=other"))
+	require.Equal(t, 200, code, "the audit page shows the token's own tenant whatever is asked")
+	_, body = get(t, cl, e.url("/console/audit?tenant=other"))
+	require.Contains(t, body, "Changes to the fleet of lab")
+}
+
+func TestFilterCompileRoute(t *testing.T) {
+	e := newEnv(t)
+	cl := client(t, e)
+	csrf := signIn(t, e, cl, e.tokens["tech"])
+	for _, tc := range []struct{ lang, src, want string }{
+		{"expr", `computer.name == "x"`, `{"ok":true}`},
+		{"expr", `computer.name == `, `"line":1,"column"`},
+		{"expr", `computer.nosuch == "x"`, `"line":1,"column"`},
+		{"lua", `return computer.name == "x"`, `{"ok":true}`},
+		{"lua", "return (", `"line":1`},
+		{"cobol", "x", `unknown language`},
+	} {
+		req, _ := http.NewRequest("POST", e.url("/console/filter"), strings.NewReader(`{"language":"`+tc.lang+`","source":`+strconvQuote(tc.src)+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		resp, err := cl.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, string(b), tc.want, "%s %q", tc.lang, tc.src)
+	}
+	// without the CSRF header: refused
+	req, _ := http.NewRequest("POST", e.url("/console/filter"), strings.NewReader(`{"language":"expr","source":"true"}`))
+	resp, err := cl.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+func strconvQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
