@@ -279,6 +279,9 @@ func (e *Engine) validate(req *Request) error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format+": %w", append([]any{field}, append(args, immy.ErrInvalid)...)...))
 	}
+	if t, ok := tenantOf(req.Computer); ok { // a tenant session: tenant.go
+		return e.validateTenant(req, t)
+	}
 	c := e.computer(req.Computer)
 	ok := c != nil
 	if !ok {

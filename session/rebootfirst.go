@@ -63,6 +63,9 @@ type RebootStateReader interface {
 // rebootFirst reboots a computer with a reboot pending before the session's
 // first change, as the preference says, and waits for it to come back.
 func (x *runCtx) rebootFirst() error {
+	if _, ok := tenantOf(x.s.req.Computer); ok {
+		return nil // a tenant is no computer
+	}
 	var changes bool
 	for _, a := range x.actions() {
 		if a.Onboarding {

@@ -61,6 +61,10 @@ func (e *Engine) drive(ctx context.Context, s *sess) outcome {
 		return x.conclude(&stageFailure{reason: ReasonResolutionFailed, err: err})
 	}
 	e = v
+	if t, ok := tenantOf(s.req.Computer); ok { // a tenant session: tenant.go
+		x := &runCtx{e: e, s: s, ctx: ctx}
+		return x.conclude(x.tenantMain(t))
+	}
 	x := &runCtx{e: e, s: s, ctx: ctx, comp: e.computer(s.req.Computer)}
 	if x.comp == nil {
 		// deleted from the fleet since the session was started
