@@ -146,6 +146,8 @@ func reportShape(b *testing.B, plan *Plan) {
 // cost. It visits the computers in a shuffled order, so that each plan
 // evaluates its computer's filters afresh (the matcher remembers a filter's
 // result per computer) until every computer has been planned once.
+// cpu-ns/op is the process's CPU time per plan, for a machine shared with
+// other work.
 //
 //	go test ./resolver -run '^$' -bench BenchmarkPlanComputer -benchmem
 func BenchmarkPlanComputer(b *testing.B) {
@@ -169,12 +171,14 @@ func BenchmarkPlanComputer(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
+	c0 := cpuTime()
 	for b.Loop() {
 		if _, err := p.PlanComputer(ctx, ids[i%len(ids)], Session{}, nil); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op") // the collector's too
 }
 
 // BenchmarkPlanOnly is Plan alone over a prepared planner (100k computers):
@@ -188,4 +192,51 @@ func BenchmarkPlanOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPlanEach is the whole-fleet plan streamed, over a prepared
+// planner (100k computers): PlanEach's plans read (every computer's Actions
+// and Decisions) and written by a PlanWriter to io.Discard, each dropped
+// once used. stream-live-B is the most heap live (after a collection) above
+// what was live before the stream (the fleet, the planner), taken at every
+// quarter of the fleet: what the stream holds, where Plan holds every plan
+// (see BenchmarkPlanFleet's live-B). The four collections are in the timing.
+//
+//	go test ./resolver -run '^$' -bench BenchmarkPlanEach -benchmem -cpu 2
+func BenchmarkPlanEach(b *testing.B) {
+	f := immytest.Generate(immytest.FleetScale(100_000))
+	p := newPlanner(b, f, Config{})
+	ctx := context.Background()
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	var peak int64
+	b.ReportAllocs()
+	c0 := cpuTime()
+	for b.Loop() {
+		runtime.GC()
+		base := heap()
+		pw := NewPlanWriter(io.Discard, p.At())
+		n := 0
+		for cp, err := range p.PlanEach(ctx, Session{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink += len(cp.Actions()) + len(cp.Decisions())
+			if err := pw.Write(cp); err != nil {
+				b.Fatal(err)
+			}
+			if n++; n%(len(f.Computers)/4) == 0 {
+				runtime.GC()
+				peak = max(peak, heap()-base)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(peak), "stream-live-B")
 }
