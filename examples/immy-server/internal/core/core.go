@@ -3,12 +3,11 @@
 // store in one database (a SQLite file, or PostgreSQL), the agent server,
 // and a session engine over the fleet's current revision.
 //
-// A session.Engine plans over one fleet. The fleet here changes (an admin's
-// edit, an agent enrolling), so Core keeps generations: each is a planner
-// and an engine over one revision of the fleet store. A session is started
-// on the newest generation; one already under way keeps the generation it
-// was started on (its plan), and an old generation is closed once it has
-// nothing left to work. The River queue hands jobs to the newest.
+// The fleet changes (an admin's edit, an agent enrolling, inventory): the
+// one session.Engine is made over the fleet store as its Config.Fleet, and
+// plans each session from the store's current revision; what sessions learn
+// of their computers goes back to the store through
+// fleetstore.SessionSink.
 package core
 
 import (
@@ -74,23 +73,17 @@ type Core struct {
 	OnAgent      func(agent.Status)
 	OnSessionEnd func(id string)
 
-	mu   sync.Mutex // guards gens
-	gens []*gen     // oldest first; the last is current
+	engine *session.Engine
+
+	pmu     sync.Mutex // guards planner, prev
+	planner *resolver.Planner
+	prevRev int64
 
 	post         postponer
 	router       *router
 	presence     chan func(context.Context)
 	presenceDone chan struct{}
 	invSem       chan struct{} // bounds the inventory reads under way
-}
-
-// gen is a planner and an engine over one revision of the fleet.
-type gen struct {
-	rev     int64
-	built   time.Time
-	fleet   *immy.Fleet
-	planner *resolver.Planner
-	engine  *session.Engine
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -163,6 +156,15 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 		OnStatus: c.onStatus,
 		Logger:   c.log.With("part", "agent"),
 	})
+	c.engine, err = session.New(session.Config{
+		Fleet: c.Fleet, NewPlanner: BuildPlanner, InventorySink: fleetstore.SessionSink(c.Fleet),
+		Runner: c.Agents, Runners: c.cfg.Runners,
+		Journal: c.Journal, Dispatcher: c.router, Notifier: &c.post,
+		MaxRunning: c.cfg.MaxRunning, ScriptTimeout: c.cfg.ScriptTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("core: engine: %w", err)
+	}
 	return c, nil
 }
 
@@ -177,19 +179,13 @@ func (c *Core) queueConfig(q durable.Config) durable.Config {
 	return q
 }
 
-// Start builds the engine over the fleet as it stands and starts working
-// the sessions River hands this process (those an earlier run left
-// included).
+// Start starts working the sessions River hands this process (those an
+// earlier run left included).
 func (c *Core) Start(ctx context.Context) error {
-	g, err := c.current(ctx)
-	if err != nil {
-		return err
-	}
-	if err := c.Queue.Start(ctx, g.engine); err != nil {
+	if err := c.Queue.Start(ctx, c.engine); err != nil {
 		return err
 	}
 	go c.heartbeat(ctx)
-	go c.refresh(ctx)
 	go func() {
 		// the revisions other processes write: their edits, their agents
 		if err := c.Fleet.Follow(ctx, fleetstore.FollowConfig{}); err != nil {
@@ -211,126 +207,29 @@ func (c *Core) tenantOf(_ context.Context, computer string) (string, error) {
 	return "", fmt.Errorf("computer %q: %w", computer, immy.ErrNotFound)
 }
 
-// Engine returns the engine of the fleet's current revision, building it
-// when the fleet moved on.
-func (c *Core) Engine(ctx context.Context) (*session.Engine, error) {
-	g, err := c.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return g.engine, nil
+// Engine returns the session engine.
+func (c *Core) Engine(context.Context) (*session.Engine, error) { return c.engine, nil }
+
+// EngineFor returns the session engine, which plans a computer's session
+// from the fleet's current revision.
+func (c *Core) EngineFor(ctx context.Context, _ string) (*session.Engine, error) {
+	return c.engine, nil
 }
 
-// Planner returns the planner of the fleet's current revision.
+// Planner returns a planner of the fleet's current revision (the what-if of
+// the API's plans), made from the last one with what changed.
 func (c *Core) Planner(ctx context.Context) (*resolver.Planner, *immy.Fleet, error) {
-	g, err := c.build(ctx, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	return g.planner, g.fleet, nil
-}
-
-// EngineFor returns an engine whose fleet has the computer (the current
-// one, or one built over the fleet's current revision when the computer is
-// newer than it).
-func (c *Core) EngineFor(ctx context.Context, computer string) (*session.Engine, error) {
-	g, err := c.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if g.has(computer) {
-		return g.engine, nil
-	}
-	if g, err = c.build(ctx, true); err != nil {
-		return nil, err
-	}
-	return g.engine, nil
-}
-
-func (g *gen) has(computer string) bool {
-	for i := range g.fleet.Computers {
-		if g.fleet.Computers[i].ID == computer {
-			return true
-		}
-	}
-	return false
-}
-
-// rebuildAfter is how long a generation serves after the fleet moved on:
-// inventory and presence move the revision all the time, and sessions read
-// a computer's inventory from the computer itself, so that a generation is
-// rebuilt at most once a second for them. A computer newer than the
-// generation gets one at once (EngineFor).
-const rebuildAfter = time.Second
-
-func (c *Core) current(ctx context.Context) (*gen, error) {
-	return c.build(ctx, false)
-}
-
-func (c *Core) build(ctx context.Context, force bool) (*gen, error) {
 	f, rev := c.Fleet.Snapshot()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n := len(c.gens); n > 0 {
-		g := c.gens[n-1]
-		if g.rev == rev || (!force && time.Since(g.built) < rebuildAfter) {
-			return g, nil
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.planner == nil || c.prevRev != rev {
+		p, err := BuildPlanner(f)
+		if err != nil {
+			return nil, nil, err
 		}
+		c.planner, c.prevRev = p, rev
 	}
-	planner, err := BuildPlanner(f)
-	if err != nil {
-		return nil, err
-	}
-	engine, err := session.New(session.Config{
-		Planner: planner, Runner: c.Agents, Runners: c.cfg.Runners,
-		Journal: c.Journal, Dispatcher: c.router, Notifier: &c.post,
-		MaxRunning: c.cfg.MaxRunning, ScriptTimeout: c.cfg.ScriptTimeout,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("core: engine: %w", err)
-	}
-	g := &gen{rev: rev, built: time.Now(), fleet: f, planner: planner, engine: engine}
-	c.gens = append(c.gens, g)
-	c.Queue.SetEngine(engine)
-	c.retire(ctx)
-	return g, nil
-}
-
-// refresh keeps the engine River works with at most rebuildAfter behind
-// the fleet, whoever changed it (this process, or another one, whose
-// revisions Follow loads).
-func (c *Core) refresh(ctx context.Context) {
-	t := time.NewTicker(rebuildAfter)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := c.current(ctx); err != nil {
-				c.log.Warn("engine not rebuilt", "err", err)
-			}
-		}
-	}
-}
-
-// retire closes the old generations that have nothing left to work.
-// c.mu is held.
-func (c *Core) retire(ctx context.Context) {
-	keep := c.gens[:0]
-	for i, g := range c.gens {
-		if i < len(c.gens)-1 {
-			if running, queued := g.engine.Counts(); running == 0 && queued == 0 {
-				_ = g.engine.Close(ctx)
-				continue
-			}
-		}
-		keep = append(keep, g)
-	}
-	for i := len(keep); i < len(c.gens); i++ {
-		c.gens[i] = nil
-	}
-	c.gens = keep
+	return c.planner, c.planner.Catalogue().Fleet(), nil
 }
 
 // BuildPlanner compiles a planner over a fleet.
@@ -350,18 +249,8 @@ func BuildPlanner(f *immy.Fleet) (*resolver.Planner, error) {
 	return p, nil
 }
 
-// Engines calls fn with every live engine, newest first: a session this
-// process works is on one of them.
-func (c *Core) Engines(fn func(*session.Engine) bool) {
-	c.mu.Lock()
-	gens := append([]*gen(nil), c.gens...)
-	c.mu.Unlock()
-	for i := len(gens) - 1; i >= 0; i-- {
-		if !fn(gens[i].engine) {
-			return
-		}
-	}
-}
+// Engines calls fn with the engine (metrics).
+func (c *Core) Engines(fn func(*session.Engine) bool) { fn(c.engine) }
 
 // Close stops working (sessions under way stop where they are, for the next
 // start to resume them from the journal) and closes everything.
@@ -372,12 +261,9 @@ func (c *Core) Close(ctx context.Context) error {
 		errs = append(errs, c.Queue.Close(qctx))
 		cancel()
 	}
-	c.mu.Lock()
-	for _, g := range c.gens {
-		errs = append(errs, g.engine.Close(ctx))
+	if c.engine != nil {
+		errs = append(errs, c.engine.Close(ctx))
 	}
-	c.gens = nil
-	c.mu.Unlock()
 	if c.router != nil {
 		c.router.mu.Lock()
 		for _, q := range c.router.others {

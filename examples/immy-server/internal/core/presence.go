@@ -7,7 +7,6 @@ import (
 
 	"github.com/immyoss/engine/agent"
 	"github.com/immyoss/engine/immy"
-	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/session/fleetstore"
 )
 
@@ -173,21 +172,11 @@ func (c *Core) refreshInventory(ctx context.Context, computer string) {
 	}
 }
 
-// sessionEnded refreshes the inventory of the session's computer.
+// sessionEnded tells OnSessionEnd (metrics); the session's own inventory
+// went to the store through fleetstore.SessionSink.
 func (c *Core) sessionEnded(id string) {
-	c.later(func(ctx context.Context) {
-		var computer string
-		_ = c.Journal.ReplaySession(ctx, id, func(r session.Record) error {
-			if r.Request != nil && computer == "" {
-				computer = r.Request.Computer
-			}
-			return nil
-		})
-		if computer != "" {
-			c.refreshInventory(ctx, computer)
-		}
-		if c.OnSessionEnd != nil {
-			c.OnSessionEnd(id)
-		}
-	})
+	if c.OnSessionEnd == nil {
+		return
+	}
+	c.later(func(context.Context) { c.OnSessionEnd(id) })
 }
