@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,11 +68,25 @@ type Store struct {
 	db   *sql.DB
 	pool *pgxpool.Pool
 	now  func() time.Time
+
+	// cache holds tokens authenticated in the last cacheTTL, by hash: a
+	// busy API does not read the table at every request. A revocation
+	// through this store empties it; one made by another process over the
+	// same database counts here within cacheTTL.
+	mu    sync.Mutex
+	cache map[string]cached
 }
+
+type cached struct {
+	t     Token
+	until time.Time
+}
+
+const cacheTTL = 5 * time.Second
 
 // Open returns a store over db or pool (one of them), creating its table.
 func Open(ctx context.Context, db *sql.DB, pool *pgxpool.Pool) (*Store, error) {
-	s := &Store{db: db, pool: pool, now: time.Now}
+	s := &Store{db: db, pool: pool, now: time.Now, cache: map[string]cached{}}
 	ddl := `CREATE TABLE IF NOT EXISTS immy_server_tokens (
 		id      TEXT PRIMARY KEY,
 		name    TEXT NOT NULL,
@@ -200,16 +215,30 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) 
 	if !strings.HasPrefix(secret, Prefix) || len(secret) > 200 {
 		return Token{}, ErrUnauthorized
 	}
-	t, err := scanToken(s.queryRow(ctx, `SELECT `+cols+` FROM immy_server_tokens WHERE hash = ?`, hashOf(secret)))
+	h := hashOf(secret)
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[h]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) && (c.t.Expires.IsZero() || now.Before(c.t.Expires)) {
+		return c.t, nil
+	}
+	t, err := scanToken(s.queryRow(ctx, `SELECT `+cols+` FROM immy_server_tokens WHERE hash = ?`, h))
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return Token{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("auth: %w", err)
 	}
-	if t.Revoked || (!t.Expires.IsZero() && !s.now().Before(t.Expires)) {
+	if t.Revoked || (!t.Expires.IsZero() && !now.Before(t.Expires)) {
 		return Token{}, ErrUnauthorized
 	}
+	s.mu.Lock()
+	if len(s.cache) > 10000 {
+		clear(s.cache)
+	}
+	s.cache[h] = cached{t: t, until: now.Add(cacheTTL)}
+	s.mu.Unlock()
 	return t, nil
 }
 
@@ -256,7 +285,11 @@ func (s *Store) Revoke(ctx context.Context, id string) error {
 	if n == 0 {
 		return fmt.Errorf("auth: token %q: %w", id, immy.ErrNotFound)
 	}
-	return s.exec(ctx, `UPDATE immy_server_tokens SET revoked = 1 WHERE id = ?`, id)
+	err := s.exec(ctx, `UPDATE immy_server_tokens SET revoked = 1 WHERE id = ?`, id)
+	s.mu.Lock()
+	clear(s.cache)
+	s.mu.Unlock()
+	return err
 }
 
 // Count returns how many tokens of role exist and are not revoked.
