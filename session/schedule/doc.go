@@ -31,8 +31,15 @@
 //     refuses a non-zero ExecuteAfterMinutes beside it. Minutes are at most a
 //     week (MaxMinutes), jitter too.
 //   - A schedule without a target reaches every computer (as an all-computers
-//     target); a target that selects tenants (cloud tasks) is refused: a
-//     schedule starts sessions on computers.
+//     target). A target that selects tenants (all tenants, a tenant, a tenant
+//     tag, a client group of category tenant) makes a tenant schedule: each
+//     fire starts one tenant session per tenant the target selects, resolved
+//     as a cloud task deployment's (targets.Matcher.ResolveTenants), with
+//     Session.Computer session.TenantSession(tenant): the tenant's cloud
+//     tasks, full maintenance. A tenant schedule has no item (refused:
+//     the tenant session runs the winning deployment of each of the
+//     tenant's cloud tasks), and fires in its own zone, else in each
+//     tenant's (the tenant's TimeZone, else UTC).
 //   - A one-item schedule's item must be a software or a task of the fleet;
 //     a task that runs against tenants or persons, or only in onboarding
 //     sessions, is refused; an item private to a tenant must target only that

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/targets"
 )
 
@@ -49,12 +50,16 @@ type Fire struct {
 // Key returns the fire's unique key (FireKey).
 func (f Fire) Key() string { return FireKey(f.Schedule, f.At, f.Zone) }
 
-// Session is one maintenance session a fire starts on one computer.
+// Session is one maintenance session a fire starts on one computer, or,
+// for a schedule whose target selects tenants, one tenant session (the
+// tenant's cloud tasks).
 type Session struct {
 	Key      string // SessionKey(Schedule, Fire, Computer): unique per (schedule, fire, computer)
 	Schedule string
 	Fire     time.Time // the fire's time, in UTC
 	Zone     string
+	// Computer is the session's Request.Computer: a computer's id, or
+	// session.TenantSession(tenant) for a tenant schedule.
 	Computer string
 	Item     string        // the one item to maintain; "" for full maintenance
 	Jitter   time.Duration // in [0, JitterMinutes)
@@ -77,6 +82,8 @@ type Planner struct {
 	schedules []*Schedule
 	byID      map[string]int
 	zones     []string // computer index -> zone name
+	tzones    []string // tenant index -> zone name
+	tenant    []bool   // schedule index -> its target selects tenants
 	locs      map[string]*time.Location
 }
 
@@ -84,9 +91,10 @@ type Planner struct {
 // every problem at once as immy.Problems: a schedule's cron, zone and minutes
 // (as Compile), its item (one-item schedules: the software or task must exist,
 // run on computers, not be onboarding-only, and, when private to a tenant,
-// target only that tenant), its target (computers, not tenants; filters
-// compiled), and the time zones of the computers and tenants of a schedule
-// that fires in each computer's own zone. References the fleet leaves
+// target only that tenant), its target (filters compiled; a target that
+// selects tenants makes a tenant schedule, which has no item), and the time
+// zones of the computers and tenants of a schedule that fires in each
+// computer's or tenant's own zone. References the fleet leaves
 // dangling are immy.Fleet.Validate's to report: they select nothing here.
 func New(ix *targets.Index, cfg Config) (*Planner, error) {
 	if ix == nil {
@@ -125,10 +133,14 @@ func New(ix *targets.Index, cfg Config) (*Planner, error) {
 			p.byID[s.ID] = i
 		}
 		p.schedules = append(p.schedules, c)
-		ps = append(ps, checkItem(f, i, s, soft, tasks)...)
 		deps[i] = immy.Deployment{ID: s.ID, Item: s.Item, Target: scheduleTarget(s.Target)}
-		if deps[i].Target.Category == immy.CategoryTenant || slices.Contains([]immy.TargetType{immy.TargetAllTenants, immy.TargetTenant, immy.TargetTenantTag}, deps[i].Target.Type) {
-			ps = append(ps, immy.Problem{Section: "schedules", Index: i, ID: s.ID, Field: "target.type", Message: fmt.Sprintf("target %s selects tenants; a schedule starts sessions on computers", deps[i].Target.Type), Err: immy.ErrInvalid})
+		tenant := selectsTenants(deps[i].Target)
+		p.tenant = append(p.tenant, tenant)
+		if tenant && s.Item != "" {
+			ps = append(ps, immy.Problem{Section: "schedules", Index: i, ID: s.ID, Field: "item", Err: immy.ErrInvalid,
+				Message: fmt.Sprintf("target %s selects tenants: a tenant schedule runs each tenant's cloud tasks, leave item (%q) unset", deps[i].Target.Type, s.Item)})
+		} else if !tenant {
+			ps = append(ps, checkItem(f, i, s, soft, tasks)...)
 		}
 		if s.TimeZone == "" {
 			ownZones = true
@@ -163,6 +175,16 @@ func scheduleTarget(t immy.Target) immy.Target {
 		t.Type = immy.TargetAllComputers
 	}
 	return t
+}
+
+// selectsTenants reports whether a schedule's target selects tenants (as a
+// cloud task deployment's does) rather than computers.
+func selectsTenants(t immy.Target) bool {
+	switch t.Type {
+	case immy.TargetAllTenants, immy.TargetTenant, immy.TargetTenantTag:
+		return true
+	}
+	return t.Category == immy.CategoryTenant
 }
 
 // checkItem checks a one-item schedule's item.
@@ -220,18 +242,24 @@ func checkItem(f *immy.Fleet, i int, s immy.Schedule, soft map[string]*immy.Soft
 }
 
 // loadZones loads every computer's zone (its own, else its tenant's, else
-// UTC), reporting those that do not load.
+// UTC) and every tenant's (its own, else UTC), reporting those that do not
+// load.
 func (p *Planner) loadZones(f *immy.Fleet) immy.Problems {
 	var ps immy.Problems
 	tenantZone := map[string]string{}
+	p.tzones = make([]string, len(f.Tenants))
 	for i, t := range f.Tenants {
 		tenantZone[t.ID] = t.TimeZone
+		p.tzones[i] = "UTC"
 		if t.TimeZone == "" {
 			continue
 		}
 		if _, err := p.load(t.TimeZone); err != nil {
+			p.tzones[i] = ""
 			ps = append(ps, immy.Problem{Section: "tenants", Index: i, ID: t.ID, Field: "time_zone", Message: err.Error(), Err: immy.ErrInvalid})
+			continue
 		}
+		p.tzones[i] = t.TimeZone
 	}
 	p.zones = make([]string, len(f.Computers))
 	for i, c := range f.Computers {
@@ -286,8 +314,11 @@ func (p *Planner) lookup(id string) (int, *Schedule, error) {
 }
 
 // Computers returns the ids of the computers a schedule's target selects,
-// sorted by id.
+// sorted by id. A tenant schedule has none: see Tenants.
 func (p *Planner) Computers(ctx context.Context, id string) ([]string, error) {
+	if i, _, err := p.lookup(id); err == nil && p.tenant[i] {
+		return nil, nil
+	}
 	cs, err := p.computers(ctx, id)
 	if err != nil {
 		return nil, err
@@ -296,6 +327,82 @@ func (p *Planner) Computers(ctx context.Context, id string) ([]string, error) {
 	out := make([]string, len(cs))
 	for k, c := range cs {
 		out[k] = f.Computers[c].ID
+	}
+	return out, nil
+}
+
+// Tenants returns the ids of the tenants a tenant schedule's target selects
+// (as a cloud task deployment's, tenants excluded from cross-tenant
+// deployments left out of cross-tenant targets), sorted by id. A schedule of
+// computers has none.
+func (p *Planner) Tenants(ctx context.Context, id string) ([]string, error) {
+	ts, err := p.tenants(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f := p.ix.Fleet()
+	out := make([]string, len(ts))
+	for k, t := range ts {
+		out[k] = f.Tenants[t].ID
+	}
+	return out, nil
+}
+
+func (p *Planner) tenants(ctx context.Context, id string) ([]int, error) {
+	i, _, err := p.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	if !p.tenant[i] {
+		return nil, nil
+	}
+	ts, err := p.m.ResolveTenants(ctx, i)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return ts, nil // sorted by tenant id
+}
+
+// member is one session target of a schedule: a computer, or a tenant's
+// session.
+type member struct {
+	id   string // the session's Request.Computer
+	zone string // its own zone's name
+}
+
+// members returns the sessions' targets of a schedule, sorted by id.
+func (p *Planner) members(ctx context.Context, id string) ([]member, error) {
+	i, _, err := p.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	f := p.ix.Fleet()
+	if p.tenant[i] {
+		ts, err := p.tenants(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]member, 0, len(ts))
+		for _, t := range ts {
+			m := member{id: session.TenantSession(f.Tenants[t].ID)}
+			if p.tzones != nil {
+				m.zone = p.tzones[t]
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	cs, err := p.computers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]member, 0, len(cs))
+	for _, c := range cs {
+		m := member{id: f.Computers[c].ID}
+		if p.zones != nil {
+			m.zone = p.zones[c]
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -331,7 +438,8 @@ func (p *Planner) computers(ctx context.Context, id string) ([]int, error) {
 }
 
 // Zones returns the time zones a schedule fires in, by name, sorted: its own,
-// or the distinct zones of the computers its target selects.
+// or the distinct zones of the computers (or, for a tenant schedule, the
+// tenants) its target selects.
 func (p *Planner) Zones(ctx context.Context, id string) ([]string, error) {
 	_, s, err := p.lookup(id)
 	if err != nil {
@@ -340,13 +448,15 @@ func (p *Planner) Zones(ctx context.Context, id string) ([]string, error) {
 	if s.loc != nil {
 		return []string{s.src.TimeZone}, nil
 	}
-	cs, err := p.computers(ctx, id)
+	ms, err := p.members(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, c := range cs {
-		out = append(out, p.zones[c])
+	for _, m := range ms {
+		if m.zone != "" { // "": a zone that did not load; New refused it
+			out = append(out, m.zone)
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
@@ -426,8 +536,11 @@ func (p *Planner) Poll(ctx context.Context, last map[string]time.Time) ([]Fire, 
 }
 
 // Sessions returns the sessions a fire starts, one for each computer of the
-// schedule's target in the fire's zone, sorted by computer id. The fire must
-// be one of the schedule's (a time its cron gives in that zone).
+// schedule's target in the fire's zone, sorted by computer id; for a tenant
+// schedule, one tenant session (Computer session.TenantSession(tenant),
+// full maintenance of the tenant's cloud tasks) for each tenant of the
+// target in the fire's zone, sorted by tenant id. The fire must be one of
+// the schedule's (a time its cron gives in that zone).
 func (p *Planner) Sessions(ctx context.Context, f Fire) ([]Session, error) {
 	_, s, err := p.lookup(f.Schedule)
 	if err != nil {
@@ -450,17 +563,16 @@ func (p *Planner) Sessions(ctx context.Context, f Fire) ([]Session, error) {
 	if start.Before(at) {
 		start = at // zero, or a start before the fire: the fire's time
 	}
-	cs, err := p.computers(ctx, f.Schedule)
+	ms, err := p.members(ctx, f.Schedule)
 	if err != nil {
 		return nil, err
 	}
-	fleet := p.ix.Fleet()
-	out := make([]Session, 0, len(cs))
-	for _, c := range cs {
-		if s.loc == nil && p.zones[c] != f.Zone {
+	out := make([]Session, 0, len(ms))
+	for _, m := range ms {
+		if s.loc == nil && m.zone != f.Zone {
 			continue
 		}
-		id := fleet.Computers[c].ID
+		id := m.id
 		detect, execute := s.Times(id, at, start)
 		out = append(out, Session{
 			Key: SessionKey(f.Schedule, at, id), Schedule: f.Schedule, Fire: at, Zone: f.Zone, Computer: id,

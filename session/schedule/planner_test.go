@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/immy"
@@ -216,6 +217,7 @@ func TestNewProblems(t *testing.T) {
 	f.Schedules = append(f.Schedules,
 		immy.Schedule{ID: "bad-cron", Cron: "0 25 * * *", ExecuteAfterMinutes: 10, Item: "missing"},
 		immy.Schedule{ID: "cloud", Cron: "0 2 * * *", Item: "m365-licences", Target: immy.Target{Type: immy.TargetAllTenants}},
+		immy.Schedule{ID: "cloud-on-computers", Cron: "0 2 * * *", Item: "m365-licences"},
 		immy.Schedule{ID: "onboarding", Cron: "0 2 * * *", Item: "rename"},
 		immy.Schedule{ID: "private", Cron: "0 2 * * *", Item: "contoso-app", Target: immy.Target{Type: immy.TargetAllComputers}},
 		immy.Schedule{ID: "filter", Cron: "0 2 * * *", Target: immy.Target{Type: immy.TargetFilter, Expr: `computer.os ==`}},
@@ -236,7 +238,7 @@ func TestNewProblems(t *testing.T) {
 		"schedules bad-cron execute_after_minutes",
 		"schedules bad-cron item",
 		"schedules cloud item",
-		"schedules cloud target.type",
+		"schedules cloud-on-computers item",
 		"schedules onboarding item",
 		"schedules private target",
 		"schedules filter target.expr",
@@ -302,4 +304,94 @@ func TestPlannerSkipsComputersAFilterFailsOn(t *testing.T) {
 	// every other computer in maintenance failed, in order of id
 	require.Empty(t, cmp.Diff([]failure{{"tagged", "tagged", "c-lt-1"}, {"tagged", "tagged", "c-srv-1"},
 		{"tagged", "tagged", "c-ws-1"}, {"tagged", "tagged", "f-ws-1"}}, failed, cmp.AllowUnexported(failure{})))
+}
+
+// tenantFleet is planFleet with initech (tag gold, excluded from
+// cross-tenant targets, in Tokyo) and schedules of tenants: every tenant in
+// its own zone, one tenant in the schedule's zone, a tag, a client group.
+func tenantFleet() *immy.Fleet {
+	f := planFleet()
+	f.Tenants[1].Tags = []string{"gold"}
+	f.Tenants = append(f.Tenants, immy.Tenant{ID: "initech", Parent: "msp", TimeZone: "Asia/Tokyo", Tags: []string{"gold"}, ExcludeFromCrossTenant: true})
+	f.Agreements = []immy.Agreement{{ID: "a1", Tenant: "contoso", ClientGroup: "east"}, {ID: "a2", Tenant: "initech", ClientGroup: "east"}}
+	f.Schedules = append(f.Schedules,
+		immy.Schedule{ID: "cloud-nightly", Cron: "0 2 * * *", ExecuteRightAfterDetection: true, Target: immy.Target{Type: immy.TargetAllTenants}},
+		immy.Schedule{ID: "cloud-initech", Cron: "30 6 * * *", TimeZone: "Europe/London", JitterMinutes: 10, ExecuteRightAfterDetection: true,
+			Target: immy.Target{Type: immy.TargetTenant, Tenant: "initech"}},
+		immy.Schedule{ID: "cloud-gold", Cron: "0 3 * * *", ExecuteRightAfterDetection: true, Target: immy.Target{Type: immy.TargetTenantTag, Tag: "gold"}},
+		immy.Schedule{ID: "cloud-east", Cron: "0 4 * * *", ExecuteRightAfterDetection: true,
+			Target: immy.Target{Type: immy.TargetClientGroup, ClientGroup: "east", Category: immy.CategoryTenant}},
+	)
+	return f
+}
+
+func TestPlannerTenantSchedules(t *testing.T) {
+	ctx := context.Background()
+	p := newPlanner(t, tenantFleet(), Config{})
+	tests := []struct {
+		id      string
+		tenants []string
+		zones   []string
+	}{
+		{"cloud-nightly", []string{"contoso", "fabrikam", "msp"}, []string{"America/New_York", "UTC"}},
+		{"cloud-initech", []string{"initech"}, []string{"Europe/London"}},
+		{"cloud-gold", []string{"contoso"}, []string{"America/New_York"}},
+		{"cloud-east", []string{"contoso"}, []string{"America/New_York"}},
+		{"nightly", nil, []string{"America/New_York", "Europe/Berlin", "UTC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			got, err := p.Tenants(ctx, tt.id)
+			require.NoError(t, err)
+			require.Empty(t, cmp.Diff(tt.tenants, got, cmpopts.EquateEmpty()), "tenants")
+			zones, err := p.Zones(ctx, tt.id)
+			require.NoError(t, err)
+			require.Equal(t, tt.zones, zones)
+			if tt.tenants != nil {
+				cs, err := p.Computers(ctx, tt.id)
+				require.NoError(t, err)
+				require.Empty(t, cs, "a tenant schedule reaches no computer")
+			}
+		})
+	}
+
+	// Each tenant fires at 02:00 in its own zone: contoso in New York,
+	// fabrikam and msp in UTC; one tenant session each.
+	due, err := p.Due(ctx, "cloud-nightly", utc("2026-03-10T00:00:00Z"), utc("2026-03-10T07:00:30Z"))
+	require.NoError(t, err)
+	require.Equal(t, []Fire{
+		{Schedule: "cloud-nightly", Zone: "UTC", At: utc("2026-03-10T02:00:00Z"), Start: utc("2026-03-10T07:00:30Z"), Missed: true},
+		{Schedule: "cloud-nightly", Zone: "America/New_York", At: utc("2026-03-10T06:00:00Z"), Start: utc("2026-03-10T07:00:30Z"), Missed: true},
+	}, due)
+	sessionsOf := func(f Fire) []Session {
+		t.Helper()
+		ss, err := p.Sessions(ctx, f)
+		require.NoError(t, err)
+		return ss
+	}
+	at := utc("2026-03-10T02:00:00Z")
+	want := []Session{
+		{Key: "cloud-nightly/2026-03-10T02:00:00Z/tenant:fabrikam", Schedule: "cloud-nightly", Fire: at, Zone: "UTC", Computer: "tenant:fabrikam", DetectAt: at, ExecuteAt: at},
+		{Key: "cloud-nightly/2026-03-10T02:00:00Z/tenant:msp", Schedule: "cloud-nightly", Fire: at, Zone: "UTC", Computer: "tenant:msp", DetectAt: at, ExecuteAt: at},
+	}
+	if diff := cmp.Diff(want, sessionsOf(Fire{Schedule: "cloud-nightly", Zone: "UTC", At: at})); diff != "" {
+		t.Errorf("Sessions (-want +got):\n%s", diff)
+	}
+	ny := utc("2026-03-10T06:00:00Z")
+	got := sessionsOf(Fire{Schedule: "cloud-nightly", Zone: "America/New_York", At: ny})
+	require.Len(t, got, 1)
+	require.Equal(t, "tenant:contoso", got[0].Computer)
+	require.True(t, got[0].FullMaintenance())
+
+	// The schedule's own zone, with each tenant's jitter.
+	london := utc("2026-03-10T06:30:00Z")
+	s, _ := p.Schedule("cloud-initech")
+	j := s.Jitter("tenant:initech", london)
+	want = []Session{{Key: "cloud-initech/2026-03-10T06:30:00Z/tenant:initech", Schedule: "cloud-initech", Fire: london, Zone: "Europe/London",
+		Computer: "tenant:initech", Jitter: j, DetectAt: london.Add(j), ExecuteAt: london.Add(j)}}
+	if diff := cmp.Diff(want, sessionsOf(Fire{Schedule: "cloud-initech", Zone: "Europe/London", At: london})); diff != "" {
+		t.Errorf("Sessions (-want +got):\n%s", diff)
+	}
+	_, err = p.Sessions(ctx, Fire{Schedule: "cloud-nightly", Zone: "UTC", At: utc("2026-03-10T02:30:00Z")})
+	require.ErrorIs(t, err, immy.ErrInvalid, "not one of its fires")
 }
