@@ -65,8 +65,10 @@ type filterMemo struct {
 	mu sync.RWMutex
 	m  map[string]bool
 
+	// The first memoProbe lookups are counted, then the memo settles
+	// (stays on, uncounted) or turns itself off.
 	lookups, hits atomic.Int64
-	off           atomic.Bool
+	settled, off  atomic.Bool
 }
 
 func newFilterMemo(inputs []memoInput) *filterMemo {
@@ -135,19 +137,29 @@ func (m *filterMemo) eval(ctx context.Context, c *immy.Computer, t *immy.Tenant,
 	m.mu.RLock()
 	v, found := m.m[string(buf)]
 	m.mu.RUnlock()
-	n := m.lookups.Add(1)
-	if found {
-		m.hits.Add(1)
-		return v, nil
+	if !m.settled.Load() {
+		n, hits := m.lookups.Add(1), m.hits.Load()
+		if found {
+			hits = m.hits.Add(1)
+		}
+		switch {
+		case n < memoProbe:
+		case 2*hits >= n:
+			m.settled.Store(true)
+		default:
+			// Too few lookups find anything: the filter reads what
+			// differs on most computers. Stop paying for the memo.
+			m.off.Store(true)
+			m.mu.Lock()
+			m.m = nil
+			m.mu.Unlock()
+			if !found {
+				return run(ctx, c, t)
+			}
+		}
 	}
-	if n >= memoProbe && 2*m.hits.Load() < n {
-		// Too few lookups find anything: the filter reads what differs
-		// on most computers. Stop paying for the memo.
-		m.off.Store(true)
-		m.mu.Lock()
-		m.m = nil
-		m.mu.Unlock()
-		return run(ctx, c, t)
+	if found {
+		return v, nil
 	}
 	v, err := run(ctx, c, t)
 	if err != nil {

@@ -95,7 +95,7 @@ func TestFilterMemoMatches(t *testing.T) {
 				t.Fatalf("%s filter:\n%s\non %s: with its memo %s, without %s", s.lang, s.src, c.ID, evalText(got, gotErr), evalText(want, wantErr))
 			}
 		}
-		hits += memo.memo.hits.Load()
+		hits += memo.memo.hits.Load() // counted until the memo settles
 		require.LessOrEqual(t, len(memo.memo.m), memoEntries)
 	}
 	t.Logf("%d of %d filters memoised; %d lookups found a result", memoised, len(sources), hits)
@@ -122,8 +122,9 @@ func TestFilterMemoBounds(t *testing.T) {
 	require.NotNil(t, few.memo)
 	run(few)
 	require.False(t, few.memo.off.Load())
+	require.True(t, few.memo.settled.Load(), "the memo should settle on")
 	require.Less(t, len(few.memo.m), 50)
-	require.Greater(t, few.memo.hits.Load(), int64(len(cs)*9/10))
+	require.Greater(t, few.memo.hits.Load(), int64(memoProbe*3/4))
 
 	// Reads the name: no two computers share it.
 	names, err := Compile(LanguageLua, "local n = computer.name\nreturn n:sub(-1) == \"7\"")
