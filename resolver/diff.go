@@ -132,9 +132,12 @@ func diffComputer(a, b *ComputerPlan) ComputerDiff {
 
 func diffDecisions(a, b []Decision) []DecisionDiff {
 	byItem := func(x, y Decision) int { return cmp.Compare(x.Item, y.Item) }
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.SortStableFunc(a, byItem)
-	slices.SortStableFunc(b, byItem)
+	for _, ds := range []*[]Decision{&a, &b} { // a plan's are sorted: copied only when not
+		if !slices.IsSortedFunc(*ds, byItem) {
+			*ds = slices.Clone(*ds)
+			slices.SortStableFunc(*ds, byItem)
+		}
+	}
 	var out []DecisionDiff
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
