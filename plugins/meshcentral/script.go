@@ -135,7 +135,12 @@ func wrapShell(body string, params map[string]any, names []string, secs int64, n
 	// started too. The MeshAgent's children inherit its blocked signals
 	// (all but KILL and STOP on Linux), so the kills that must work are KILL.
 	// (dash's kill takes "-KILL -PGID", not "--".)
-	fmt.Fprintf(&b, `immy_s=
+	// The trap comes first, so that a signal at any point cleans up; a kill
+	// falls back from the group to the process, as a child may not have
+	// made its group yet.
+	fmt.Fprintf(&b, `immy_p= immy_w= immy_s=
+immy_kill() { [ -n "$1" ] && { kill -KILL -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }; }
+trap 'immy_kill "$immy_p"; immy_kill "$immy_w"; rm -rf "$immy_d"; exit 143' TERM HUP INT
 if command -v setsid >/dev/null 2>&1; then immy_s=setsid; else set -m 2>/dev/null; fi
 (cd "$immy_d" && exec $immy_s sh ./script.sh) </dev/null 2>&1 &
 immy_p=$!
@@ -143,10 +148,9 @@ echo $immy_p >"$immy_d/pgid"
 $immy_s sh -c 'sleep "$1"; kill -TERM -"$2" 2>/dev/null; sleep 5; kill -KILL -"$2" 2>/dev/null || kill -KILL "$2"' immy-watchdog %d $immy_p </dev/null >/dev/null 2>&1 &
 immy_w=$!
 echo $immy_w >"$immy_d/wpgid"
-trap 'kill -KILL -$immy_p 2>/dev/null; kill -KILL -$immy_w 2>/dev/null; rm -rf "$immy_d"; exit 143' TERM HUP INT
 wait $immy_p
 immy_rc=$?
-kill -KILL -$immy_w 2>/dev/null || kill -KILL $immy_w 2>/dev/null
+immy_kill "$immy_w"
 rm -rf "$immy_d"
 printf '\n%s %%d\n' "$immy_rc"
 `, secs, marker)
