@@ -91,6 +91,10 @@ type Config struct {
 	// DefaultRebootPoll. See rebootfirst.go.
 	RebootTimeout time.Duration
 	RebootPoll    time.Duration
+	// Integrations answers server scripts' integration(method, args)
+	// calls, for the tenant each is bound to (integration.go); nil fails
+	// them.
+	Integrations Integrations
 }
 
 // Engine runs maintenance sessions. It is safe for concurrent use. Create it

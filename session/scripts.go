@@ -382,6 +382,7 @@ func serverLibrary(s *luasandbox.State, lib *lua.LTable) {
 		return 0
 	}))
 	lib.RawSetString("invoke_command", s.L.NewFunction(invokeCommand))
+	lib.RawSetString("integration", s.L.NewFunction(integrationCall)) // integration.go
 }
 
 // invokeCommand runs a script on the metascript's computer:
