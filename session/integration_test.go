@@ -70,7 +70,7 @@ func TestIntegrationCall(t *testing.T) {
 			calls: []string{"acme get map[key:mfa]", "acme set map[admins:[ann bob] at:map[hour:2 ratio:0.5] key:mfa value:on]",
 				"acme get map[key:mfa]"}},
 		{name: "an answer as Lua values", status: Passed,
-			test: `local u = integration("users") return u.tenant == "acme" and u.users[1] == "ann" and u.users[2].admin and u.count == 2`,
+			test:  `local u = integration("users") return u.tenant == "acme" and u.users[1] == "ann" and u.users[2].admin and u.count == 2`,
 			calls: []string{"acme users map[]"}},
 		{name: "an unknown method fails the script", status: Failed,
 			test: `return integration("nope", {})`, calls: []string{"acme nope map[]"}, message: `integration nope: no method "nope"`},
