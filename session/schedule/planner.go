@@ -252,6 +252,7 @@ func (p *Planner) loadZones(f *immy.Fleet) immy.Problems {
 		tenantZone[t.ID] = t.TimeZone
 		p.tzones[i] = "UTC"
 		if t.TimeZone == "" {
+			_, _ = p.load("UTC") // always loads
 			continue
 		}
 		if _, err := p.load(t.TimeZone); err != nil {

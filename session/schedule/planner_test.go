@@ -395,3 +395,23 @@ func TestPlannerTenantSchedules(t *testing.T) {
 	_, err = p.Sessions(ctx, Fire{Schedule: "cloud-nightly", Zone: "UTC", At: utc("2026-03-10T02:30:00Z")})
 	require.ErrorIs(t, err, immy.ErrInvalid, "not one of its fires")
 }
+
+// A fleet of tenants alone: a tenant schedule fires in UTC for the tenants
+// without a zone.
+func TestPlannerTenantsOnly(t *testing.T) {
+	ctx := context.Background()
+	f := &immy.Fleet{Tenants: []immy.Tenant{{ID: "a"}, {ID: "b", TimeZone: "Asia/Tokyo"}},
+		Schedules: []immy.Schedule{{ID: "cloud", Cron: "0 2 * * *", Target: immy.Target{Type: immy.TargetAllTenants}}}}
+	p := newPlanner(t, f, Config{})
+	zones, err := p.Zones(ctx, "cloud")
+	require.NoError(t, err)
+	require.Equal(t, []string{"Asia/Tokyo", "UTC"}, zones)
+	for _, tt := range []struct {
+		zone, at, tenant string
+	}{{"UTC", "2026-03-10T02:00:00Z", "tenant:a"}, {"Asia/Tokyo", "2026-03-09T17:00:00Z", "tenant:b"}} {
+		ss, err := p.Sessions(ctx, Fire{Schedule: "cloud", Zone: tt.zone, At: utc(tt.at)})
+		require.NoError(t, err, tt.zone)
+		require.Len(t, ss, 1, tt.zone)
+		require.Equal(t, tt.tenant, ss[0].Computer)
+	}
+}
