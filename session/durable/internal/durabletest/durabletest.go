@@ -111,6 +111,8 @@ type Logged struct {
 	f     *os.File      // appends
 	r     *bufio.Reader // reads what other processes append
 	rf    *os.File
+	// tenantState is each tenant's integration (cloud.go): key -> value.
+	tenantState map[string]map[string]string
 }
 
 // OpenLogged makes the fake computers of f, replays the log at path (if any)
@@ -156,6 +158,12 @@ func (l *Logged) sync(ctx context.Context) error {
 			return fmt.Errorf("durabletest: action log: %w", err)
 		}
 		if e.Kind != "run" || e.Proc == l.proc {
+			continue
+		}
+		if tenant, err := l.replayTenant(e); tenant || err != nil {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		if _, err := l.ff.RunScript(ctx, immy.ScriptRequest{Computer: e.Computer, Script: immy.Script{Language: immy.LanguageLua, Body: e.Body}, Parameters: e.Params}); err != nil {
