@@ -139,7 +139,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	mux := http.NewServeMux()
 	mux.Handle("/agent", c.Agents)
 	mux.Handle("/", h)
-	con, err := console.New(console.Config{API: h, Tokens: tokens, Logger: log.With("part", "console")})
+	con, err := console.New(console.Config{API: h, Tokens: tokens, Core: c, Logger: log.With("part", "console")})
 	if err != nil {
 		return err
 	}
