@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
+	"github.com/immyoss/engine/examples/immy-server/internal/core"
 )
 
 //go:embed templates/*.html
@@ -61,6 +62,9 @@ type Config struct {
 	API http.Handler
 	// Tokens authenticates the token given at sign-in.
 	Tokens *auth.Store
+	// Core, when set, gives the live session page its scripts' output as
+	// this process's engines run them (the journal keeps no output).
+	Core   *core.Core
 	Logger *slog.Logger
 }
 

@@ -101,7 +101,7 @@ func summarise(d *resolver.PlanDiff) *whatIf {
 			default:
 				out.Other++
 			}
-			row.Changes = append(row.Changes, ad.Item+": "+kind.String())
+			row.Changes = append(row.Changes, ad.Item+": "+kind.String()+" ("+ad.New.Reason+")")
 		}
 		if len(row.Changes) > 0 || cd.Added || cd.Removed || cd.Excluded != cd.WasExcluded {
 			out.Computers++

@@ -39,7 +39,7 @@ software:
     name: Quick
     tenant: lab
     detection:
-      script: {language: sh, body: "cat DIR/quick.version 2>/dev/null || true"}
+      script: {language: sh, body: "sleep 2; cat DIR/quick.version 2>/dev/null || true"}
     versions: [{version: 1.0.0}]
     install:
       language: sh
@@ -111,7 +111,7 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.DiscardHandler)
 	h := api.New(api.Config{Core: c, Tokens: tokens, Logger: log, PublicURL: "https://localhost"})
 	h.SetReady(true)
-	con, err := console.New(console.Config{API: h, Tokens: tokens, Logger: log})
+	con, err := console.New(console.Config{API: h, Tokens: tokens, Core: c, Logger: log})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/agent", c.Agents)

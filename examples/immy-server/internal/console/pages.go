@@ -38,6 +38,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/sessions/{id}/events", c.with(func(w http.ResponseWriter, r *http.Request, s *webSession) {
 		c.proxyEvents(w, r, s, "/api/sessions/"+url.PathEscape(r.PathValue("id"))+"/events")
 	}))
+	m.HandleFunc("GET /console/sessions/{id}/output", c.with(c.sessionOutput))
 	m.HandleFunc("POST /console/sessions/{id}/{verb}", c.with(c.sessionVerb))
 	m.HandleFunc("GET /console/deployments", c.with(c.deployments))
 	m.HandleFunc("GET /console/deployments/{id}", c.with(c.deployment))

@@ -29,8 +29,19 @@
       ["status", "stage", "decisions", "plan", "action", "reset", "reboot"].forEach(function (k) {
         es.addEventListener(k, refresh);
       });
+      var out = document.getElementById("output"), os = null, first = true;
+      if (out) {
+        os = new EventSource(out.getAttribute("data-src"));
+        os.addEventListener("line", function (ev) {
+          var d = JSON.parse(ev.data);
+          if (first) { out.textContent = ""; first = false; }
+          out.textContent += "[" + d.index + "] " + d.text + "\n";
+          out.scrollTop = out.scrollHeight;
+        });
+      }
       es.addEventListener("end", function () {
         es.close();
+        if (os) { os.close(); }
         refresh();
         var c = document.getElementById("controls");
         if (c) { c.hidden = true; }
