@@ -122,6 +122,17 @@
 // a per-integration priority; the computer is online when any pathway is.
 // Events tell the operator what was merged, suspected or unidentified.
 //
+// A machine with no hardware identity at all (a container, a virtual
+// machine without SMBIOS) has one narrow fallback: agents of one tenant
+// that report no UUID, serial, manufacturer or model (not even a bogus
+// one), one hostname (letter case ignored; never "localhost") and one OS
+// family (Windows, macOS, Linux, BSD), one agent per integration, are one
+// computer, reported by an EventHostnameMatch. Anything hardware reported by
+// any of the tenant's agents of that hostname, two agents of one
+// integration, or families that differ keep them all apart: a machine with
+// a UUID is never joined by its hostname, and the fallback never reaches
+// another tenant or an agent of none.
+//
 // Identification never crosses tenants: an agent's tenant is its client's
 // (the ClientMap), or the tenant its install token enrolled it for; it joins
 // only computers of its own tenant (or of none). An agent whose client is

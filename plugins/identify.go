@@ -105,7 +105,13 @@ func normalizeManufacturer(s string) string {
 // machine), not one. Machines of a trusted manufacturer are known by
 // manufacturer and serial alone, which survive a replaced mainboard. An agent
 // with no usable hardware identity stays a computer of its own, kept across
-// runs by its pathway.
+// runs by its pathway, but for one narrow fallback: agents of one tenant
+// that report no hardware at all (no UUID, serial, manufacturer or model,
+// not even a bogus one), of one hostname (letter case ignored, "localhost"
+// never) and one OS family, one agent per integration, are one computer,
+// reported by an EventHostnameMatch. Any hardware reported by any of the
+// tenant's agents of that hostname, or two of one integration, keeps them all
+// apart: a machine with a UUID is never joined by its hostname.
 //
 // Identity is what an agent says of itself, so it never crosses tenants: an
 // agent enrolled for one tenant (an integration's agent whose client Clients
@@ -188,6 +194,7 @@ const (
 	EventUnidentified     EventKind = "unidentified"      // no usable hardware identity: the agent is a computer alone
 	EventAmbiguous        EventKind = "ambiguous"         // an agent could belong to several machines; it was kept apart
 	EventIdentityConflict EventKind = "identity-conflict" // the machine's hardware is claimed in another tenant too: kept apart, to be confirmed
+	EventHostnameMatch    EventKind = "hostname-match"    // no hardware identity on any side: agents of one tenant joined by hostname and OS family
 	// Deprecated: agents of different tenants are no longer merged; see
 	// EventIdentityConflict. Identify does not report it.
 	EventTenantConflict EventKind = "tenant-conflict"
@@ -257,6 +264,7 @@ func (idr Identifier) Identify(obs Observations) Identification {
 		return g
 	}
 	var partial []int // agents with a UUID but no serial or manufacturer
+	byHostname := hostnameKeys(agents)
 	for i, a := range agents {
 		switch {
 		case a.serial != "" && trusted[a.mfr]:
@@ -265,6 +273,8 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			group(uuidKey(a.uuid, a.serial, a.mfr)).add(a)
 		case a.uuid != "":
 			partial = append(partial, i)
+		case byHostname[i] != "":
+			group(byHostname[i]).add(a)
 		default:
 			group(agentKey(a.ref())).add(a)
 		}
@@ -387,6 +397,11 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			events = append(events, Event{Kind: EventUnidentified, Computer: c.ID, Agents: refs,
 				Detail: "no usable hardware UUID or trusted serial: the agent is not merged with others"})
 		}
+		if strings.HasPrefix(key, "host:") {
+			events = append(events, Event{Kind: EventHostnameMatch, Computer: c.ID, Agents: refs,
+				Detail: fmt.Sprintf("no hardware identity: agents of tenant %q joined by hostname %q and OS family %s",
+					g.tenant, printable(best.Identity.Hostname), osFamily(best.Identity.OS))})
+		}
 		if integrations := g.integrations(); len(integrations) > 1 {
 			events = append(events, Event{Kind: EventMerged, Computer: c.ID, Agents: refs,
 				Detail: fmt.Sprintf("reached through %s", strings.Join(quoteAll(integrations), ", "))})
@@ -421,8 +436,8 @@ func (idr Identifier) Identify(obs Observations) Identification {
 			byUUID[u][key] = append(byUUID[u][key], c.ID)
 		}
 		cl := claim{refs: refs}
-		if !strings.HasPrefix(key, "agent:") {
-			cl.key = key
+		if !strings.HasPrefix(key, "agent:") && !strings.HasPrefix(key, "host:") {
+			cl.key = key // a hardware key, claimed
 		}
 		if found {
 			cl.incumbent = known[idx].Attributes[AttrIdentityConflict] == ""
