@@ -400,9 +400,61 @@ func scenario(t *testing.T, bin, dir, files string, worker, apiSrv *server, rest
 	require.Equal(t, 200, call(t, s2.url, s2.admin, "GET", "/api/computers/"+computer, nil, &comp))
 	require.NotEmpty(t, comp.Inventory.OS)
 
+	// the fleet's event stream (SQLite): every record of both sessions, as JSON
+	if apiSrv == worker {
+		evs := fleetEvents(t, s2, "?tenant=lab")
+		kinds := map[string]int{}
+		for _, ev := range evs {
+			var fe struct {
+				Session string `json:"session"`
+				Record  struct {
+					Kind string `json:"kind"`
+					Seq  int    `json:"seq"`
+				} `json:"record"`
+			}
+			require.NoError(t, json.Unmarshal(ev.Data, &fe), "%s", ev.Data)
+			require.Equal(t, ev.Type, fe.Record.Kind)
+			kinds[fe.Record.Kind]++
+		}
+		require.Greater(t, kinds["action"], 4, "the actions of both sessions: %v", kinds)
+		require.Equal(t, 2, kinds["plan"], "%v", kinds)
+		require.Empty(t, fleetEvents(t, s2, "?tenant=northwind"), "another tenant's stream has none of them")
+	}
+
 	// graceful shutdown
 	require.NoError(t, s2.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, s2.cmd.Wait(), "%s", s2.stderr)
+}
+
+// fleetEvents reads /api/events for a moment.
+func fleetEvents(t *testing.T, s *server, query string) []sseEvent {
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/api/events"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	resp, err := (&http.Client{Transport: insecure.Transport}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var out []sseEvent
+	var ev sseEvent
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "id: "):
+			ev.ID = l[4:]
+		case strings.HasPrefix(l, "event: "):
+			ev.Type = l[7:]
+		case strings.HasPrefix(l, "data: "):
+			ev.Data = json.RawMessage(l[6:])
+		case l == "" && ev.Type != "":
+			out = append(out, ev)
+			ev = sseEvent{}
+		}
+	}
+	return out
 }
 
 func (s *server) port() string {

@@ -128,10 +128,10 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 // fleetEvent is the data of a fleet event: a record with its session and
 // computer.
 type fleetEvent struct {
-	Session  string          `json:"session"`
-	Computer string          `json:"computer"`
-	Tenant   string          `json:"tenant,omitempty"`
-	Record   json.RawMessage `json:"record"`
+	Session  string         `json:"session"`
+	Computer string         `json:"computer"`
+	Tenant   string         `json:"tenant,omitempty"`
+	Record   session.Record `json:"record"`
 }
 
 func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
@@ -178,12 +178,11 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 			if !visible(tok, t) || (tenant != "" && t != tenant) {
 				continue
 			}
-			var kind struct {
-				Kind string `json:"kind"`
+			b, err := json.Marshal(fleetEvent{Session: rec.Session, Computer: rec.Computer, Tenant: t, Record: rec.Record})
+			if err != nil {
+				return
 			}
-			_ = json.Unmarshal(rec.Body, &kind)
-			b, _ := json.Marshal(fleetEvent{Session: rec.Session, Computer: rec.Computer, Tenant: t, Record: rec.Body})
-			if err := writeEvent(w, rc, rec.ID, kind.Kind, b); err != nil {
+			if err := writeEvent(w, rc, rec.ID, rec.Record.Kind.String(), b); err != nil {
 				return
 			}
 		}

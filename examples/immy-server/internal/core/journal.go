@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -75,34 +74,60 @@ type FeedRecord struct {
 	ID       int64
 	Session  string
 	Computer string
-	Body     json.RawMessage
+	Record   session.Record
 }
 
 // Feed returns up to limit records of any session appended after id, in the
-// order they landed. It reads the journal's own tables (immy_records's
-// rowid on SQLite is the order of appends); on PostgreSQL, whose records
-// have no such order, it is not available.
+// order they landed. The order is the journal's own (on SQLite the rowid of
+// immy_records is the order of appends: the one place this reads the
+// journal's tables, for the position only); the records themselves are read
+// through the journal's ReplaySession, whatever form it keeps them in. On
+// PostgreSQL, whose records have no such order, it is not available.
 func (j *Journal) Feed(ctx context.Context, after int64, limit int) ([]FeedRecord, error) {
 	if j.c.SQL == nil {
 		return nil, fmt.Errorf("core: the fleet event feed needs SQLite")
 	}
-	rows, err := j.c.SQL.QueryContext(ctx, `SELECT r.id, s.id, s.computer, r.body FROM immy_records r
+	rows, err := j.c.SQL.QueryContext(ctx, `SELECT r.id, s.id, s.computer, r.seq FROM immy_records r
 		JOIN immy_sessions s ON s.n = r.session WHERE r.id > ? ORDER BY r.id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("core: feed: %w", err)
 	}
-	defer rows.Close()
 	var out []FeedRecord
+	var seqs []int
 	for rows.Next() {
 		var r FeedRecord
-		var body string
-		if err := rows.Scan(&r.ID, &r.Session, &r.Computer, &body); err != nil {
+		var seq int
+		if err := rows.Scan(&r.ID, &r.Session, &r.Computer, &seq); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("core: feed: %w", err)
 		}
-		r.Body = json.RawMessage(body)
 		out = append(out, r)
+		seqs = append(seqs, seq)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("core: feed: %w", err)
+	}
+	// each session's records, read once
+	want := map[string]map[int]int{} // session -> seq -> index in out
+	for i, r := range out {
+		if want[r.Session] == nil {
+			want[r.Session] = map[int]int{}
+		}
+		want[r.Session][seqs[i]] = i
+	}
+	for id, bySeq := range want {
+		err := j.ReplaySession(ctx, id, func(rec session.Record) error {
+			if i, ok := bySeq[rec.Seq]; ok {
+				out[i].Record = rec
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("core: feed: session %s: %w", id, err)
+		}
+	}
+	return out, nil
 }
 
 // SessionRow is a session as the journal's index of sessions lists it.
