@@ -33,9 +33,10 @@ var planWindow = 8192 // a variable for the tests
 
 // PlanEach plans session s on every computer of the fleet, as Plan does,
 // and yields the computers' plans one at a time, sorted by id: a caller that
-// writes a whole fleet's plan (see PlanWriter) or sums it up holds a few
-// thousand plans at a time, never all of them. The computers are planned
-// concurrently, a window of them ahead of the loop, and each plan is the
+// writes a whole fleet's plan (see PlanWriter) or sums it up never holds all
+// of them: PlanEach plans the computers concurrently, a window of 8,192 at a
+// time, one window ahead of the loop (so at most three windows' plans are
+// alive: the one read, the one waiting, the one planned). Each plan is the
 // same as Plan's.
 //
 //	for cp, err := range p.PlanEach(ctx, s) {
