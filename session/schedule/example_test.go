@@ -79,3 +79,34 @@ func ExamplePlanner_Due() {
 	// 0 nightly/2026-03-09T01:00:00Z/pc-2 08:00 10:00
 	// 1 nightly/2026-03-09T01:00:00Z/pc-3 08:00 10:00
 }
+
+// A schedule whose target selects tenants starts one tenant session (the
+// tenant's cloud tasks) per tenant, at 06:00 in each tenant's own zone.
+func ExamplePlanner_Tenants() {
+	f := &immy.Fleet{
+		Tenants: []immy.Tenant{{ID: "contoso", TimeZone: "Europe/Berlin"}, {ID: "fabrikam"}},
+		Schedules: []immy.Schedule{{ID: "cloud", Cron: "0 6 * * *", ExecuteRightAfterDetection: true,
+			Target: immy.Target{Type: immy.TargetAllTenants}}},
+	}
+	ix, _ := targets.NewIndex(f, targets.Config{})
+	p, err := schedule.New(ix, schedule.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	tenants, _ := p.Tenants(ctx, "cloud")
+	fmt.Println(tenants)
+	last, now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC)
+	fires, _ := p.Due(ctx, "cloud", last, now)
+	for _, fire := range fires {
+		ss, _ := p.Sessions(ctx, fire)
+		for _, s := range ss {
+			fmt.Println(s.Zone, s.Computer, s.Fire.Format(time.RFC3339))
+		}
+	}
+	// Output:
+	// [contoso fabrikam]
+	// Europe/Berlin tenant:contoso 2026-06-01T04:00:00Z
+	// UTC tenant:fabrikam 2026-06-01T06:00:00Z
+}
