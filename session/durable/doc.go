@@ -85,4 +85,11 @@
 // waits, postponed with reason waiting-for-execution-time (its job snoozed
 // until then), without changing anything; at its execution time it goes on
 // from its plan.
+//
+// A schedule whose target selects tenants queues one tenant session per
+// tenant and fire (Request.Computer session.TenantSession(tenant): the
+// tenant's cloud tasks, whose scripts reach the tenant's integration through
+// session.Config.Integrations), under the same keys, so each runs once per
+// fire and resumes after a crash as any session (TestKillScheduledCloudTasks
+// kills its engine processes mid-session).
 package durable

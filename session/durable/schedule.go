@@ -51,7 +51,8 @@ type TickResult struct {
 // ScheduledFire is the fire of one session of a schedule: its key, started
 // at its detection time, a scheduled session of one item (SingleItem) or
 // full maintenance that waits for its execution time before changing
-// anything.
+// anything; for a tenant schedule, a tenant session (s.Computer is
+// session.TenantSession(tenant)) of the tenant's cloud tasks.
 func ScheduledFire(s schedule.Session) Fire {
 	req := session.Request{Computer: s.Computer, Source: session.Scheduled, ExecuteAt: s.ExecuteAt.UTC()}
 	if s.Item != "" {
