@@ -248,6 +248,14 @@ func TestBrowser(t *testing.T) {
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="slow"]').textContent`), "decided-at-detection")
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="slow"] .winner').textContent`), "slow-filtered")
 
+	// on a phone's width the page does not scroll sideways (wide tables
+	// scroll inside their own box)
+	do("a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.url("/console/computers/"+computer)))
+	waitJS(t, ctx, "the computer page on a phone", `!!document.querySelector("#plan")`)
+	require.Equal(t, "fits", text(t, ctx, `document.documentElement.scrollWidth <= window.innerWidth + 1 ? "fits" : "overflows by " + (document.documentElement.scrollWidth - window.innerWidth)`))
+	checkPage(t, ctx, shots, "computer-phone")
+	do("a laptop", chromedp.ResetViewport())
+
 	// the other pages
 	for _, p := range []struct{ path, name, h1 string }{
 		{"/console/deployments", "deployments", "Deployments"},

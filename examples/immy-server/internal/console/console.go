@@ -75,6 +75,8 @@ type Console struct {
 	mux  *http.ServeMux
 	tmpl map[string]*template.Template
 
+	out  *outputs
+
 	mu       sync.Mutex
 	sessions map[string]*webSession
 }
@@ -109,6 +111,10 @@ func New(cfg Config) (*Console, error) {
 		}
 		c.tmpl[name] = t
 	}
+	if cfg.Core != nil {
+		c.out = newOutputs(cfg.Core)
+		c.out.start()
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	c.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	c.mux.HandleFunc("GET /console/signin", c.signinPage)
@@ -119,6 +125,13 @@ func New(cfg Config) (*Console, error) {
 	}))
 	c.routes()
 	return c, nil
+}
+
+// Close stops following the engines' script output.
+func (c *Console) Close() {
+	if c.out != nil {
+		c.out.close()
+	}
 }
 
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -228,6 +229,8 @@ func setOrDelete(m map[string]any, k, v string) {
 	m[k] = v
 }
 
+const auditPage = 200
+
 type auditEntry struct {
 	Seq      int64
 	Revision int64
@@ -241,6 +244,9 @@ type auditEntry struct {
 
 func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *webSession) {
 	tenant := r.URL.Query().Get("tenant")
+	// both logs are read oldest first, a page at a time after a seq
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	actionsAfter, _ := strconv.ParseInt(r.URL.Query().Get("actions_after"), 10, 64)
 	if !(s.token.Role != "tenant-user") {
 		tenant = s.token.Tenant
 	}
@@ -262,7 +268,7 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *webSession) {
 		Items []auditEntry `json:"items"`
 	}
 	if tenant != "" {
-		if err := c.api(r.Context(), s, "GET", "/api/audit?limit=200&tenant="+url.QueryEscape(tenant), nil, &entries); err != nil {
+		if err := c.api(r.Context(), s, "GET", fmt.Sprintf("/api/audit?limit=%d&after=%d&tenant=%s", auditPage, max(after, 0), url.QueryEscape(tenant)), nil, &entries); err != nil {
 			c.fail(w, r, s, err)
 			return
 		}
@@ -278,19 +284,20 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *webSession) {
 		} `json:"items"`
 	}
 	if s.token.Role == "msp-admin" {
-		if err := c.api(r.Context(), s, "GET", "/api/actions?limit=200", nil, &actions); err != nil {
+		if err := c.api(r.Context(), s, "GET", fmt.Sprintf("/api/actions?limit=%d&after=%d", auditPage, max(actionsAfter, 0)), nil, &actions); err != nil {
 			c.fail(w, r, s, err)
 			return
 		}
 	}
-	// newest first
-	for i, j := 0, len(entries.Items)-1; i < j; i, j = i+1, j-1 {
-		entries.Items[i], entries.Items[j] = entries.Items[j], entries.Items[i]
+	var next, actionsNext int64
+	if n := len(entries.Items); n == auditPage {
+		next = entries.Items[n-1].Seq
 	}
-	for i, j := 0, len(actions.Items)-1; i < j; i, j = i+1, j-1 {
-		actions.Items[i], actions.Items[j] = actions.Items[j], actions.Items[i]
+	if n := len(actions.Items); n == auditPage {
+		actionsNext = actions.Items[n-1].Seq
 	}
-	c.render(w, r, http.StatusOK, "audit", s, map[string]any{"Tenant": tenant, "Tenants": tenantTree(tenants, tenant), "Entries": entries.Items, "Actions": actions.Items})
+	c.render(w, r, http.StatusOK, "audit", s, map[string]any{"Tenant": tenant, "Tenants": tenantTree(tenants, tenant), "Entries": entries.Items, "Actions": actions.Items,
+		"Next": next, "ActionsNext": actionsNext})
 }
 
 func (c *Console) integrations(w http.ResponseWriter, r *http.Request, s *webSession) {

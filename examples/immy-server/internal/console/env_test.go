@@ -39,12 +39,13 @@ software:
     name: Quick
     tenant: lab
     detection:
-      script: {language: sh, body: "sleep 2; cat DIR/quick.version 2>/dev/null || true"}
+      script: {language: sh, body: "cat DIR/quick.version 2>/dev/null || true"}
     versions: [{version: 1.0.0}]
     install:
       language: sh
       body: |
         echo installing quick
+        sleep 1
         printf '%s\n' "$version" > DIR/quick.version
   - id: slow
     name: Slow
@@ -121,6 +122,7 @@ func newEnv(t *testing.T) *env {
 	sum := sha256.Sum256(e.srv.Certificate().Raw)
 	e.pin = hex.EncodeToString(sum[:])
 	t.Cleanup(func() {
+		con.Close()
 		e.srv.CloseClientConnections()
 		e.srv.Close()
 		stop()
