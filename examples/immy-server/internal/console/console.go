@@ -75,7 +75,7 @@ type Console struct {
 	mux  *http.ServeMux
 	tmpl map[string]*template.Template
 
-	out  *outputs
+	out *outputs
 
 	mu       sync.Mutex
 	sessions map[string]*webSession
