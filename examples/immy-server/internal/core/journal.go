@@ -2,9 +2,12 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/session/sqlstore"
@@ -38,6 +41,12 @@ func (j *Journal) Append(ctx context.Context, rec session.Record) error {
 	}
 	if j.OnAppend != nil {
 		j.OnAppend(time.Since(start))
+	}
+	if j.c != nil && j.c.Pool != nil {
+		// PostgreSQL's records have no order of their own: the feed's
+		if _, err := j.c.Pool.Exec(ctx, `INSERT INTO immy_server_feed (session, seq) VALUES ($1, $2)`, rec.Session, rec.Seq); err != nil {
+			j.c.log.Warn("fleet feed not written", "session", rec.Session, "err", err)
+		}
 	}
 	j.mu.Lock()
 	close(j.wake)
@@ -82,13 +91,29 @@ type FeedRecord struct {
 // immy_records is the order of appends: the one place this reads the
 // journal's tables, for the position only); the records themselves are read
 // through the journal's ReplaySession, whatever form it keeps them in. On
-// PostgreSQL, whose records have no such order, it is not available.
+// PostgreSQL, whose records have no such order, each process notes each
+// record it appends in immy_server_feed (a bigserial); rows younger than a
+// second are left for the next read, so that one whose number was taken
+// before another's but committed after it is not skipped.
 func (j *Journal) Feed(ctx context.Context, after int64, limit int) ([]FeedRecord, error) {
-	if j.c.SQL == nil {
-		return nil, fmt.Errorf("core: the fleet event feed needs SQLite")
-	}
-	rows, err := j.c.SQL.QueryContext(ctx, `SELECT r.id, s.id, s.computer, r.seq FROM immy_records r
+	var rows rowsLike
+	var err error
+	if j.c.SQL != nil {
+		var r *sql.Rows
+		r, err = j.c.SQL.QueryContext(ctx, `SELECT r.id, s.id, s.computer, r.seq FROM immy_records r
 		JOIN immy_sessions s ON s.n = r.session WHERE r.id > ? ORDER BY r.id LIMIT ?`, after, limit)
+		if err == nil {
+			rows = sqlRowsT{r}
+		}
+	} else {
+		var r pgx.Rows
+		r, err = j.c.Pool.Query(ctx, `SELECT f.id, s.id, s.computer, f.seq FROM immy_server_feed f
+		JOIN immy_sessions s ON s.id = f.session WHERE f.id > $1 AND f.at < now() - interval '1 second'
+		ORDER BY f.id LIMIT $2`, after, limit)
+		if err == nil {
+			rows = pgRows{r}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("core: feed: %w", err)
 	}

@@ -53,10 +53,21 @@ type router struct {
 }
 
 func (c *Core) migratePresence(ctx context.Context) error {
-	return c.exec(ctx, `CREATE TABLE IF NOT EXISTS immy_server_agents (
+	if err := c.exec(ctx, `CREATE TABLE IF NOT EXISTS immy_server_agents (
 		agent   TEXT PRIMARY KEY,
 		queue   TEXT NOT NULL,
 		updated TEXT NOT NULL
+	)`); err != nil {
+		return err
+	}
+	if c.Pool == nil {
+		return nil
+	}
+	return c.exec(ctx, `CREATE TABLE IF NOT EXISTS immy_server_feed (
+		id      bigserial PRIMARY KEY,
+		session text NOT NULL,
+		seq     integer NOT NULL,
+		at      timestamptz NOT NULL DEFAULT now()
 	)`)
 }
 
