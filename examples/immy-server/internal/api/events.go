@@ -147,7 +147,7 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.c.Journal.Feed(r.Context(), 0, 1); err != nil {
-		writeJSON(w, http.StatusNotImplemented, &Error{Code: CodeUnavailable, Message: "the fleet event stream needs the SQLite database; follow sessions one by one"})
+		h.fail(w, r, err)
 		return
 	}
 	rc, ok := startSSE(w)
