@@ -9,11 +9,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/immyoss/engine/internal/pgtest"
 	"github.com/immyoss/engine/session"
 	"github.com/immyoss/engine/session/durable"
 	"github.com/immyoss/engine/session/durable/internal/durabletest"
@@ -33,10 +36,37 @@ func TestKillScheduledCloudTasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills engine processes")
 	}
+	db := filepath.Join(t.TempDir(), "immy.db")
+	killCloud(t, []string{"-sqlite", db}, func() (*sqlstore.Store, durable.Config) {
+		store, err := sqlstore.OpenSQLite(context.Background(), db, sqlstore.Config{})
+		require.NoError(t, err)
+		return store, durable.Config{SQLite: store.DB()}
+	})
+}
+
+// TestKillScheduledCloudTasksPostgres is TestKillScheduledCloudTasks on
+// PostgreSQL.
+func TestKillScheduledCloudTasksPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills engine processes")
+	}
+	url := pgtest.Database(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	require.NoError(t, err)
+	defer pool.Close()
+	killCloud(t, []string{"-postgres", url}, func() (*sqlstore.Store, durable.Config) {
+		store, err := sqlstore.OpenPostgres(context.Background(), pool, sqlstore.Config{})
+		require.NoError(t, err)
+		return store, durable.Config{Postgres: pool}
+	})
+}
+
+// killCloud runs the kill test over the database that db (the engine
+// processes' flags) names and open opens in the test.
+func killCloud(t *testing.T, db []string, open func() (*sqlstore.Store, durable.Config)) {
 	const tenants, kills = 30, 5
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, logPath := filepath.Join(dir, "immy.db"), filepath.Join(dir, "actions.log")
+	logPath := filepath.Join(t.TempDir(), "actions.log")
 
 	// Tick the schedule: first seen at 01:00, then the 02:00 fire, ticked
 	// by two queues, one twice.
@@ -45,12 +75,12 @@ func TestKillScheduledCloudTasks(t *testing.T) {
 	require.NoError(t, err)
 	sched, err := schedule.New(ix, schedule.Config{})
 	require.NoError(t, err)
-	store, err := sqlstore.OpenSQLite(ctx, db, sqlstore.Config{})
-	require.NoError(t, err)
+	store, qcfg := open()
 	c := &clock{now: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)}
+	qcfg.Schedules, qcfg.Now = sched, c.Now
 	var qs []*durable.Queue
 	for range 2 {
-		q, err := durable.Open(ctx, durable.Config{SQLite: store.DB(), Schedules: sched, Now: c.Now})
+		q, err := durable.Open(ctx, qcfg)
 		require.NoError(t, err)
 		qs = append(qs, q)
 	}
@@ -68,8 +98,8 @@ func TestKillScheduledCloudTasks(t *testing.T) {
 	require.NoError(t, store.Close())
 
 	fire := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
-	args := []string{"-sqlite", db, "-log", logPath, "-tenants", fmt.Sprint(tenants), "-fire", fire.Format(time.RFC3339),
-		"-id", "engine-1", "-workers", "8", "-delay", "150ms", "-job-timeout", "20s", "-rescue", "25s"}
+	args := append(slices.Clone(db), "-log", logPath, "-tenants", fmt.Sprint(tenants), "-fire", fire.Format(time.RFC3339),
+		"-id", "engine-1", "-workers", "8", "-delay", "150ms", "-job-timeout", "20s", "-rescue", "25s")
 	seed := *killSeed
 	rng := rand.New(rand.NewPCG(seed, seed+1))
 	killed := 0
@@ -96,8 +126,7 @@ func TestKillScheduledCloudTasks(t *testing.T) {
 	t.Logf("seed %d: %d kills", seed, killed)
 	startProc(t, args...).wait(t, 60*time.Second)
 
-	store, err = sqlstore.OpenSQLite(ctx, db, sqlstore.Config{})
-	require.NoError(t, err)
+	store, _ = open()
 	defer store.Close()
 	left, err := store.Unfinished(ctx)
 	require.NoError(t, err)
