@@ -114,16 +114,16 @@ func checkPage(t *testing.T, ctx context.Context, shots, name string) {
 	require.Empty(t, res["unlabelled"], "%s: every form control has a label", name)
 	// the whole page; the viewport when Chromium cannot (it sometimes
 	// answers "0 width" for a page still laying out)
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	for i := 0; err != nil && i < 3; i++ {
 		time.Sleep(300 * time.Millisecond)
-		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(80))
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	}
 	if err != nil {
 		png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	}
 	require.NoError(t, err, name)
-	require.NoError(t, os.WriteFile(filepath.Join(shots, name+".jpg"), png, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
 }
 
 func waitJS(t *testing.T, ctx context.Context, what, expr string) {
@@ -157,7 +157,13 @@ func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	computer := startAgent(t, e)
+	// screenshots are test artifacts: under the test's temporary directory,
+	// or kept where IMMY_CONSOLE_SHOTS says
 	shots := t.TempDir()
+	if d := os.Getenv("IMMY_CONSOLE_SHOTS"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		shots = d
+	}
 	t.Logf("screenshots in %s", shots)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,

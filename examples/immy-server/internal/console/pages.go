@@ -136,7 +136,9 @@ type fleetRow struct {
 	LastSeen    time.Time
 	LastSession *sessionRow
 	Decisions   int
-	Pending     int
+	Pending     int // actions that change something
+	Unknown     int // items a session's detection decides (a script detects them)
+	OK          int // items whose plan changes nothing
 	Compliant   bool
 	PlanError   string
 }
@@ -231,7 +233,9 @@ func (c *Console) fleet(w http.ResponseWriter, r *http.Request, s *webSession) {
 		}
 		rows[i].Decisions = len(p.Decisions)
 		rows[i].Pending = pending(p.Actions)
-		rows[i].Compliant = rows[i].Pending == 0
+		rows[i].Unknown = undecided(p.Actions)
+		rows[i].OK = max(0, rows[i].Decisions-rows[i].Pending-rows[i].Unknown)
+		rows[i].Compliant = rows[i].Pending == 0 && rows[i].Unknown == 0
 	}
 	switch status {
 	case "compliant", "noncompliant":
@@ -248,6 +252,21 @@ func (c *Console) fleet(w http.ResponseWriter, r *http.Request, s *webSession) {
 		"Tenants": tenantTree(tenants, tenant), "Rows": rows, "Q": search, "Tenant": tenant, "Status": status, "More": more,
 		"Total": cl.Total, "Compliance": charts.compliance, "Outcomes": charts.outcomes,
 	})
+}
+
+// decidedAtDetection is the reason of an action a script's detection
+// decides, in the session.
+const decidedAtDetection = "decided-at-detection"
+
+// undecided counts the actions a session's detection decides.
+func undecided(as []resolver.Action) int {
+	n := 0
+	for _, a := range as {
+		if a.Action == resolver.ActionNone && a.Reason == decidedAtDetection {
+			n++
+		}
+	}
+	return n
 }
 
 // pending counts the actions that would change something.
