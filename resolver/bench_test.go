@@ -202,7 +202,9 @@ func BenchmarkPlanOnly(b *testing.B) {
 // caches remember, filled by a first stream outside the timing), taken at
 // every quarter of the fleet: what the stream holds, where Plan holds every
 // plan (BenchmarkPlanFleet's plan-bytes/computer). The four collections are
-// in the timing.
+// in the timing, and so the time is that of a planner that remembers its
+// filters' results (a second plan of the same fleet): BenchmarkPlanFleet
+// measures a first one.
 //
 //	go test ./resolver -run '^$' -bench BenchmarkPlanEach -benchmem -cpu 2
 func BenchmarkPlanEach(b *testing.B) {
