@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -173,4 +174,46 @@ func TestFilterCompileRoute(t *testing.T) {
 func strconvQuote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
+}
+
+func TestPostponeAndCancel(t *testing.T) {
+	e := newEnv(t)
+	cl := client(t, e)
+	csrf := signIn(t, e, cl, e.tokens["tech"])
+	// other-pc has no agent: its session waits for it
+	code, body, resp := post(t, cl, e.url("/console/computers/other-pc/sessions"), url.Values{"kind": {"full"}, "csrf": {csrf}})
+	require.Equal(t, 200, code, body)
+	require.Contains(t, body, `id="cancel"`)
+	require.Contains(t, body, `id="output"`, "a running session's page follows its output")
+	session := resp.Request.URL.Path
+	require.True(t, strings.HasPrefix(session, "/console/sessions/"), session)
+
+	code, body, _ = post(t, cl, e.url(session+"/postpone"), url.Values{"csrf": {csrf}, "until": {"not a time"}})
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "Postpone: the time is not valid")
+	code, body, _ = post(t, cl, e.url(session+"/postpone"), url.Values{"csrf": {csrf}})
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "Postponement asked.")
+	code, body, _ = post(t, cl, e.url(session+"/cancel"), url.Values{"csrf": {csrf}})
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "Cancellation asked.")
+	require.Eventually(t, func() bool {
+		_, body := get(t, cl, e.url(session+"/live"))
+		return strings.Contains(body, `data-final="true"`)
+	}, 60*time.Second, 200*time.Millisecond, "the session ends")
+	_, body = get(t, cl, e.url(session))
+	require.NotContains(t, body, `id="cancel"`, "an ended session has no controls")
+	require.Regexp(t, `<strong id="status" data-final="true">(cancelled|postponed)</strong>`, body)
+
+	// an unknown verb, and another tenant-user's view of it
+	code, _, _ = post(t, cl, e.url(session+"/explode"), url.Values{"csrf": {csrf}})
+	require.Equal(t, http.StatusNotFound, code)
+	lab := client(t, e)
+	signIn(t, e, lab, e.tokens["lab"])
+	code, _ = get(t, lab, e.url(session))
+	require.Equal(t, http.StatusNotFound, code, "a lab tenant-user cannot see another tenant's session")
+	code, _ = get(t, lab, e.url(session+"/live"))
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = get(t, lab, e.url(session+"/output"))
+	require.Equal(t, http.StatusNotFound, code)
 }
