@@ -57,6 +57,57 @@ type Config struct {
 	ShutdownGrace   time.Duration
 	Plugins         []Plugin
 	ConfigFile      string
+	// SMTP: the notifications' mail server; none configured (no
+	// SMTPHost), nobody is mailed.
+	SMTP SMTP
+	// LinkKeyFile holds the key that signs the postpone and decline links
+	// (made under the data directory on the first start when unset).
+	LinkKeyFile string
+	// Tenants is each tenant's notification settings (the file's key
+	// tenants), by tenant id.
+	Tenants map[string]TenantNotify
+}
+
+// SMTP is the mail server the notifications go through.
+type SMTP struct {
+	Host string
+	Port int
+	User string
+	// Password is secret: never logged, never shown. From
+	// --smtp-password, IMMY_SMTP_PASSWORD, the file's smtp-password, or
+	// read from --smtp-password-file.
+	Password     string
+	PasswordFile string
+	From         string
+	FromName     string
+	// CAFile is a PEM file of the CAs the server's certificate is checked
+	// against (default the system's roots).
+	CAFile string
+	// Plaintext allows a server that offers no STARTTLS (never with a User).
+	Plaintext bool
+	// LinkTTL is how long the links in a message work.
+	LinkTTL time.Duration
+	// PostponeFor is how long a postpone link postpones.
+	PostponeFor time.Duration
+}
+
+// TenantNotify is a tenant's notification settings: its branding, and the
+// addresses told of its computers whose user the fleet does not know.
+type TenantNotify struct {
+	Name    string   `yaml:"name"`
+	LogoURL string   `yaml:"logo_url"`
+	Primary string   `yaml:"primary"`
+	Accent  string   `yaml:"accent"`
+	To      []string `yaml:"to"`
+}
+
+// String shows the SMTP settings without the password.
+func (s SMTP) String() string {
+	pw := ""
+	if s.Password != "" {
+		pw = " password=[redacted]"
+	}
+	return fmt.Sprintf("smtp://%s@%s:%d from=%s%s", s.User, s.Host, s.Port, s.From, pw)
 }
 
 // Parse reads the configuration. A -h or --help prints every option to
@@ -83,9 +134,22 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	fs.DurationVar(&c.ScheduleEvery, "schedule-interval", time.Minute, "how often the fleet's schedules are checked for due sessions")
 	fs.DurationVar(&c.SyncEvery, "sync-interval", 30*time.Second, "how often the plugins' agents are listed and identified against the fleet's computers")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long a shutdown waits for requests and sessions to reach a journal point")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server of the notification emails (none: no emails are sent)")
+	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "port of --smtp-host (submission; STARTTLS is required unless --smtp-plaintext)")
+	fs.StringVar(&c.SMTP.User, "smtp-user", "", "SMTP user name (AUTH PLAIN, only over TLS)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "SMTP password (secret: prefer IMMY_SMTP_PASSWORD or --smtp-password-file; never logged)")
+	fs.StringVar(&c.SMTP.PasswordFile, "smtp-password-file", "", "file holding the SMTP password (its first line)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "", "sender address of the notification emails")
+	fs.StringVar(&c.SMTP.FromName, "smtp-from-name", "IT maintenance", "sender name when the tenant has no branding name")
+	fs.StringVar(&c.SMTP.CAFile, "smtp-ca", "", "PEM file of the CAs that sign the SMTP server's certificate (default the system's roots)")
+	fs.BoolVar(&c.SMTP.Plaintext, "smtp-plaintext", false, "allow an SMTP server without STARTTLS (refused with --smtp-user)")
+	fs.DurationVar(&c.SMTP.LinkTTL, "link-ttl", 24*time.Hour, "how long the postpone and decline links of an email work")
+	fs.DurationVar(&c.SMTP.PostponeFor, "postpone-for", 24*time.Hour, "how long a postpone link postpones the session")
+	fs.StringVar(&c.LinkKeyFile, "link-key-file", "", "file of the key signing the email links, 32 bytes or more (default DATA-DIR/link.key, made on the first start)")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option may also be given as an environment variable IMMY_NAME (--data-dir: IMMY_DATA_DIR)\nor as a key of the --config file; flags win over the environment, which wins over the file.\n\nOptions:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(out, "\nThe --config file may also hold tenants: per tenant id, the branding of its emails and who\nis told of its computers whose user is unknown:\n  tenants: {acme: {name: Acme IT, logo_url: https://..., primary: \"#112233\", accent: \"#ff8800\", to: [it@acme.example]}}\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -123,6 +187,26 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if c.MaxSessions < 1 {
 		errs = append(errs, errors.New("config: --max-sessions must be at least 1"))
 	}
+	if c.SMTP.PasswordFile != "" && c.SMTP.Password == "" {
+		b, err := os.ReadFile(c.SMTP.PasswordFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: --smtp-password-file: %w", err))
+		} else {
+			line, _, _ := strings.Cut(string(b), "\n")
+			c.SMTP.Password = strings.TrimRight(line, "\r")
+		}
+	}
+	if c.SMTP.Host != "" {
+		if c.SMTP.From == "" {
+			errs = append(errs, errors.New("config: --smtp-host needs --smtp-from"))
+		}
+		if c.SMTP.User != "" && c.SMTP.Plaintext {
+			errs = append(errs, errors.New("config: --smtp-plaintext with --smtp-user would send the password in clear"))
+		}
+		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+			errs = append(errs, fmt.Errorf("config: --smtp-port %d: want 1 to 65535", c.SMTP.Port))
+		}
+	}
 	if c.ClientID == "" {
 		h, _ := os.Hostname()
 		c.ClientID = "immy-server-" + h
@@ -152,6 +236,14 @@ func (c *Config) readFile(fs *flag.FlagSet, set map[string]bool) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		n := doc[k]
+		if k == "tenants" {
+			dec := yaml.NewDecoder(bytes.NewReader(mustYAML(&n)))
+			dec.KnownFields(true)
+			if err := dec.Decode(&c.Tenants); err != nil {
+				errs = append(errs, fmt.Errorf("config: %s:%d: tenants: %w", c.ConfigFile, n.Line, err))
+			}
+			continue
+		}
 		if k == "plugins" {
 			dec := yaml.NewDecoder(bytes.NewReader(mustYAML(&n)))
 			dec.KnownFields(true)

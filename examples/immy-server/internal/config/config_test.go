@@ -56,8 +56,40 @@ func TestHelpDocumentsEveryOption(t *testing.T) {
 	require.True(t, errors.Is(err, flag.ErrHelp))
 	for _, name := range []string{"config", "listen", "public-url", "data-dir", "db", "tls-cert", "tls-key", "client-id",
 		"max-sessions", "script-timeout", "log-level", "fleet", "no-demo", "reset-admin-token", "example-rmm",
-		"schedule-interval", "sync-interval", "shutdown-grace"} {
+		"schedule-interval", "sync-interval", "shutdown-grace",
+		"smtp-host", "smtp-port", "smtp-user", "smtp-password", "smtp-password-file", "smtp-from", "smtp-from-name",
+		"smtp-ca", "smtp-plaintext", "link-ttl", "postpone-for", "link-key-file"} {
 		require.True(t, strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n"), "--help documents --%s", name)
 	}
 	require.Contains(t, out.String(), "IMMY_DATA_DIR")
+}
+
+func TestSMTP(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	require.NoError(t, os.WriteFile(pwFile, []byte("from-file-pw\n"), 0o600))
+	file := filepath.Join(dir, "immy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`smtp-host: mail.example
+smtp-from: it@msp.example
+tenants:
+  acme: {name: Acme IT, primary: "#112233", to: [it@acme.example]}
+`), 0o600))
+	c, err := Parse([]string{"--config", file, "--smtp-password-file", pwFile}, env(map[string]string{"IMMY_SMTP_USER": "mailer"}), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, "mail.example", c.SMTP.Host)
+	require.Equal(t, 587, c.SMTP.Port)
+	require.Equal(t, "mailer", c.SMTP.User)
+	require.Equal(t, "from-file-pw", c.SMTP.Password)
+	require.Equal(t, TenantNotify{Name: "Acme IT", Primary: "#112233", To: []string{"it@acme.example"}}, c.Tenants["acme"])
+	require.NotContains(t, c.SMTP.String(), "from-file-pw", "the password is never shown")
+
+	c, err = Parse([]string{"--smtp-password", "flag-pw", "--smtp-password-file", pwFile}, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, "flag-pw", c.SMTP.Password, "the password given wins over the file")
+
+	_, err = Parse([]string{"--smtp-host", "m", "--smtp-user", "u", "--smtp-plaintext", "--smtp-port", "0"}, env(nil), &bytes.Buffer{})
+	for _, want := range []string{"needs --smtp-from", "--smtp-plaintext with --smtp-user", "--smtp-port 0"} {
+		require.ErrorContains(t, err, want)
+	}
+	require.NotContains(t, err.Error(), "flag-pw")
 }
