@@ -241,7 +241,10 @@ func (h *Handler) postponeSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errInvalid(FieldError{Field: "until", Message: "must be in the future"}))
 		return
 	}
-	h.c.Postpone(rep.ID, b.Until)
+	if err := h.c.Postpone(r.Context(), rep.ID, b.Until); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.log.Info("session postponement asked", "session", rep.ID, "until", b.Until, "actor", token(r).Actor())
 	writeJSON(w, http.StatusAccepted, map[string]any{"session": rep.ID, "postpone": "before execution"})
 }

@@ -149,6 +149,10 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 	if err := c.migratePresence(ctx); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	if err := c.migratePostpones(ctx); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	c.post.c = c
 	c.Journal = newJournal(js, c)
 	c.Agents = agent.NewServer(agent.Config{
 		Store:    c.Tokens,
