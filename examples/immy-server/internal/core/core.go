@@ -53,6 +53,11 @@ type Config struct {
 	Runners map[string]immy.ScriptRunner
 	// FetchPoll is River's poll interval; zero means its default.
 	FetchPoll time.Duration
+	// Notifier, when set, tells people before and after execution (the
+	// emails); the postponements asked are answered after it.
+	Notifier session.Notifier
+	// Integrations serves the integration calls of tenant (cloud) scripts.
+	Integrations session.Integrations
 }
 
 // Core is the server's runtime.
@@ -152,6 +157,9 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 	if err := c.migratePostpones(ctx); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	if err := c.migrateTicks(ctx); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	c.post.c = c
 	c.Journal = newJournal(js, c)
 	c.Agents = agent.NewServer(agent.Config{
@@ -163,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 	c.engine, err = session.New(session.Config{
 		Fleet: c.Fleet, NewPlanner: BuildPlanner, InventorySink: fleetstore.SessionSink(c.Fleet),
 		Runner: c.Agents, Runners: c.cfg.Runners,
-		Journal: c.Journal, Dispatcher: c.router, Notifier: &c.post,
+		Journal: c.Journal, Dispatcher: c.router, Notifier: c.notifier(), Integrations: c.cfg.Integrations,
 		MaxRunning: c.cfg.MaxRunning, ScriptTimeout: c.cfg.ScriptTimeout,
 	})
 	if err != nil {
