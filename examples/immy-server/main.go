@@ -14,8 +14,9 @@
 // files under ./immy-data/demo-files.
 //
 // Routes: the JSON API under /api (its OpenAPI document at
-// /api/openapi.json), the agents' WebSocket at /agent, /healthz, /readyz
-// and /metrics. `immy-server --help` lists every option.
+// /api/openapi.json), the agents' WebSocket at /agent, /healthz, /readyz,
+// /metrics, and /notify/link, the postpone and decline links of the
+// notification emails (sent with --smtp-host; see internal/links). `immy-server --help` lists every option.
 package main
 
 import (
@@ -39,8 +40,10 @@ import (
 	"github.com/immyoss/engine/examples/immy-server/internal/config"
 	"github.com/immyoss/engine/examples/immy-server/internal/console"
 	"github.com/immyoss/engine/examples/immy-server/internal/core"
+	"github.com/immyoss/engine/examples/immy-server/internal/links"
 	"github.com/immyoss/engine/examples/immy-server/internal/tlsutil"
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/plugins"
 )
 
 func main() {
@@ -85,6 +88,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer ln.Close()
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = fmt.Sprintf("https://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
 	metrics := api.NewMetrics()
 	plugs, err := startPlugins(ctx, cfg, dataDir, log, metrics)
 	if err != nil {
@@ -92,11 +99,27 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	}
 	defer plugs.Close()
 	var c *core.Core
-	runners := plugs.runners(func() *immy.Fleet { return c.Fleet.Fleet() })
-	c, err = core.Open(ctx, core.Config{
+	fleet := func() *immy.Fleet { return c.Fleet.Fleet() }
+	runners := plugs.runners(fleet)
+	signer, err := linkSigner(cfg, dataDir)
+	if err != nil {
+		return err
+	}
+	ccfg := core.Config{
 		DB: cfg.DB, ClientID: cfg.ClientID, MaxRunning: cfg.MaxSessions,
 		ScriptTimeout: cfg.ScriptTimeout, Logger: log, Runners: runners,
-	})
+		// tenant (cloud) scripts reach the plugin instances serving their tenant
+		Integrations: &plugins.TenantIntegrations{Manager: plugs.m, Clients: plugs.clientMap()},
+	}
+	mailer, err := newEmail(cfg, signer, publicURL, fleet)
+	if err != nil {
+		return err
+	}
+	if mailer != nil {
+		ccfg.Notifier = mailer
+		log.Info("notification emails on", "smtp", cfg.SMTP.String(), "links", publicURL+links.Path)
+	}
+	c, err = core.Open(ctx, ccfg)
 	if err != nil {
 		return err
 	}
@@ -131,13 +154,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	go tickSchedules(runCtx, c, cfg.ScheduleEvery, log)
 	go plugs.Sync(runCtx, c, cfg.SyncEvery)
 
-	publicURL := cfg.PublicURL
-	if publicURL == "" {
-		publicURL = fmt.Sprintf("https://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	}
 	h := api.New(api.Config{Core: c, Tokens: tokens, Logger: log, Metrics: metrics, Plugins: plugs, PublicURL: publicURL})
 	mux := http.NewServeMux()
 	mux.Handle("/agent", c.Agents)
+	mux.Handle(links.Path, &links.Handler{Signer: signer, Sessions: c, Logger: log.With("part", "links")})
 	mux.Handle("/", h)
 	con, err := console.New(console.Config{API: h, Tokens: tokens, Core: c, Logger: log.With("part", "console")})
 	if err != nil {
