@@ -20,14 +20,17 @@ import (
 // each session once, and the fire's job starts it at its detection time,
 // waiting for its execution time before changing anything.
 //
-// The last tick is this process's own, kept in memory: the first tick after
-// a start only marks the time, as a schedule's first tick does in
-// session/durable (a fire missed while no server ran is not made up).
+// Each schedule's last tick is kept in the database (core.LastTicks,
+// core.SetLastTick): a fire missed while no server ran is due at the first
+// tick after the next start, as schedule.Planner.Due has it (the latest
+// missed fire starts once, at once if found past its LateAfter); a
+// schedule never ticked before only marks the time. Several processes read
+// and move the same ticks; the fires' River jobs being unique, a fire two
+// of them find is queued once.
 func tickSchedules(ctx context.Context, c *core.Core, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		return
 	}
-	last := map[string]time.Time{}
 	var rev int64 = -1
 	var planner *schedule.Planner
 	t := time.NewTicker(every)
@@ -47,7 +50,7 @@ func tickSchedules(ctx context.Context, c *core.Core, every time.Duration, log *
 			rev = r
 		}
 		if planner != nil {
-			n := tickOnce(ctx, c.Queue, planner, last, now, log)
+			n := tickOnce(ctx, c.Queue, planner, c, now, log)
 			if n > 0 {
 				log.Info("scheduled sessions queued", "sessions", n)
 			}
@@ -60,8 +63,19 @@ func tickSchedules(ctx context.Context, c *core.Core, every time.Duration, log *
 	}
 }
 
-func tickOnce(ctx context.Context, q *durable.Queue, p *schedule.Planner, last map[string]time.Time, now time.Time, log *slog.Logger) int {
+// tickStore keeps the schedules' last ticks (*core.Core, in its database).
+type tickStore interface {
+	LastTicks(ctx context.Context) (map[string]time.Time, error)
+	SetLastTick(ctx context.Context, id string, at time.Time) error
+}
+
+func tickOnce(ctx context.Context, q *durable.Queue, p *schedule.Planner, ticks tickStore, now time.Time, log *slog.Logger) int {
 	queued := 0
+	last, err := ticks.LastTicks(ctx)
+	if err != nil {
+		log.Warn("schedules not ticked", "err", err)
+		return 0
+	}
 	for _, s := range p.Schedules() {
 		id := s.ID()
 		fires, err := p.Due(ctx, id, last[id], now)
@@ -92,7 +106,9 @@ func tickOnce(ctx context.Context, q *durable.Queue, p *schedule.Planner, last m
 			}
 		}
 		if ok {
-			last[id] = now
+			if err := ticks.SetLastTick(ctx, id, now); err != nil {
+				log.Warn("schedule's tick not recorded", "schedule", id, "err", err)
+			}
 		}
 	}
 	return queued
