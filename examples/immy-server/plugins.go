@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/immyoss/engine/examples/immy-server/internal/api"
@@ -27,6 +30,8 @@ type pluginSet struct {
 	m     *plugins.Manager
 	specs []config.Plugin
 	log   *slog.Logger
+
+	restartMu sync.Mutex // one restart at a time
 }
 
 // startPlugins starts the configured plugin instances; with none
@@ -149,39 +154,71 @@ func (ps *pluginSet) clientMap() plugins.ClientMap {
 	return m
 }
 
-// runners returns a script runner per instance: it runs a computer's
-// script on the computer's pathway of that instance (its agent id there).
+// runners returns a script runner per configured instance: it runs a
+// computer's script on the computer's pathway of that instance (its agent
+// id there), through the instance the manager runs at the time of the call
+// (so that one restarted through the API serves the next script).
 func (ps *pluginSet) runners(fleet func() *immy.Fleet) map[string]immy.ScriptRunner {
 	out := map[string]immy.ScriptRunner{}
 	for _, p := range ps.specs {
-		in, ok := ps.m.Instance(p.ID)
-		if !ok {
-			continue
-		}
-		out[p.ID] = pathwayRunner{in: in, fleet: fleet}
+		out[p.ID] = pathwayRunner{id: p.ID, m: ps.m, fleet: fleet}
 	}
 	return out
 }
 
 type pathwayRunner struct {
-	in    *plugins.Instance
+	id    string
+	m     *plugins.Manager
 	fleet func() *immy.Fleet
 }
 
 func (r pathwayRunner) RunScript(ctx context.Context, req immy.ScriptRequest) (immy.ScriptResult, error) {
+	in, ok := r.m.Instance(r.id)
+	if !ok {
+		return immy.ScriptResult{}, fmt.Errorf("plugin instance %q is not running: %w", r.id, immy.ErrOffline)
+	}
 	f := r.fleet()
 	for i := range f.Computers {
 		if f.Computers[i].ID != req.Computer {
 			continue
 		}
 		for _, pw := range f.Computers[i].Pathways {
-			if pw.Integration == r.in.ID() {
+			if pw.Integration == r.id {
 				req.Computer = pw.AgentID
-				return r.in.RunScript(ctx, req)
+				return in.RunScript(ctx, req)
 			}
 		}
 	}
-	return immy.ScriptResult{}, fmt.Errorf("computer %q has no pathway of %q: %w", req.Computer, r.in.ID(), immy.ErrOffline)
+	return immy.ScriptResult{}, fmt.Errorf("computer %q has no pathway of %q: %w", req.Computer, r.id, immy.ErrOffline)
+}
+
+// Restart stops the configured instance id (when it runs) and starts it
+// again from its configuration through the plugins.Manager (the binary's
+// checksum checked again); an instance that failed to start at boot is
+// started. Calls in flight on the old process fail with plugins.ErrStopped.
+func (ps *pluginSet) Restart(ctx context.Context, id string) (api.PluginInstance, error) {
+	i := slices.IndexFunc(ps.specs, func(p config.Plugin) bool { return p.ID == id })
+	if i < 0 {
+		return api.PluginInstance{}, fmt.Errorf("plugin instance %q: %w", id, immy.ErrNotFound)
+	}
+	p := ps.specs[i]
+	ps.restartMu.Lock()
+	defer ps.restartMu.Unlock()
+	if err := ps.m.Stop(id); err != nil && !errors.Is(err, immy.ErrNotFound) {
+		return api.PluginInstance{}, err
+	}
+	spec := plugins.Spec{ID: p.ID, Path: p.Path, SHA256: p.SHA256, Config: p.Settings, Secrets: p.Secrets}
+	if _, err := ps.m.Start(ctx, spec); err != nil {
+		ps.log.Error("plugin instance not restarted", "plugin", id, "err", err)
+		return api.PluginInstance{}, fmt.Errorf("plugin instance %q not started: %w", id, err)
+	}
+	ps.log.Info("plugin instance restarted", "plugin", id)
+	for _, pi := range ps.Instances(ctx) {
+		if pi.ID == id {
+			return pi, nil
+		}
+	}
+	return api.PluginInstance{ID: id}, nil
 }
 
 // Sync identifies, every interval, the agents of every instance and the

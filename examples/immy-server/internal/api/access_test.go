@@ -23,6 +23,9 @@ var otherID = map[string]string{
 	"/api/tokens/":         "nope",
 }
 
+// nameOf is, per path prefix, the {name} of an existing thing.
+var nameOf = map[string]string{"/api/plugins/": "example-rmm"}
+
 var secrets = []string{"Sup3r-S3cret!", "0nb0arding-Only!", "immyapi_"}
 
 // TestAccessMatrix calls every route as every role: no token is 401; a
@@ -32,8 +35,20 @@ var secrets = []string{"Sup3r-S3cret!", "0nb0arding-Only!", "immyapi_"}
 // has the one error shape.
 func TestAccessMatrix(t *testing.T) {
 	e := newEnv(t)
+	covered := map[string]bool{}
+	for _, rt := range e.h.Routes() {
+		covered[rt.Method+" "+rt.Path] = true
+	}
+	for _, must := range []string{"POST /api/plugins/{name}/restart", "GET /api/plugins", "POST /api/sessions/{id}/postpone"} {
+		require.True(t, covered[must], "the matrix covers %s", must)
+	}
 	for _, rt := range e.h.Routes() {
 		path := rt.Path
+		for prefix, name := range nameOf {
+			if strings.HasPrefix(path, prefix) {
+				path = strings.Replace(path, "{name}", name, 1)
+			}
+		}
 		if strings.Contains(path, "/api/sessions/{id}") {
 			path = strings.Replace(path, "{id}", e.fabSession, 1)
 		}
@@ -138,6 +153,35 @@ func TestTenantUserOwnTenant(t *testing.T) {
 		}
 	}
 	require.True(t, found, "the cancel is audited with the tenant-user's actor: %+v", acts.Items)
+}
+
+// TestPluginRestart: an msp-admin restarts a configured plugin instance
+// (its mutation audited); a technician is refused (403), a tenant-user
+// learns nothing (404), an instance not configured is 404.
+func TestPluginRestart(t *testing.T) {
+	e := newEnv(t)
+	var pi PluginInstance
+	require.Equal(t, 200, e.do(t, "admin", "POST", "/api/plugins/example-rmm/restart", "", &pi))
+	require.Equal(t, "example-rmm", pi.ID)
+	require.Equal(t, 1, pi.Restarts)
+	require.Equal(t, 403, e.do(t, "tech", "POST", "/api/plugins/example-rmm/restart", "", nil))
+	require.Equal(t, 404, e.do(t, "tenant", "POST", "/api/plugins/example-rmm/restart", "", nil))
+	require.Equal(t, 401, e.do(t, "none", "POST", "/api/plugins/example-rmm/restart", "", nil))
+	var er Error
+	require.Equal(t, 404, e.do(t, "admin", "POST", "/api/plugins/nope/restart", "", &er))
+	require.Equal(t, CodeNotFound, er.Code)
+	e.plugins.mu.Lock()
+	require.Equal(t, 1, e.plugins.restarts, "only the admin's call restarted it")
+	e.plugins.mu.Unlock()
+	var acts struct {
+		Items []struct{ Actor, Method, Path string } `json:"items"`
+	}
+	require.Equal(t, 200, e.do(t, "admin", "GET", "/api/actions", "", &acts))
+	found := false
+	for _, a := range acts.Items {
+		found = found || (a.Path == "/api/plugins/example-rmm/restart" && a.Method == "POST" && strings.Contains(a.Actor, "admin"))
+	}
+	require.True(t, found, "the restart is audited with the admin's actor: %+v", acts.Items)
 }
 
 // TestTokensHashedAtRest: the database keeps no API token, only hashes.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/immyoss/engine/agent"
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
+	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/session/fleetstore"
 )
 
@@ -212,6 +214,27 @@ func (h *Handler) listPlugins(w http.ResponseWriter, r *http.Request) {
 		out = h.cfg.Plugins.Instances(r.Context())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(out)})
+}
+
+func (h *Handler) restartPlugin(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if h.cfg.Plugins == nil {
+		h.fail(w, r, errNotFound("plugin instance "+name))
+		return
+	}
+	pi, err := h.cfg.Plugins.Restart(r.Context(), name)
+	switch {
+	case errors.Is(err, immy.ErrNotFound):
+		h.fail(w, r, errNotFound("plugin instance "+name))
+		return
+	case err != nil:
+		// the plugin's own words may echo its settings: they stay in the log
+		h.log.Error("plugin instance not restarted", "plugin", name, "err", err, "actor", token(r).Actor())
+		writeJSON(w, http.StatusServiceUnavailable, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the plugin instance did not start again: see the server's log"})
+		return
+	}
+	h.log.Info("plugin instance restarted", "plugin", name, "actor", token(r).Actor())
+	writeJSON(w, http.StatusOK, pi)
 }
 
 // AgentInfo is a connected agent as the API shows it.

@@ -35,7 +35,10 @@ type Route struct {
 	// Body names the request body's schema, Reply the answer's (OpenAPI).
 	Body, Reply string
 	Status      int // the status of success
-	handler     func(http.ResponseWriter, *http.Request)
+	// Fails lists the error statuses it may answer beyond those of its
+	// access and method (OpenAPI).
+	Fails   []int
+	handler func(http.ResponseWriter, *http.Request)
 }
 
 // PluginInstance is a plugin instance as the API shows it.
@@ -57,9 +60,12 @@ type PluginInstance struct {
 	Settings []string `json:"settings,omitempty"`
 }
 
-// Plugins lists plugin instances with their health.
+// Plugins lists plugin instances with their health, and restarts one.
 type Plugins interface {
 	Instances(ctx context.Context) []PluginInstance
+	// Restart stops the instance and starts it again from its
+	// configuration; an id not configured is immy.ErrNotFound.
+	Restart(ctx context.Context, id string) (PluginInstance, error)
 }
 
 // Config configures a Handler.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/immyoss/engine/examples/fleets"
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
 	"github.com/immyoss/engine/examples/immy-server/internal/core"
+	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/immy/fleetfile"
 	"github.com/immyoss/engine/session/fleetstore"
 )
@@ -30,6 +33,31 @@ type env struct {
 	// a session of fabrikam-ws-01 and one of contoso-lt-01, both waiting for
 	// their computer (offline)
 	fabSession, contosoSession string
+	plugins                    *fakePlugins
+}
+
+// fakePlugins is one configured plugin instance, "example-rmm", whose
+// restarts it counts (the real set, over plugins.Manager, is tested in the
+// server's package).
+type fakePlugins struct {
+	mu       sync.Mutex
+	restarts int
+}
+
+func (f *fakePlugins) Instances(context.Context) []PluginInstance {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return []PluginInstance{{ID: "example-rmm", Path: "/bin/rmm", State: "Running", Healthy: true, Restarts: f.restarts, Settings: []string{"token"}}}
+}
+
+func (f *fakePlugins) Restart(ctx context.Context, id string) (PluginInstance, error) {
+	if id != "example-rmm" {
+		return PluginInstance{}, fmt.Errorf("plugin instance %q: %w", id, immy.ErrNotFound)
+	}
+	f.mu.Lock()
+	f.restarts++
+	f.mu.Unlock()
+	return f.Instances(ctx)[0], nil
 }
 
 func newEnv(t *testing.T) *env {
@@ -65,8 +93,9 @@ func newEnv(t *testing.T) *env {
 		e.tokens[r.name] = s
 	}
 	m := NewMetrics()
-	m.Attach(c, nil)
-	e.h = New(Config{Core: c, Tokens: tokens, PublicURL: "https://localhost:8443", Metrics: m})
+	e.plugins = &fakePlugins{}
+	m.Attach(c, e.plugins)
+	e.h = New(Config{Core: c, Tokens: tokens, PublicURL: "https://localhost:8443", Metrics: m, Plugins: e.plugins})
 	e.h.SetReady(true)
 	var rep struct {
 		ID string `json:"id"`

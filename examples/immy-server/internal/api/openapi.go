@@ -62,7 +62,10 @@ func schemas() map[string]any {
 		"TokenList":         items(obj(map[string]any{"id": tStr, "name": tStr, "role": tStr, "tenant": tStr})),
 		"APITokenBody":      obj(map[string]any{"name": tStr, "role": map[string]any{"enum": []string{"msp-admin", "msp-technician", "tenant-user"}}, "tenant": tStr, "expires": tTime}, "name", "role"),
 		"TokenReply":        obj(map[string]any{"token": tStr, "info": tObj}, "token", "info"),
-		"PluginList":        items(obj(map[string]any{"id": tStr, "state": tStr, "healthy": tBool, "restarts": tInt})),
+		"PluginList":        items(ref("PluginInstance")),
+		"PluginInstance": obj(map[string]any{"id": tStr, "path": tStr, "sha256": tStr, "name": tStr, "version": tStr,
+			"state": tStr, "restarts": tInt, "healthy": tBool, "health_message": tStr, "checked_at": tTime,
+			"error": tStr, "agents": tInt, "settings": arr(tStr)}, "id", "path", "state", "restarts", "healthy", "agents"),
 	}
 }
 
@@ -116,6 +119,9 @@ func (h *Handler) OpenAPI() map[string]any {
 		}
 		if rt.Method == "GET" && rt.Access != Public {
 			resps["422"] = errResp
+		}
+		for _, code := range rt.Fails {
+			resps[strconv.Itoa(code)] = errResp
 		}
 		op["responses"] = resps
 		if paths[rt.Path] == nil {

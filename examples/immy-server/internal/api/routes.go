@@ -48,6 +48,7 @@ func (h *Handler) makeRoutes() []Route {
 		Route{Method: "POST", Path: "/api/tokens", Access: AdminOnly, Summary: "Make an API token (shown once)", Body: "APITokenBody", Reply: "TokenReply", Status: 201, handler: h.createAPIToken},
 		Route{Method: "DELETE", Path: "/api/tokens/{id}", Access: AdminOnly, Summary: "Revoke an API token", Reply: "Revoked", Status: 200, handler: h.revokeAPIToken},
 		Route{Method: "GET", Path: "/api/plugins", Access: MSP, Summary: "Plugin instances and their health (settings by name only)", Reply: "PluginList", Status: 200, handler: h.listPlugins},
+		Route{Method: "POST", Path: "/api/plugins/{name}/restart", Access: AdminOnly, Summary: "Restart a plugin instance from its configuration (its checksum checked again)", Reply: "PluginInstance", Status: 200, Fails: []int{503}, handler: h.restartPlugin},
 	)
 	return rs
 }
