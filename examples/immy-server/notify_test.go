@@ -43,9 +43,11 @@ import (
 // message is being received (the session waits in its before-notice), the
 // test follows the postpone link in it: the GET shows a confirmation page
 // and postpones nothing, the POST asks the postponement through the same
-// core code as the API, and the session ends postponed. A tampered token
+// core code as the API, and the session ends postponed. The same message's
+// decline link then cancels it (its GET changing nothing). A tampered token
 // answers 400, an expired one (signed with the key the server made under
-// its data directory) 410; neither page shows the token.
+// its data directory) 410, one naming another computer 404; no page shows
+// the token, the log shows neither the SMTP password nor the key.
 func TestNotificationLinks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server and an agent")
@@ -72,14 +74,15 @@ tenants:
 
 	var pmu sync.Mutex
 	var pages []linkPage
-	mailSrv.onMessage = func(data []byte) {
-		// inside DATA: the session is in its before-notice
+	// inside DATA, the session is in its before-notice: the first
+	// message's postpone link is followed
+	mailSrv.onMessage = func(n int, data []byte) {
 		_, body := mailParts(t, data)
 		m := regexp.MustCompile(`https://\S+/notify/link\?t=[A-Za-z0-9_.%-]+`).FindAllString(body["text/plain"], -1)
-		if len(m) == 0 {
+		if len(m) != 2 || n > 0 {
 			return
 		}
-		u, err := url.Parse(m[0]) // the postpone link comes first
+		u, err := url.Parse(m[0]) // the postpone link
 		if err != nil {
 			return
 		}
@@ -120,7 +123,6 @@ tenants:
 	require.NotContains(t, string(m.data), "s3cret-pw")
 
 	pmu.Lock()
-	defer pmu.Unlock()
 	require.Len(t, pages, 2, "the postpone link was followed")
 	require.Equal(t, 200, pages[0].status)
 	require.Contains(t, pages[0].body, `<form method="post"`, "the GET asks to confirm")
@@ -130,8 +132,27 @@ tenants:
 	require.WithinDuration(t, time.Now().Add(24*time.Hour), final.PostponedUntil, time.Hour, "by --postpone-for")
 	runs, _ := os.ReadFile(filepath.Join(files, "runs"))
 	require.Empty(t, string(runs), "nothing was installed")
+	pmu.Unlock()
 
-	// a tampered link, an expired one
+	// the same message's decline link cancels the postponed session
+	declineURL := regexp.MustCompile(`https://\S+/notify/link\?t=[A-Za-z0-9_.%-]+`).FindAllString(body["text/plain"], -1)[1]
+	du, err := url.Parse(declineURL)
+	require.NoError(t, err)
+	dget := getPage(s.url + "/notify/link?t=" + url.QueryEscape(du.Query().Get("t")))
+	require.Contains(t, dget.body, "Decline the maintenance?")
+	call(t, s.url, s.admin, "GET", "/api/sessions/"+rep.ID, nil, &final)
+	require.Equal(t, "postponed", final.Status, "a GET changes nothing")
+	dpost := postPage(s.url+"/notify/link", du.Query().Get("t"))
+	require.Equal(t, 200, dpost.status, "%s\n%s", dpost.body, s.stderr)
+	require.Contains(t, dpost.body, "Declined")
+	require.Eventually(t, func() bool {
+		call(t, s.url, s.admin, "GET", "/api/sessions/"+rep.ID, nil, &final)
+		return final.Status == "cancelled"
+	}, 30*time.Second, 200*time.Millisecond, "the decline link cancels the session")
+	runs, _ = os.ReadFile(filepath.Join(files, "runs"))
+	require.Empty(t, string(runs), "nothing was installed")
+
+	// a tampered link, an expired one, one naming another computer
 	tok := mustQuery(t, msgs[0].data)
 	tampered := []byte(tok)
 	i := strings.IndexByte(tok, '.') - 3
@@ -152,6 +173,9 @@ tenants:
 		require.Contains(t, p.body, "expired")
 		require.NotContains(t, p.body, expired, "the page does not show the token")
 	}
+	other, err := notify.Signer{Key: key}.Sign(notify.Link{Session: rep.ID, Computer: "another", Action: notify.LinkDecline, Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, 404, postPage(s.url+"/notify/link", other).status, "a link reaches only the session of the computer it names")
 	require.NotContains(t, s.stderr.String(), "s3cret-pw", "the SMTP password is never logged")
 	require.NotContains(t, s.stderr.String(), strings.TrimSpace(string(keyText)), "nor the link key")
 }
@@ -256,7 +280,7 @@ func mailParts(t *testing.T, data []byte) (mail.Header, map[string]string) {
 // certificate of its own CA (written to caFile), AUTH PLAIN over TLS only.
 type mailServer struct {
 	addr, caFile string
-	onMessage    func([]byte)
+	onMessage    func(n int, data []byte)
 	mu           sync.Mutex
 	msgs         []mailMsg
 }
@@ -309,11 +333,11 @@ func (ms *mailSession) Data(r io.Reader) error {
 	m := ms.cur
 	m.data, m.tls = b, isTLS
 	ms.s.mu.Lock()
-	first := len(ms.s.msgs) == 0
+	n := len(ms.s.msgs)
 	ms.s.msgs = append(ms.s.msgs, m)
 	ms.s.mu.Unlock()
-	if first && ms.s.onMessage != nil {
-		ms.s.onMessage(b)
+	if ms.s.onMessage != nil {
+		ms.s.onMessage(n, b)
 	}
 	return nil
 }
