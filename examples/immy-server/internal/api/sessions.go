@@ -103,7 +103,16 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, req session.Requ
 	if err != nil {
 		rep = session.Report{ID: id, Computer: req.Computer, Request: req}
 	}
-	writeJSON(w, http.StatusCreated, rep)
+	writeJSON(w, http.StatusCreated, shown(rep))
+}
+
+// shown is a report as the API writes it: a session without actions (yet)
+// has an empty list, as the OpenAPI document says, never null.
+func shown(rep session.Report) session.Report {
+	if rep.Actions == nil {
+		rep.Actions = []session.Action{}
+	}
+	return rep
 }
 
 // session returns a session's report if the token may see its computer.
@@ -131,7 +140,7 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, shown(rep))
 }
 
 func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
