@@ -145,7 +145,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	fs.BoolVar(&c.SMTP.Plaintext, "smtp-plaintext", false, "allow an SMTP server without STARTTLS (refused with --smtp-user)")
 	fs.DurationVar(&c.SMTP.LinkTTL, "link-ttl", 24*time.Hour, "how long the postpone and decline links of an email work")
 	fs.DurationVar(&c.SMTP.PostponeFor, "postpone-for", 24*time.Hour, "how long a postpone link postpones the session")
-	fs.StringVar(&c.LinkKeyFile, "link-key-file", "", "file of the key signing the email links, 32 bytes or more (default DATA-DIR/link.key, made on the first start)")
+	fs.StringVar(&c.LinkKeyFile, "link-key-file", "", "file of the key signing the email links: base64 of 32 bytes or more (default DATA-DIR/link.key, made on the first start; several processes on one database need the same key)")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option may also be given as an environment variable IMMY_NAME (--data-dir: IMMY_DATA_DIR)\nor as a key of the --config file; flags win over the environment, which wins over the file.\n\nOptions:\n")
 		fs.PrintDefaults()
