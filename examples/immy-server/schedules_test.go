@@ -45,7 +45,9 @@ schedules:
 	p, err := schedule.New(ix, schedule.Config{})
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
-	now := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour + 30*time.Minute) // half past, an hour ago
+	// half past, two hours ago: the tick past the full hour is then in the past
+	// too (a fire found late starts at that tick, which must not be ahead)
+	now := time.Now().UTC().Truncate(time.Hour).Add(-2*time.Hour + 30*time.Minute)
 	require.Equal(t, 0, tickOnce(ctx, c.Queue, p, c, now, log), "the first tick only marks the time")
 	later := now.Add(45 * time.Minute) // past the full hour
 	require.Equal(t, 2, tickOnce(ctx, c.Queue, p, c, later, log), "one session per computer")
