@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -274,9 +275,14 @@ func (m *mutator) computer(f, next *immy.Fleet) (*immy.Fleet, Changes, string) {
 // a planner built from scratch over the same fleet; and the planners it was
 // updated from still plan as they did.
 func TestUpdateEqualsRebuild(t *testing.T) {
-	sequences, steps := 300, 8
-	if testing.Short() {
-		sequences, steps = 20, 5
+	// The plain run (under -race in CI) draws 60 sequences; IMMY_TEST_LONG=1
+	// draws the thousands .ci/run runs apart, without the race detector.
+	sequences, steps := 60, 8
+	switch {
+	case os.Getenv("IMMY_TEST_LONG") != "":
+		sequences = 2004
+	case testing.Short():
+		sequences, steps = 18, 5
 	}
 	ctx := context.Background()
 	fleets := 6
