@@ -168,7 +168,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// IdleTimeout closes kept-alive connections left idle; no
+		// ReadTimeout, which would cut the /agent WebSocket: the form
+		// POSTs bound their own body read (links, console sign-in).
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()

@@ -45,6 +45,9 @@ type Handler struct {
 // maxForm bounds a POST's body.
 const maxForm = 8 << 10
 
+// bodyReadTime bounds the read of a POST's body (a slow client).
+const bodyReadTime = 10 * time.Second
+
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{{.Title}}</title>
@@ -93,6 +96,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 		tok = r.URL.Query().Get("t")
 	case http.MethodPost:
+		// The server sets no ReadTimeout (the /agent WebSocket); bound
+		// this body's read here.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTime))
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil {
 			render(w, http.StatusBadRequest, view{Title: "Invalid link", Message: "The request could not be read."})
