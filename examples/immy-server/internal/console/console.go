@@ -50,6 +50,8 @@ const (
 	signinCookie   = "immy_console_signin"
 	sessionTTL     = 12 * time.Hour
 	maxSessions    = 10000
+	maxPerToken    = 20 // signed-in sessions of one token; its oldest goes first
+	bodyReadTime   = 10 * time.Second
 	maxFormBytes   = 64 << 10
 	maxAPIReply    = 32 << 20
 	maxFilterBytes = 16 << 10
@@ -79,6 +81,8 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*webSession
+	seq      uint64 // numbers sessions in sign-in order
+	limit    int    // the table's bound; 0 is maxSessions (tests lower it)
 }
 
 // webSession is one signed-in browser.
@@ -88,6 +92,7 @@ type webSession struct {
 	token   auth.Token
 	csrf    string
 	expires time.Time
+	seq     uint64 // sign-in order: the lowest is the oldest
 }
 
 // New returns the console.
@@ -219,6 +224,9 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	// The server sets no ReadTimeout (the /agent WebSocket); bound this
+	// body's read here.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTime))
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	ck, err := r.Cookie(signinCookie)
 	form := r.PostFormValue("csrf")
@@ -240,24 +248,54 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := &webSession{id: randomHex(32), secret: secret, token: t, csrf: randomHex(32), expires: time.Now().Add(sessionTTL)}
-	c.mu.Lock()
-	now := time.Now()
-	for id, o := range c.sessions {
-		if now.After(o.expires) {
-			delete(c.sessions, id)
-		}
-	}
-	if len(c.sessions) >= maxSessions {
-		c.mu.Unlock()
-		http.Error(w, "too many signed-in sessions", http.StatusServiceUnavailable)
-		return
-	}
-	c.sessions[s.id] = s
-	c.mu.Unlock()
+	c.addSession(s, time.Now())
 	setCookie(w, signinCookie, "", -1)
 	setCookie(w, cookieName, s.id, int(sessionTTL/time.Second))
 	c.log.Info("console: signed in", "actor", t.Actor())
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// addSession stores a signed-in session. No token holds more than
+// maxPerToken sessions (its oldest goes), and a full table drops its oldest
+// session: one token's sign-ins can never lock another out.
+func (c *Console) addSession(s *webSession, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var mine []*webSession
+	for id, o := range c.sessions {
+		switch {
+		case now.After(o.expires):
+			delete(c.sessions, id)
+		case o.token.ID == s.token.ID:
+			mine = append(mine, o)
+		}
+	}
+	for len(mine) >= maxPerToken {
+		old := 0
+		for i, o := range mine {
+			if o.seq < mine[old].seq {
+				old = i
+			}
+		}
+		delete(c.sessions, mine[old].id)
+		mine = append(mine[:old], mine[old+1:]...)
+	}
+	limit := c.limit
+	if limit == 0 {
+		limit = maxSessions
+	}
+	for len(c.sessions) >= limit {
+		var old *webSession
+		for _, o := range c.sessions {
+			if old == nil || o.seq < old.seq {
+				old = o
+			}
+		}
+		delete(c.sessions, old.id)
+	}
+	c.seq++
+	s.seq = c.seq
+	c.sessions[s.id] = s
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *webSession) {
