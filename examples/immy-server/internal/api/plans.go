@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/immyoss/engine/examples/immy-server/internal/auth"
+	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/resolver"
 	"github.com/immyoss/engine/session/fleetstore"
 )
@@ -57,12 +60,18 @@ func (h *Handler) computerPlan(w http.ResponseWriter, r *http.Request) {
 	}
 	out := PlanReply{Revision: rev, Plan: b}
 	if item := r.URL.Query().Get("explain"); item != "" {
+		tok := token(r)
+		f := h.c.Fleet.Fleet()
+		if !itemVisible(f, tok, item) { // answered as an unknown item
+			h.fail(w, r, fmt.Errorf("resolver: unknown item %q: %w", item, immy.ErrNotFound))
+			return
+		}
 		ex, err := p.Explain(r.Context(), id, item, s)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		out.Explanation = ex
+		out.Explanation = scopeExplanation(f, tok, ex)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -171,4 +180,106 @@ func kindOf(s string) (fleetstore.Kind, bool) {
 		return fleetstore.KindAgreement, true
 	}
 	return "", false
+}
+
+// itemVisible reports whether the token may see a catalogue item: any role
+// sees every item but another tenant's private one (a tenant-user is told
+// such an item does not exist, as for an unknown one).
+func itemVisible(f *immy.Fleet, t auth.Token, item string) bool {
+	for i := range f.Software {
+		if f.Software[i].ID == item {
+			return deploymentVisible(t, f.Software[i].Tenant)
+		}
+	}
+	for i := range f.Tasks {
+		if f.Tasks[i].ID == item {
+			return deploymentVisible(t, f.Tasks[i].Tenant)
+		}
+	}
+	return true
+}
+
+// deploymentVisible reports whether a tenant-user may see a deployment (or
+// a private item) of tenant: an MSP-wide one ("") or its own tenant's.
+// Other roles see all.
+func deploymentVisible(t auth.Token, tenant string) bool {
+	return tenant == "" || visible(t, tenant)
+}
+
+// scopeExplanation cuts an explanation down to what the token may see: for
+// a tenant-user, the deployments of other tenants that take no part are
+// left out, and any text that names another tenant is replaced by a
+// generic one. The candidates (and the problems, which are about
+// candidates) select the computer, which is the tenant's, and stay.
+func scopeExplanation(f *immy.Fleet, t auth.Token, ex *resolver.Explanation) *resolver.Explanation {
+	if t.Role != auth.TenantUser || ex == nil {
+		return ex
+	}
+	tenantOf := make(map[string]string, len(f.Deployments))
+	for i := range f.Deployments {
+		tenantOf[f.Deployments[i].ID] = f.Deployments[i].Target.Tenant
+	}
+	selects := map[string]bool{}
+	for _, c := range ex.Candidates {
+		selects[c.Deployment] = true
+	}
+	for _, p := range ex.Problems {
+		selects[p.Deployment] = true
+	}
+	var others []string // other tenants' ids and names, lower case
+	for i := range f.Tenants {
+		if tn := &f.Tenants[i]; tn.ID != t.Tenant {
+			others = append(others, strings.ToLower(tn.ID))
+			if tn.Name != "" {
+				others = append(others, strings.ToLower(tn.Name))
+			}
+		}
+	}
+	out := *ex
+	out.NotCandidates = []resolver.NotCandidate{}
+	for _, nc := range ex.NotCandidates {
+		tenant, known := tenantOf[nc.Deployment]
+		if !known || (!selects[nc.Deployment] && !deploymentVisible(t, tenant)) {
+			continue
+		}
+		if namesAny(nc.Why, others) {
+			nc.Why = "its target does not select the computer"
+		}
+		out.NotCandidates = append(out.NotCandidates, nc)
+	}
+	if len(ex.Problems) > 0 {
+		out.Problems = make([]resolver.Problem, len(ex.Problems))
+		for i, p := range ex.Problems {
+			if namesAny(p.Message, others) {
+				p.Message = "a filter failed on the computer"
+			}
+			out.Problems[i] = p
+		}
+	}
+	return &out
+}
+
+// namesAny reports whether text names any of words (lower case) as a whole
+// word: not part of a longer id (letters, digits, '-', '_').
+func namesAny(text string, words []string) bool {
+	lower := strings.ToLower(text)
+	for _, w := range words {
+		for at := 0; ; {
+			i := strings.Index(lower[at:], w)
+			if i < 0 {
+				break
+			}
+			i += at
+			end := i + len(w)
+			if (i == 0 || !idByte(lower[i-1])) && (end == len(lower) || !idByte(lower[end])) {
+				return true
+			}
+			at = i + 1
+		}
+	}
+	return false
+}
+
+func idByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_'
 }
