@@ -338,6 +338,9 @@ func (h *Handler) entityOp(k fleetstore.Kind, data json.RawMessage, pathID strin
 	case *immy.Software:
 		op = fleetstore.PutSoftware(*x)
 	case *immy.Task:
+		if fields := passwordsKept(f, x); len(fields) > 0 {
+			return fleetstore.Op{}, "", errInvalid(fields...)
+		}
 		keepTaskSecrets(f, x)
 		op = fleetstore.PutTask(*x)
 	case *immy.Deployment:
@@ -397,4 +400,59 @@ func keepTaskSecrets(f *immy.Fleet, t *immy.Task) {
 			}
 		}
 	}
+}
+
+// passwordsKept refuses a task put that would turn a stored secret into
+// clear text: one that changes the type of a password parameter, or removes
+// or renames it, while the stored task has a default for it or a deployment
+// sets a value for it (values are masked by the parameter's current type).
+// The values must be cleared first.
+func passwordsKept(f *immy.Fleet, t *immy.Task) []FieldError {
+	var old *immy.Task
+	for i := range f.Tasks {
+		if f.Tasks[i].ID == t.ID {
+			old = &f.Tasks[i]
+		}
+	}
+	if old == nil {
+		return nil
+	}
+	var fields []FieldError
+	for _, op := range old.Parameters {
+		if op.Type != immy.ParamPassword {
+			continue
+		}
+		var holders []string
+		if op.Default != nil {
+			holders = append(holders, "the task's default")
+		}
+		for i := range f.Deployments {
+			if d := &f.Deployments[i]; d.Item == t.ID {
+				if _, ok := d.Parameters[op.Name]; ok {
+					holders = append(holders, fmt.Sprintf("deployment %q", d.ID))
+				}
+			}
+		}
+		if len(holders) == 0 {
+			continue
+		}
+		at, field := -1, "data.parameters"
+		for j := range t.Parameters {
+			if t.Parameters[j].Name == op.Name {
+				at, field = j, fmt.Sprintf("data.parameters[%d].type", j)
+			}
+		}
+		if at >= 0 && t.Parameters[at].Type == immy.ParamPassword {
+			continue
+		}
+		what := "removed or renamed"
+		if at >= 0 {
+			name, _ := t.Parameters[at].Type.MarshalText()
+			what = fmt.Sprintf("changed to %q", name)
+		}
+		fields = append(fields, FieldError{Field: field, ID: op.Name, Message: fmt.Sprintf(
+			"password parameter %q may not be %s while a value is set for it (%s): clear the values first",
+			op.Name, what, strings.Join(holders, ", "))})
+	}
+	return fields
 }
