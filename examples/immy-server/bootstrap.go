@@ -84,8 +84,14 @@ func firstStart(ctx context.Context, c *core.Core, cfg *config.Config, dataDir s
 	return nil
 }
 
+// bootstrapName names the msp-admin tokens adminToken makes.
+const bootstrapName = "admin"
+
 // adminToken makes the first msp-admin API token (or a new one when asked)
-// and returns it; "" when one exists already.
+// and returns it; "" when one exists already. A reset revokes the
+// msp-admin tokens an earlier start made (named "admin", never expiring)
+// once the new one is made, so that a lost or leaked bootstrap token stops
+// working; tokens made through the API with another name or an expiry stay.
 func adminToken(ctx context.Context, tokens *auth.Store, reset bool) (string, error) {
 	n, err := tokens.Count(ctx, auth.Admin)
 	if err != nil {
@@ -94,8 +100,22 @@ func adminToken(ctx context.Context, tokens *auth.Store, reset bool) (string, er
 	if n > 0 && !reset {
 		return "", nil
 	}
-	secret, _, err := tokens.Create(ctx, "admin", auth.Admin, "", time.Time{})
-	return secret, err
+	old, err := tokens.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	secret, made, err := tokens.Create(ctx, bootstrapName, auth.Admin, "", time.Time{})
+	if err != nil {
+		return "", err
+	}
+	for _, t := range old {
+		if t.ID != made.ID && !t.Revoked && t.Role == auth.Admin && t.Name == bootstrapName && t.Expires.IsZero() {
+			if err := tokens.Revoke(ctx, t.ID); err != nil {
+				return "", fmt.Errorf("revoke the earlier admin token %s: %w", t.ID, err)
+			}
+		}
+	}
+	return secret, nil
 }
 
 // enrolCommand makes an install token for the demo tenant (valid a day) and

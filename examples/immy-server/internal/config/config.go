@@ -110,6 +110,11 @@ func (s SMTP) String() string {
 	return fmt.Sprintf("smtp://%s@%s:%d from=%s%s", s.User, s.Host, s.Port, s.From, pw)
 }
 
+// flagOnly are the options read from the command line only: acted on at
+// every start, from the environment or a file they would act at every
+// restart.
+var flagOnly = map[string]bool{"reset-admin-token": true}
+
 // Parse reads the configuration. A -h or --help prints every option to
 // out and returns flag.ErrHelp.
 func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
@@ -129,7 +134,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Fleet, "fleet", "", "fleet file imported on first start (default: the bundled example fleet; \"none\" for none)")
 	fs.BoolVar(&c.NoDemo, "no-demo", false, "do not add the demo tenant on first start")
-	fs.BoolVar(&c.ResetAdminToken, "reset-admin-token", false, "make a new msp-admin API token and print it")
+	fs.BoolVar(&c.ResetAdminToken, "reset-admin-token", false, "make a new msp-admin API token, print it and revoke the earlier one (a flag only: never read from the environment or the --config file)")
 	fs.BoolVar(&c.DefaultPlugins, "example-rmm", true, "start the example RMM plugin (examples/rmm-plugin) when the config file declares no plugins")
 	fs.DurationVar(&c.ScheduleEvery, "schedule-interval", time.Minute, "how often the fleet's schedules are checked for due sessions")
 	fs.DurationVar(&c.SyncEvery, "sync-interval", 30*time.Second, "how often the plugins' agents are listed and identified against the fleet's computers")
@@ -147,7 +152,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	fs.DurationVar(&c.SMTP.PostponeFor, "postpone-for", 24*time.Hour, "how long a postpone link postpones the session")
 	fs.StringVar(&c.LinkKeyFile, "link-key-file", "", "file of the key signing the email links: base64 of 32 bytes or more (default DATA-DIR/link.key, made on the first start; several processes on one database need the same key)")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option may also be given as an environment variable IMMY_NAME (--data-dir: IMMY_DATA_DIR)\nor as a key of the --config file; flags win over the environment, which wins over the file.\n\nOptions:\n")
+		fmt.Fprintf(out, "Usage: immy-server [options]\n\nThe example MSP engine server: HTTPS API, live events, agents, plugins, schedules.\nEvery option but --reset-admin-token may also be given as an environment variable IMMY_NAME\n(--data-dir: IMMY_DATA_DIR) or as a key of the --config file; flags win over the environment,\nwhich wins over the file.\n\nOptions:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(out, "\nThe --config file may also hold tenants: per tenant id, the branding of its emails and who\nis told of its computers whose user is unknown:\n  tenants: {acme: {name: Acme IT, logo_url: https://..., primary: \"#112233\", accent: \"#ff8800\", to: [it@acme.example]}}\n")
 	}
@@ -167,6 +172,10 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		}
 		env := "IMMY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(env); v != "" {
+			if flagOnly[f.Name] {
+				errs = append(errs, fmt.Errorf("config: %s: --%s is a flag only (every start would make a new admin token): unset it", env, f.Name))
+				return
+			}
 			if err := fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("config: %s: %w", env, err))
 			}
@@ -255,6 +264,10 @@ func (c *Config) readFile(fs *flag.FlagSet, set map[string]bool) error {
 		f := fs.Lookup(k)
 		if f == nil || k == "config" {
 			errs = append(errs, fmt.Errorf("config: %s:%d: unknown key %q", c.ConfigFile, n.Line, k))
+			continue
+		}
+		if flagOnly[k] {
+			errs = append(errs, fmt.Errorf("config: %s:%d: %s is a flag only (every start would make a new admin token)", c.ConfigFile, n.Line, k))
 			continue
 		}
 		if set[k] {

@@ -62,6 +62,29 @@ func TestHelpDocumentsEveryOption(t *testing.T) {
 		require.True(t, strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n"), "--help documents --%s", name)
 	}
 	require.Contains(t, out.String(), "IMMY_DATA_DIR")
+	require.Contains(t, out.String(), "Every option but --reset-admin-token may also be given as an environment variable")
+	require.Contains(t, out.String(), "a flag only")
+}
+
+// TestResetAdminTokenFlagOnly: --reset-admin-token is read from the command
+// line only; from the environment or the config file (where it would make
+// a new admin token at every restart) it is refused, naming where.
+func TestResetAdminTokenFlagOnly(t *testing.T) {
+	c, err := Parse([]string{"--reset-admin-token"}, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.True(t, c.ResetAdminToken)
+
+	_, err = Parse(nil, env(map[string]string{"IMMY_RESET_ADMIN_TOKEN": "true"}), &bytes.Buffer{})
+	require.ErrorContains(t, err, "IMMY_RESET_ADMIN_TOKEN: --reset-admin-token is a flag only")
+
+	file := filepath.Join(t.TempDir(), "immy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("listen: 127.0.0.1:9443\nreset-admin-token: true\n"), 0o600))
+	_, err = Parse([]string{"--config", file}, env(nil), &bytes.Buffer{})
+	require.ErrorContains(t, err, "immy.yaml:2: reset-admin-token is a flag only")
+
+	// with the flag given, the environment is not read for it
+	_, err = Parse([]string{"--reset-admin-token"}, env(map[string]string{"IMMY_RESET_ADMIN_TOKEN": "1"}), &bytes.Buffer{})
+	require.NoError(t, err, "the flag wins; the environment is not read for a flag given")
 }
 
 func TestSMTP(t *testing.T) {
