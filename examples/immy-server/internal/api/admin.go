@@ -62,6 +62,18 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if tok.Role == auth.TenantUser {
+		// A tenant's log holds the entries of what moved in or out: its
+		// user sees only the side that was its tenant's.
+		for i := range entries {
+			if entries[i].Tenant != tok.Tenant {
+				entries[i].After = nil
+			}
+			if entries[i].TenantBefore != tok.Tenant {
+				entries[i].Before = nil
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(entries)})
 }
 

@@ -161,20 +161,25 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 	defer end.Stop()
 	keep := time.NewTicker(sseKeepAli)
 	defer keep.Stop()
+	tenants := map[string]string{} // session -> the tenant it ran under
 	for {
+		if len(tenants) > 10000 {
+			clear(tenants)
+		}
 		wake := h.c.Journal.Changed()
 		recs, err := h.c.Journal.Feed(ctx, after, sseBatch)
 		if err != nil {
 			return
 		}
-		f := h.c.Fleet.Fleet()
-		tenants := make(map[string]string, len(f.Computers))
-		for i := range f.Computers {
-			tenants[f.Computers[i].ID] = f.Computers[i].Tenant
-		}
 		for _, rec := range recs {
 			after = rec.ID
-			t := tenants[rec.Computer]
+			t, ok := tenants[rec.Session]
+			if !ok {
+				if t, err = h.sessionTenant(ctx, rec.Session, rec.Computer); err != nil {
+					return
+				}
+				tenants[rec.Session] = t
+			}
 			if !visible(tok, t) || (tenant != "" && t != tenant) {
 				continue
 			}

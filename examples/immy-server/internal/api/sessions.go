@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
+	"github.com/immyoss/engine/examples/immy-server/internal/core"
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/session"
 )
@@ -128,10 +130,28 @@ func (h *Handler) session(r *http.Request, id string) (session.Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if _, ok := h.computerTenant(token(r), rep.Computer); !ok && token(r).Role == auth.TenantUser {
-		return session.Report{}, errNotFound(fmt.Sprintf("session %q", id))
+	if tok := token(r); tok.Role == auth.TenantUser {
+		tenant, err := h.sessionTenant(r.Context(), rep.ID, rep.Computer)
+		if err != nil {
+			return session.Report{}, err
+		}
+		if !visible(tok, tenant) {
+			return session.Report{}, errNotFound(fmt.Sprintf("session %q", id))
+		}
 	}
 	return rep, nil
+}
+
+// sessionTenant is the tenant a session ran under, as the journal noted it
+// when the session was created; for a session older than that note, its
+// computer's tenant now.
+func (h *Handler) sessionTenant(ctx context.Context, id, computer string) (string, error) {
+	tenant, ok, err := h.c.Journal.SessionTenant(ctx, id)
+	if err != nil || ok {
+		return tenant, err
+	}
+	tenant, _ = h.computerTenant(auth.Token{}, computer)
+	return tenant, nil
 }
 
 func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) {
@@ -151,24 +171,27 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := token(r)
 	q := r.URL.Query()
-	var computers []string
+	sq := core.SessionQuery{Offset: offset, Limit: limit}
 	tenant := q.Get("tenant")
-	if tok.Role == auth.TenantUser || tenant != "" {
-		computers = []string{}
+	if tok.Role == auth.TenantUser && tenant == "" {
+		tenant = tok.Tenant
+	}
+	if tenant != "" {
+		// sessions are the tenant's they ran under, wherever their
+		// computer is now
+		sq.Scoped, sq.Tenant = true, tenant
+		if !visible(tok, tenant) {
+			sq.Computers = []string{}
+		}
 		f := h.c.Fleet.Fleet()
 		for i := range f.Computers {
-			c := &f.Computers[i]
-			if visible(tok, c.Tenant) && (tenant == "" || c.Tenant == tenant) {
-				computers = append(computers, c.ID)
+			if c := &f.Computers[i]; c.Tenant == tenant {
+				sq.Legacy = append(sq.Legacy, c.ID)
 			}
 		}
 	}
-	if c := q.Get("computer"); c != "" {
-		if _, ok := h.computerTenant(tok, c); !ok || (computers != nil && !contains(computers, c)) {
-			computers = []string{}
-		} else {
-			computers = []string{c}
-		}
+	if c := q.Get("computer"); c != "" && sq.Computers == nil {
+		sq.Computers = []string{c}
 	}
 	status := q.Get("status")
 	if status != "" {
@@ -178,7 +201,8 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rows, err := h.c.Journal.Sessions(r.Context(), computers, status, offset, limit)
+	sq.Status = status
+	rows, err := h.c.Journal.SessionsOf(r.Context(), sq)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -191,15 +215,6 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) cancelSession(w http.ResponseWriter, r *http.Request) {
@@ -268,6 +283,11 @@ func (h *Handler) rerunAction(w http.ResponseWriter, r *http.Request) {
 	rep, err := h.session(r, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if _, ok := h.computerTenant(token(r), rep.Computer); !ok && token(r).Role == auth.TenantUser {
+		// a session of the tenant's, but its computer has moved on
+		h.fail(w, r, errNotFound(fmt.Sprintf("computer %q", rep.Computer)))
 		return
 	}
 	var b RerunBody

@@ -154,6 +154,9 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 	if err := c.migratePresence(ctx); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
+	if err := c.migrateSessionTenants(ctx); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	if err := c.migratePostpones(ctx); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}

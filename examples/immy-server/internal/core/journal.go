@@ -36,6 +36,7 @@ func newJournal(s *sqlstore.Store, c *Core) *Journal {
 // Append writes the record, then wakes the readers of events.
 func (j *Journal) Append(ctx context.Context, rec session.Record) error {
 	start := time.Now()
+	j.noteTenant(ctx, rec) // before the record: no reader sees it without
 	if err := j.Store.Append(ctx, rec); err != nil {
 		return err
 	}
@@ -167,8 +168,39 @@ type SessionRow struct {
 // Sessions lists sessions, newest first, from the journal's index of
 // sessions, filtered by computers (nil: all) and status ("" : all).
 func (j *Journal) Sessions(ctx context.Context, computers []string, status string, offset, limit int) ([]SessionRow, error) {
+	return j.SessionsOf(ctx, SessionQuery{Computers: computers, Status: status, Offset: offset, Limit: limit})
+}
+
+// SessionQuery filters a list of sessions.
+type SessionQuery struct {
+	Computers []string // nil: all
+	Status    string   // "": all
+	// Tenant, when Scoped, keeps the sessions that ran under it (noted as
+	// each was created), and of those created before tenants were noted,
+	// the ones whose computer is in Legacy (the tenant's computers now).
+	Tenant        string
+	Scoped        bool
+	Legacy        []string
+	Offset, Limit int
+}
+
+// SessionsOf lists sessions, newest first, from the journal's index of
+// sessions.
+func (j *Journal) SessionsOf(ctx context.Context, sq SessionQuery) ([]SessionRow, error) {
+	computers, status, offset, limit := sq.Computers, sq.Status, sq.Offset, sq.Limit
 	q := `SELECT id, computer, status, created, updated FROM immy_sessions WHERE 1=1`
 	var args []any
+	if sq.Scoped {
+		q += ` AND (id IN (SELECT session FROM immy_server_session_tenants WHERE tenant = ` + placeholders(j.c.Dialect, len(args), 1) + `)`
+		args = append(args, sq.Tenant)
+		if len(sq.Legacy) > 0 {
+			q += ` OR (id NOT IN (SELECT session FROM immy_server_session_tenants) AND computer IN (` + placeholders(j.c.Dialect, len(args), len(sq.Legacy)) + `))`
+			for _, c := range sq.Legacy {
+				args = append(args, c)
+			}
+		}
+		q += `)`
+	}
 	if computers != nil {
 		if len(computers) == 0 {
 			return nil, nil
