@@ -86,6 +86,8 @@ type Handler struct {
 	mux    *http.ServeMux
 	routes []Route
 	ready  atomic.Bool
+	// streams bounds the open event streams
+	streams StreamLimit
 }
 
 // New returns the API's handler.
@@ -97,6 +99,7 @@ func New(cfg Config) *Handler {
 		cfg.Metrics = NewMetrics()
 	}
 	h := &Handler{cfg: cfg, c: cfg.Core, log: cfg.Logger, mux: http.NewServeMux()}
+	h.streams.PerToken, h.streams.Total = maxStreamsPerToken, maxStreams
 	h.routes = h.makeRoutes()
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.Method+" "+rt.Path, h.wrap(rt))

@@ -44,6 +44,7 @@ const (
 	CodeInternal     = "internal"
 	CodeTooLarge     = "too_large"
 	CodeMethod       = "method_not_allowed"
+	CodeTooMany      = "too_many_requests"
 )
 
 func errNotFound(what string) *Error {

@@ -78,6 +78,16 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	tenant, err := h.sessionTenant(r.Context(), rep.ID, rep.Computer)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	release, ok := h.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	rc, ok := startSSE(w)
 	if !ok {
 		return
@@ -90,6 +100,10 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	keep := time.NewTicker(sseKeepAli)
 	defer keep.Stop()
 	for {
+		// the token may have been revoked since the stream opened
+		if tok, ok := h.recheck(r); !ok || !visible(tok, tenant) {
+			return
+		}
 		wake := h.c.Journal.Changed()
 		recs, err := h.c.Journal.Records(ctx, rep.ID, int(after))
 		if err != nil {
@@ -120,6 +134,10 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-wake:
+			// appends come in bursts: one poll for a burst
+			if !pause(ctx, ssePause) {
+				return
+			}
 		case <-time.After(ssePoll):
 		}
 	}
@@ -150,6 +168,11 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	release, ok := h.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	rc, ok := startSSE(w)
 	if !ok {
 		return
@@ -165,6 +188,11 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		if len(tenants) > 10000 {
 			clear(tenants)
+		}
+		// the token may have been revoked since the stream opened
+		tok, ok := h.recheck(r)
+		if !ok || (tenant != "" && !visible(tok, tenant)) {
+			return
 		}
 		wake := h.c.Journal.Changed()
 		recs, err := h.c.Journal.Feed(ctx, after, sseBatch)
@@ -204,6 +232,10 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-wake:
+			// appends come in bursts: one poll for a burst
+			if !pause(ctx, ssePause) {
+				return
+			}
 		case <-time.After(ssePoll):
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/immyoss/engine/examples/immy-server/internal/api"
 	"github.com/immyoss/engine/examples/immy-server/internal/auth"
 	"github.com/immyoss/engine/examples/immy-server/internal/core"
 )
@@ -46,15 +47,18 @@ var staticFS embed.FS
 const Prefix = "/console/"
 
 const (
-	cookieName     = "immy_console"
-	signinCookie   = "immy_console_signin"
-	sessionTTL     = 12 * time.Hour
-	maxSessions    = 10000
-	maxPerToken    = 20 // signed-in sessions of one token; its oldest goes first
-	bodyReadTime   = 10 * time.Second
-	maxFormBytes   = 64 << 10
-	maxAPIReply    = 32 << 20
-	maxFilterBytes = 16 << 10
+	cookieName   = "immy_console"
+	signinCookie = "immy_console_signin"
+	sessionTTL   = 12 * time.Hour
+	maxSessions  = 10000
+	maxPerToken  = 20 // signed-in sessions of one token; its oldest goes first
+	bodyReadTime = 10 * time.Second
+	// live-output streams: per token, and how often one re-checks its token
+	maxOutputStreams = 4
+	outputRecheck    = 5 * time.Second
+	maxFormBytes     = 64 << 10
+	maxAPIReply      = 32 << 20
+	maxFilterBytes   = 16 << 10
 )
 
 // Config configures a Console.
@@ -77,7 +81,8 @@ type Console struct {
 	mux  *http.ServeMux
 	tmpl map[string]*template.Template
 
-	out *outputs
+	out     *outputs
+	streams api.StreamLimit // open live-output streams
 
 	mu       sync.Mutex
 	sessions map[string]*webSession
@@ -101,6 +106,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), sessions: map[string]*webSession{}, tmpl: map[string]*template.Template{}}
+	c.streams.PerToken, c.streams.Total = maxOutputStreams, 512
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err

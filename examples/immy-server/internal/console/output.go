@@ -182,6 +182,12 @@ func (c *Console) sessionOutput(w http.ResponseWriter, r *http.Request, s *webSe
 		http.Error(w, "no live output here", http.StatusNotFound)
 		return
 	}
+	release, ok := c.streams.Acquire(s.token.ID)
+	if !ok {
+		http.Error(w, "too many open live pages (at most 4 per token): close one first", http.StatusTooManyRequests)
+		return
+	}
+	defer release()
 	c.out.start()
 	kept, lines, stop := c.out.watch(rep.ID)
 	defer stop()
@@ -209,10 +215,17 @@ func (c *Console) sessionOutput(w http.ResponseWriter, r *http.Request, s *webSe
 	defer life.Stop()
 	keep := time.NewTicker(15 * time.Second)
 	defer keep.Stop()
+	check := time.NewTicker(outputRecheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-check.C:
+			// a revoked or expired token's page stops following
+			if _, err := c.cfg.Tokens.Authenticate(r.Context(), s.secret); err != nil {
+				return
+			}
 		case <-life.C:
 			return
 		case <-keep.C:
