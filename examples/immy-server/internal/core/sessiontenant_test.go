@@ -1,0 +1,59 @@
+package core
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/immyoss/engine/internal/pgtest"
+	"github.com/immyoss/engine/session"
+)
+
+// TestSessionTenant: the journal notes the tenant a session is created
+// under, and a scoped list keeps a session by that note, not by where its
+// computer is now (on SQLite and PostgreSQL).
+func TestSessionTenant(t *testing.T) {
+	dbs := map[string]string{"sqlite": filepath.Join(t.TempDir(), "immy.db")}
+	if pg := pgtest.MaybeDatabase(t); pg != "" {
+		dbs["postgres"] = pg
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			c, err := Open(ctx, Config{DB: db, ClientID: "tenant-test"})
+			require.NoError(t, err)
+			defer c.Close(ctx)
+			id := "s-" + name + "-" + time.Now().Format("150405.000000000")
+			_, ok, err := c.Journal.SessionTenant(ctx, id)
+			require.NoError(t, err)
+			require.False(t, ok, "no note before the session")
+			// pc-gone is no computer of the (empty) fleet: its tenant is ""
+			rec := session.Record{Session: id, Seq: 1, Kind: session.RecordCreated, Time: time.Now().UTC(),
+				Request: &session.Request{Computer: "pc-gone", Kind: session.FullMaintenance}}
+			require.NoError(t, c.Journal.Append(ctx, rec))
+			tenant, ok, err := c.Journal.SessionTenant(ctx, id)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, "", tenant)
+
+			ids := func(q SessionQuery) []string {
+				q.Limit = 100
+				rows, err := c.Journal.SessionsOf(ctx, q)
+				require.NoError(t, err)
+				var out []string
+				for _, r := range rows {
+					out = append(out, r.ID)
+				}
+				return out
+			}
+			require.Contains(t, ids(SessionQuery{Scoped: true, Tenant: ""}), id)
+			require.Contains(t, ids(SessionQuery{Scoped: true, Tenant: "", Computers: []string{"pc-gone"}}), id)
+			require.NotContains(t, ids(SessionQuery{Scoped: true, Tenant: "contoso", Legacy: []string{"pc-gone"}}), id,
+				"a noted session is its noted tenant's, whatever tenant its computer has now")
+			require.Contains(t, ids(SessionQuery{}), id)
+		})
+	}
+}
