@@ -302,12 +302,15 @@ func exprFlatten(n ast.Node, and bool, terms *[]boolFn) bool {
 }
 
 // exprFlattenAnd collects the operands of a chain of and: simple predicates
-// into preds, the others compiled into terms.
+// into preds, the others compiled into terms. conjoin runs preds before
+// terms, so once a term is taken every later operand is a term too: a term
+// that gives up to the VM (an index out of range) must run before the
+// operands that follow it in the source, as the VM runs them.
 func exprFlattenAnd(n ast.Node, preds *[]pred, terms *[]boolFn) bool {
 	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "and" || b.Operator == "&&") {
 		return exprFlattenAnd(b.Left, preds, terms) && exprFlattenAnd(b.Right, preds, terms)
 	}
-	if p, ok := exprPred(n); ok {
+	if p, ok := exprPred(n); ok && len(*terms) == 0 {
 		*preds = append(*preds, p)
 		return true
 	}
