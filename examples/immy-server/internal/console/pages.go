@@ -53,13 +53,11 @@ type entity struct {
 	Revision  int64           `json:"revision"`
 	Data      json.RawMessage `json:"data"`
 	Inventory *struct {
-		OS       string    `json:"os"`
-		Online   bool      `json:"online"`
-		LastSeen time.Time `json:"last_seen"`
-		Software []struct {
-			Name, Version, Publisher string
-		} `json:"software"`
-		Agent map[string]string `json:"agent"`
+		OS       string            `json:"os"`
+		Online   bool              `json:"online"`
+		LastSeen time.Time         `json:"last_seen"`
+		Software []softwareRow     `json:"software"`
+		Agent    map[string]string `json:"agent"`
 	} `json:"inventory"`
 }
 
@@ -355,9 +353,14 @@ func (c *Console) computer(w http.ResponseWriter, r *http.Request, s *webSession
 		c.fail(w, r, s, err)
 		return
 	}
+	var software []softwareRow
+	if e.Inventory != nil {
+		software = e.Inventory.Software
+	}
 	c.render(w, r, http.StatusOK, "computer", s, map[string]any{
 		"Computer": cd, "Inventory": e.Inventory, "Plan": plan, "Excluded": p.Excluded, "Problems": p.Problems,
 		"Revision": p.Revision, "Sessions": sl.Items, "Pending": pending(p.Actions),
+		"Software": pageSoftware(software, r.URL.Query(), "/console/computers/"+url.PathEscape(id)),
 	})
 }
 
