@@ -13,7 +13,8 @@
 // machine's agent into the demo tenant, whose software and tasks only write
 // files under ./immy-data/demo-files.
 //
-// Routes: the JSON API under /api (its OpenAPI document at
+// Routes: the web console under /console/ (a browser that opens / is sent
+// there), the JSON API under /api (its OpenAPI document at
 // /api/openapi.json), the agents' WebSocket at /agent, /healthz, /readyz,
 // /metrics, and /notify/link, the postpone and decline links of the
 // notification emails (sent with --smtp-host; see internal/links). `immy-server --help` lists every option.
@@ -164,6 +165,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	mux.Handle(console.Prefix, con)
+	// a browser opening the printed URL lands on the console
+	mux.Handle("GET /{$}", console.Root(h))
 	srv := &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},

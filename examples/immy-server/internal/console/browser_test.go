@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/immyoss/engine/agent"
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/session/fleetstore"
 )
 
 // The browser test drives a real Chromium (headless, through chromedp)
@@ -150,6 +152,40 @@ func text(t *testing.T, ctx context.Context, expr string) string {
 	return s
 }
 
+// layout is where the computer page's parts are, in CSS pixels from the
+// top of the document.
+type layout struct {
+	Plan      float64 `json:"plan"`
+	Inventory float64 `json:"inventory"`
+	Height    float64 `json:"height"`
+	Open      bool    `json:"open"`
+	Rows      int     `json:"rows"`
+}
+
+func layoutOf(t *testing.T, ctx context.Context) layout {
+	t.Helper()
+	l, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`(() => {
+		const top = (sel) => document.querySelector(sel).getBoundingClientRect().top + window.scrollY;
+		return {plan: top("#plan"), inventory: top("#inventory"), height: document.documentElement.scrollHeight,
+			open: document.querySelector("#software").open, rows: document.querySelectorAll("#software-table tbody tr").length};
+	})()`))
+	require.NoError(t, err)
+	return l
+}
+
+// bigInventory gives a computer n detected software, pkg-0000 onwards.
+func bigInventory(t *testing.T, e *env, computer string, n int) {
+	t.Helper()
+	sw := make([]immy.DetectedSoftware, n)
+	for i := range sw {
+		v, err := immy.ParseVersion(fmt.Sprintf("1.%d.0-%d", i%37, i))
+		require.NoError(t, err)
+		sw[i] = immy.DetectedSoftware{Name: fmt.Sprintf("pkg-%04d", i), Version: v, Publisher: "Debian"}
+	}
+	_, err := e.c.Fleet.PutInventory(context.Background(), []fleetstore.Inventory{{Computer: computer, Software: sw}})
+	require.NoError(t, err)
+}
+
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Chromium and a real agent")
@@ -157,6 +193,7 @@ func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	computer := startAgent(t, e)
+	bigInventory(t, e, "other-pc", 3000)
 	// screenshots are test artifacts: under the test's temporary directory,
 	// or kept where IMMY_CONSOLE_SHOTS says
 	shots := t.TempDir()
@@ -184,9 +221,10 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, ctx, "the fleet page", `document.querySelector("h1") && document.querySelector("h1").textContent === "Fleet"`)
 	}
 
-	// sign in as an admin: the fleet
-	do("open the console", chromedp.Navigate(e.url("/console/")))
-	waitJS(t, ctx, "the sign-in page", `!!document.querySelector("#token")`)
+	// sign in as an admin: the fleet. A newcomer opens the server's URL
+	// (the one immy-server prints): the browser lands on the console.
+	do("open the server's URL", chromedp.Navigate(e.url("/")))
+	waitJS(t, ctx, "the sign-in page", `!!document.querySelector("#token") && location.pathname === "/console/signin"`)
 	checkPage(t, ctx, shots, "signin")
 	signIn(e.tokens["admin"])
 	require.Contains(t, text(t, ctx, `document.querySelector("#computers").textContent`), "Other PC")
@@ -199,6 +237,12 @@ func TestBrowser(t *testing.T) {
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="quick"]').textContent`), "decided-at-detection")
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="quick"] .winner').textContent`), "quick-latest")
 	checkPage(t, ctx, shots, "computer")
+	// the plan comes first; the inventory (every package the real agent
+	// found) is collapsed below it, and the page is a few screens at most
+	l := layoutOf(t, ctx)
+	require.Less(t, l.Plan, l.Inventory, "the plan is above the inventory: %+v", l)
+	require.False(t, l.Open, "the inventory is collapsed")
+	require.Less(t, l.Height, 2500.0, "the computer page's height with %s", text(t, ctx, `document.querySelector("#software summary").textContent`))
 
 	// start a full session and see its actions turn complete, live
 	do("start a session", chromedp.Click(chromedp.CSS("#start-full")))
@@ -259,8 +303,37 @@ func TestBrowser(t *testing.T) {
 	do("a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.url("/console/computers/"+computer)))
 	waitJS(t, ctx, "the computer page on a phone", `!!document.querySelector("#plan")`)
 	require.Equal(t, "fits", text(t, ctx, `document.documentElement.scrollWidth <= window.innerWidth + 1 ? "fits" : "overflows by " + (document.documentElement.scrollWidth - window.innerWidth)`))
+	require.Less(t, layoutOf(t, ctx).Height, 4000.0, "the computer page's height on a phone")
 	checkPage(t, ctx, shots, "computer-phone")
-	do("a laptop", chromedp.ResetViewport())
+	do("a laptop", chromedp.EmulateViewport(1200, 900))
+
+	// a large inventory (3,000 software): collapsed, 50 rows a page,
+	// searched on the server, all by keyboard
+	do("a large inventory", chromedp.Navigate(e.url("/console/computers/other-pc")))
+	waitJS(t, ctx, "the computer page", `!!document.querySelector("#software")`)
+	l = layoutOf(t, ctx)
+	require.Less(t, l.Plan, l.Inventory, "the plan is above the inventory: %+v", l)
+	require.False(t, l.Open, "the inventory is collapsed")
+	require.Less(t, l.Height, 2500.0, "the page's height with 3,000 software, collapsed")
+	require.Equal(t, "Software found: 3000", text(t, ctx, `document.querySelector("#software summary").textContent`))
+	do("open the inventory with the keyboard", chromedp.Focus(chromedp.CSS("#software summary")), chromedp.KeyEvent("\r"))
+	waitJS(t, ctx, "the inventory open", `document.querySelector("#software").open`)
+	l = layoutOf(t, ctx)
+	require.Equal(t, 50, l.Rows, "one page of 50 rows")
+	require.Less(t, l.Height, 5000.0, "the page's height with 3,000 software, open")
+	require.Equal(t, "Rows 1 to 50 of 3000", text(t, ctx, `document.querySelector("#software-caption").textContent`))
+	checkPage(t, ctx, shots, "computer-inventory")
+	do("search by keyboard", chromedp.Focus(chromedp.CSS("#inv-q")), chromedp.SendKeys(chromedp.CSS("#inv-q"), "PKG-02\r"))
+	waitJS(t, ctx, "the search's first page", `location.search.includes("inv_q=PKG-02") && !!document.querySelector("#software-caption")`)
+	require.Equal(t, "Rows 1 to 50 of 100 matching “PKG-02” (of 3000)", text(t, ctx, `document.querySelector("#software-caption").textContent`))
+	require.True(t, layoutOf(t, ctx).Open, "the inventory stays open after a search")
+	do("the next page by keyboard", chromedp.Focus(chromedp.CSS("#software-next")), chromedp.KeyEvent("\r"))
+	waitJS(t, ctx, "the search's second page", `location.search.includes("inv_page=2") && !!document.querySelector("#software-caption")`)
+	require.Equal(t, "Rows 51 to 100 of 100 matching “PKG-02” (of 3000)", text(t, ctx, `document.querySelector("#software-caption").textContent`))
+	require.Equal(t, "pkg-0250", text(t, ctx, `document.querySelector("#software-table tbody td").textContent`))
+	require.Equal(t, "Page 2 of 2", text(t, ctx, `document.querySelector(".pager [aria-current]").textContent`))
+	require.Equal(t, "no", text(t, ctx, `document.querySelector("#software-next") ? "yes" : "no"`), "the last page has no next")
+	checkPage(t, ctx, shots, "computer-inventory-search")
 
 	// the other pages
 	for _, p := range []struct{ path, name, h1 string }{

@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -458,4 +459,45 @@ var titles = map[string]string{
 	"signin": "Sign in", "fleet": "Fleet", "computer": "Computer", "session": "Session",
 	"deployments": "Deployments", "deployment": "Deployment editor", "audit": "Audit log",
 	"integrations": "Integrations", "error": "Error",
+}
+
+// Root serves GET / of the server: a browser (its Accept names text/html)
+// is sent to the console; any other client gets what next answers (the
+// API's JSON "not found"), so that no API path changes. Mount it as
+// "GET /{$}".
+func Root(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && acceptsHTML(r.Header.Values("Accept")) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, Prefix, http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// acceptsHTML reports whether an Accept header names text/html (or
+// application/xhtml+xml) with a quality above zero.
+func acceptsHTML(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			media, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			media = strings.ToLower(strings.TrimSpace(media))
+			if media != "text/html" && media != "application/xhtml+xml" {
+				continue
+			}
+			q := 1.0
+			for _, p := range strings.Split(params, ";") {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			if q > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

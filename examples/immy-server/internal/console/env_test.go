@@ -118,6 +118,7 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/agent", c.Agents)
 	mux.Handle("/", h)
 	mux.Handle(console.Prefix, con)
+	mux.Handle("GET /{$}", console.Root(h))
 	e.srv = httptest.NewTLSServer(mux)
 	sum := sha256.Sum256(e.srv.Certificate().Raw)
 	e.pin = hex.EncodeToString(sum[:])
