@@ -41,13 +41,21 @@ func TestStreamLimit(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode, p)
 		open = append(open, resp)
 	}
-	for _, p := range []string{"/api/events", "/api/sessions/" + e.fabSession + "/events"} {
-		resp := openStream(t, e, srv, ctx, "tech", p)
+	doc := newResponseSchemas(t, e)
+	for _, p := range []struct{ path, route string }{
+		{"/api/events", "/api/events"},
+		{"/api/sessions/" + e.fabSession + "/events", "/api/sessions/{id}/events"},
+	} {
+		resp := openStream(t, e, srv, ctx, "tech", p.path)
 		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, p)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
 		var er Error
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&er))
+		require.NoError(t, json.Unmarshal(b, &er))
 		require.Equal(t, CodeTooMany, er.Code)
 		require.NotEmpty(t, er.Message)
+		// the OpenAPI document declares the 429, with the error shape
+		doc.check(t, "GET", p.route, http.StatusTooManyRequests, b)
 	}
 	resp := openStream(t, e, srv, ctx, "admin", "/api/events")
 	require.Equal(t, 200, resp.StatusCode, "another token has its own places")
