@@ -266,6 +266,10 @@ func (h *Handler) postponeSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.c.Postpone(r.Context(), rep.ID, b.Until); err != nil {
+		if errors.Is(err, core.ErrSessionEnded) { // it ended since it was read
+			writeJSON(w, http.StatusConflict, &Error{Code: "ended", Message: "the session has ended"})
+			return
+		}
 		h.fail(w, r, err)
 		return
 	}

@@ -165,6 +165,9 @@ func Open(ctx context.Context, cfg Config) (c *Core, err error) {
 	}
 	c.post.c = c
 	c.Journal = newJournal(js, c)
+	if err := c.sweepPostpones(ctx); err != nil {
+		return nil, fmt.Errorf("core: postponements: %w", err)
+	}
 	c.Agents = agent.NewServer(agent.Config{
 		Store:    c.Tokens,
 		Tenant:   c.tenantOf,

@@ -54,9 +54,27 @@ func (j *Journal) Append(ctx context.Context, rec session.Record) error {
 	j.wake = make(chan struct{})
 	j.mu.Unlock()
 	if rec.Kind == session.RecordStatus && rec.Status.Final() && j.c != nil {
+		// a postponement asked and never honoured (the session ended
+		// before execution) goes with it
+		if err := j.c.dropPostpone(ctx, rec.Session); err != nil {
+			j.c.log.Warn("postponement of an ended session not deleted", "session", rec.Session, "err", err)
+		}
 		j.c.sessionEnded(rec.Session)
 	}
 	return nil
+}
+
+// ended reports whether a session has recorded a final status; a session
+// the journal does not know is immy.ErrNotFound.
+func (j *Journal) ended(ctx context.Context, id string) (bool, error) {
+	ended := false
+	err := j.ReplaySession(ctx, id, func(r session.Record) error {
+		if r.Kind == session.RecordStatus {
+			ended = r.Status.Final()
+		}
+		return nil
+	})
+	return ended, err
 }
 
 // Changed returns a channel closed at the next append in this process.

@@ -166,6 +166,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			until = h.now().Add(l.Postpone)
 		}
 		if err := h.Sessions.Postpone(r.Context(), rep.ID, until); err != nil {
+			// the session may have ended since it was read: the ask is refused
+			if now, rerr := e.Journaled(r.Context(), rep.ID); rerr == nil && now.Status.Final() {
+				render(w, http.StatusConflict, view{Title: "Already over", Message: "This maintenance has already ended."})
+				return
+			}
 			h.fail(w, l, err)
 			return
 		}
