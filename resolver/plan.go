@@ -92,6 +92,7 @@ type Planner struct {
 	codes   []uint8          // by deployment: action.code where its software is absent
 	names   nameCache
 	workers sync.Pool
+	edit    *deploymentEdit // how Update made it, when only deployments changed (update_edit.go)
 }
 
 // depHot is what decide reads of every deployment a computer matches: the

@@ -58,7 +58,14 @@ func (p *Planner) Update(next *immy.Fleet, ch Changes) (*Planner, error) {
 		cat = &c
 	}
 	if catChanged || len(ch.Deployments) > 0 || !ix.SharesLookups(p.ix) {
-		return buildPlanner(ix, cat, p.cfg, p.m)
+		q, err := buildPlanner(ix, cat, p.cfg, p.m)
+		if err != nil {
+			return nil, err
+		}
+		if !catChanged {
+			q.edit = editOf(p, q, ch) // Replan re-ranks only the edited items (update_edit.go)
+		}
+		return q, nil
 	}
 	// Only what filters and detection read of some computers changed: the
 	// table, rank keys and groups are p's.
@@ -121,6 +128,10 @@ func (p *Planner) Touched(ctx context.Context, old *Planner, ch Changes) (ids []
 // them, and every other computer keeps its plan from plan (shared, not
 // copied: Diff passes over them at once). Given what Touched returned, the
 // result equals p.Plan(ctx, s). all (Touched's) plans every computer again.
+//
+// When p was made by an edit of deployments alone, a named computer is
+// planned from its entry in plan: only the edited deployments' items are
+// ranked again (update_edit.go).
 func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []string, all bool) (*Plan, error) {
 	if all || plan == nil {
 		return p.Plan(ctx, s)
@@ -128,7 +139,8 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 	if plan.Session != s.Kind {
 		return nil, fmt.Errorf("resolver: replan of a %s session from a plan of a %s session: %w", s.Kind, plan.Session, immy.ErrInvalid)
 	}
-	if _, err := p.compileSession(s); err != nil {
+	sf, err := p.compileSession(s)
+	if err != nil {
 		return nil, err
 	}
 	if !slices.IsSorted(ids) {
@@ -139,8 +151,8 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 	old := plan.Computers
 	out := &Plan{At: p.at, Session: s.Kind, Computers: make([]ComputerPlan, 0, len(old)+len(ids))}
 	type job struct {
-		pos int
-		id  string
+		pos, old int // old: the computer's place in plan, -1 for none
+		c        int
 	}
 	var jobs []job
 	i := 0
@@ -149,16 +161,23 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 			out.Computers = append(out.Computers, old[i])
 			i++
 		}
+		prev := -1
 		if i < len(old) && old[i].ID == id {
+			prev = i
 			i++
 		}
-		if _, ok := p.ix.Computer(id); ok {
-			jobs = append(jobs, job{len(out.Computers), id})
+		if c, ok := p.ix.Computer(id); ok {
+			jobs = append(jobs, job{len(out.Computers), prev, c})
 			out.Computers = append(out.Computers, ComputerPlan{})
 		}
 	}
 	out.Computers = append(out.Computers, old[i:]...)
-	if len(jobs) > len(p.sorted)/2 { // most of the fleet: Plan shares more of the work
+	var sel *editSelection
+	if p.edit != nil {
+		if sel, err = p.selection(ctx); err != nil {
+			return nil, err
+		}
+	} else if len(jobs) > len(p.sorted)/2 { // most of the fleet: Plan shares more of the work
 		return p.Plan(ctx, s)
 	}
 	workers := p.cfg.Workers
@@ -172,18 +191,28 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			w := p.workers.Get().(*worker)
+			defer p.workers.Put(w)
+			sc := editScratch{layouts: map[*planContext]bool{p.pc: true}}
 			for failed.Load() == nil {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(jobs) {
 					return
 				}
 				for _, j := range jobs[start:min(start+chunk, len(jobs))] {
-					cp, err := p.PlanComputer(ctx, j.id, s, nil)
+					cp := &out.Computers[j.pos]
+					how := editWhole
+					var err error
+					if sel != nil && j.old >= 0 {
+						how, err = p.replanEdited(ctx, w, &sc, sel, j.c, &old[j.old], sf, cp)
+					}
+					if err == nil && how == editWhole {
+						err = p.planOne(ctx, w, j.c, sf, nil, false, cp)
+					}
 					if err != nil {
 						failed.CompareAndSwap(nil, &err)
 						return
 					}
-					out.Computers[j.pos] = *cp
 				}
 			}
 		})

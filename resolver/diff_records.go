@@ -1,0 +1,168 @@
+package resolver
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Diff of two computers' plans from their records. diffComputer spells both
+// plans out whole (every decision and action in its public form, with its
+// strings) and compares those; most of an edit's changed computers differ in
+// one item or two. diffRecords decodes both records into their internal
+// actions, pairs them by item, tells most pairs equal without spelling them
+// out, and spells out only the decisions and actions that changed.
+// TestDiffRecordsEqualsPlain pins it to diffComputer.
+
+// diffScratch is the memory of one diffRecords.
+type diffScratch struct {
+	a, b       []action
+	ai, bi     []int // decisions: indices of a and b by item
+	ak, bk     []int // actions: indices of a and b by item, then place
+	aocc, bocc []int // the occurrence of each of ak, bk among its item's actions
+}
+
+var diffScratches = sync.Pool{New: func() any { return new(diffScratch) }}
+
+// diffRecords is diffComputer for two plans whose records read against the
+// same catalogue items; ok is false, and nothing done, for any others.
+func diffRecords(a, b *ComputerPlan) (d ComputerDiff, ok bool) {
+	if a.pc == nil || b.pc == nil || !sameItems(a.pc.cat, b.pc.cat) {
+		return ComputerDiff{}, false
+	}
+	sc := diffScratches.Get().(*diffScratch)
+	defer diffScratches.Put(sc)
+	d = ComputerDiff{ID: b.ID, WasExcluded: a.Excluded, Excluded: b.Excluded}
+	sc.a, sc.b = decodeActions(a, sc.a[:0]), decodeActions(b, sc.b[:0])
+	pa, pb := a.pc, b.pc
+	items := pa.cat.items
+
+	// decisions, by item: the actions under a deployment
+	sc.ai, sc.bi = decisionsOf(sc.a, sc.ai[:0]), decisionsOf(sc.b, sc.bi[:0])
+	x, y := sc.ai, sc.bi
+	for len(x) > 0 || len(y) > 0 {
+		switch {
+		case len(y) == 0 || (len(x) > 0 && sc.a[x[0]].item < sc.b[y[0]].item):
+			w := &pa.deps[sc.a[x[0]].dep]
+			d.Decisions = append(d.Decisions, DecisionDiff{Item: items[sc.a[x[0]].item].id, OldWinner: w.ID, OldDesired: desiredText(w)})
+			x = x[1:]
+		case len(x) == 0 || sc.b[y[0]].item < sc.a[x[0]].item:
+			w := &pb.deps[sc.b[y[0]].dep]
+			d.Decisions = append(d.Decisions, DecisionDiff{Item: items[sc.b[y[0]].item].id, NewWinner: w.ID, NewDesired: desiredText(w)})
+			y = y[1:]
+		default:
+			wa, wb := &pa.deps[sc.a[x[0]].dep], &pb.deps[sc.b[y[0]].dep]
+			if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
+				d.Decisions = append(d.Decisions, DecisionDiff{Item: items[sc.a[x[0]].item].id, OldWinner: wa.ID, NewWinner: wb.ID,
+					OldDesired: da, NewDesired: db})
+			}
+			x, y = x[1:], y[1:]
+		}
+	}
+
+	// actions, by item and occurrence, as diffActions pairs them
+	sc.ak, sc.aocc = keyedOrder(sc.a, sc.ak[:0], sc.aocc[:0])
+	sc.bk, sc.bocc = keyedOrder(sc.b, sc.bk[:0], sc.bocc[:0])
+	// key compares a's i-th keyed action with b's j-th
+	key := func(i, j int) int {
+		return cmp.Or(cmp.Compare(sc.a[sc.ak[i]].item, sc.b[sc.bk[j]].item), cmp.Compare(sc.aocc[i], sc.bocc[j]))
+	}
+	i, j := 0, 0
+	for i < len(sc.ak) || j < len(sc.bk) {
+		switch {
+		case j == len(sc.bk) || (i < len(sc.ak) && key(i, j) < 0):
+			old := a.publicAction(&sc.a[sc.ak[i]])
+			d.Actions = append(d.Actions, ActionDiff{Item: old.Item, Change: ActionRemoved, Old: &old})
+			i++
+		case i == len(sc.ak) || key(i, j) > 0:
+			nw := b.publicAction(&sc.b[sc.bk[j]])
+			d.Actions = append(d.Actions, ActionDiff{Item: nw.Item, Change: ActionAdded, New: &nw})
+			j++
+		default:
+			x, y := &sc.a[sc.ak[i]], &sc.b[sc.bk[j]]
+			if !sameAction(a, x, b, y) {
+				if old, nw := a.publicAction(x), b.publicAction(y); old != nw {
+					d.Actions = append(d.Actions, ActionDiff{Item: old.Item, Change: ActionChanged, Old: &old, New: &nw})
+				}
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return d, true
+}
+
+// sameItems reports whether two catalogues have the same items, so that
+// item indices mean the same in both (a catalogue updated for another fleet
+// shares them; see Planner.Update).
+func sameItems(a, b *Catalogue) bool {
+	return a == b || (len(a.items) == len(b.items) && (len(a.items) == 0 || &a.items[0] == &b.items[0]))
+}
+
+// decodeActions appends the actions of c's record, their versions resolved.
+func decodeActions(c *ComputerPlan, dst []action) []action {
+	d := decoder{c: c, buf: c.rec}
+	for range c.nact {
+		dst = append(dst, d.action())
+	}
+	return dst
+}
+
+// keyedOrder appends to dst the indices of acts by item, then place, and to
+// occ each one's occurrence among its item's actions (keyed's order).
+func keyedOrder(acts []action, dst, occ []int) ([]int, []int) {
+	start := len(dst)
+	for i := range acts {
+		dst = append(dst, i)
+	}
+	keys := dst[start:]
+	if !slices.IsSortedFunc(keys, func(x, y int) int { return cmp.Compare(acts[x].item, acts[y].item) }) {
+		slices.SortStableFunc(keys, func(x, y int) int { return cmp.Compare(acts[x].item, acts[y].item) })
+	}
+	for k, i := range keys {
+		n := 0
+		if k > 0 && acts[keys[k-1]].item == acts[i].item {
+			n = occ[len(occ)-1] + 1
+		}
+		occ = append(occ, n)
+	}
+	return dst, occ
+}
+
+// publicAction spells out an action of c's record, as Actions does.
+func (c *ComputerPlan) publicAction(a *action) Action {
+	out := c.pc.cat.publicAction(c.pc.deps, a)
+	out.DetectedFrom = c.detectedFrom(a)
+	return out
+}
+
+// sameAction reports whether x, an action of a's record, and y, of b's,
+// spell the same Action, without spelling them: true only when they
+// certainly do (a false one is spelt out and compared by the caller).
+func sameAction(a *ComputerPlan, x *action, b *ComputerPlan, y *action) bool {
+	if x.item != y.item || x.kind != y.kind || x.tell != y.tell || (x.dep < 0) != (y.dep < 0) ||
+		!sameVersion(x.version, y.version) || !sameVersion(x.detected, y.detected) {
+		return false
+	}
+	if x.dep >= 0 && a.pc.deps[x.dep].ID != b.pc.deps[y.dep].ID {
+		return false
+	}
+	ra, rb := &a.pc.cat.reasons[x.reason], &b.pc.cat.reasons[y.reason]
+	if ra.text != rb.text || ra.about != rb.about {
+		return false
+	}
+	if x.tell && x.detected != nil { // detected_from reads the same entry of the same inventory
+		sa, sb := a.pc.fleet.Computers[a.comp].Software, b.pc.fleet.Computers[b.comp].Software
+		if x.dref != y.dref || len(sa) != len(sb) || (len(sa) > 0 && &sa[0] != &sb[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameVersion reports whether two versions are certainly the same (nil for
+// none).
+func sameVersion(x, y *immy.Version) bool {
+	return x == y || (x != nil && y != nil && *x == *y)
+}

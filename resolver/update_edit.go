@@ -1,0 +1,317 @@
+package resolver
+
+import (
+	"context"
+	"slices"
+)
+
+// An edit of deployments alone (their targets, desired states, priorities,
+// enforcement...) changes, on a computer it touches, the decisions of the
+// edited deployments' items and nothing else: every other item has the same
+// candidates, ranked the same way. Replan then plans such a computer from
+// its stored record: it re-ranks only the edited items, from the candidates
+// the record names (the winner and its losers) and the edited deployments
+// that select the computer now, and keeps every other decision as the record
+// has it. When no decision changed, the computer keeps its record; else its
+// actions are sequenced again from the decisions and encoded. Matching the
+// computer against its ~400 targets, which is most of planning it, is not
+// done again. TestEditEqualsPlanComputer pins the result to PlanComputer.
+
+// deploymentEdit is how Update made a planner from its parent when only
+// deployments changed and the table kept its layout: the same deployments,
+// of the same items, in the same places.
+type deploymentEdit struct {
+	deps  []int32 // the edited deployments, table indices, ascending
+	items []int32 // their items, ascending, distinct
+}
+
+// maxEdited bounds the deployments an edit re-ranks item by item; a larger
+// edit plans the computers it touches whole.
+const maxEdited = 32
+
+// editOf returns how q was made from p by changing the deployments ch names,
+// nil when the table's layout changed (a deployment created, deleted or
+// moved to another item) or something else changed.
+func editOf(p, q *Planner, ch Changes) *deploymentEdit {
+	if len(ch.Deployments) == 0 || len(ch.Deployments) > maxEdited || ch.Settings ||
+		len(ch.Tenants)+len(ch.Persons)+len(ch.Computers)+len(ch.Groups)+len(ch.Agreements)+len(ch.Software)+len(ch.Tasks) > 0 ||
+		!q.ix.SharesLookups(p.ix) || !sameLayout(p.pc, q.pc) {
+		return nil
+	}
+	e := &deploymentEdit{}
+	for _, id := range ch.Deployments {
+		i, ok := q.byID[id]
+		if !ok {
+			return nil
+		}
+		e.deps = append(e.deps, i)
+		// its item, whether it takes part now or did before (a deployment
+		// enabled or disabled): the table's item of the deployment
+		if k, ok := q.cat.byID[q.table[i].Item]; ok {
+			e.items = append(e.items, k)
+		}
+	}
+	slices.Sort(e.deps)
+	e.deps = slices.Compact(e.deps)
+	slices.Sort(e.items)
+	e.items = slices.Compact(e.items)
+	return e
+}
+
+// sameLayout reports whether records of plan context a read the same in b:
+// the same catalogue items, the same deployments (by id and item) in the
+// same places of the table. The deployments' other fields may differ.
+func sameLayout(a, b *planContext) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || len(a.deps) != len(b.deps) || len(a.cat.items) != len(b.cat.items) ||
+		(len(a.cat.items) > 0 && &a.cat.items[0] != &b.cat.items[0]) {
+		return false
+	}
+	for i := range a.deps {
+		if a.deps[i].ID != b.deps[i].ID || a.deps[i].Item != b.deps[i].Item {
+			return false
+		}
+	}
+	return true
+}
+
+// editSelection is what replanning after an edit reads of the edited
+// deployments: the computers each selects now, one bit a computer, and the
+// computers on which one of their filters failed (planned whole: the item is
+// held there).
+type editSelection struct {
+	edit    *deploymentEdit
+	selects [][]uint64 // by edited deployment (as in edit.deps)
+	failed  map[int]bool
+}
+
+func (p *Planner) selection(ctx context.Context) (*editSelection, error) {
+	e := p.edit
+	sel := &editSelection{edit: e, selects: make([][]uint64, len(e.deps)), failed: map[int]bool{}}
+	words := (len(p.fleet.Computers) + 63) / 64
+	for k, di := range e.deps {
+		bits := make([]uint64, words)
+		sel.selects[k] = bits
+		if p.deps[di].item < 0 { // never a candidate
+			continue
+		}
+		cs, err := p.m.Resolve(ctx, int(di))
+		if es, ok := filterErrors(err); ok {
+			for _, fe := range es {
+				if c, ok := p.ix.Computer(fe.Computer); ok {
+					sel.failed[c] = true
+				}
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			bits[c/64] |= 1 << (c % 64)
+		}
+	}
+	return sel, nil
+}
+
+// selected reports whether edited deployment di (a table index) selects
+// computer c.
+func (sel *editSelection) selected(di int32, c int) bool {
+	k, ok := slices.BinarySearch(sel.edit.deps, di)
+	return ok && sel.selects[k][c/64]&(1<<(c%64)) != 0
+}
+
+func (sel *editSelection) edited(di int32) bool {
+	_, ok := slices.BinarySearch(sel.edit.deps, di)
+	return ok
+}
+
+// editScratch is one goroutine's memory for replanning edited computers.
+type editScratch struct {
+	acts    []action
+	losers  []loserRec
+	out     []loserRec // the losers of the new decisions, by item
+	sitems  []seqItem
+	cands   []int32
+	grp     []candRec
+	lost    []lost
+	results slab[byte]
+	layouts map[*planContext]bool // sameLayout with the planner's, by record context
+}
+
+// Outcomes of replanEdited.
+const (
+	editWhole = iota // the record cannot be patched: plan the computer whole
+	editKept         // no decision changed: the computer keeps its record
+	editPatched
+)
+
+// replanEdited plans computer c after an edit of deployments alone, from
+// old, its plan of the same session by a planner of the same layout (see
+// sameLayout), valid for the planner p was updated from. It returns
+// editWhole, planning nothing, when old cannot serve: a plan with problems
+// or from a State, a computer excluded or moved, a filter of an edited
+// deployment failing on c.
+func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, sel *editSelection, c int, old *ComputerPlan, s *sessionFilter, cp *ComputerPlan) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return editWhole, err
+	}
+	if old.pc == nil || old.Excluded || old.extra != nil || int(old.comp) != c || c >= len(p.fleet.Computers) ||
+		p.fleet.Computers[c].ExcludedFromMaintenance || p.fleet.Computers[c].ID != old.ID || sel.failed[c] {
+		return editWhole, nil
+	}
+	same, ok := sc.layouts[old.pc]
+	if !ok {
+		same = sameLayout(old.pc, p.pc)
+		sc.layouts[old.pc] = same
+	}
+	if !same {
+		return editWhole, nil
+	}
+	// the record's decisions (its actions under a deployment) and losers
+	d := decoder{c: old, buf: old.rec}
+	sc.acts = sc.acts[:0]
+	for range old.nact {
+		sc.acts = append(sc.acts, d.next(false))
+	}
+	sc.losers = old.losers(&d, sc.losers[:0])
+	sc.sitems = sc.sitems[:0]
+	for i := range sc.acts {
+		if a := &sc.acts[i]; a.dep >= 0 {
+			sc.sitems = append(sc.sitems, seqItem{it: a.item, dep: a.dep})
+		}
+	}
+	slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+
+	// each edited item ranked again
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	changed := false
+	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	for _, item := range sel.edit.items {
+		oldWin := int32(-1)
+		if i, ok := slices.BinarySearchFunc(sc.sitems, item, func(x seqItem, it int32) int { return cmpInt(int(x.it), int(it)) }); ok {
+			oldWin = sc.sitems[i].dep
+		}
+		oldLost := losersOf(sc.losers, item)
+		sc.cands = sc.cands[:0]
+		if oldWin >= 0 && !sel.edited(oldWin) {
+			sc.cands = append(sc.cands, oldWin)
+		}
+		for _, l := range oldLost {
+			if !sel.edited(l.dep) {
+				sc.cands = append(sc.cands, l.dep)
+			}
+		}
+		for _, di := range sel.edit.deps {
+			if p.deps[di].item == item && sel.selected(di, c) {
+				sc.cands = append(sc.cands, di)
+			}
+		}
+		slices.Sort(sc.cands) // decide meets them in table order
+		sc.grp = sc.grp[:0]
+		for _, di := range sc.cands {
+			if cr, ok := p.candidate(int(di), c, ct, hasTenant, s); ok {
+				sc.grp = append(sc.grp, cr)
+			}
+		}
+		newWin := int32(-1)
+		var newLost []lost
+		if len(sc.grp) > 0 {
+			p.rank(w, sc.grp, c)
+			dec := &w.decs[len(w.decs)-1]
+			newWin, newLost = dec.winner, w.loss[dec.lost0:dec.lost0+dec.nlost]
+		}
+		if newWin != oldWin || (newWin >= 0 && sel.edited(newWin)) || !sameLosers(oldLost, newLost) {
+			changed = true
+		}
+	}
+	if !changed { // the record holds: no decision changed, and none names an edited deployment as its winner
+		*cp = *old
+		return editKept, nil
+	}
+
+	// the decisions: the record's, the edited items' replaced
+	edited := func(it int32) bool { _, ok := slices.BinarySearch(sel.edit.items, it); return ok }
+	sc.sitems = slices.DeleteFunc(sc.sitems, func(x seqItem) bool { return edited(x.it) })
+	sc.out = sc.out[:0]
+	nd := 0
+	for _, dec := range w.decs {
+		sc.sitems = append(sc.sitems, seqItem{it: dec.item, dep: dec.winner})
+		for _, l := range w.loss[dec.lost0 : dec.lost0+dec.nlost] {
+			sc.out = append(sc.out, loserRec{item: dec.item, lost: l})
+		}
+		nd++
+	}
+	if nd > 0 {
+		slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+	}
+	for _, l := range sc.losers {
+		if !edited(l.item) {
+			sc.out = append(sc.out, l)
+		}
+	}
+	slices.SortStableFunc(sc.out, func(a, b loserRec) int { return cmpInt(int(a.item), int(b.item)) })
+	p.encodeEdited(w, sc, c, s, cp)
+	return editPatched, nil
+}
+
+// encodeEdited sequences the decisions of sc (sitems, and the losers in
+// out) on computer c and encodes them into cp, as planOne does after decide.
+func (p *Planner) encodeEdited(w *worker, sc *editScratch, c int, s *sessionFilter, cp *ComputerPlan) {
+	comp := &p.fleet.Computers[c]
+	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c), tenant: -1}
+	if t, ok := p.ix.ComputerTenant(c); ok {
+		cp.tenant = int32(t)
+	}
+	w.probs = w.probs[:0]
+	if len(sc.sitems) == 0 {
+		return
+	}
+	w.inv.load(comp, &p.names, &w.hits)
+	w.seq.tenant = cp.tenant
+	acts := w.seq.run(sc.sitems, &w.inv, s.kind == OnboardingSession)
+	p.keepProblems(w, cp, w.seq.probs)
+	w.enc.reset()
+	w.enc.buf = sc.results.tail()
+	w.enc.actions(p.pc, acts)
+	for i := 0; i < len(sc.out); {
+		j := i
+		sc.lost = sc.lost[:0]
+		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
+			sc.lost = append(sc.lost, sc.out[j].lost)
+		}
+		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
+		i = j
+	}
+	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(sc.out))
+	b := w.enc.buf
+	if sc.results.holds(b) {
+		cp.rec = sc.results.take(len(b))
+		w.enc.buf = nil
+	} else {
+		cp.rec = sc.results.take(len(b))
+		copy(cp.rec, b)
+	}
+}
+
+// losersOf returns the losers of item among ls, sorted by item.
+func losersOf(ls []loserRec, item int32) []loserRec {
+	i, _ := slices.BinarySearchFunc(ls, item, func(l loserRec, it int32) int { return cmpInt(int(l.item), int(it)) })
+	j := i
+	for j < len(ls) && ls[j].item == item {
+		j++
+	}
+	return ls[i:j]
+}
+
+func sameLosers(a []loserRec, b []lost) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].lost != b[i] {
+			return false
+		}
+	}
+	return true
+}
