@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,17 +18,22 @@ import (
 	"github.com/immyoss/engine/session/internal/bareappend"
 )
 
-const (
-	benchSessions = 256 // sessions written at once
-	benchActions  = 20  // actions per session, 2 records each
-)
+// benchActions is the actions per session, 2 records each.
+const benchActions = 20
 
-// BenchmarkJournal measures durable throughput: benchSessions sessions at
-// once, each a created record, then 2 records per action (performing,
-// complete: what the engine journals), then its final status. It reports actions
-// per second (b.N counts actions). bare-append is the floor a store is
-// compared with: the same JSON records appended to one file, one f.Sync per
-// group-commit batch of the same size, nothing read or checked.
+// benchSessions sets BenchmarkJournal's number of sessions written at once.
+var benchSessions = flag.Int("journal.sessions", 10_000, "BenchmarkJournal: sessions written at once")
+
+// BenchmarkJournal measures durable throughput: 10,000 sessions at once
+// (-journal.sessions=N), each a created record, then 2 records per action
+// (performing, complete: what the engine journals), then its final status;
+// each session done, its writer begins another. It reports actions per
+// second (b.N counts actions) and the process's CPU time (user and system)
+// per action. bare-append is the floor a store is compared with: the same
+// records as JSON lines appended to one file, one f.Sync per group-commit
+// batch of the same size, nothing read or checked.
+//
+//	go test ./session/sqlstore -run '^$' -bench 'BenchmarkJournal/(sqlite$|bare-append)' -benchtime 100000x -count 3
 func BenchmarkJournal(b *testing.B) {
 	for name, cfg := range map[string]Config{
 		"sqlite":             {},
@@ -74,7 +81,8 @@ func benchActionsPerSecond(b *testing.B, j session.Journal) {
 	)
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
-	for g := range benchSessions {
+	cpu0 := cpuTime()
+	for g := range *benchSessions {
 		wg.Go(func() {
 			for n := 0; ; n++ {
 				id := fmt.Sprintf("bench-%03d-%06d", g, n)
@@ -119,8 +127,19 @@ func benchActionsPerSecond(b *testing.B, j session.Journal) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/action")
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

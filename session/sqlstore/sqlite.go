@@ -44,6 +44,18 @@ var sqliteSteps = []string{
 	// 2: a computer has one session not ended, at most: the writer checks
 	// before it creates one; the index is the last line.
 	`CREATE UNIQUE INDEX immy_sessions_computer_open ON immy_sessions (computer) WHERE ended = 0 AND computer <> '';`,
+	// 3: records are keyed by (seq, session), not (session, seq). A
+	// transaction holds one record each of many sessions: keyed by session
+	// first, its index entries landed on as many leaf pages as the
+	// sessions under way span (most of the index's recent pages with
+	// thousands under way), each page written to the WAL and synced at
+	// every commit. The sessions under way are at few distinct Seqs, and
+	// mostly reach a Seq in the order they began: keyed by Seq first, the
+	// entries land at the end of those few Seqs' runs, a few pages. A
+	// session's records are found a Seq at a time (lastSeq, page), as a
+	// session's Seqs run 1, 2, 3... without a gap.
+	`DROP INDEX immy_records_key;
+	CREATE UNIQUE INDEX immy_records_seq ON immy_records (seq, session);`,
 }
 
 // sqliteTime is how times are kept: UTC, fixed width, so that text order
@@ -58,7 +70,7 @@ type sqliteBackend struct {
 	w *sql.Conn
 
 	// statements prepared once on w, used in each of its transactions
-	stLast, stCreate, stUpdate, stOpen *sql.Stmt
+	stSession, stHas, stCreate, stUpdate, stOpen *sql.Stmt
 	// stInsert[k] inserts k records in one statement (k = 1..insertRows),
 	// prepared when first needed
 	stInsert [insertRows + 1]*sql.Stmt
@@ -97,8 +109,8 @@ func newSQLiteBackend(ctx context.Context, db *sql.DB) (*sqliteBackend, error) {
 		st **sql.Stmt
 		q  string
 	}{
-		{&b.stLast, `SELECT n, COALESCE((SELECT MAX(seq) FROM immy_records WHERE session = s.n), 0)
-			FROM immy_sessions s WHERE id = ?`},
+		{&b.stSession, `SELECT n FROM immy_sessions WHERE id = ?`},
+		{&b.stHas, `SELECT 1 FROM immy_records WHERE seq = ? AND session = ?`},
 		{&b.stCreate, `INSERT INTO immy_sessions (id, computer, status, created, updated, ended) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`},
 		{&b.stUpdate, `UPDATE immy_sessions SET updated = ?, status = COALESCE(?, status), ended = COALESCE(?, ended),
@@ -232,15 +244,14 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 		clear(b.last)
 		b.version = version
 	}
-	last, create, update, open := b.stLast, b.stCreate, b.stUpdate, b.stOpen
+	create, update, open := b.stCreate, b.stUpdate, b.stOpen
 	b.pending, b.pendN = b.pending[:0], b.pendN[:0]
 	defer func() { clear(b.pending[:cap(b.pending)]) }() // the requests are their writers' again
 	for _, r := range batch {
-		t := r.time.UTC().Format(sqliteTime)
 		k, ok := b.last[r.id]
 		if !ok {
-			err := last.QueryRowContext(ctx, r.id).Scan(&k.n, &k.last)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			var err error
+			if k, err = b.known(ctx, r.id); err != nil {
 				return fmt.Errorf("sqlstore: session %q: last record: %w", r.id, err)
 			}
 		}
@@ -271,6 +282,7 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 			if r.computer != nil {
 				computer = *r.computer
 			}
+			t := r.time.UTC().Format(sqliteTime)
 			res, err := create.ExecContext(ctx, r.id, computer, r.statusOr(), t, t, r.ended != nil && *r.ended)
 			if err != nil {
 				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
@@ -285,7 +297,7 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
 			}
 		case r.status != nil || r.ended != nil || r.computer != nil:
-			if _, err := update.ExecContext(ctx, t, r.status, r.ended, r.computer, k.n); err != nil {
+			if _, err := update.ExecContext(ctx, r.time.UTC().Format(sqliteTime), r.status, r.ended, r.computer, k.n); err != nil {
 				return fmt.Errorf("sqlstore: session %q: record %d: %w", r.id, r.seq, err)
 			}
 		}
@@ -309,6 +321,62 @@ func (b *sqliteBackend) write(ctx context.Context, batch []*appendReq) (err erro
 	}
 	committed = true
 	return nil
+}
+
+// known returns the number and last Seq of session id from the database;
+// the zero known when there is no such session.
+func (b *sqliteBackend) known(ctx context.Context, id string) (known, error) {
+	var k known
+	err := b.stSession.QueryRowContext(ctx, id).Scan(&k.n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return known{}, nil
+	}
+	if err != nil {
+		return known{}, err
+	}
+	k.last, err = b.lastSeq(ctx, k.n)
+	return k, err
+}
+
+// lastSeq returns the last Seq of session n, 0 when it has no record. A
+// session's Seqs run 1, 2, 3... without a gap (the sequence rule), and the
+// index is keyed by Seq first: the first Seq missing is found by doubling,
+// then halving, one probe of the index each (2 log2 of the Seq), where MAX
+// over the session's records would read the whole index.
+// TestLastSeq pins it to that MAX.
+func (b *sqliteBackend) lastSeq(ctx context.Context, n int64) (int, error) {
+	has := func(seq int) (bool, error) {
+		var one int
+		err := b.stHas.QueryRowContext(ctx, seq, n).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	lo, hi := 0, 1 // lo: present (0: no record), hi: not known yet, then missing
+	for {
+		ok, err := has(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := has(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 // insert writes the pending records in one statement. An error names the
@@ -355,9 +423,17 @@ func (b *sqliteBackend) page(ctx context.Context, id string, after row, limit in
 		err  error
 	)
 	if id != "" {
-		rows, err = b.db.QueryContext(ctx, `SELECT r.id, s.id, r.seq, r.body FROM immy_sessions s
-			JOIN immy_records r ON r.session = s.n
-			WHERE s.id = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`, id, after.seq, limit)
+		// the session's records from after.seq+1 on, one probe of the
+		// index (seq, session) per Seq, up to the first Seq missing (a
+		// session's Seqs have no gap); TestPageOfSession pins it to a
+		// plain query on the session
+		rows, err = b.db.QueryContext(ctx, `WITH RECURSIVE r(pos, n, seq, body) AS (
+				SELECT r.id, r.session, r.seq, r.body FROM immy_sessions s
+				JOIN immy_records r ON r.seq = ?2 + 1 AND r.session = s.n WHERE s.id = ?1
+				UNION ALL
+				SELECT x.id, x.session, x.seq, x.body FROM r JOIN immy_records x ON x.seq = r.seq + 1 AND x.session = r.n
+				LIMIT ?3)
+			SELECT pos, ?1, seq, body FROM r ORDER BY seq`, id, after.seq, limit)
 	} else {
 		rows, err = b.db.QueryContext(ctx, `SELECT r.id, s.id, r.seq, r.body FROM immy_records r
 			JOIN immy_sessions s ON s.n = r.session
@@ -410,7 +486,7 @@ func (b *sqliteBackend) active(ctx context.Context, computer string) (string, bo
 
 func (b *sqliteBackend) close() error {
 	var errs []error
-	for _, st := range append([]*sql.Stmt{b.stLast, b.stCreate, b.stUpdate, b.stOpen}, b.stInsert[:]...) {
+	for _, st := range append([]*sql.Stmt{b.stSession, b.stHas, b.stCreate, b.stUpdate, b.stOpen}, b.stInsert[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
