@@ -37,16 +37,15 @@ func schemas() map[string]any {
 	return map[string]any{
 		"Error": obj(map[string]any{"code": tStr, "message": tStr,
 			"fields": arr(obj(map[string]any{"field": tStr, "id": tStr, "section": tStr, "message": tStr}, "field", "message"))}, "code", "message"),
-		"Status":      obj(map[string]any{"status": tStr, "revision": tInt}, "status"),
-		"Envelope":    obj(map[string]any{"revision": tInt, "data": tObj, "inventory": tObj}, "revision", "data"),
-		"List":        obj(map[string]any{"revision": tInt, "total": tInt, "offset": tInt, "limit": tInt, "items": arr(ref("Envelope"))}, "revision", "total", "items"),
-		"Put":         obj(map[string]any{"revision": tInt, "data": tObj}, "data"),
-		"Deleted":     obj(map[string]any{"revision": tInt, "deleted": tStr}, "revision", "deleted"),
-		"ChangeBody":  obj(map[string]any{"revision": tInt, "ops": arr(obj(map[string]any{"op": map[string]any{"enum": []string{"put", "delete"}}, "kind": tStr, "id": tStr, "data": tObj}, "op", "kind"))}, "revision", "ops"),
-		"ChangeReply": obj(map[string]any{"dry_run": tBool, "revision": tInt, "diff": tObj}, "dry_run", "revision"),
-		"PlanReply":   obj(map[string]any{"revision": tInt, "plan": tObj, "explanation": tObj}, "revision", "plan"),
-		"StartBody": obj(map[string]any{"computer": tStr, "kind": map[string]any{"enum": []string{"full", "detection-only", "single-item", "onboarding"}},
-			"item": tStr, "offline": map[string]any{"enum": []string{"wait", "skip"}}, "reboot": map[string]any{"enum": []string{"normal", "suppress", "prompt", "force"}}}, "computer"),
+		"Status":            obj(map[string]any{"status": tStr, "revision": tInt}, "status"),
+		"Envelope":          obj(map[string]any{"revision": tInt, "data": tObj, "inventory": tObj}, "revision", "data"),
+		"List":              obj(map[string]any{"revision": tInt, "total": tInt, "offset": tInt, "limit": tInt, "items": arr(ref("Envelope"))}, "revision", "total", "items"),
+		"Put":               obj(map[string]any{"revision": tInt, "data": tObj}, "data"),
+		"Deleted":           obj(map[string]any{"revision": tInt, "deleted": tStr}, "revision", "deleted"),
+		"ChangeBody":        obj(map[string]any{"revision": tInt, "ops": arr(obj(map[string]any{"op": map[string]any{"enum": []string{"put", "delete"}}, "kind": tStr, "id": tStr, "data": tObj}, "op", "kind"))}, "revision", "ops"),
+		"ChangeReply":       obj(map[string]any{"dry_run": tBool, "revision": tInt, "diff": tObj}, "dry_run", "revision"),
+		"PlanReply":         obj(map[string]any{"revision": tInt, "plan": tObj, "explanation": tObj}, "revision", "plan"),
+		"StartBody":         startBody(),
 		"Report":            obj(map[string]any{"id": tStr, "computer": tStr, "status": tStr, "stage": tStr, "actions": arr(tObj), "created": tTime}, "id", "computer", "status"),
 		"SessionList":       obj(map[string]any{"offset": tInt, "limit": tInt, "items": arr(obj(map[string]any{"id": tStr, "computer": tStr, "status": tStr, "created": tStr, "updated": tStr}))}, "items"),
 		"Accepted":          obj(map[string]any{"session": tStr}, "session"),
@@ -67,6 +66,21 @@ func schemas() map[string]any {
 			"state": tStr, "restarts": tInt, "healthy": tBool, "health_message": tStr, "checked_at": tTime,
 			"error": tStr, "agents": tInt, "settings": arr(tStr)}, "id", "path", "state", "restarts", "healthy", "agents"),
 	}
+}
+
+// startBody is a computer's session (computer) or a tenant's (tenant,
+// full or detection-only, nothing else), one of the two.
+func startBody() map[string]any {
+	m := obj(map[string]any{"computer": tStr, "tenant": tStr, "kind": map[string]any{"enum": []string{"full", "detection-only", "single-item", "onboarding"}},
+		"item": tStr, "offline": map[string]any{"enum": []string{"wait", "skip"}}, "reboot": map[string]any{"enum": []string{"normal", "suppress", "prompt", "force"}}})
+	m["oneOf"] = []any{
+		map[string]any{"required": []string{"computer"}, "not": map[string]any{"required": []string{"tenant"}}},
+		map[string]any{"required": []string{"tenant"}, "not": map[string]any{"anyOf": []any{
+			map[string]any{"required": []string{"computer"}}, map[string]any{"required": []string{"item"}},
+			map[string]any{"required": []string{"offline"}}, map[string]any{"required": []string{"reboot"}},
+		}}, "properties": map[string]any{"kind": map[string]any{"enum": []string{"full", "detection-only"}}}},
+	}
+	return m
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

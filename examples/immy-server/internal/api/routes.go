@@ -30,7 +30,7 @@ func (h *Handler) makeRoutes() []Route {
 	rs = append(rs,
 		Route{Method: "POST", Path: "/api/changes", Access: MSP, Summary: "Apply a change set, or with ?dry_run=true its what-if: the diff of every computer's plan", Body: "ChangeBody", Reply: "ChangeReply", Status: 200, handler: h.changes},
 		Route{Method: "GET", Path: "/api/computers/{id}/plan", Access: TenantScope, Summary: "A computer's plan with each decision's losing candidates (?kind=full|onboarding, ?explain=ITEM)", Reply: "PlanReply", Status: 200, handler: h.computerPlan},
-		Route{Method: "POST", Path: "/api/sessions", Access: TenantScope, Summary: "Start a session: full, detection-only, single-item or onboarding", Body: "StartBody", Reply: "Report", Status: 201, handler: h.startSession},
+		Route{Method: "POST", Path: "/api/sessions", Access: TenantScope, Summary: "Start a computer's session (computer: full, detection-only, single-item or onboarding) or a tenant's cloud tasks' session (tenant: full or detection-only; a tenant-user its own tenant's only)", Body: "StartBody", Reply: "Report", Status: 201, handler: h.startSession},
 		Route{Method: "GET", Path: "/api/sessions", Access: TenantScope, Summary: "List sessions, newest first (?computer= ?tenant= ?status=)", Reply: "SessionList", Status: 200, handler: h.listSessions},
 		Route{Method: "GET", Path: "/api/sessions/{id}", Access: TenantScope, Summary: "A session's report, from the journal", Reply: "Report", Status: 200, handler: h.getSession},
 		Route{Method: "POST", Path: "/api/sessions/{id}/cancel", Access: TenantScope, Summary: "Cancel a session", Reply: "Accepted", Status: 202, handler: h.cancelSession},

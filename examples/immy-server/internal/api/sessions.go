@@ -13,10 +13,16 @@ import (
 	"github.com/immyoss/engine/session"
 )
 
-// StartBody asks for a session.
+// StartBody asks for a session of a computer, or a tenant (cloud task)
+// session of a tenant: one of Computer and Tenant.
 type StartBody struct {
-	Computer string `json:"computer"`
-	// Kind: full (default), detection-only, single-item or onboarding.
+	Computer string `json:"computer,omitempty"`
+	// Tenant asks for the tenant's session: its cloud tasks run on the
+	// server, bound to the tenant (session/tenant.go). A tenant-user asks
+	// for its own tenant's only.
+	Tenant string `json:"tenant,omitempty"`
+	// Kind: full (default), detection-only, single-item or onboarding; a
+	// tenant session is full or detection-only.
 	Kind string `json:"kind,omitempty"`
 	// Item is the one item of a single-item session.
 	Item string `json:"item,omitempty"`
@@ -48,10 +54,19 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if b.Tenant != "" {
+		h.startTenantSession(w, r, b)
+		return
+	}
 	var fields []FieldError
 	req := session.Request{Computer: b.Computer, Source: session.AdHoc, Notify: true}
 	if b.Computer == "" {
-		fields = append(fields, FieldError{Field: "computer", Message: "required"})
+		fields = append(fields, FieldError{Field: "computer", Message: "required (or tenant, for a tenant session)"})
+	} else if _, ok := core.TenantOfSession(b.Computer); ok {
+		// the engine would run it as that tenant's session, whatever
+		// tenant a computer of that id is in
+		h.fail(w, r, errInvalid(FieldError{Field: "computer", Message: fmt.Sprintf("%q names a tenant session: give tenant instead", b.Computer)}))
+		return
 	} else if _, ok := h.computerTenant(token(r), b.Computer); !ok {
 		h.fail(w, r, errNotFound(fmt.Sprintf("computer %q", b.Computer)))
 		return
@@ -86,6 +101,48 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.start(w, r, req)
+}
+
+// startTenantSession starts the tenant (cloud task) session of b.Tenant:
+// full or detection-only, asking nobody before execution (a tenant is no
+// computer: no notices, so no postponement), for a tenant the token may see.
+func (h *Handler) startTenantSession(w http.ResponseWriter, r *http.Request, b StartBody) {
+	if !h.tenantExists(token(r), b.Tenant) {
+		h.fail(w, r, errNotFound(fmt.Sprintf("tenant %q", b.Tenant)))
+		return
+	}
+	var fields []FieldError
+	if b.Computer != "" {
+		fields = append(fields, FieldError{Field: "computer", Message: "a session is of a computer or of a tenant, not both"})
+	}
+	k, ok := startKinds[b.Kind]
+	if !ok || (k != session.FullMaintenance && k != session.DetectionOnly) {
+		fields = append(fields, FieldError{Field: "kind", Message: fmt.Sprintf("a tenant session is full or detection-only, not %q", b.Kind)})
+	}
+	for _, f := range []struct{ name, v string }{{"item", b.Item}, {"offline", b.Offline}, {"reboot", b.Reboot}} {
+		if f.v != "" {
+			fields = append(fields, FieldError{Field: f.name, Message: "only a computer's session has it"})
+		}
+	}
+	if len(fields) > 0 {
+		h.fail(w, r, errInvalid(fields...))
+		return
+	}
+	h.start(w, r, session.Request{Computer: session.TenantSession(b.Tenant), Kind: k, Source: session.AdHoc})
+}
+
+// tenantExists reports whether the tenant exists and the token may see it.
+func (h *Handler) tenantExists(t auth.Token, id string) bool {
+	if !visible(t, id) {
+		return false
+	}
+	f := h.c.Fleet.Fleet()
+	for i := range f.Tenants {
+		if f.Tenants[i].ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, req session.Request) {
@@ -146,6 +203,9 @@ func (h *Handler) session(r *http.Request, id string) (session.Report, error) {
 // when the session was created; for a session older than that note, its
 // computer's tenant now.
 func (h *Handler) sessionTenant(ctx context.Context, id, computer string) (string, error) {
+	if tenant, ok := core.TenantOfSession(computer); ok {
+		return tenant, nil // a tenant session is its tenant's, always
+	}
 	tenant, ok, err := h.c.Journal.SessionTenant(ctx, id)
 	if err != nil || ok {
 		return tenant, err
@@ -255,6 +315,9 @@ func (h *Handler) postponeSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case isTenantSession(rep.Computer):
+		h.fail(w, r, errInvalid(FieldError{Field: "session", ID: rep.ID, Message: "a tenant session asks nobody before execution, so it is not postponed: cancel it instead"}))
+		return
 	case rep.Status.Final():
 		writeJSON(w, http.StatusConflict, &Error{Code: "ended", Message: "the session has ended"})
 		return
@@ -289,6 +352,10 @@ func (h *Handler) rerunAction(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if isTenantSession(rep.Computer) {
+		h.fail(w, r, errInvalid(FieldError{Field: "session", ID: rep.ID, Message: "a tenant session's action is not run again alone: start a tenant session"}))
+		return
+	}
 	if _, ok := h.computerTenant(token(r), rep.Computer); !ok && token(r).Role == auth.TenantUser {
 		// a session of the tenant's, but its computer has moved on
 		h.fail(w, r, errNotFound(fmt.Sprintf("computer %q", rep.Computer)))
@@ -305,4 +372,9 @@ func (h *Handler) rerunAction(w http.ResponseWriter, r *http.Request) {
 	}
 	planned := rep.Actions[b.Action].Planned
 	h.start(w, r, session.Request{Computer: rep.Computer, Kind: session.RerunAction, Source: session.AdHoc, Rerun: &planned, Notify: true})
+}
+
+func isTenantSession(computer string) bool {
+	_, ok := core.TenantOfSession(computer)
+	return ok
 }

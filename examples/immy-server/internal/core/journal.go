@@ -194,8 +194,10 @@ type SessionQuery struct {
 	Computers []string // nil: all
 	Status    string   // "": all
 	// Tenant, when Scoped, keeps the sessions that ran under it (noted as
-	// each was created), and of those created before tenants were noted,
-	// the ones whose computer is in Legacy (the tenant's computers now).
+	// each was created), the tenant's own tenant (cloud task) sessions
+	// (their computer is session.TenantSession(Tenant), whatever was noted
+	// for them), and of those created before tenants were noted, the ones
+	// whose computer is in Legacy (the tenant's computers now).
 	Tenant        string
 	Scoped        bool
 	Legacy        []string
@@ -211,6 +213,8 @@ func (j *Journal) SessionsOf(ctx context.Context, sq SessionQuery) ([]SessionRow
 	if sq.Scoped {
 		q += ` AND (id IN (SELECT session FROM immy_server_session_tenants WHERE tenant = ` + placeholders(j.c.Dialect, len(args), 1) + `)`
 		args = append(args, sq.Tenant)
+		q += ` OR computer = ` + placeholders(j.c.Dialect, len(args), 1)
+		args = append(args, session.TenantSession(sq.Tenant))
 		if len(sq.Legacy) > 0 {
 			q += ` OR (id NOT IN (SELECT session FROM immy_server_session_tenants) AND computer IN (` + placeholders(j.c.Dialect, len(args), len(sq.Legacy)) + `))`
 			for _, c := range sq.Legacy {
@@ -218,6 +222,9 @@ func (j *Journal) SessionsOf(ctx context.Context, sq SessionQuery) ([]SessionRow
 			}
 		}
 		q += `)`
+		// a tenant session is its own tenant's only, whatever was noted
+		q += fmt.Sprintf(` AND (substr(computer, 1, %d) <> '%s' OR computer = `, len(session.TenantPrefix), session.TenantPrefix) + placeholders(j.c.Dialect, len(args), 1) + `)`
+		args = append(args, session.TenantSession(sq.Tenant))
 	}
 	if computers != nil {
 		if len(computers) == 0 {

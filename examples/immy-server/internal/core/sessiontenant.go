@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,17 +26,20 @@ func (c *Core) migrateSessionTenants(ctx context.Context) error {
 }
 
 // noteTenant records the tenant a new session runs under: its computer's
-// tenant as the session is created ("" when the computer is unknown).
+// tenant as the session is created ("" when the computer is unknown); a
+// tenant (cloud task) session's own tenant.
 func (j *Journal) noteTenant(ctx context.Context, rec session.Record) {
 	if j.c == nil || j.c.Fleet == nil || rec.Kind != session.RecordCreated || rec.Request == nil {
 		return
 	}
-	tenant := ""
-	f := j.c.Fleet.Fleet()
-	for i := range f.Computers {
-		if f.Computers[i].ID == rec.Request.Computer {
-			tenant = f.Computers[i].Tenant
-			break
+	tenant, ok := TenantOfSession(rec.Request.Computer)
+	if !ok {
+		f := j.c.Fleet.Fleet()
+		for i := range f.Computers {
+			if f.Computers[i].ID == rec.Request.Computer {
+				tenant = f.Computers[i].Tenant
+				break
+			}
 		}
 	}
 	if err := j.c.exec(ctx, `INSERT INTO immy_server_session_tenants (session, tenant) VALUES (?, ?) ON CONFLICT (session) DO NOTHING`, rec.Session, tenant); err != nil {
@@ -59,4 +63,16 @@ func (j *Journal) SessionTenant(ctx context.Context, id string) (tenant string, 
 		return "", false, fmt.Errorf("core: session tenant %s: %w", id, err)
 	}
 	return tenant, true, nil
+}
+
+// TenantOfSession returns the tenant of a tenant (cloud task) session from
+// its Request.Computer (session.TenantSession): the engine runs any
+// session whose computer has session.TenantPrefix as that tenant's, so
+// that prefix, never the fleet, says whose the session is.
+func TenantOfSession(computer string) (string, bool) {
+	t, ok := strings.CutPrefix(computer, session.TenantPrefix)
+	if !ok || t == "" {
+		return "", false
+	}
+	return t, true
 }

@@ -57,3 +57,61 @@ func TestSessionTenant(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantSessionScope: a tenant (cloud task) session is noted under its
+// own tenant and listed for it only, even where an older note says
+// otherwise (the tenant of a fleet computer named like a tenant session, or
+// none), on SQLite and PostgreSQL.
+func TestTenantSessionScope(t *testing.T) {
+	dbs := map[string]string{"sqlite": filepath.Join(t.TempDir(), "immy.db")}
+	if pg := pgtest.MaybeDatabase(t); pg != "" {
+		dbs["postgres"] = pg
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			c, err := Open(ctx, Config{DB: db, ClientID: "tenant-scope-test"})
+			require.NoError(t, err)
+			defer c.Close(ctx)
+			run := time.Now().Format("150405.000000000")
+			lab, other := "lab-"+run, "other-"+run
+			open := func(id, computer string) {
+				t.Helper()
+				require.NoError(t, c.Journal.Append(ctx, session.Record{Session: id, Seq: 1, Kind: session.RecordCreated, Time: time.Now().UTC(),
+					Request: &session.Request{Computer: computer, Kind: session.FullMaintenance}}))
+			}
+			end := func(id string) {
+				t.Helper()
+				require.NoError(t, c.Journal.Append(ctx, session.Record{Session: id, Seq: 2, Kind: session.RecordStatus, Time: time.Now().UTC(), Status: session.Passed}))
+			}
+			note := func(id, tenant string) {
+				t.Helper()
+				require.NoError(t, c.exec(ctx, `UPDATE immy_server_session_tenants SET tenant = ? WHERE session = ?`, tenant, id))
+			}
+			own, blank, misnoted := "own-"+run, "blank-"+run, "misnoted-"+run
+			open(own, session.TenantSession(lab))
+			tenant, ok, err := c.Journal.SessionTenant(ctx, own)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, lab, tenant, "a tenant session is noted under its own tenant")
+			end(own)
+			open(blank, session.TenantSession(lab))
+			note(blank, "") // as the server noted tenant sessions before
+			open(misnoted, session.TenantSession(other))
+			note(misnoted, lab) // as if a computer of lab had that id
+
+			ids := func(tenant string) []string {
+				rows, err := c.Journal.SessionsOf(ctx, SessionQuery{Scoped: true, Tenant: tenant, Limit: 100})
+				require.NoError(t, err)
+				var out []string
+				for _, r := range rows {
+					out = append(out, r.ID)
+				}
+				return out
+			}
+			require.ElementsMatch(t, []string{own, blank}, ids(lab))
+			require.ElementsMatch(t, []string{misnoted}, ids(other))
+			require.NotContains(t, ids(""), misnoted)
+		})
+	}
+}
