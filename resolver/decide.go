@@ -178,25 +178,11 @@ func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter
 		slices.Sort(w.match)
 	}
 	ct, hasTenant := p.ix.ComputerTenant(c)
-	adhoc := s.kind == AdHocSession
 	w.cands = w.cands[:0]
-	hot := p.hot
 	for _, di := range w.match {
-		if uint(di) >= uint(len(hot)) {
+		cr, ok := p.candidate(di, c, ct, hasTenant, s)
+		if !ok {
 			continue
-		}
-		h := hot[di]
-		if h.item < 0 {
-			continue
-		}
-		if h.key&keyChecked != 0 || adhoc {
-			if !p.isCandidate(di, c, ct, hasTenant, s) {
-				continue
-			}
-		}
-		cr := candRec{key: h.key &^ keyChecked, dep: int32(di), item: h.item}
-		if h.tenant >= 0 && hasTenant {
-			cr.dist = p.depth[ct] - p.depth[h.tenant]
 		}
 		if len(w.cands) > 0 && w.cands[0].item != cr.item { // the previous item is complete
 			p.rank(w, w.cands, c)
@@ -242,7 +228,11 @@ type baseItem struct {
 }
 
 // candidate returns deployment di as a candidate on computer c (of tenant
-// ct when hasTenant), or false when it is none.
+// ct when hasTenant), or false when it is none. Its rank key holds its tenant
+// distance to c when the key can (see maxDistance), so that the keys of the
+// candidates of one computer compare as DefaultRanking does, whichever path
+// ranks them: rank, or fillBase and rerank, which merge the candidates of a
+// matcher group with the computer's own.
 func (p *Planner) candidate(di int, c, ct int, hasTenant bool, s *sessionFilter) (candRec, bool) {
 	if uint(di) >= uint(len(p.hot)) {
 		return candRec{}, false
@@ -259,6 +249,9 @@ func (p *Planner) candidate(di int, c, ct int, hasTenant bool, s *sessionFilter)
 	cr := candRec{key: h.key &^ keyChecked, dep: int32(di), item: h.item}
 	if h.tenant >= 0 && hasTenant {
 		cr.dist = p.depth[ct] - p.depth[h.tenant]
+	}
+	if cr.dist >= 0 && cr.dist <= maxDistance { // beyond, rank uses the comparator
+		cr.key |= uint64(cr.dist) << keyDistanceLo
 	}
 	return cr, true
 }
@@ -416,9 +409,6 @@ func (p *Planner) rerank(w *worker, b *groupBase, bi *baseItem, grp []candRec, c
 		p.rank(w, w.cands, c)
 		return
 	}
-	for i := range grp {
-		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
-	}
 	br := b.ranked[bi.c0 : bi.c0+bi.nc]
 	// The group's candidates are ranked already: sort the computer's by key
 	// and merge the two, as rank would sort them all (keys are distinct),
@@ -464,7 +454,6 @@ func (p *Planner) rank(w *worker, grp []candRec, c int) {
 		if grp[i].dist < 0 || grp[i].dist > maxDistance {
 			keyed = false // beyond what the key holds: rank by the comparator
 		}
-		grp[i].key |= uint64(grp[i].dist) << keyDistanceLo
 	}
 	if keyed {
 		sortByKey(grp)
