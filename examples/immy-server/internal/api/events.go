@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -83,6 +84,44 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.stream(w, r, func(ctx context.Context, rc *http.ResponseController) (again, done bool) {
+		// the token may have been revoked since the stream opened
+		if tok, ok := h.recheck(r); !ok || !visible(tok, tenant) {
+			return false, true
+		}
+		recs, err := h.c.Journal.Records(ctx, rep.ID, int(after))
+		if err != nil {
+			return false, true
+		}
+		ended := false
+		for _, rec := range recs {
+			b, _ := json.Marshal(rec)
+			if err := writeEvent(w, rc, int64(rec.Seq), rec.Kind.String(), b); err != nil {
+				return false, true
+			}
+			after = int64(rec.Seq)
+			if rec.Kind == session.RecordStatus && rec.Status.Final() {
+				ended = true
+			}
+		}
+		// resumed past its final status, a session that had ended says
+		// so at once
+		if ended || (len(recs) == 0 && rep.Status.Final()) {
+			_ = writeEvent(w, rc, after, "end", []byte(`{}`))
+			return false, true
+		}
+		return false, false
+	})
+}
+
+// stream serves an event stream once its request is checked: it takes a
+// place among the open streams (or answers 429), writes the headers, and
+// calls step, which writes what is new, until step says done, the client
+// goes or the stream has lived sseMaxLife. step is called again at once
+// when it says again (a full batch), else at the next append in this
+// process (after ssePause: one poll for a burst) or after ssePoll (other
+// processes append too), a keep-alive comment written every sseKeepAli.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, step func(ctx context.Context, rc *http.ResponseController) (again, done bool)) {
 	release, ok := h.openStream(w, r)
 	if !ok {
 		return
@@ -99,30 +138,14 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	defer end.Stop()
 	keep := time.NewTicker(sseKeepAli)
 	defer keep.Stop()
-	for {
-		// the token may have been revoked since the stream opened
-		if tok, ok := h.recheck(r); !ok || !visible(tok, tenant) {
+	for ctx.Err() == nil {
+		wake := h.c.Journal.Changed() // before the read: no append is missed
+		again, done := step(ctx, rc)
+		switch {
+		case done:
 			return
-		}
-		wake := h.c.Journal.Changed()
-		recs, err := h.c.Journal.Records(ctx, rep.ID, int(after))
-		if err != nil {
-			return
-		}
-		ended := false
-		for _, rec := range recs {
-			b, _ := json.Marshal(rec)
-			if err := writeEvent(w, rc, int64(rec.Seq), rec.Kind.String(), b); err != nil {
-				return
-			}
-			after = int64(rec.Seq)
-			if rec.Kind == session.RecordStatus && rec.Status.Final() {
-				ended = true
-			}
-		}
-		if ended {
-			_ = writeEvent(w, rc, after, "end", []byte(`{}`))
-			return
+		case again:
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -134,7 +157,6 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-wake:
-			// appends come in bursts: one poll for a burst
 			if !pause(ctx, ssePause) {
 				return
 			}
@@ -168,43 +190,26 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	release, ok := h.openStream(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	rc, ok := startSSE(w)
-	if !ok {
-		return
-	}
-	h.cfg.Metrics.sseOpen(1)
-	defer h.cfg.Metrics.sseOpen(-1)
-	ctx := r.Context()
-	end := time.NewTimer(sseMaxLife)
-	defer end.Stop()
-	keep := time.NewTicker(sseKeepAli)
-	defer keep.Stop()
 	tenants := map[string]string{} // session -> the tenant it ran under
-	for {
+	h.stream(w, r, func(ctx context.Context, rc *http.ResponseController) (again, done bool) {
 		if len(tenants) > 10000 {
 			clear(tenants)
 		}
 		// the token may have been revoked since the stream opened
 		tok, ok := h.recheck(r)
 		if !ok || (tenant != "" && !visible(tok, tenant)) {
-			return
+			return false, true
 		}
-		wake := h.c.Journal.Changed()
 		recs, err := h.c.Journal.Feed(ctx, after, sseBatch)
 		if err != nil {
-			return
+			return false, true
 		}
 		for _, rec := range recs {
 			after = rec.ID
 			t, ok := tenants[rec.Session]
 			if !ok {
 				if t, err = h.sessionTenant(ctx, rec.Session, rec.Computer); err != nil {
-					return
+					return false, true
 				}
 				tenants[rec.Session] = t
 			}
@@ -213,30 +218,12 @@ func (h *Handler) fleetEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			b, err := json.Marshal(fleetEvent{Session: rec.Session, Computer: rec.Computer, Tenant: t, Record: rec.Record})
 			if err != nil {
-				return
+				return false, true
 			}
 			if err := writeEvent(w, rc, rec.ID, rec.Record.Kind.String(), b); err != nil {
-				return
+				return false, true
 			}
 		}
-		if len(recs) == sseBatch {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return
-		case <-keep.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return
-			}
-		case <-wake:
-			// appends come in bursts: one poll for a burst
-			if !pause(ctx, ssePause) {
-				return
-			}
-		case <-time.After(ssePoll):
-		}
-	}
+		return len(recs) == sseBatch, false
+	})
 }
