@@ -43,12 +43,8 @@ func (j *Journal) Append(ctx context.Context, rec session.Record) error {
 	if j.OnAppend != nil {
 		j.OnAppend(time.Since(start))
 	}
-	if j.c != nil && j.c.Pool != nil {
-		// PostgreSQL's records have no order of their own: the feed's
-		if _, err := j.c.Pool.Exec(ctx, `INSERT INTO immy_server_feed (session, seq) VALUES ($1, $2)`, rec.Session, rec.Seq); err != nil {
-			j.c.log.Warn("fleet feed not written", "session", rec.Session, "err", err)
-		}
-	}
+	// on PostgreSQL, the record's row of the fleet feed was written in its
+	// transaction (feed.go)
 	j.mu.Lock()
 	close(j.wake)
 	j.wake = make(chan struct{})
@@ -110,10 +106,11 @@ type FeedRecord struct {
 // immy_records is the order of appends: the one place this reads the
 // journal's tables, for the position only); the records themselves are read
 // through the journal's ReplaySession, whatever form it keeps them in. On
-// PostgreSQL, whose records have no such order, each process notes each
-// record it appends in immy_server_feed (a bigserial); rows younger than a
-// second are left for the next read, so that one whose number was taken
-// before another's but committed after it is not skipped.
+// PostgreSQL, whose records have no such order, the database notes each
+// record in immy_server_feed (a bigserial) as its transaction commits
+// (feed.go); rows younger than a second are left for the next read, so
+// that one whose number was taken before another's but committed after it
+// is not skipped.
 func (j *Journal) Feed(ctx context.Context, after int64, limit int) ([]FeedRecord, error) {
 	var rows rowsLike
 	var err error

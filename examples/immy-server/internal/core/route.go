@@ -60,15 +60,7 @@ func (c *Core) migratePresence(ctx context.Context) error {
 	)`); err != nil {
 		return err
 	}
-	if c.Pool == nil {
-		return nil
-	}
-	return c.exec(ctx, `CREATE TABLE IF NOT EXISTS immy_server_feed (
-		id      bigserial PRIMARY KEY,
-		session text NOT NULL,
-		seq     integer NOT NULL,
-		at      timestamptz NOT NULL DEFAULT now()
-	)`)
+	return c.migrateFeed(ctx)
 }
 
 func (c *Core) exec(ctx context.Context, q string, args ...any) error {
