@@ -52,7 +52,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 	if len(ops) == 0 && len(ch.Inventory) == 0 {
 		return cur.rev, nil
 	}
-	next, inventories, err := s.after(cur, ops, ch.Inventory)
+	next, d, err := s.after(cur, ops, ch.Inventory)
 	if err != nil {
 		return 0, err
 	}
@@ -60,12 +60,20 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 	if err := s.write(ctx, tx, cur, next, ops, ch); err != nil {
 		return 0, err
 	}
-	if err := s.putInventoryRows(ctx, tx, next, inventories); err != nil {
+	if err := s.putInventoryRows(ctx, tx, next.rev, d.rows(next)); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("fleetstore: commit: %w", err)
 	}
+	gone := map[string]bool{}
+	for _, o := range ops {
+		if o.kind == KindComputer && o.IsDelete() {
+			gone[o.id] = true
+		}
+	}
+	next.lastSeen.delete(gone)
+	next.settle(cur, d, true)
 	s.cur.Store(next)
 	return next.rev, nil
 }
@@ -250,11 +258,10 @@ func keepInventory(c *immy.Computer, cur *snapshot) {
 	c.OS, c.Online, c.UPNs, c.Software, c.Tasks = old.OS, old.Online, old.UPNs, old.Software, old.Tasks
 }
 
-// after makes the fleet that ops and then the inventory reports make of
-// cur's, validated, and returns it with the indexes of the computers whose
-// inventory the reports changed.
-func (s *Store) after(cur *snapshot, ops []op, reports []Inventory) (*snapshot, []int, error) {
-	next := &snapshot{fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen}
+// after makes the fleet that ops make of cur's, validated, and what the
+// inventory reports then change of it (see settle).
+func (s *Store) after(cur *snapshot, ops []op, reports []Inventory) (*snapshot, *delta, error) {
+	next := &snapshot{fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen, comps: cur.comps}
 	if len(ops) > 0 {
 		var err error
 		if next, err = s.next(cur, ops); err != nil {
@@ -262,13 +269,13 @@ func (s *Store) after(cur *snapshot, ops []op, reports []Inventory) (*snapshot, 
 		}
 	}
 	if len(reports) == 0 {
-		return next, nil, nil
+		return next, &delta{}, nil
 	}
-	changed, err := next.applyReports(reports)
+	d, err := applyReports(next, reports)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fleetstore: change refused: %w", err)
 	}
-	return next, changed, nil
+	return next, d, nil
 }
 
 // next makes the fleet that ops make of cur's and validates it.
@@ -312,12 +319,7 @@ func (s *Store) next(cur *snapshot, ops []op) (*snapshot, error) {
 	}
 	next := &snapshot{fleet: &f, lastSeen: cur.lastSeen}
 	next.index()
-	if dels[KindComputer] != nil {
-		next.lastSeen = maps.Clone(cur.lastSeen)
-		for id := range dels[KindComputer] {
-			delete(next.lastSeen, id)
-		}
-	}
+	next.own(cur)
 	if err := s.validate(&f); err != nil {
 		return nil, err
 	}
@@ -438,15 +440,16 @@ func (s *Store) writeInventories(ctx context.Context, tx *sql.Tx, cur, next *sna
 	if !tasksGone {
 		return nil
 	}
-	var changed []int
+	var rows []invRow
 	for i := range next.fleet.Computers {
 		c := &next.fleet.Computers[i]
 		j, ok := cur.computer[c.ID]
 		if ok && len(cur.fleet.Computers[j].Tasks) != len(c.Tasks) {
-			changed = append(changed, i)
+			seen, _ := next.lastSeen.get(c.ID)
+			rows = append(rows, invRow{c, seen})
 		}
 	}
-	return s.putInventoryRows(ctx, tx, next, changed)
+	return s.putInventoryRows(ctx, tx, next.rev, rows)
 }
 
 // setRevision moves the fleet to rev; on PostgreSQL the revision is

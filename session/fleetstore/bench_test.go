@@ -17,16 +17,24 @@ import (
 
 // BenchmarkApplyChanges writes 1,000 computers' inventories (their detected
 // software, OS, online, last seen and a logon each) through the store in one
-// batch on SQLite, in fleets of 1,000 and 100,000 computers.
+// batch on SQLite, in fleets of 1,000 and 100,000 computers. With
+// read=each, the fleet of every revision is taken (Snapshot, as a session
+// engine planning from the store does), so each write copies the
+// computers of the one before; otherwise it takes them over.
 //
 //	go test -run '^$' -bench BenchmarkApplyChanges -benchmem ./session/fleetstore/
 func BenchmarkApplyChanges(b *testing.B) {
 	for _, bc := range []struct {
 		fleet int
 		sync  string
-	}{{1000, "FULL"}, {1000, "NORMAL"}, {100_000, "FULL"}} {
+		read  bool
+	}{{1000, "FULL", false}, {1000, "NORMAL", false}, {100_000, "FULL", false}, {100_000, "FULL", true}} {
 		sync := bc.sync
-		b.Run(fmt.Sprintf("fleet=%d/sync=%s", bc.fleet, sync), func(b *testing.B) {
+		name := fmt.Sprintf("fleet=%d/sync=%s", bc.fleet, sync)
+		if bc.read {
+			name += "/read=each"
+		}
+		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			f := immytest.Generate(immytest.FleetScale(bc.fleet))
 			s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "immy.db"), Config{Synchronous: sync})
@@ -50,6 +58,9 @@ func BenchmarkApplyChanges(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				if _, err := s.PutInventory(ctx, batches[i%2]); err != nil {
 					b.Fatal(err)
+				}
+				if bc.read {
+					s.Snapshot()
 				}
 			}
 		})

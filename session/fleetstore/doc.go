@@ -63,7 +63,13 @@
 // own migration history per dialect (immy_fleet_schema_version), so that
 // they live beside the journal's. The store holds the fleet of the current
 // revision in memory; a change makes a new [immy.Fleet] that shares what did
-// not change, so that a session keeps the fleet it planned from. A store that
+// not change, so that a session keeps the fleet it planned from: a fleet
+// handed out ([Store.Fleet], [Store.Snapshot], a preview) never changes.
+// Computers are one slice of a Fleet, so the revision after one handed out
+// gets a copy of it; an inventory write after a revision nobody took
+// changes the few computers it reports in place instead, which nobody can
+// see (a write of 1,000 computers' inventories in a fleet of 100,000 does
+// not copy the other 99,000). A store that
 // finds the database moved on by another process loads it again before it
 // writes ([Store.Refresh] does so on demand).
 //

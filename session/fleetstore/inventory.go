@@ -77,12 +77,12 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	defer done()
 	defer tx.Rollback()
 
-	next := &snapshot{rev: cur.rev + 1, fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen}
-	changed, err := next.applyReports(reports)
+	d, err := applyReports(cur, reports)
 	if err != nil {
 		return 0, err
 	}
-	if err := s.putInventoryRows(ctx, tx, next, changed); err != nil {
+	next := &snapshot{rev: cur.rev + 1, fleet: cur.fleet, computer: cur.computer, lastSeen: cur.lastSeen, comps: cur.comps}
+	if err := s.putInventoryRows(ctx, tx, next.rev, d.rows(cur)); err != nil {
 		return 0, err
 	}
 	if err := s.fault("state"); err != nil {
@@ -94,27 +94,25 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("fleetstore: commit: %w", err)
 	}
+	next.settle(cur, d, true)
 	s.cur.Store(next)
 	return next.rev, nil
 }
 
-// applyReports applies reports to next, which it gives a fleet of its own
-// (computers and last seen copied, never changed in place) and returns the
-// indexes of the computers they changed, in the order first reported. A
-// report of a computer or task next does not have refuses them all.
-func (next *snapshot) applyReports(reports []Inventory) ([]int, error) {
-	f := *next.fleet
-	f.Computers = slices.Clone(f.Computers)
+// applyReports returns what reports change of snap's fleet, which it
+// leaves as it is: the new values of the computers they change, in the
+// order first reported, and their last seen times. A report of a computer
+// or task snap does not have refuses them all.
+func applyReports(snap *snapshot, reports []Inventory) (*delta, error) {
+	f := snap.fleet
 	tasks := make(map[string]bool, len(f.Tasks))
 	for _, t := range f.Tasks {
 		tasks[t.ID] = true
 	}
 	var errs []error
-	changed := make([]int, 0, len(reports))
-	seenChanged := false
-	touched := map[int]bool{}
+	d := &delta{idx: make([]int, 0, len(reports)), comps: make([]immy.Computer, 0, len(reports)), at: make(map[int]int, len(reports))}
 	for n, r := range reports {
-		i, ok := next.computer[r.Computer]
+		i, ok := snap.computer[r.Computer]
 		if !ok {
 			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w", n+1, truncate(r.Computer), immy.ErrNotFound))
 			continue
@@ -123,23 +121,40 @@ func (next *snapshot) applyReports(reports []Inventory) ([]int, error) {
 			errs = append(errs, fmt.Errorf("report #%d: computer %q: %w: %w", n+1, r.Computer, immy.ErrInvalid, err))
 			continue
 		}
-		r.apply(&f.Computers[i])
+		r.apply(d.computer(f, i))
 		if !r.LastSeen.IsZero() {
-			if !seenChanged {
-				next.lastSeen, seenChanged = maps.Clone(next.lastSeen), true
+			if d.seen == nil {
+				d.seen = map[string]time.Time{}
 			}
-			next.lastSeen[r.Computer] = r.LastSeen.UTC()
-		}
-		if !touched[i] {
-			touched[i] = true
-			changed = append(changed, i)
+			d.seen[r.Computer] = r.LastSeen.UTC()
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("fleetstore: inventory refused: %w", err)
 	}
-	next.fleet = &f
-	return changed, nil
+	return d, nil
+}
+
+// rows returns the inventory rows d writes: each computer it changes with
+// its last seen time (d's, else the one snap has).
+func (d *delta) rows(snap *snapshot) []invRow {
+	out := make([]invRow, len(d.idx))
+	for k := range d.idx {
+		c := &d.comps[k]
+		seen, ok := d.seen[c.ID]
+		if !ok {
+			seen, _ = snap.lastSeen.get(c.ID)
+		}
+		out[k] = invRow{c, seen}
+	}
+	return out
+}
+
+// invRow is a computer whose inventory row is written, with its last seen
+// time (zero: unknown).
+type invRow struct {
+	c    *immy.Computer
+	seen time.Time
 }
 
 func (r *Inventory) check(tasks map[string]bool) error {
@@ -238,10 +253,10 @@ func (r *Inventory) apply(c *immy.Computer) {
 	}
 }
 
-// putInventoryRows writes the inventories of next's computers at the given
-// indexes, with next's revision.
-func (s *Store) putInventoryRows(ctx context.Context, tx *sql.Tx, next *snapshot, computers []int) error {
-	if len(computers) == 0 {
+// putInventoryRows writes the inventories of the computers of rows, with
+// revision rev.
+func (s *Store) putInventoryRows(ctx context.Context, tx *sql.Tx, rev int64, rows []invRow) error {
+	if len(rows) == 0 {
 		return nil
 	}
 	st, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO immy_fleet_inventory (computer, revision, doc) VALUES (?, ?, ?)
@@ -250,19 +265,18 @@ func (s *Store) putInventoryRows(ctx context.Context, tx *sql.Tx, next *snapshot
 		return fmt.Errorf("fleetstore: write inventory: %w", err)
 	}
 	defer st.Close()
-	for n, i := range computers {
-		if n == len(computers)/2 {
+	for n, r := range rows {
+		if n == len(rows)/2 {
 			if err := s.fault("inventory"); err != nil {
 				return err
 			}
 		}
-		c := &next.fleet.Computers[i]
-		b, err := json.Marshal(inventoryOut(c, next.lastSeen[c.ID]))
+		b, err := json.Marshal(inventoryOut(r.c, r.seen))
 		if err != nil {
-			return fmt.Errorf("fleetstore: write inventory of %q: %w", c.ID, err)
+			return fmt.Errorf("fleetstore: write inventory of %q: %w", r.c.ID, err)
 		}
-		if _, err := st.ExecContext(ctx, c.ID, next.rev, string(b)); err != nil {
-			return fmt.Errorf("fleetstore: write inventory of %q: %w", c.ID, err)
+		if _, err := st.ExecContext(ctx, r.c.ID, rev, string(b)); err != nil {
+			return fmt.Errorf("fleetstore: write inventory of %q: %w", r.c.ID, err)
 		}
 	}
 	return nil

@@ -111,14 +111,18 @@ func (s *Store) dryRun(ctx context.Context, ch Change) (dry, error) {
 	if err != nil {
 		return dry{}, err
 	}
+	// the fleets leave the store: snap's, and the one the change would make,
+	// which may share snap's computers
+	snap.share()
 	out := dry{rev: snap.rev, cur: snap.fleet, next: snap.fleet, ops: ops}
 	if len(ops) == 0 && len(ch.Inventory) == 0 {
 		return out, nil
 	}
-	n, inv, err := s.after(snap, ops, ch.Inventory)
+	n, d, err := s.after(snap, ops, ch.Inventory)
 	if err != nil {
 		return dry{}, err
 	}
-	out.next, out.inventories = n.fleet, inv
+	n.settle(snap, d, false)
+	out.next, out.inventories = n.fleet, d.idx
 	return out, nil
 }

@@ -49,13 +49,16 @@ type Store struct {
 	failing func(step string) error // tests: fault injection inside a transaction
 }
 
-// snapshot is the fleet at one revision. Its Fleet is never changed: a
-// change makes a new Fleet that shares what did not change.
+// snapshot is the fleet at one revision. A change makes a new Fleet that
+// shares what did not change. Once handed out (see shared) a snapshot's
+// Fleet is never changed; until then, the next inventory write may take its
+// computers over and change them in place (see handout.go).
 type snapshot struct {
 	rev      int64
 	fleet    *immy.Fleet
-	computer map[string]int       // computer id -> index in fleet.Computers
-	lastSeen map[string]time.Time // computer id -> last seen, when known
+	computer map[string]int // computer id -> index in fleet.Computers
+	lastSeen *seenTable     // shared by the snapshots of one load, changed in place
+	comps    *computers     // the state of fleet.Computers' array
 }
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path,
@@ -125,7 +128,7 @@ func (s *Store) Close() error {
 // Fleet returns the fleet of the current revision. It is shared: do not
 // change it. A later change makes a new Fleet; this one stays as it is, so
 // that a session keeps the fleet it planned from.
-func (s *Store) Fleet() *immy.Fleet { return s.cur.Load().fleet }
+func (s *Store) Fleet() *immy.Fleet { return s.shared().fleet }
 
 // Revision returns the current revision: 0 for an empty store, one more for
 // each change or inventory write that landed.
@@ -133,15 +136,14 @@ func (s *Store) Revision() int64 { return s.cur.Load().rev }
 
 // Snapshot returns the fleet and its revision together.
 func (s *Store) Snapshot() (*immy.Fleet, int64) {
-	c := s.cur.Load()
+	c := s.shared()
 	return c.fleet, c.rev
 }
 
 // LastSeen returns when the computer was last seen, as PutInventory wrote
 // it, and whether that is known.
 func (s *Store) LastSeen(computer string) (time.Time, bool) {
-	t, ok := s.cur.Load().lastSeen[computer]
-	return t, ok
+	return s.cur.Load().lastSeen.get(computer)
 }
 
 // Refresh loads the fleet again if another process changed it.
@@ -173,7 +175,7 @@ type querier interface {
 
 // load reads the whole fleet.
 func (s *Store) load(ctx context.Context, q querier) (*snapshot, error) {
-	snap := &snapshot{fleet: &immy.Fleet{}, lastSeen: map[string]time.Time{}}
+	snap := &snapshot{fleet: &immy.Fleet{}, lastSeen: &seenTable{m: map[string]time.Time{}}, comps: &computers{}}
 	if err := q.QueryRowContext(ctx, `SELECT revision FROM immy_fleet_state WHERE id = 1`).Scan(&snap.rev); err != nil {
 		return nil, fmt.Errorf("fleetstore: load: revision: %w", err)
 	}
@@ -232,7 +234,7 @@ func (s *Store) load(ctx context.Context, q querier) (*snapshot, error) {
 		}
 		var dec decoder
 		if seen := x.apply(&dec, &snap.fleet.Computers[i]); !seen.IsZero() {
-			snap.lastSeen[id] = seen
+			snap.lastSeen.m[id] = seen
 		}
 		if err := errors.Join(dec.errs...); err != nil {
 			errs = append(errs, fmt.Errorf("fleetstore: load: inventory of %q: %w", id, err))
