@@ -136,11 +136,12 @@ func compileExpr(src string) (f *Filter, err error) {
 	}
 	p := &exprProgram{prog: prog}
 	p.pool.New = func() any { return newExprSlot() }
+	inputs := exprInputs(tree.Node)
 	var memo *filterMemo
 	if fast == nil && decide == nil {
-		memo = exprMemo(tree.Node) // the VM costs more than reading the fields
+		memo = inputs.memo() // the VM costs more than reading the fields
 	}
-	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, memo: memo, expr: p}, nil
+	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, memo: memo, reads: inputs.reads(), expr: p}, nil
 }
 
 // exprTypeNames rewrites the Go names of the views in expr's messages.

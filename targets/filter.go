@@ -136,6 +136,10 @@ type Filter struct {
 	// memo remembers the results of a filter that costs more than reading
 	// its fields, by their values (nil: none; see filtermemo.go).
 	memo *filterMemo
+	// reads is what the filter reads, nil when that cannot be known: the
+	// matcher evaluates it once per group of computers that agree on it
+	// (group.go).
+	reads *fieldSet
 
 	expr *exprProgram
 	lua  *luaProgram

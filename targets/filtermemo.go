@@ -51,6 +51,7 @@ const (
 
 // memoInput is one field a filter reads.
 type memoInput struct {
+	name string // "computer.os", "tenant.tags", "attr:site": one per field
 	kind memoInputKind
 	str  strFn
 	b    boolFn
@@ -193,11 +194,11 @@ func (mi *memoInputs) field(obj, name string) {
 	mi.seen[key] = true
 	switch {
 	case stringFields[obj][name] != nil:
-		mi.ins = append(mi.ins, memoInput{kind: memoString, str: stringFields[obj][name]})
+		mi.ins = append(mi.ins, memoInput{name: key, kind: memoString, str: stringFields[obj][name]})
 	case boolFields[obj][name] != nil:
-		mi.ins = append(mi.ins, memoInput{kind: memoBool, b: boolFields[obj][name]})
+		mi.ins = append(mi.ins, memoInput{name: key, kind: memoBool, b: boolFields[obj][name]})
 	case listFields[obj][name] != nil:
-		mi.ins = append(mi.ins, memoInput{kind: memoList, list: listFields[obj][name]})
+		mi.ins = append(mi.ins, memoInput{name: key, kind: memoList, list: listFields[obj][name]})
 	default:
 		mi.ok = false // a map as a whole
 	}
@@ -208,7 +209,7 @@ func (mi *memoInputs) attr(key string) {
 		return
 	}
 	mi.seen["attr:"+key] = true
-	mi.ins = append(mi.ins, memoInput{kind: memoAttr, attr: key})
+	mi.ins = append(mi.ins, memoInput{name: "attr:" + key, kind: memoAttr, attr: key})
 }
 
 // helper records what a helper of the environment reads.
@@ -229,8 +230,20 @@ func (mi *memoInputs) memo() *filterMemo {
 	return newFilterMemo(mi.ins)
 }
 
+// reads returns what the filter reads (group.go), or nil when it cannot
+// be known.
+func (mi *memoInputs) reads() *fieldSet {
+	if !mi.ok {
+		return nil
+	}
+	return newFieldSet(mi.ins)
+}
+
 // exprMemo returns the memo of an expr filter, or nil.
-func exprMemo(root expr.Node) *filterMemo {
+func exprMemo(root expr.Node) *filterMemo { return exprInputs(root).memo() }
+
+// exprInputs returns what an expr filter reads.
+func exprInputs(root expr.Node) *memoInputs {
 	mi := newMemoInputs()
 	var walk func(n expr.Node)
 	walk = func(n expr.Node) {
@@ -273,7 +286,7 @@ func exprMemo(root expr.Node) *filterMemo {
 		}
 	}
 	walk(root)
-	return mi.memo()
+	return mi
 }
 
 // exprChildren lists a node's children, or reports a node it does not know.
@@ -315,14 +328,18 @@ func exprChildren(n expr.Node) ([]expr.Node, bool) {
 }
 
 // luaMemo returns the memo of a Lua filter, or nil.
-func luaMemo(chunk []luaast.Stmt) *filterMemo {
+func luaMemo(chunk []luaast.Stmt) *filterMemo { return luaInputs(chunk).memo() }
+
+// luaInputs returns what a Lua filter reads (before CompileChunk rewrites
+// the tree).
+func luaInputs(chunk []luaast.Stmt) *memoInputs {
 	mi := newMemoInputs()
 	w := &luaMemoWalker{mi: mi}
 	w.stmts(chunk)
 	if w.shadowed {
-		return nil
+		mi.ok = false
 	}
-	return mi.memo()
+	return mi
 }
 
 type luaMemoWalker struct {

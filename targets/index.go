@@ -90,6 +90,9 @@ type Index struct {
 	cfg   Config
 	gen   uint64
 	delta indexDelta
+	// groups holds the computers grouped by the fields filters read,
+	// built as filters need them (group.go).
+	groups *groupings
 }
 
 // NewIndex builds the index of a fleet. Dangling references (a computer of an
@@ -107,7 +110,8 @@ func NewIndex(f *immy.Fleet, cfg Config) (*Index, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize, cfg: cfg, gen: indexGen.Add(1)}
+	ix := &Index{f: f, at: at, day: immy.DateOf(at.UTC()), luaPoolSize: cfg.LuaPoolSize, cfg: cfg, gen: indexGen.Add(1),
+		groups: &groupings{}}
 	// Independent parts are built two at a time: the computer ids beside the
 	// tenants and computers, then the device and client groups beside
 	// affinity (itself in two halves), then tags beside groups (both need

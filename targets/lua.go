@@ -83,6 +83,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	}
 	// The native forms first: CompileChunk rewrites the tree in place.
 	fast := fastLua(chunk)
+	inputs := luaInputs(chunk)
 	var (
 		decide decideFn
 		memo   *filterMemo
@@ -91,7 +92,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		if compiled := luaCompile(chunk); compiled != nil {
 			decide = compiled.run
 		}
-		memo = luaMemo(chunk)
+		memo = inputs.memo()
 	}
 	proto, err := luasandbox.CompileChunk(luaChunkName, chunk)
 	if err != nil {
@@ -109,6 +110,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		fast:   fast,
 		decide: decide,
 		memo:   memo,
+		reads:  inputs.reads(),
 		lua:    &luaProgram{proto: proto, pool: pool},
 	}, nil
 }

@@ -34,7 +34,10 @@ type Matcher struct {
 	// first asked about: planning one computer does not pay for the fleet.
 	memo       []atomic.Pointer[[]atomic.Uint32] // by block
 	memoStride int                               // words per computer
-	post       map[postKey][]int32
+	// groups holds, by filter, its results found by groups of computers
+	// that agree on what it reads (group.go): read before memo.
+	groups []groupedFilter
+	post   map[postKey][]int32
 	// The filter targets of each scope key, grouped by filter, so that Match
 	// evaluates (or looks up) each distinct filter once per computer.
 	filterPost map[int32][]filterGroup
@@ -230,6 +233,7 @@ func (ix *Index) compile(deployments []immy.Deployment, prev *Matcher) (*Matcher
 	}
 	m.filters = m.cache.all()
 	m.memoStride = (len(m.filters) + 15) / 16
+	m.groups = make([]groupedFilter, len(m.filters))
 	m.memo = make([]atomic.Pointer[[]atomic.Uint32], (len(ix.f.Computers)+memoBlock-1)/memoBlock)
 	if prev != nil {
 		m.inherit(prev) // update.go
@@ -661,8 +665,12 @@ func (m *Matcher) memoWord(c int, f int32) *atomic.Uint32 {
 	return &(*words)[(c%memoBlock)*m.memoStride+int(f/16)]
 }
 
-// filterResult evaluates filter f on computer c, once.
+// filterResult evaluates filter f on computer c, once: by its group when
+// f was evaluated by groups (group.go), else on c alone.
 func (m *Matcher) filterResult(ctx context.Context, f int32, c int) (bool, error) {
+	if ok, known := m.grouped(f, c); known {
+		return ok, nil
+	}
 	word := m.memoWord(c, f)
 	shift := uint(f%16) * 2
 	switch (word.Load() >> shift) & 3 {
@@ -686,6 +694,7 @@ func (m *Matcher) filterResult(ctx context.Context, f int32, c int) (bool, error
 			break
 		}
 	}
+	m.evaluated(ctx, f)
 	return ok, nil
 }
 
@@ -789,6 +798,9 @@ func (m *Matcher) Resolve(ctx context.Context, i int) ([]int, error) {
 		sorted = false
 	default:
 		return []int{}, nil
+	}
+	if t.filter >= 0 && len(cand) >= int(groupMinEvals) {
+		m.groupFilter(ctx, t.filter) // a scan of many computers: by groups
 	}
 	out := make([]int, 0, len(cand))
 	var ferrs error

@@ -146,6 +146,7 @@ func (ix *Index) Update(next *immy.Fleet, ch Changes) (*Index, error) {
 	if !structural {
 		nx := ix.shallow()
 		nx.f, nx.gen = next, indexGen.Add(1)
+		nx.groups = &groupings{} // of next's computers, as filters need them
 		d.same = !patch
 		if patch {
 			nx.patch(ix, changed)
@@ -377,6 +378,7 @@ func (m *Matcher) withIndex(ix *Index) *Matcher {
 		shared: m.shared, // by tenant and kind, which did not change
 		cache:  m.cache,
 		memo:   make([]atomic.Pointer[[]atomic.Uint32], len(m.memo)), memoStride: m.memoStride,
+		groups: make([]groupedFilter, len(m.filters)),
 	}
 	n.scratch.New = func() any { return new([]int32) }
 	n.merge.New = func() any { return new([]int) }
@@ -398,6 +400,7 @@ func (m *Matcher) inherit(prev *Matcher) {
 		return
 	}
 	m.inheritMemo(prev, d.dirty)
+	m.inheritGroups(prev, d.dirty) // group.go
 	if !d.same {
 		return
 	}

@@ -1,0 +1,368 @@
+package targets
+
+import (
+	"context"
+	"encoding/binary"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Grouped evaluation. A filter is a pure function of the fields it reads
+// (filtermemo.go finds them), and most computers share those values with
+// many others: the same OS, site and tags. A filter that the matcher has
+// evaluated on many computers one by one (groupMinEvals: a whole-fleet
+// plan, a cross-tenant scan) is evaluated once per group of computers that
+// agree on its fields, and the result is kept for every computer of the
+// index at once (groupResults): a cross-tenant filter then costs one
+// evaluation per distinct set of values plus a pass over the computers,
+// not one evaluation per computer.
+//
+// The index groups its computers by a set of fields once (grouping), and
+// shares the grouping between the filters that read the same fields: first
+// by each field alone, then by the set, refining one field's grouping by the
+// next. A grouping with more groups than a quarter of the computers (the
+// filter reads a name, a UPN list) is not used, and neither is grouping for
+// a filter whose inputs cannot be known (installed(), the attributes map as
+// a whole, the computer or the tenant as a value, _G, $env): these stay
+// evaluated per computer, as the matcher did before. Each group's
+// evaluation is the filter's own, under the caller's context and the same
+// budgets; a group whose evaluation fails is left to the per-computer path
+// (which reports the failure on each computer, as before).
+// TestGroupedMatchesPlain pins the grouped path to the per-computer one
+// over FleetScale's filters.
+
+// groupMinEvals is how many computers a matcher evaluates a filter on one
+// by one before it evaluates the filter by groups; a variable for the
+// tests, which lower it to reach the grouped path on small fleets.
+var groupMinEvals int32 = 1024
+
+// groupOff turns grouped evaluation off: for the tests and benchmarks that
+// compare it with the per-computer path, never set outside them.
+var groupOff = false
+
+// maxGroups is the most groups a grouping may have (group numbers are
+// 16 bits); a quarter of the computers is the other bound.
+const maxGroups = 1 << 16
+
+// fieldSet is the fields a filter reads, sorted by name.
+type fieldSet struct {
+	inputs []memoInput
+	key    string // the names, joined by "\x00"
+}
+
+func newFieldSet(ins []memoInput) *fieldSet {
+	sorted := slices.SortedFunc(slices.Values(ins), func(a, b memoInput) int { return strings.Compare(a.name, b.name) })
+	names := make([]string, len(sorted))
+	for i := range sorted {
+		names[i] = sorted[i].name
+	}
+	return &fieldSet{inputs: sorted, key: strings.Join(names, "\x00")}
+}
+
+// groupings holds an index's groupings of its computers, by the name of a
+// field for a field alone, by "set\x00" and the key of a field set of
+// several, built on first need.
+type groupings struct {
+	mu sync.Mutex
+	by map[string]*grouping
+}
+
+// grouping is the index's computers grouped by the values of a set of fields.
+type grouping struct {
+	once sync.Once
+	of   []uint16 // the group of each computer
+	n    int      // groups
+	fine bool     // too many groups to be worth it: of is nil
+}
+
+// grouping returns the grouping of the index's computers by the fields of
+// fs, building it the first time (concurrent callers wait for it).
+func (ix *Index) grouping(fs *fieldSet) *grouping {
+	limit := min(max(len(ix.f.Computers)/4, 1), maxGroups)
+	byField := func(in *memoInput) *grouping {
+		return ix.groupingOf(in.name, func(g *grouping) { ix.groupByField(g, in, limit) })
+	}
+	if len(fs.inputs) == 1 {
+		return byField(&fs.inputs[0])
+	}
+	return ix.groupingOf("set\x00"+fs.key, func(g *grouping) {
+		if len(fs.inputs) == 0 { // reads nothing: one group
+			g.of, g.n = make([]uint16, len(ix.f.Computers)), min(len(ix.f.Computers), 1)
+			return
+		}
+		var acc *grouping
+		for i := range fs.inputs {
+			one := byField(&fs.inputs[i])
+			switch {
+			case one.fine:
+				g.fine = true
+				return
+			case acc == nil:
+				acc = one
+			default:
+				next := &grouping{}
+				refine(next, acc, one, limit)
+				if next.fine {
+					g.fine = true
+					return
+				}
+				acc = next
+			}
+		}
+		g.of, g.n = acc.of, acc.n
+	})
+}
+
+// groupingOf returns the grouping of key, built by build the first time.
+func (ix *Index) groupingOf(key string, build func(*grouping)) *grouping {
+	gs := ix.groups
+	gs.mu.Lock()
+	if gs.by == nil {
+		gs.by = map[string]*grouping{}
+	}
+	g, ok := gs.by[key]
+	if !ok {
+		g = &grouping{}
+		gs.by[key] = g
+	}
+	gs.mu.Unlock()
+	g.once.Do(func() { build(g) })
+	return g
+}
+
+// groupByField groups the computers by the value of one field, in the
+// order of their first computer; fine past limit groups.
+func (ix *Index) groupByField(g *grouping, in *memoInput, limit int) {
+	cs := ix.f.Computers
+	of := make([]uint16, len(cs))
+	ids := map[string]uint16{}
+	var buf []byte
+	for i := range cs {
+		c := &cs[i]
+		t := &emptyTenant
+		if ten := ix.cTenant[i]; ten >= 0 {
+			t = &ix.f.Tenants[ten]
+		}
+		buf = buf[:0]
+		switch in.kind {
+		case memoString:
+			buf = append(buf, in.str(c, t)...)
+		case memoBool:
+			if in.b(c, t) {
+				buf = append(buf, 1)
+			}
+		case memoAttr:
+			if v, ok := c.Attributes[in.attr]; ok {
+				buf = append(append(buf, 1), v...)
+			}
+		case memoList:
+			for _, s := range in.list(c, t) {
+				buf = binary.AppendUvarint(buf, uint64(len(s)))
+				buf = append(buf, s...)
+			}
+		}
+		id, ok := ids[string(buf)]
+		if !ok {
+			if len(ids) == limit {
+				g.fine = true
+				return
+			}
+			id = uint16(len(ids))
+			ids[string(buf)] = id
+		}
+		of[i] = id
+	}
+	g.of, g.n = of, len(ids)
+}
+
+// refine sets g to the grouping by the fields of a and of b together;
+// fine past limit groups.
+func refine(g, a, b *grouping, limit int) {
+	of := make([]uint16, len(a.of))
+	n := 0
+	if a.n*b.n <= 1<<18 {
+		seen := make([]int32, a.n*b.n) // group+1, 0: none yet
+		for c := range a.of {
+			k := int(a.of[c])*b.n + int(b.of[c])
+			id := seen[k]
+			if id == 0 {
+				if n == limit {
+					g.fine = true
+					return
+				}
+				n++
+				id = int32(n)
+				seen[k] = id
+			}
+			of[c] = uint16(id - 1)
+		}
+	} else {
+		seen := map[uint32]uint16{}
+		for c := range a.of {
+			k := uint32(a.of[c])<<16 | uint32(b.of[c])
+			id, ok := seen[k]
+			if !ok {
+				if n == limit {
+					g.fine = true
+					return
+				}
+				id = uint16(n)
+				n++
+				seen[k] = id
+			}
+			of[c] = id
+		}
+	}
+	g.of, g.n = of, n
+}
+
+// groupedFilter is what a matcher knows of one filter's grouped evaluation.
+type groupedFilter struct {
+	// evals counts the computers the filter was evaluated on one by one,
+	// until the grouped evaluation is tried (tried).
+	evals atomic.Int32
+	tried atomic.Bool
+	res   atomic.Pointer[groupResults]
+}
+
+// groupResults is a filter's result on the computers of an index, found
+// by groups. It is immutable.
+type groupResults struct {
+	known, val []uint64 // bit c: the result on computer c is known, and is true
+	// stale: the computers changed since the results were found (they were
+	// inherited from the matcher of an older index, update.go): not known.
+	stale *[]uint64
+}
+
+// lookup returns the result on computer c, when it is known.
+func (r *groupResults) lookup(c int) (result, known bool) {
+	w, bit := c>>6, uint64(1)<<(c&63)
+	if w >= len(r.known) || r.known[w]&bit == 0 {
+		return false, false
+	}
+	if r.stale != nil && w < len(*r.stale) && (*r.stale)[w]&bit != 0 {
+		return false, false
+	}
+	return r.val[w]&bit != 0, true
+}
+
+// grouped returns filter f's result on computer c when its grouped
+// evaluation knows it.
+func (m *Matcher) grouped(f int32, c int) (result, known bool) {
+	if r := m.groups[f].res.Load(); r != nil {
+		return r.lookup(c)
+	}
+	return false, false
+}
+
+// evaluated counts one evaluation of filter f on a computer alone, and
+// evaluates f by groups once there were groupMinEvals of them.
+func (m *Matcher) evaluated(ctx context.Context, f int32) {
+	g := &m.groups[f]
+	if !g.tried.Load() && g.evals.Add(1) == groupMinEvals {
+		m.groupFilter(ctx, f)
+	}
+}
+
+// groupFilter evaluates filter f once per group of the index's computers
+// that agree on the fields it reads, and keeps its result on every
+// computer, unless it was tried already or f's inputs cannot be known or
+// are too diverse to group. A group whose evaluation fails stays unknown;
+// a cancelled ctx leaves nothing.
+func (m *Matcher) groupFilter(ctx context.Context, f int32) {
+	g := &m.groups[f]
+	if groupOff || !g.tried.CompareAndSwap(false, true) {
+		return
+	}
+	fl := m.filters[f].f
+	if fl.reads == nil {
+		return
+	}
+	gr := m.ix.grouping(fl.reads)
+	if gr.fine {
+		return
+	}
+	n := len(m.ix.f.Computers)
+	words := (n + 63) / 64
+	r := &groupResults{known: make([]uint64, words), val: make([]uint64, words)}
+	state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true; 3 failed
+	for c := range n {
+		s := &state[gr.of[c]]
+		if *s == 0 {
+			// the group's first computer stands for the group
+			ok, err := fl.evalPlain(ctx, m.env(c))
+			switch {
+			case err != nil && ctx.Err() != nil:
+				g.evals.Store(0)
+				g.tried.Store(false) // to be tried again by a caller not cancelled
+				return
+			case err != nil:
+				*s = 3
+			case ok:
+				*s = 2
+			default:
+				*s = 1
+			}
+		}
+		if *s == 1 || *s == 2 {
+			w, bit := c>>6, uint64(1)<<(c&63)
+			r.known[w] |= bit
+			if *s == 2 {
+				r.val[w] |= bit
+			}
+		}
+	}
+	g.res.Store(r)
+}
+
+// evalPlain is Eval without the filter's memo: grouped evaluation asks
+// once per distinct set of values, which the memo could only miss.
+func (f *Filter) evalPlain(ctx context.Context, env Env) (bool, error) {
+	if env.Computer == nil {
+		return f.eval(ctx, env)
+	}
+	t := env.Tenant
+	if t == nil {
+		t = &emptyTenant
+	}
+	if f.fast != nil {
+		return f.fast(env.Computer, t), nil
+	}
+	return f.evalSlow(ctx, env.Computer, t)
+}
+
+// inheritGroups takes over prev's grouped results (prev is the matcher of
+// the index m's was updated from, with the same filter slots and computer
+// places): shared as they are, with the dirty computers added to the
+// computers they do not know.
+func (m *Matcher) inheritGroups(prev *Matcher, dirty []int32) {
+	unions := map[*[]uint64]*[]uint64{} // a result's stale set -> with dirty added
+	for f := range min(len(m.groups), len(prev.groups)) {
+		r := prev.groups[f].res.Load()
+		if r == nil {
+			continue
+		}
+		if len(dirty) > 0 {
+			stale, ok := unions[r.stale]
+			if !ok {
+				var s []uint64
+				if r.stale != nil {
+					s = slices.Clone(*r.stale)
+				}
+				for _, c := range dirty {
+					w := int(c) >> 6
+					for len(s) <= w {
+						s = append(s, 0)
+					}
+					s[w] |= 1 << (c & 63)
+				}
+				stale = &s
+				unions[r.stale] = stale
+			}
+			r = &groupResults{known: r.known, val: r.val, stale: stale}
+		}
+		m.groups[f].res.Store(r)
+	}
+}
