@@ -252,6 +252,15 @@ func TestEndToEnd(t *testing.T) {
 	port := freePort(t)
 	s := startServer(t, bin, dataDir, port, "--fleet", fleetFile)
 	require.NotEmpty(t, s.admin, "the first start prints an admin token")
+	// a browser opening the printed URL lands on the console
+	req, err := http.NewRequest("GET", s.url+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/html")
+	resp, err := insecure.Transport.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/console/", resp.Header.Get("Location"))
 	scenario(t, bin, dir, files, s, s, func() *server {
 		s2 := startServer(t, bin, dataDir, port)
 		require.Empty(t, s2.admin, "the admin token is shown at the first start only")
