@@ -78,6 +78,7 @@ func diffPlans(old, new *Plan, plain bool) PlanDiff {
 	}
 	a, b = sortedPlans(a), sortedPlans(b)
 	var out PlanDiff
+	var memo *codeMap // diffRecords': of the pair of plan contexts last met
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		var d ComputerDiff
@@ -94,7 +95,7 @@ func diffPlans(old, new *Plan, plain bool) PlanDiff {
 		default:
 			ok := false
 			if !plain {
-				d, ok = diffRecords(&a[i], &b[j])
+				d, ok = diffRecords(&a[i], &b[j], &memo)
 			}
 			if !ok {
 				d = diffComputer(&a[i], &b[j])

@@ -22,19 +22,37 @@ type diffScratch struct {
 	ai, bi     []int // decisions: indices of a and b by item
 	ak, bk     []int // actions: indices of a and b by item, then place
 	aocc, bocc []int // the occurrence of each of ak, bk among its item's actions
+	keys       []uint64
+	as, bs     []span
+	seen       []uint32 // by item: seen in this record when gen
+	gen        uint32
+	decs       []itemDiff[DecisionDiff]
+	acts       []itemDiff[ActionDiff]
+}
+
+// itemDiff is a diff found in record order, sorted by item before it is
+// returned.
+type itemDiff[T any] struct {
+	item int32
+	d    T
 }
 
 var diffScratches = sync.Pool{New: func() any { return new(diffScratch) }}
 
 // diffRecords is diffComputer for two plans whose records read against the
 // same catalogue items; ok is false, and nothing done, for any others.
-func diffRecords(a, b *ComputerPlan) (d ComputerDiff, ok bool) {
+// memo keeps what diffSpans needs to know of the plan contexts of the pair
+// last diffed.
+func diffRecords(a, b *ComputerPlan, memo **codeMap) (d ComputerDiff, ok bool) {
 	if a.pc == nil || b.pc == nil || !sameItems(a.pc.cat, b.pc.cat) {
 		return ComputerDiff{}, false
 	}
 	sc := diffScratches.Get().(*diffScratch)
 	defer diffScratches.Put(sc)
 	d = ComputerDiff{ID: b.ID, WasExcluded: a.Excluded, Excluded: b.Excluded}
+	if cm := codesOf(memo, a.pc, b.pc); cm.same && sameInventory(a, b) && sc.diffSpans(a, b, cm, &d) {
+		return d, true
+	}
 	sc.a, sc.b = decodeActions(a, sc.a[:0]), decodeActions(b, sc.b[:0])
 	pa, pb := a.pc, b.pc
 	items := pa.cat.items
@@ -54,7 +72,9 @@ func diffRecords(a, b *ComputerPlan) (d ComputerDiff, ok bool) {
 			y = y[1:]
 		default:
 			wa, wb := &pa.deps[sc.a[x[0]].dep], &pb.deps[sc.b[y[0]].dep]
-			if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
+			if wa == wb || (wa.ID == wb.ID && wa.Desired == wb.Desired && wa.Mode == wb.Mode) {
+				// the same winner, of the same desired state
+			} else if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
 				d.Decisions = append(d.Decisions, DecisionDiff{Item: items[sc.a[x[0]].item].id, OldWinner: wa.ID, NewWinner: wb.ID,
 					OldDesired: da, NewDesired: db})
 			}
@@ -63,8 +83,8 @@ func diffRecords(a, b *ComputerPlan) (d ComputerDiff, ok bool) {
 	}
 
 	// actions, by item and occurrence, as diffActions pairs them
-	sc.ak, sc.aocc = keyedOrder(sc.a, sc.ak[:0], sc.aocc[:0])
-	sc.bk, sc.bocc = keyedOrder(sc.b, sc.bk[:0], sc.bocc[:0])
+	sc.keys, sc.ak, sc.aocc = keyedOrder(sc.a, sc.keys, sc.ak[:0], sc.aocc[:0])
+	sc.keys, sc.bk, sc.bocc = keyedOrder(sc.b, sc.keys, sc.bk[:0], sc.bocc[:0])
 	// key compares a's i-th keyed action with b's j-th
 	key := func(i, j int) int {
 		return cmp.Or(cmp.Compare(sc.a[sc.ak[i]].item, sc.b[sc.bk[j]].item), cmp.Compare(sc.aocc[i], sc.bocc[j]))
@@ -110,24 +130,22 @@ func decodeActions(c *ComputerPlan, dst []action) []action {
 }
 
 // keyedOrder appends to dst the indices of acts by item, then place, and to
-// occ each one's occurrence among its item's actions (keyed's order).
-func keyedOrder(acts []action, dst, occ []int) ([]int, []int) {
-	start := len(dst)
+// occ each one's occurrence among its item's actions (keyed's order). The
+// keys are packed item and place, sorted as integers.
+func keyedOrder(acts []action, keys []uint64, dst, occ []int) ([]uint64, []int, []int) {
+	keys = keys[:0]
 	for i := range acts {
-		dst = append(dst, i)
+		keys = append(keys, uint64(acts[i].item)<<32|uint64(i))
 	}
-	keys := dst[start:]
-	if !slices.IsSortedFunc(keys, func(x, y int) int { return cmp.Compare(acts[x].item, acts[y].item) }) {
-		slices.SortStableFunc(keys, func(x, y int) int { return cmp.Compare(acts[x].item, acts[y].item) })
-	}
-	for k, i := range keys {
+	slices.Sort(keys)
+	for k, key := range keys {
 		n := 0
-		if k > 0 && acts[keys[k-1]].item == acts[i].item {
+		if k > 0 && keys[k-1]>>32 == key>>32 {
 			n = occ[len(occ)-1] + 1
 		}
-		occ = append(occ, n)
+		dst, occ = append(dst, int(uint32(key))), append(occ, n)
 	}
-	return dst, occ
+	return keys, dst, occ
 }
 
 // publicAction spells out an action of c's record, as Actions does.
@@ -165,4 +183,85 @@ func sameAction(a *ComputerPlan, x *action, b *ComputerPlan, y *action) bool {
 // none).
 func sameVersion(x, y *immy.Version) bool {
 	return x == y || (x != nil && y != nil && *x == *y)
+}
+
+// diffSpans diffs the records of a and b, whose codes read the same (cm)
+// over the same inventory, when they hold the same items in the same order,
+// each once: the actions are paired by place, and a pair with the same bytes
+// (after the same item) under a deployment that did not change is the same
+// action and decision, unread. It reports false, having written nothing in
+// d, for records of other shapes.
+func (sc *diffScratch) diffSpans(a, b *ComputerPlan, cm *codeMap, d *ComputerDiff) bool {
+	sc.as, _ = scanRecord(a, sc.as[:0])
+	sc.bs, _ = scanRecord(b, sc.bs[:0])
+	if len(sc.as) != len(sc.bs) {
+		return false
+	}
+	if n := len(a.pc.cat.items); len(sc.seen) < n {
+		sc.seen = make([]uint32, n)
+	}
+	sc.gen++
+	if sc.gen == 0 {
+		clear(sc.seen)
+		sc.gen = 1
+	}
+	for k := range sc.as {
+		it := sc.as[k].item
+		if sc.bs[k].item != it || sc.seen[it] == sc.gen {
+			return false
+		}
+		sc.seen[it] = sc.gen
+	}
+	sc.decs, sc.acts = sc.decs[:0], sc.acts[:0]
+	pa, pb := a.pc, b.pc
+	for k := range sc.as {
+		x, y := sc.as[k], sc.bs[k]
+		if string(a.rec[x.start:x.end]) == string(b.rec[y.start:y.end]) && cm.holds(x) {
+			continue
+		}
+		prev := int32(0)
+		if k > 0 {
+			prev = sc.as[k-1].item
+		}
+		da, db := decoder{c: a, buf: a.rec[x.start:x.end], prevA: prev}, decoder{c: b, buf: b.rec[y.start:y.end], prevA: prev}
+		xa, yb := da.action(), db.action()
+		id := pa.cat.items[x.item].id
+		var dd DecisionDiff
+		switch {
+		case xa.dep >= 0 && yb.dep >= 0:
+			wa, wb := &pa.deps[xa.dep], &pb.deps[yb.dep]
+			if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
+				dd = DecisionDiff{Item: id, OldWinner: wa.ID, NewWinner: wb.ID, OldDesired: da, NewDesired: db}
+			}
+		case xa.dep >= 0:
+			w := &pa.deps[xa.dep]
+			dd = DecisionDiff{Item: id, OldWinner: w.ID, OldDesired: desiredText(w)}
+		case yb.dep >= 0:
+			w := &pb.deps[yb.dep]
+			dd = DecisionDiff{Item: id, NewWinner: w.ID, NewDesired: desiredText(w)}
+		}
+		if dd.Item != "" {
+			sc.decs = append(sc.decs, itemDiff[DecisionDiff]{x.item, dd})
+		}
+		if !sameAction(a, &xa, b, &yb) {
+			if old, nw := a.publicAction(&xa), b.publicAction(&yb); old != nw {
+				sc.acts = append(sc.acts, itemDiff[ActionDiff]{x.item, ActionDiff{Item: id, Change: ActionChanged, Old: &old, New: &nw}})
+			}
+		}
+	}
+	d.Decisions, d.Actions = byItem(sc.decs), byItem(sc.acts)
+	return true
+}
+
+// byItem returns the diffs sorted by item, nil for none.
+func byItem[T any](ds []itemDiff[T]) []T {
+	if len(ds) == 0 {
+		return nil
+	}
+	slices.SortFunc(ds, func(x, y itemDiff[T]) int { return cmp.Compare(x.item, y.item) })
+	out := make([]T, len(ds))
+	for i := range ds {
+		out[i] = ds[i].d
+	}
+	return out
 }

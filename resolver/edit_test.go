@@ -99,7 +99,7 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 						if diff := cmp.Diff(plainPlan(&Plan{Computers: []ComputerPlan{*want}}), plainPlan(&Plan{Computers: []ComputerPlan{got}}), planCmp); diff != "" {
 							t.Fatalf("%s: computer %s (outcome %d) differs from PlanComputer (-want +got):\n%s", name, id, how, diff)
 						}
-						if how == editPatched {
+						if how == editPatched || how == editSpliced {
 							require.Equal(t, want.rec, got.rec, "%s: computer %s: record", name, id)
 							require.Equal(t, [2]uint32{want.nact, want.nlost}, [2]uint32{got.nact, got.nlost}, name)
 						}
@@ -122,9 +122,10 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 patched): %v", outcomes)
+	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 sequenced again, 3 spliced): %v", outcomes)
 	require.Positive(t, outcomes[editKept], "no computer kept its record")
-	require.Positive(t, outcomes[editPatched], "no record patched")
+	require.Positive(t, outcomes[editPatched], "no record sequenced again")
+	require.Positive(t, outcomes[editSpliced], "no record spliced")
 }
 
 // TestDiffRecordsEqualsPlain pins Diff's comparison of records
@@ -137,7 +138,8 @@ func TestDiffRecordsEqualsPlain(t *testing.T) {
 	if testing.Short() {
 		steps = 4
 	}
-	changed, fast := 0, 0
+	changed, fast, bySpans := 0, 0, 0
+	var memo *codeMap
 	for fi, base := range editFleets() {
 		for seq := range 3 {
 			m := newMutator(uint64(7000 + 10*fi + seq))
@@ -165,9 +167,20 @@ func TestDiffRecordsEqualsPlain(t *testing.T) {
 					changed += len(want.Computers)
 				}
 				for i := range got.Computers {
-					if old, ok := plan.Computer(got.Computers[i].ID); ok {
-						if _, ok := diffRecords(old, &got.Computers[i]); ok {
-							fast++
+					cp := &got.Computers[i]
+					old, ok := plan.Computer(cp.ID)
+					if !ok {
+						continue
+					}
+					if _, ok := diffRecords(old, cp, &memo); ok {
+						fast++
+					}
+					// by place and bytes, where the records allow it
+					if cm := codesOf(&memo, old.pc, cp.pc); old.pc != nil && cp.pc != nil && cm.same && sameInventory(old, cp) {
+						d := ComputerDiff{ID: cp.ID, WasExcluded: old.Excluded, Excluded: cp.Excluded}
+						if new(diffScratch).diffSpans(old, cp, cm, &d) {
+							bySpans++
+							require.Empty(t, cmp.Diff(diffComputer(old, cp), d), "%s: computer %s", name, cp.ID)
 						}
 					}
 				}
@@ -177,4 +190,5 @@ func TestDiffRecordsEqualsPlain(t *testing.T) {
 	}
 	require.Positive(t, changed, "no plan changed")
 	require.Positive(t, fast, "no computer diffed by its records")
+	require.Positive(t, bySpans, "no computer diffed by the places and bytes of its actions")
 }

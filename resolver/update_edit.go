@@ -82,14 +82,22 @@ func sameLayout(a, b *planContext) bool {
 // computers on which one of their filters failed (planned whole: the item is
 // held there).
 type editSelection struct {
-	edit    *deploymentEdit
-	selects [][]uint64 // by edited deployment (as in edit.deps)
-	failed  map[int]bool
+	edit     *deploymentEdit
+	selects  [][]uint64 // by edited deployment (as in edit.deps)
+	failed   map[int]bool
+	isEdited []bool // by item: one of edit.items
+	alone    bool   // every edited item is planned alone (see aloneItems)
+	readers  []bool // by item: its rules read an edited item (see readersOf)
 }
 
 func (p *Planner) selection(ctx context.Context) (*editSelection, error) {
 	e := p.edit
 	sel := &editSelection{edit: e, selects: make([][]uint64, len(e.deps)), failed: map[int]bool{}}
+	sel.alone, sel.readers = aloneItems(p.cat, e.items), readersOf(p.cat, e.items)
+	sel.isEdited = make([]bool, len(p.cat.items))
+	for _, k := range e.items {
+		sel.isEdited[k] = true
+	}
 	words := (len(p.fleet.Computers) + 63) / 64
 	for k, di := range e.deps {
 		bits := make([]uint64, words)
@@ -132,18 +140,27 @@ type editScratch struct {
 	losers  []loserRec
 	out     []loserRec // the losers of the new decisions, by item
 	sitems  []seqItem
+	idx     []int
 	cands   []int32
 	grp     []candRec
 	lost    []lost
 	results slab[byte]
 	layouts map[*planContext]bool // sameLayout with the planner's, by record context
+	codes   *codeMap              // of the record context last spliced
+	spans   []span
+	end     int // where the actions of the record spanned end
+	edits   []spliceEdit
+	// by edited item (as in deploymentEdit.items): its winner in the
+	// record, and now; -1 for none
+	oldWins, newWins []int32
 }
 
 // Outcomes of replanEdited.
 const (
-	editWhole = iota // the record cannot be patched: plan the computer whole
-	editKept         // no decision changed: the computer keeps its record
-	editPatched
+	editWhole   = iota // the record cannot be patched: plan the computer whole
+	editKept           // no decision changed: the computer keeps its record
+	editPatched        // its actions sequenced again
+	editSpliced        // the record copied, the edited items' actions replaced
 )
 
 // replanEdited plans computer c after an edit of deployments alone, from
@@ -168,30 +185,28 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	if !same {
 		return editWhole, nil
 	}
-	// the record's decisions (its actions under a deployment) and losers
-	d := decoder{c: old, buf: old.rec}
-	sc.acts = sc.acts[:0]
-	for range old.nact {
-		sc.acts = append(sc.acts, d.next(false))
+	// the record's actions, by their bytes: the edited items' winners
+	sc.spans, sc.end = scanRecord(old, sc.spans[:0])
+	items := sel.edit.items
+	sc.oldWins, sc.newWins = sc.oldWins[:0], sc.newWins[:0]
+	for range items {
+		sc.oldWins, sc.newWins = append(sc.oldWins, -1), append(sc.newWins, -1)
 	}
-	sc.losers = old.losers(&d, sc.losers[:0])
-	sc.sitems = sc.sitems[:0]
-	for i := range sc.acts {
-		if a := &sc.acts[i]; a.dep >= 0 {
-			sc.sitems = append(sc.sitems, seqItem{it: a.item, dep: a.dep})
+	for _, sp := range sc.spans {
+		if sp.dep >= 0 && sel.isEdited[sp.item] {
+			k, _ := slices.BinarySearch(items, sp.item)
+			sc.oldWins[k] = sp.dep
 		}
 	}
-	slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+	d := decoder{c: old, buf: old.rec[sc.end:]}
+	sc.losers = old.losers(&d, sc.losers[:0])
 
 	// each edited item ranked again
 	ct, hasTenant := p.ix.ComputerTenant(c)
 	changed := false
 	w.decs, w.loss = w.decs[:0], w.loss[:0]
-	for _, item := range sel.edit.items {
-		oldWin := int32(-1)
-		if i, ok := slices.BinarySearchFunc(sc.sitems, item, func(x seqItem, it int32) int { return cmpInt(int(x.it), int(it)) }); ok {
-			oldWin = sc.sitems[i].dep
-		}
+	for k, item := range items {
+		oldWin := sc.oldWins[k]
 		oldLost := losersOf(sc.losers, item)
 		sc.cands = sc.cands[:0]
 		if oldWin >= 0 && !sel.edited(oldWin) {
@@ -214,14 +229,13 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 				sc.grp = append(sc.grp, cr)
 			}
 		}
-		newWin := int32(-1)
 		var newLost []lost
 		if len(sc.grp) > 0 {
 			p.rank(w, sc.grp, c)
 			dec := &w.decs[len(w.decs)-1]
-			newWin, newLost = dec.winner, w.loss[dec.lost0:dec.lost0+dec.nlost]
+			sc.newWins[k], newLost = dec.winner, w.loss[dec.lost0:dec.lost0+dec.nlost]
 		}
-		if newWin != oldWin || (newWin >= 0 && sel.edited(newWin)) || !sameLosers(oldLost, newLost) {
+		if newWin := sc.newWins[k]; newWin != oldWin || (newWin >= 0 && sel.edited(newWin)) || !sameLosers(oldLost, newLost) {
 			changed = true
 		}
 	}
@@ -230,27 +244,48 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 		return editKept, nil
 	}
 
-	// the decisions: the record's, the edited items' replaced
-	edited := func(it int32) bool { _, ok := slices.BinarySearch(sel.edit.items, it); return ok }
-	sc.sitems = slices.DeleteFunc(sc.sitems, func(x seqItem) bool { return edited(x.it) })
+	// the losers: the record's, the edited items' replaced (both by item)
 	sc.out = sc.out[:0]
-	nd := 0
+	rest := sc.losers
 	for _, dec := range w.decs {
-		sc.sitems = append(sc.sitems, seqItem{it: dec.item, dep: dec.winner})
+		for len(rest) > 0 && rest[0].item < dec.item {
+			if !sel.isEdited[rest[0].item] {
+				sc.out = append(sc.out, rest[0])
+			}
+			rest = rest[1:]
+		}
 		for _, l := range w.loss[dec.lost0 : dec.lost0+dec.nlost] {
 			sc.out = append(sc.out, loserRec{item: dec.item, lost: l})
 		}
-		nd++
 	}
-	if nd > 0 {
-		slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
-	}
-	for _, l := range sc.losers {
-		if !edited(l.item) {
+	for _, l := range rest {
+		if !sel.isEdited[l.item] {
 			sc.out = append(sc.out, l)
 		}
 	}
-	slices.SortStableFunc(sc.out, func(a, b loserRec) int { return cmpInt(int(a.item), int(b.item)) })
+	if p.splice(w, sc, sel, c, old, s, cp) { // the edited items' actions alone
+		return editSpliced, nil
+	}
+
+	// the decisions: the record's, the edited items' replaced; all sequenced again
+	dd := decoder{c: old, buf: old.rec}
+	sc.acts = sc.acts[:0]
+	for range old.nact {
+		sc.acts = append(sc.acts, dd.next(false))
+	}
+	sc.idx = decisionsOf(sc.acts, sc.idx[:0]) // by item
+	sc.sitems = sc.sitems[:0]
+	for _, i := range sc.idx {
+		if a := &sc.acts[i]; !sel.isEdited[a.item] {
+			sc.sitems = append(sc.sitems, seqItem{it: a.item, dep: a.dep})
+		}
+	}
+	for _, dec := range w.decs {
+		sc.sitems = append(sc.sitems, seqItem{it: dec.item, dep: dec.winner})
+	}
+	if len(w.decs) > 0 {
+		slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
+	}
 	p.encodeEdited(w, sc, c, s, cp)
 	return editPatched, nil
 }

@@ -1,0 +1,310 @@
+package resolver
+
+import (
+	"slices"
+
+	"github.com/immyoss/engine/immy"
+)
+
+// Records read at the level of their bytes. Two plan contexts whose codes
+// mean the same (sameCodes) spell the same bytes of an action the same way,
+// unless the action is under a deployment whose fields differ between them:
+// an edit's Replan then copies the record of a touched computer and
+// re-encodes only the edited item's action (splice), and Diff tells equal
+// actions apart by their bytes (diff_records.go).
+
+// span is one action of a record: its item, its deployment (table index, -1
+// for none) and where its bytes are.
+type span struct {
+	item, dep  int32
+	start, end int32
+	ver        int32 // the index of the version it brings in planContext.versions, -1 for none (or another code)
+}
+
+// scanRecord appends the spans of c's actions and returns where they end in
+// c.rec (the losers follow). It reads the forms of encode.go and resolves
+// nothing.
+func scanRecord(c *ComputerPlan, dst []span) ([]span, int) {
+	pc := c.pc
+	d := decoder{c: c, buf: c.rec}
+	for range c.nact {
+		start := len(c.rec) - len(d.buf)
+		var item int32
+		var dep uint64
+		ver := int32(-1)
+		switch b := d.buf; {
+		case len(b) >= 2 && b[0]&1 == 1: // the common form
+			item = d.prevA + int32(unzigzag(uint64(b[0]>>1)))
+			dep = uint64(b[1] & 31)
+			d.buf = b[2:]
+		case len(b) >= 3 && b[0]&3 == 2: // the short form
+			item = d.prevA + int32(unzigzag(uint64(b[0]>>2)))
+			dep = (uint64(b[1]) | uint64(b[2])<<8) & 15
+			d.buf = b[3:]
+		default:
+			item = d.prevA + int32(unzigzag(d.uvarint()>>3))
+			dep = d.uvarint()
+			d.uvarint() // reason and kind
+			if vc := d.uvarint(); vc >= 128 {
+				if vc-128 >= vcRef {
+					ver = int32(vc - 128 - vcRef)
+				}
+				d.uvarint() // the detected code
+			}
+		}
+		d.prevA = item
+		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+			break
+		}
+		s := span{item: item, dep: -1, start: int32(start), end: int32(len(c.rec) - len(d.buf)), ver: ver}
+		if dep > 0 {
+			s.dep = pc.itemFirst[item] + int32(dep) - 1
+		}
+		dst = append(dst, s)
+	}
+	return dst, len(c.rec) - len(d.buf)
+}
+
+// codeMap tells whether the codes of plan context a mean the same in b:
+// same is the general rule (sameCodes); an action's bytes then read the same
+// in both when it holds (codeMap.holds).
+type codeMap struct {
+	a, b   *planContext
+	same   bool
+	moved  []bool // by deployment: its version, desired state or mode differ in b (an edited one); nil for none
+	prefix int    // the versions (planContext.versions) a and b have alike, from the first
+}
+
+// holds reports whether the bytes of action sp read the same in both
+// contexts: under no deployment that differs, bringing no version that
+// does.
+func (m *codeMap) holds(sp span) bool {
+	return (sp.dep < 0 || m.moved == nil || !m.moved[sp.dep]) && sp.ver < int32(m.prefix)
+}
+
+// codesOf returns the codeMap of a and b, kept in *memo for the pair last
+// asked.
+func codesOf(memo **codeMap, a, b *planContext) *codeMap {
+	if m := *memo; m != nil && m.a == a && m.b == b {
+		return m
+	}
+	m := &codeMap{a: a, b: b}
+	*memo = m
+	m.same = a == b || sameCodes(a, b)
+	if !m.same {
+		return m
+	}
+	m.prefix = len(a.versions)
+	if a == b {
+		return m
+	}
+	for m.prefix = 0; m.prefix < min(len(a.versions), len(b.versions)) && *a.versions[m.prefix] == *b.versions[m.prefix]; m.prefix++ {
+	}
+	for i := range a.deps {
+		x, y := &a.deps[i], &b.deps[i]
+		if x.Version != y.Version || x.Desired != y.Desired || x.Mode != y.Mode {
+			if m.moved == nil {
+				m.moved = make([]bool, len(a.deps))
+			}
+			m.moved[i] = true
+		}
+	}
+	return m
+}
+
+// sameCodes reports whether the records of plan context a read in b as
+// they do in a, but for the actions that codeMap.holds excepts: the same
+// layout (sameLayout) and the same reasons.
+func sameCodes(a, b *planContext) bool {
+	return sameLayout(a, b) && len(a.cat.reasons) == len(b.cat.reasons) &&
+		(len(a.cat.reasons) == 0 || &a.cat.reasons[0] == &b.cat.reasons[0])
+}
+
+// sameInventory reports whether the records of a and b, of one computer,
+// read detected versions from the same place.
+func sameInventory(a, b *ComputerPlan) bool {
+	if a.comp != b.comp || a.extra != nil || b.extra != nil {
+		return false
+	}
+	sa, sb := a.pc.fleet.Computers[a.comp].Software, b.pc.fleet.Computers[b.comp].Software
+	return len(sa) == len(sb) && (len(sa) == 0 || &sa[0] == &sb[0])
+}
+
+// aloneItems reports whether the sequencer plans each of items at its own
+// turn by itself alone: a software without prerequisite rules or
+// configuration task, placed among the unordered items, that is no item's
+// configuration task. Its action then depends on its detection and its
+// winner alone, unless an item whose rules read it is planned too (see
+// readersOf).
+func aloneItems(cat *Catalogue, items []int32) bool {
+	for _, k := range items {
+		it := &cat.items[k]
+		if it.sw == nil || len(it.prereqs) > 0 || len(it.byVersion) > 0 || it.config >= 0 || it.placed != placedUnordered {
+			return false
+		}
+	}
+	for k := range cat.items {
+		if c := cat.items[k].config; c >= 0 && slices.Contains(items, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// readersOf returns, by item, whether the item's prerequisite rules name one
+// of items, or an item that does, and so on: the items whose actions may
+// change when those of items do. A computer whose plan has none of them
+// keeps every other action when items' change.
+func readersOf(cat *Catalogue, items []int32) []bool {
+	read := make([]bool, len(cat.items))
+	names := func(rules []prereq) bool {
+		for _, r := range rules {
+			for _, t := range r.subjects {
+				if read[t] || slices.Contains(items, t) {
+					return true
+				}
+			}
+			for _, t := range r.on {
+				if read[t] || slices.Contains(items, t) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for grew := true; grew; { // to a fixed point: chains of rules are short
+		grew = false
+		for k := range cat.items {
+			it := &cat.items[k]
+			if read[k] {
+				continue
+			}
+			n := names(it.prereqs)
+			for _, v := range it.byVersion {
+				n = n || names(v.rules)
+			}
+			if n {
+				read[k], grew = true, true
+			}
+		}
+	}
+	return read
+}
+
+// oneState is what detection found of one item, read back from the item's
+// action in a record: the sequencer plans the item's new action from it.
+type oneState struct {
+	it      int32
+	present bool
+	ver     *immy.Version
+	ref     vref
+	known   bool
+}
+
+func (s *oneState) software(it int32) (bool, *immy.Version, vref, Test, bool) {
+	if it != s.it {
+		return false, nil, 0, TestUnknown, true
+	}
+	return s.present, s.ver, s.ref, TestUnknown, s.known
+}
+
+func (s *oneState) task(int32) Test { return TestUnknown }
+
+// splice writes into cp the record of old with the actions of the edited
+// items replaced: each edited item had a decision in old and has one now
+// (sc.sitems), is isolated, and old's codes read the same in p's plan
+// context. It reports false, writing nothing, when it cannot.
+func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, old *ComputerPlan, s *sessionFilter, cp *ComputerPlan) bool {
+	if !codesOf(&sc.codes, old.pc, p.pc).same || old.extra != nil {
+		return false
+	}
+	if !sel.alone {
+		return false
+	}
+	cm := codesOf(&sc.codes, old.pc, p.pc)
+	end := sc.end
+	// the edited items' actions, in record order, with their new winners;
+	// every other action read the same, of an item that reads none of them
+	sc.edits = sc.edits[:0]
+	for k, sp := range sc.spans {
+		if !sel.isEdited[sp.item] {
+			if sel.readers[sp.item] || !cm.holds(sp) {
+				return false
+			}
+			continue
+		}
+		i, _ := slices.BinarySearch(sel.edit.items, sp.item)
+		if sp.dep < 0 || sc.newWins[i] < 0 {
+			return false // the item lost its decision, or its action is not its own
+		}
+		sc.edits = append(sc.edits, spliceEdit{at: k, dep: sc.newWins[i]})
+	}
+	n := 0
+	for _, w := range sc.newWins {
+		if w >= 0 {
+			n++
+		}
+	}
+	if n != len(sc.edits) {
+		return false // an item decided now that was not has no place yet
+	}
+	comp := &p.fleet.Computers[c]
+	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c), tenant: -1}
+	if t, ok := p.ix.ComputerTenant(c); ok {
+		cp.tenant = int32(t)
+	}
+	b := sc.results.tail()
+	prev := 0
+	for _, e := range sc.edits {
+		sp := sc.spans[e.at]
+		d := decoder{c: old, buf: old.rec[sp.start:sp.end]}
+		if e.at > 0 {
+			d.prevA = sc.spans[e.at-1].item
+		}
+		a := d.action()
+		st := oneState{it: sp.item, present: a.detected != nil, ver: a.detected, ref: a.dref, known: !w.inv.script[sp.item]}
+		w.seq.tenant = cp.tenant
+		acts := w.seq.run([]seqItem{{it: sp.item, dep: e.dep}}, &st, s.kind == OnboardingSession)
+		if len(acts) != 1 || len(w.seq.probs) > 0 {
+			return false
+		}
+		acts[0].tell = a.tell // the inventory's, as invState tells it
+		w.enc.reset()
+		if e.at > 0 {
+			w.enc.prevA = sc.spans[e.at-1].item
+		}
+		w.enc.actions(p.pc, acts)
+		b = append(b, old.rec[prev:sp.start]...)
+		b = append(b, w.enc.buf...)
+		prev = int(sp.end)
+	}
+	b = append(b, old.rec[prev:end]...)
+	w.enc.reset()
+	w.enc.buf = b
+	for i := 0; i < len(sc.out); {
+		j := i
+		sc.lost = sc.lost[:0]
+		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
+			sc.lost = append(sc.lost, sc.out[j].lost)
+		}
+		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
+		i = j
+	}
+	b = w.enc.buf
+	w.enc.buf = nil
+	cp.nact, cp.nlost = old.nact, uint32(len(sc.out))
+	if sc.results.holds(b) {
+		cp.rec = sc.results.take(len(b))
+	} else {
+		cp.rec = sc.results.take(len(b))
+		copy(cp.rec, b)
+	}
+	return true
+}
+
+// spliceEdit is an edited item's action in a record: its span's index and
+// the item's new winner.
+type spliceEdit struct {
+	at  int
+	dep int32
+}
