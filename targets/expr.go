@@ -141,7 +141,8 @@ func compileExpr(src string) (f *Filter, err error) {
 	if fast == nil && decide == nil {
 		memo = inputs.memo() // the VM costs more than reading the fields
 	}
-	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, memo: memo, reads: inputs.reads(), expr: p}, nil
+	return &Filter{lang: LanguageExpr, src: src, fast: fast, decide: decide, memo: memo, reads: inputs.reads(),
+		guards: exprGuards(tree.Node), expr: p}, nil
 }
 
 // exprTypeNames rewrites the Go names of the views in expr's messages.

@@ -140,6 +140,10 @@ type Filter struct {
 	// matcher evaluates it once per group of computers that agree on it
 	// (group.go).
 	reads *fieldSet
+	// guards are parts of the filter that decide it false where they are
+	// false, over fields that can be known: evaluated by groups when the
+	// filter's own reads cannot be (group.go).
+	guards []filterGuard
 
 	expr *exprProgram
 	lua  *luaProgram

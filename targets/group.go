@@ -7,6 +7,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	expr "github.com/expr-lang/expr/ast"
+
+	"github.com/immyoss/engine/immy"
 )
 
 // Grouped evaluation. A filter is a pure function of the fields it reads
@@ -277,13 +281,19 @@ func (m *Matcher) groupFilter(ctx context.Context, f int32) {
 		return
 	}
 	fl := m.filters[f].f
-	if fl.reads == nil {
-		return
+	if fl.reads != nil {
+		if gr := m.ix.grouping(fl.reads); !gr.fine {
+			m.groupWhole(ctx, f, gr)
+			return
+		}
 	}
-	gr := m.ix.grouping(fl.reads)
-	if gr.fine {
-		return
-	}
+	m.groupGuards(f)
+}
+
+// groupWhole evaluates filter f by the groups of gr, the grouping by
+// every field it reads.
+func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
+	g, fl := &m.groups[f], m.filters[f].f
 	n := len(m.ix.f.Computers)
 	words := (n + 63) / 64
 	r := &groupResults{known: make([]uint64, words), val: make([]uint64, words)}
@@ -315,6 +325,90 @@ func (m *Matcher) groupFilter(ctx context.Context, f int32) {
 		}
 	}
 	g.res.Store(r)
+}
+
+// groupGuards finds, by groups, the computers on which one of filter f's
+// guards is false, and f with it: f stays to be evaluated on the others.
+// Guards whose fields are too diverse to group are passed over.
+func (m *Matcher) groupGuards(f int32) {
+	fl := m.filters[f].f
+	var r *groupResults
+	n := len(m.ix.f.Computers)
+	for _, gd := range fl.guards {
+		gr := m.ix.grouping(gd.reads)
+		if gr.fine {
+			continue
+		}
+		if r == nil {
+			words := (n + 63) / 64
+			r = &groupResults{known: make([]uint64, words), val: make([]uint64, words)}
+		}
+		state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true
+		for c := range n {
+			s := &state[gr.of[c]]
+			if *s == 0 {
+				*s = 2
+				if e := m.env(c); !gd.fn(e.Computer, tenantOrEmpty(e.Tenant)) {
+					*s = 1
+				}
+			}
+			if *s == 1 {
+				r.known[c>>6] |= 1 << (c & 63) // false, as val says
+			}
+		}
+	}
+	if r != nil {
+		m.groups[f].res.Store(r)
+	}
+}
+
+// filterGuard is an operand of a filter's top-level chain of and, over
+// fields that can be known, compiled into closures that never fail, and
+// preceded only by such operands: where it is false the filter is false,
+// whatever the fields it does not read (its name, its software).
+type filterGuard struct {
+	reads *fieldSet
+	fn    boolFn
+}
+
+// exprGuards returns the guards of an expr filter: the operands of its
+// top-level and-chain that compile to total closures over fields that can
+// be known, up to the first operand that may fail or needs the VM (which
+// runs the operands in order, so that one may fail before a false guard).
+// A filter of one operand has none (its reads are the operand's).
+func exprGuards(root expr.Node) []filterGuard {
+	var terms []expr.Node
+	var flatten func(n expr.Node)
+	flatten = func(n expr.Node) {
+		if b, ok := n.(*expr.BinaryNode); ok && (b.Operator == "and" || b.Operator == "&&") {
+			flatten(b.Left)
+			flatten(b.Right)
+			return
+		}
+		terms = append(terms, n)
+	}
+	flatten(root)
+	if len(terms) < 2 {
+		return nil
+	}
+	var out []filterGuard
+	for _, n := range terms {
+		fn := fastExpr(n)
+		if fn == nil || exprFallible(n) {
+			break
+		}
+		if reads := exprInputs(n).reads(); reads != nil {
+			out = append(out, filterGuard{reads: reads, fn: fn})
+		}
+	}
+	return out
+}
+
+func tenantOrEmpty(t *immy.Tenant) *immy.Tenant {
+	if t == nil {
+		return &emptyTenant
+	}
+	return t
 }
 
 // evalPlain is Eval without the filter's memo: grouped evaluation asks
