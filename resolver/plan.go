@@ -172,9 +172,10 @@ func NewPlanner(ix *targets.Index, cat *Catalogue, cfg Config) (*Planner, error)
 	return buildPlanner(ix, cat, cfg, nil)
 }
 
-// buildPlanner is NewPlanner; prev, when not nil, is the matcher of the
-// planner being updated, whose compiled filters are reused (update.go).
-func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *targets.Matcher) (*Planner, error) {
+// buildPlanner is NewPlanner; prev, when not nil, is the planner being
+// updated, whose compiled filters are reused, and its orders of the table
+// and of the computers by group where they still hold (update.go).
+func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *Planner) (*Planner, error) {
 	if ix == nil || cat == nil {
 		return nil, fmt.Errorf("resolver: NewPlanner needs an index and a catalogue: %w", immy.ErrInvalid)
 	}
@@ -184,27 +185,34 @@ func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *targets.M
 	}
 	// Sorted by item, the deployments a computer matches come grouped by
 	// item, the items in id order, each group in id order.
-	order := make([]int, len(f.Deployments))
-	for i := range order {
-		order[i] = i
-	}
-	itemOf := func(i int) int {
-		if k, ok := cat.byID[f.Deployments[i].Item]; ok {
-			return int(k)
+	order := prev.tableOrder(f, cat)
+	if order == nil {
+		order = make([]int, len(f.Deployments))
+		for i := range order {
+			order[i] = i
 		}
-		return len(cat.items)
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		if c := cmpInt(itemOf(a), itemOf(b)); c != 0 {
-			return c
+		itemOf := func(i int) int {
+			if k, ok := cat.byID[f.Deployments[i].Item]; ok {
+				return int(k)
+			}
+			return len(cat.items)
 		}
-		return cmpString(f.Deployments[a].ID, f.Deployments[b].ID)
-	})
+		slices.SortStableFunc(order, func(a, b int) int {
+			if c := cmpInt(itemOf(a), itemOf(b)); c != 0 {
+				return c
+			}
+			return cmpString(f.Deployments[a].ID, f.Deployments[b].ID)
+		})
+	}
 	table := make([]immy.Deployment, len(order))
 	for r, i := range order {
 		table[r] = f.Deployments[i]
 	}
-	m, err := compileTable(ix, table, prev)
+	var pm *targets.Matcher
+	if prev != nil {
+		pm = prev.m
+	}
+	m, err := compileTable(ix, table, pm)
 	if err != nil {
 		var ps immy.Problems
 		if errors.As(err, &ps) { // report the fleet's own indices
@@ -293,7 +301,9 @@ func buildPlanner(ix *targets.Index, cat *Catalogue, cfg Config, prev *targets.M
 	}
 	p.codes = p.pc.absentCodes(absentOutcomes(table, p.aims), items)
 	p.sorted = ix.ComputersByID()
-	p.byGroup = groupOrder(m, p.sorted)
+	if p.byGroup = prev.groupOrder(ix, m); p.byGroup == nil {
+		p.byGroup = groupOrder(m, p.sorted)
+	}
 	p.workers.New = func() any { return p.newWorker() }
 	return p, nil
 }

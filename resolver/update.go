@@ -58,7 +58,7 @@ func (p *Planner) Update(next *immy.Fleet, ch Changes) (*Planner, error) {
 		cat = &c
 	}
 	if catChanged || len(ch.Deployments) > 0 || !ix.SharesLookups(p.ix) {
-		q, err := buildPlanner(ix, cat, p.cfg, p.m)
+		q, err := buildPlanner(ix, cat, p.cfg, p)
 		if err != nil {
 			return nil, err
 		}

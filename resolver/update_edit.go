@@ -3,6 +3,9 @@ package resolver
 import (
 	"context"
 	"slices"
+
+	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 // An edit of deployments alone (their targets, desired states, priorities,
@@ -56,6 +59,37 @@ func editOf(p, q *Planner, ch Changes) *deploymentEdit {
 	slices.Sort(e.items)
 	e.items = slices.Compact(e.items)
 	return e
+}
+
+// tableOrder returns the order of p's table (by fleet index) when it holds
+// for f, a fleet with the same deployments (ids and items) in the same
+// places and catalogue cat of the same items: buildPlanner then need not
+// sort the deployments again. nil otherwise, and for a nil p.
+func (p *Planner) tableOrder(f *immy.Fleet, cat *Catalogue) []int {
+	if p == nil || !sameItems(p.cat, cat) || len(p.fleet.Deployments) != len(f.Deployments) {
+		return nil
+	}
+	for i := range f.Deployments {
+		a, b := &p.fleet.Deployments[i], &f.Deployments[i]
+		if a.ID != b.ID || a.Item != b.Item {
+			return nil
+		}
+	}
+	order := make([]int, len(p.pc.fleetIndex))
+	for r, i := range p.pc.fleetIndex {
+		order[r] = int(i)
+	}
+	return order
+}
+
+// groupOrder returns p's order of the computers by matcher group (see
+// groupOrder) when it holds for index ix and its matcher m: ix shares every
+// lookup with p's. nil otherwise, and for a nil p.
+func (p *Planner) groupOrder(ix *targets.Index, m *targets.Matcher) []int32 {
+	if p == nil || !ix.SharesLookups(p.ix) || m.Groups() != p.m.Groups() {
+		return nil
+	}
+	return p.byGroup
 }
 
 // sameLayout reports whether records of plan context a read the same in b:
