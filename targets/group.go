@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	expr "github.com/expr-lang/expr/ast"
+	luaast "github.com/yuin/gopher-lua/ast"
 
 	"github.com/immyoss/engine/immy"
 )
@@ -398,6 +399,52 @@ func exprGuards(root expr.Node) []filterGuard {
 			break
 		}
 		if reads := exprInputs(n).reads(); reads != nil {
+			out = append(out, filterGuard{reads: reads, fn: fn})
+		}
+	}
+	return out
+}
+
+// luaGuards returns the guards of a Lua filter that is one return of a
+// chain of and: its operands that compile to total closures returning a
+// boolean over fields that can be known, up to the first that does not
+// (a false operand of and is what the chunk returns).
+func luaGuards(chunk []luaast.Stmt) []filterGuard {
+	if len(chunk) != 1 {
+		return nil
+	}
+	ret, ok := chunk[0].(*luaast.ReturnStmt)
+	if !ok || len(ret.Exprs) != 1 {
+		return nil
+	}
+	var terms []luaast.Expr
+	var flatten func(e luaast.Expr)
+	flatten = func(e luaast.Expr) {
+		if l, ok := e.(*luaast.LogicalOpExpr); ok && l.Operator == "and" {
+			flatten(l.Lhs)
+			flatten(l.Rhs)
+			return
+		}
+		terms = append(terms, e)
+	}
+	flatten(ret.Exprs[0])
+	if len(terms) < 2 {
+		return nil
+	}
+	var out []filterGuard
+	for _, e := range terms {
+		var fn boolFn
+		if p, ok := luaPred(e); ok {
+			fn = conj([]pred{p})
+		} else if v, ok := luaValue(e); ok && v.kind == luaBool {
+			fn = v.b
+		} else {
+			break
+		}
+		mi := newMemoInputs()
+		w := &luaMemoWalker{mi: mi}
+		w.expr(e)
+		if reads := mi.reads(); reads != nil {
 			out = append(out, filterGuard{reads: reads, fn: fn})
 		}
 	}

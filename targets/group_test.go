@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,7 +31,7 @@ func withGroupMinEvals(t *testing.T, n int32) {
 // matches every deployment and computer as one that groups none.
 func TestGroupedMatchesPlain(t *testing.T) {
 	cfg := immytest.FleetScale(100_000)
-	cfg.Computers = 1500
+	cfg.Computers = 1000
 	if testing.Short() {
 		cfg.Computers = 300
 	}
@@ -150,10 +151,11 @@ func TestGroupedUpdate(t *testing.T) {
 	}
 }
 
-// TestExprGuards: the guards of an expr filter are the operands of its
-// top-level and-chain over fields that can be known, up to the first that
-// may fail or needs the VM.
-func TestExprGuards(t *testing.T) {
+// TestFilterGuards: the guards of an expr filter (or of a Lua filter that is
+// one return) are the operands of its top-level and-chain over fields that
+// can be known, up to the first that may fail, needs the VM or (in Lua) is
+// not a boolean.
+func TestFilterGuards(t *testing.T) {
 	for _, tc := range []struct {
 		src  string
 		want []string // the keys of the guards' field sets
@@ -169,8 +171,18 @@ func TestExprGuards(t *testing.T) {
 		{`int(split(computer.os, " ")[2]) > 16 and computer.kind == "server"`, nil},
 		{`computer.kind == "server" and int(split(computer.os, " ")[2]) > 16 and computer.online`, []string{"computer.kind"}},
 		{`computer.online or computer.kind == "server"`, nil},
+		{`return starts_with(computer.name, "AC-") and computer.kind == "server" and contains(tenant.tags, "vip")`,
+			[]string{"computer.name", "computer.kind", "tenant.tags"}},
+		{`return computer.attributes.site == "hq" and installed("7-Zip*")`, []string{"attr:site"}},
+		// string.find's result is a number or nil, not a boolean: no guard from it on
+		{`return string.find(computer.os, "Pro", 1, true) and computer.kind == "server"`, nil},
+		{`return computer.kind == "server"`, nil},
 	} {
-		f, err := Compile(LanguageExpr, tc.src)
+		lang := LanguageExpr
+		if strings.HasPrefix(tc.src, "return ") {
+			lang = LanguageLua
+		}
+		f, err := Compile(lang, tc.src)
 		require.NoError(t, err, tc.src)
 		var got []string
 		for _, g := range f.guards {

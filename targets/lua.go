@@ -83,7 +83,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	}
 	// The native forms first: CompileChunk rewrites the tree in place.
 	fast := fastLua(chunk)
-	inputs := luaInputs(chunk)
+	inputs, guards := luaInputs(chunk), luaGuards(chunk)
 	var (
 		decide decideFn
 		memo   *filterMemo
@@ -111,6 +111,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		decide: decide,
 		memo:   memo,
 		reads:  inputs.reads(),
+		guards: guards,
 		lua:    &luaProgram{proto: proto, pool: pool},
 	}, nil
 }
