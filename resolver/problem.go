@@ -352,6 +352,58 @@ func (p *Planner) problem(pp planProblem, computer string) Problem {
 	return p.cat.problem(pp, computer, p.table, p.pc.fleetIndex, p.pc.locate)
 }
 
+// relocate gives the plans Replan kept from an older planner the places of
+// their problems in p's fleet, as Config.Locate is handed them: a kept
+// plan's context holds the index of each deployment in the fleet it was
+// planned from, which moves when deployments are added or removed before
+// it. Only a kept plan with problems, whose deployments moved, gets a
+// context of its own (its records are unchanged: the deployments' table
+// rows and versions are the older planner's); the plans stay shared.
+func (p *Planner) relocate(plans []ComputerPlan) {
+	if p.pc.locate == nil {
+		return
+	}
+	var moved map[*planContext]*planContext
+	for i := range plans {
+		cp := &plans[i]
+		if cp.pc == nil || cp.pc == p.pc || cp.extra == nil || len(cp.extra.probs) == 0 {
+			continue
+		}
+		if moved == nil {
+			moved = map[*planContext]*planContext{}
+		}
+		pc, ok := moved[cp.pc]
+		if !ok {
+			pc = p.relocated(cp.pc)
+			moved[cp.pc] = pc
+		}
+		if pc != nil {
+			cp.pc = pc
+		}
+	}
+}
+
+// relocated returns old with the index of each of its deployments in p's
+// fleet (-1 for one p's fleet has not), nil when none moved.
+func (p *Planner) relocated(old *planContext) *planContext {
+	idx := make([]int32, len(old.deps))
+	same := len(old.fleetIndex) == len(old.deps)
+	for r := range old.deps {
+		idx[r] = -1
+		if row, ok := p.byID[old.deps[r].ID]; ok && int(row) < len(p.pc.fleetIndex) {
+			idx[r] = p.pc.fleetIndex[row]
+		}
+		same = same && idx[r] == old.fleetIndex[r]
+	}
+	if same {
+		return nil
+	}
+	pc := *old
+	pc.fleetIndex = idx
+	pc.locate = p.pc.locate
+	return &pc
+}
+
 // Problems returns what held or refused part of the computer's plan: items
 // held because a deployment's filter failed on it, prerequisites and
 // configuration tasks refused because they are private to another tenant.
