@@ -191,3 +191,22 @@ func TestFilterGuards(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.src)
 	}
 }
+
+// The matcher's own tests, again with every filter evaluated by groups from
+// its first evaluation: against the oracle (filters that fail included),
+// along updates, and under concurrent use.
+
+func TestGroupedAgreesWithOracle(t *testing.T) {
+	withGroupMinEvals(t, 1)
+	TestMatcherAgreesWithOracle(t)
+}
+
+func TestGroupedUpdateBranches(t *testing.T) {
+	withGroupMinEvals(t, 1)
+	TestUpdateBranches(t)
+}
+
+func TestGroupedConcurrentUse(t *testing.T) {
+	withGroupMinEvals(t, 1)
+	TestMatcherConcurrentUse(t)
+}
