@@ -134,14 +134,14 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 // of fresh plans of the two fleets, is the same both ways.
 func TestDiffRecordsEqualsPlain(t *testing.T) {
 	ctx := context.Background()
-	steps := 10
+	steps := 8
 	if testing.Short() {
 		steps = 4
 	}
 	changed, fast, bySpans := 0, 0, 0
 	var memo *codeMap
 	for fi, base := range editFleets() {
-		for seq := range 3 {
+		for seq := range 2 {
 			m := newMutator(uint64(7000 + 10*fi + seq))
 			f, p := base, mustPlanner(t, base)
 			s := Session{}

@@ -27,6 +27,7 @@ type span struct {
 func scanRecord(c *ComputerPlan, dst []span) ([]span, int) {
 	pc := c.pc
 	d := decoder{c: c, buf: c.rec}
+	dst = slices.Grow(dst, int(c.nact))
 	for range c.nact {
 		start := len(c.rec) - len(d.buf)
 		var item int32
