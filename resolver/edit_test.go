@@ -43,8 +43,8 @@ func computerPlans(t *testing.T, p *Planner, s Session) *Plan {
 // of deployments (replanEdited) to PlanComputer: over random edits of
 // generated fleets, in the three kinds of session, every computer the edit
 // touches, planned from its record, has the plan PlanComputer gives it,
-// record byte for byte. The records edited come from PlanComputer, then
-// from the edits before.
+// record byte for byte. The records edited come from PlanComputer or the
+// whole-fleet Plan, then from the edits before.
 func TestEditEqualsPlanComputer(t *testing.T) {
 	ctx := context.Background()
 	steps := 12
@@ -58,6 +58,11 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 			m := newMutator(uint64(100*fi + si))
 			f, p := base, mustPlanner(t, base)
 			plan := computerPlans(t, p, s)
+			if fi%2 == 1 { // records of the whole-fleet Plan: losers shared by groups
+				var err error
+				plan, err = p.Plan(ctx, s)
+				require.NoError(t, err)
+			}
 			for step := range steps {
 				next, ch, what := m.deployment(f, new(*f))
 				if m.r.IntN(3) == 0 { // two at once
