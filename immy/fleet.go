@@ -52,6 +52,12 @@ type Person struct {
 // MaxUPNs is how many recent user principal names a computer keeps.
 const MaxUPNs = 10
 
+// TenantSessionPrefix starts the session target that names a tenant rather
+// than a computer (a tenant's cloud tasks run in such a session), so no
+// computer's id may start with it: Validate refuses one that does, which
+// keeps a computer of one tenant from standing for another tenant's session.
+const TenantSessionPrefix = "tenant:"
+
 // Computer is one machine, however many agents reach it.
 type Computer struct {
 	ID           string

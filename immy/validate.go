@@ -3,6 +3,7 @@ package immy
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Validate checks the fleet as a whole and returns every problem at once, in a
@@ -155,6 +156,9 @@ func (v *validator) people() {
 
 func (v *validator) computers() {
 	for i, c := range v.f.Computers {
+		if strings.HasPrefix(c.ID, TenantSessionPrefix) {
+			v.add("computers", i, c.ID, "id", "id starts with %q, which names a tenant's session, not a computer", TenantSessionPrefix)
+		}
 		v.required("computers", i, c.ID, "tenant", c.Tenant)
 		v.ref("computers", i, c.ID, "tenant", "tenant", c.Tenant, v.tenants)
 		if !c.Kind.Valid() {

@@ -96,6 +96,14 @@ func TestValidate(t *testing.T) {
 			is:   immy.ErrInvalid,
 		},
 		{
+			name: "a computer id that names a tenant's session",
+			change: func(f *immy.Fleet) {
+				f.Computers = append(f.Computers, immy.Computer{ID: "tenant:fabrikam", Tenant: "contoso", Kind: immy.KindWorkstation})
+			},
+			want: []string{`computer "tenant:fabrikam": id: id starts with "tenant:", which names a tenant's session, not a computer`},
+			is:   immy.ErrInvalid,
+		},
+		{
 			name: "missing ids",
 			change: func(f *immy.Fleet) {
 				f.Tenants = append(f.Tenants, immy.Tenant{})

@@ -31,8 +31,9 @@ import (
 // after the plan; other kinds are refused by Start. No reboot, no
 // notification, no inventory: a tenant is no computer.
 
-// TenantPrefix starts the Request.Computer of a tenant session.
-const TenantPrefix = "tenant:"
+// TenantPrefix starts the Request.Computer of a tenant session. The fleet's
+// validation refuses computer ids that start with it.
+const TenantPrefix = immy.TenantSessionPrefix
 
 // TenantSession is the Request.Computer of a tenant's session.
 func TenantSession(tenant string) string { return TenantPrefix + tenant }
