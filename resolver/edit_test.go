@@ -85,7 +85,7 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 					sf, err := q.compileSession(s)
 					require.NoError(t, err, name)
 					w := q.newWorker()
-					sc := editScratch{layouts: map[*planContext]bool{}}
+					sc := editScratch{layouts: map[*planContext]layout{}}
 					for _, id := range ids {
 						c, ok := q.ix.Computer(id)
 						old, had := plan.Computer(id)

@@ -193,7 +193,7 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 		wg.Go(func() {
 			w := p.workers.Get().(*worker)
 			defer p.workers.Put(w)
-			sc := editScratch{layouts: map[*planContext]bool{p.pc: true}}
+			sc := editScratch{layouts: map[*planContext]layout{}}
 			for failed.Load() == nil {
 				start := int(next.Add(chunk)) - chunk
 				if start >= len(jobs) {

@@ -179,8 +179,8 @@ type editScratch struct {
 	grp     []candRec
 	lost    []lost
 	results slab[byte]
-	layouts map[*planContext]bool // sameLayout with the planner's, by record context
-	codes   *codeMap              // of the record context last spliced
+	layouts map[*planContext]layout // by record context
+	codes   *codeMap                // of the record context last spliced
 	spans   []span
 	end     int // where the actions of the record spanned end
 	edits   []spliceEdit
@@ -197,9 +197,44 @@ const (
 	editSpliced        // the record copied, the edited items' actions replaced
 )
 
+// layout is how the table of a record's plan context maps onto a planner's.
+type layout struct {
+	ok    bool    // the same catalogue items: the record can be read
+	same  bool    // the same deployments in the same places (sameLayout)
+	remap []int32 // else, by deployment of the record's table, its place in the planner's, -1 for none
+}
+
+// layoutOf returns the layout of records of pc in p.
+func (p *Planner) layoutOf(pc *planContext) layout {
+	if sameLayout(pc, p.pc) {
+		return layout{ok: true, same: true}
+	}
+	if pc == nil || !sameItems(pc.cat, p.cat) {
+		return layout{}
+	}
+	l := layout{ok: true, remap: make([]int32, len(pc.deps))}
+	for i := range pc.deps {
+		l.remap[i] = -1
+		if j, ok := p.byID[pc.deps[i].ID]; ok && p.table[j].Item == pc.deps[i].Item {
+			l.remap[i] = j
+		}
+	}
+	return l
+}
+
+// dep returns the place in the planner's table of the record's deployment
+// d, -1 for none.
+func (l *layout) dep(d int32) int32 {
+	if d < 0 || l.same {
+		return d
+	}
+	return l.remap[d]
+}
+
 // replanEdited plans computer c after an edit of deployments alone, from
-// old, its plan of the same session by a planner of the same layout (see
-// sameLayout), valid for the planner p was updated from. It returns
+// old, its plan of the same session by a planner whose catalogue has the
+// same items (its deployments mapped by id; see layoutOf), valid for the
+// planner p was updated from. It returns
 // editWhole, planning nothing, when old cannot serve: a plan with problems
 // or from a State, a computer excluded or moved, a filter of an edited
 // deployment failing on c.
@@ -211,12 +246,12 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 		p.fleet.Computers[c].ExcludedFromMaintenance || p.fleet.Computers[c].ID != old.ID || sel.failed[c] {
 		return editWhole, nil
 	}
-	same, ok := sc.layouts[old.pc]
+	lay, ok := sc.layouts[old.pc]
 	if !ok {
-		same = sameLayout(old.pc, p.pc)
-		sc.layouts[old.pc] = same
+		lay = p.layoutOf(old.pc)
+		sc.layouts[old.pc] = lay
 	}
-	if !same {
+	if !lay.ok {
 		return editWhole, nil
 	}
 	// the record's actions, by their bytes: the edited items' winners
@@ -229,11 +264,20 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	for _, sp := range sc.spans {
 		if sp.dep >= 0 && sel.isEdited[sp.item] {
 			k, _ := slices.BinarySearch(items, sp.item)
-			sc.oldWins[k] = sp.dep
+			if sc.oldWins[k] = lay.dep(sp.dep); sc.oldWins[k] < 0 {
+				return editWhole, nil
+			}
 		}
 	}
 	d := decoder{c: old, buf: old.rec[sc.end:]}
 	sc.losers = old.losers(&d, sc.losers[:0])
+	if !lay.same {
+		for i := range sc.losers {
+			if sc.losers[i].dep = lay.dep(sc.losers[i].dep); sc.losers[i].dep < 0 {
+				return editWhole, nil
+			}
+		}
+	}
 
 	// each edited item ranked again
 	ct, hasTenant := p.ix.ComputerTenant(c)
@@ -311,7 +355,11 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	sc.sitems = sc.sitems[:0]
 	for _, i := range sc.idx {
 		if a := &sc.acts[i]; !sel.isEdited[a.item] {
-			sc.sitems = append(sc.sitems, seqItem{it: a.item, dep: a.dep})
+			dep := lay.dep(a.dep)
+			if dep < 0 {
+				return editWhole, nil
+			}
+			sc.sitems = append(sc.sitems, seqItem{it: a.item, dep: dep})
 		}
 	}
 	for _, dec := range w.decs {
