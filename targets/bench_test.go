@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -159,4 +160,61 @@ func BenchmarkResolve(b *testing.B) {
 		b.ReportMetric(float64(selected), "selections")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Computers)), "ns/computer")
 	})
+}
+
+// BenchmarkMatchFleet matches every computer of a generated fleet (the
+// deployments and tenants of FleetScale(100_000), or of FleetScaleUniform,
+// over 20,000 computers) through MatchSplit and AppendShared, from a fresh
+// Matcher, as a whole-fleet plan does: group=on evaluates a filter by
+// groups of computers that agree on its fields once it was evaluated on
+// groupMinEvals computers (group.go), group=off on every computer alone.
+func BenchmarkMatchFleet(b *testing.B) {
+	ctx := context.Background()
+	for _, shape := range []struct {
+		name string
+		cfg  func(int) immytest.GenConfig
+	}{{"uniform", immytest.FleetScaleUniform}, {"realistic", immytest.FleetScale}} {
+		cfg := shape.cfg(100_000)
+		cfg.Computers = 20_000
+		f := immytest.Generate(cfg)
+		ix, err := NewIndex(f, Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, off := range []bool{false, true} {
+			b.Run(fmt.Sprintf("shape=%s/group=%s", shape.name, map[bool]string{false: "on", true: "off"}[off]), func(b *testing.B) {
+				groupOff = off
+				defer func() { groupOff = false }()
+				var buf []int32
+				selected := 0
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					// a fresh index too: its groupings are built in the timing
+					ix, err := ix.Update(f, Changes{Settings: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					m, err := ix.Compile(f.Deployments)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					selected = 0
+					for c := range f.Computers {
+						_, buf, err = m.MatchSplit(ctx, c, buf[:0])
+						if err != nil {
+							b.Fatal(err)
+						}
+						selected += len(buf)
+						if buf, err = m.AppendShared(ctx, c, buf[:0]); err != nil {
+							b.Fatal(err)
+						}
+						selected += len(buf)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Computers)), "ns/computer")
+				b.ReportMetric(float64(selected), "selections")
+			})
+		}
+	}
 }
