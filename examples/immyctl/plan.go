@@ -101,9 +101,9 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		session.Kind = resolver.OnboardingSession
 	}
 
-	// Everything is rendered into a buffer and written only when it is
-	// complete: an error never leaves half a plan behind.
-	var out bytes.Buffer
+	// A plan is written once it is complete, unless it is large: the plan
+	// of a whole fleet streams (see holdAtMost), computer by computer as it
+	// is planned, and is never held whole.
 	var problems []resolver.Problem
 	ctx := context.Background()
 	var ids []string
@@ -123,6 +123,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		ids = []string{*computer}
 	}
+	out := &spill{w: stdout}
 	if *explain != "" {
 		if _, ok := findItem(fleet, *explain); !ok {
 			return usageErr("unknown item %q (want a software or task id)", *explain)
@@ -130,57 +131,22 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if ids == nil {
 			ids = sortedComputers(fleet)
 		}
-		err = writeExplain(ctx, &out, p, ids, *explain, session, *format)
+		var b bytes.Buffer
+		if err = writeExplain(ctx, &b, p, ids, *explain, session, *format); err == nil {
+			out.Write(b.Bytes())
+		}
 	} else {
-		var plan *resolver.Plan
-		if ids != nil {
-			plan = &resolver.Plan{At: p.At(), Session: session.Kind, Computers: make([]resolver.ComputerPlan, 0, len(ids))}
-			for _, id := range ids {
-				var cp *resolver.ComputerPlan
-				if cp, err = p.PlanComputer(ctx, id, session, nil); err != nil {
-					break
-				}
-				plan.Computers = append(plan.Computers, *cp)
-			}
-		} else {
-			plan, err = p.Plan(ctx, session)
-		}
-		if err == nil {
-			err = writePlan(&out, plan, totalsOf(plan, fleet), *format)
-			problems = plan.Problems() // plan_problems.go
-		}
+		problems, err = streamPlan(ctx, out, p, fleet, ids, session, *format) // planstream.go
 	}
 	if err != nil {
 		return planFailure(stderr, ff, err)
 	}
-	if _, err := stdout.Write(out.Bytes()); err != nil {
+	if err := out.Flush(); err != nil {
 		fmt.Fprintf(stderr, "immyctl plan: %v\n", err)
 		return exitFailure
 	}
 	writePlanProblems(stderr, problems)
 	return exitOK
-}
-
-// writePlan renders plan and its totals: in text, a last block; in JSON, a
-// last field "totals".
-func writePlan(w *bytes.Buffer, plan *resolver.Plan, t planTotals, format string) error {
-	if format == "json" {
-		var doc bytes.Buffer
-		if err := plan.WriteJSON(&doc); err != nil {
-			return err
-		}
-		b, err := withJSONField(doc.Bytes(), "totals", t)
-		if err != nil {
-			return err
-		}
-		w.Write(b)
-		return nil
-	}
-	if err := plan.WriteText(w); err != nil {
-		return err
-	}
-	t.writeText(w)
-	return nil
 }
 
 // planFailure reports an error met while planning, located in the file as

@@ -49,44 +49,71 @@ type tenantTotals struct {
 
 // totalsOf sums up plan; f gives each computer's tenant.
 func totalsOf(plan *resolver.Plan, f *immy.Fleet) planTotals {
+	s := newTotaller(f)
+	for i := range plan.Computers {
+		s.add(&plan.Computers[i])
+	}
+	return s.totals()
+}
+
+// totaller sums up a plan computer by computer, as they are planned: a
+// plan streamed is never held whole.
+type totaller struct {
+	tenantOf map[string]string
+	t        planTotals
+	byKind   map[resolver.ActionKind]int
+	byTenant map[string]*tenantTotals
+}
+
+// newTotaller begins the totals of a plan of f's computers.
+func newTotaller(f *immy.Fleet) *totaller {
 	tenantOf := make(map[string]string, len(f.Computers))
 	for i := range f.Computers {
 		tenantOf[f.Computers[i].ID] = f.Computers[i].Tenant
 	}
-	t := planTotals{Computers: len(plan.Computers), Actions: map[string]int{}}
-	byKind := map[resolver.ActionKind]int{}
-	byTenant := map[string]*tenantTotals{}
-	for i := range plan.Computers {
-		c := &plan.Computers[i]
-		tenant := tenantOf[c.ID]
-		tt := byTenant[tenant]
-		if tt == nil {
-			tt = &tenantTotals{Tenant: tenant}
-			byTenant[tenant] = tt
-		}
-		tt.Computers++
-		if c.Excluded {
-			t.Excluded++
-			continue
-		}
-		t.Problems += len(c.Problems())
-		acts := c.Actions()
-		if len(acts) == 0 {
-			t.Unreached++
-		}
-		n := 0
-		for _, a := range acts {
-			byKind[a.Action]++
-			if changes[a.Action] {
-				n++
-			}
-		}
-		tt.Changes += n
-		if n > 0 {
-			tt.Changed++
+	return &totaller{tenantOf: tenantOf, t: planTotals{Actions: map[string]int{}},
+		byKind: map[resolver.ActionKind]int{}, byTenant: map[string]*tenantTotals{}}
+}
+
+// add counts the plan of one more computer.
+func (s *totaller) add(c *resolver.ComputerPlan) {
+	t := &s.t
+	t.Computers++
+	tenant := s.tenantOf[c.ID]
+	tt := s.byTenant[tenant]
+	if tt == nil {
+		tt = &tenantTotals{Tenant: tenant}
+		s.byTenant[tenant] = tt
+	}
+	tt.Computers++
+	if c.Excluded {
+		t.Excluded++
+		return
+	}
+	t.Problems += len(c.Problems())
+	acts := c.Actions()
+	if len(acts) == 0 {
+		t.Unreached++
+	}
+	n := 0
+	for _, a := range acts {
+		s.byKind[a.Action]++
+		if changes[a.Action] {
+			n++
 		}
 	}
-	for k := range byKind {
+	tt.Changes += n
+	if n > 0 {
+		tt.Changed++
+	}
+}
+
+// totals returns the totals of the computers added.
+func (s *totaller) totals() planTotals {
+	t := s.t
+	t.Actions = map[string]int{}
+	t.kinds = nil
+	for k := range s.byKind {
 		t.kinds = append(t.kinds, k)
 	}
 	// In the order of ActionKind, none last: what is left as it is.
@@ -100,10 +127,10 @@ func totalsOf(plan *resolver.Plan, f *immy.Fleet) planTotals {
 		return cmp.Or(cmp.Compare(last(a), last(b)), cmp.Compare(a, b))
 	})
 	for _, k := range t.kinds {
-		t.Actions[k.String()] = byKind[k]
+		t.Actions[k.String()] = s.byKind[k]
 	}
-	t.Tenants = make([]tenantTotals, 0, len(byTenant))
-	for _, tt := range byTenant {
+	t.Tenants = make([]tenantTotals, 0, len(s.byTenant))
+	for _, tt := range s.byTenant {
 		t.Tenants = append(t.Tenants, *tt)
 	}
 	slices.SortFunc(t.Tenants, func(a, b tenantTotals) int { return strings.Compare(a.Tenant, b.Tenant) })
@@ -161,16 +188,31 @@ func (t *planTotals) writeText(b *bytes.Buffer) {
 // withJSONField adds "name": v as the last field of doc, an object written by
 // resolver.Plan.WriteJSON (indented by two spaces, ending in "\n}\n").
 func withJSONField(doc []byte, name string, v any) ([]byte, error) {
-	body, ok := bytes.CutSuffix(doc, []byte("\n}\n"))
+	body, ok := bytes.CutSuffix(doc, []byte(jsonEnd))
 	if !ok {
-		return nil, errors.New("plan JSON does not end its object as expected")
+		return nil, errJSONEnd
 	}
+	tail, err := jsonFieldTail(name, v)
+	if err != nil {
+		return nil, err
+	}
+	return append(body[:len(body):len(body)], tail...), nil
+}
+
+// jsonEnd is how resolver.Plan.WriteJSON ends its document.
+const jsonEnd = "\n}\n"
+
+var errJSONEnd = errors.New("plan JSON does not end its object as expected")
+
+// jsonFieldTail is what takes the place of jsonEnd to add "name": v as the
+// last field of the document, and end it.
+func jsonFieldTail(name string, v any) ([]byte, error) {
 	val, err := json.MarshalIndent(v, "  ", "  ")
 	if err != nil {
 		return nil, err
 	}
-	out := append(body[:len(body):len(body)], ",\n  "...)
+	out := []byte(",\n  ")
 	out = append(out, fmt.Sprintf("%q: ", name)...)
 	out = append(out, val...)
-	return append(out, "\n}\n"...), nil
+	return append(out, jsonEnd...), nil
 }
