@@ -164,3 +164,43 @@ func TestUpgradeToSeqKey(t *testing.T) {
 		require.NoError(t, s.Append(t.Context(), next), "%s record %d", id, n+1)
 	}
 }
+
+// TestHintsAfterAnotherWriter: when another connection has committed, the
+// writer takes what it knew of a session as a hint, checked by one probe:
+// a session the other writer appended to is looked up again, one it left
+// alone goes on from the hint.
+func TestHintsAfterAnotherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "immy.db")
+	a := openSQLite(t, path, Config{Synchronous: "NORMAL"})
+	b := openSQLite(t, path, Config{Synchronous: "NORMAL"})
+	s1, s2 := journaltest.Simple("s1", 9), journaltest.Simple("s2", 4)
+	ok := func(s *Store, r session.Record) {
+		t.Helper()
+		require.NoError(t, s.Append(t.Context(), r), "%s record %d", r.Session, r.Seq)
+	}
+	refused := func(s *Store, r session.Record) {
+		t.Helper()
+		require.ErrorIs(t, s.Append(t.Context(), r), session.ErrOutOfSequence, "%s record %d", r.Session, r.Seq)
+	}
+	for _, r := range s1[:3] {
+		ok(a, r)
+	}
+	ok(a, s2[0])
+	ok(a, s2[1])
+	ok(b, s1[3])      // b appends to s1 behind a's back
+	refused(a, s1[3]) // a's hint (last 3) fails its probe: looked up again
+	ok(a, s1[4])
+	ok(b, s1[5])
+	refused(a, s1[4])
+	ok(a, s1[6])
+	ok(b, s1[7])      // s2 left alone
+	ok(a, s2[2])      // from the hint
+	refused(a, s2[2]) // from memory
+	ok(a, s2[3])
+	var got []int
+	require.NoError(t, b.ReplaySession(t.Context(), "s1", func(r session.Record) error { got = append(got, r.Seq); return nil }))
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, got)
+	got = nil
+	require.NoError(t, b.ReplaySession(t.Context(), "s2", func(r session.Record) error { got = append(got, r.Seq); return nil }))
+	require.Equal(t, []int{1, 2, 3, 4}, got)
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/immyoss/engine/session"
@@ -68,17 +69,25 @@ func (j *Journal) writer() {
 	batch := make([]req, 0, j.maxBatch)
 	for r := range j.reqs {
 		batch = append(batch[:0], r)
+		// gathered as sqlstore gathers: what is waiting, and when nothing
+		// is, what the writers ready to run add after one yield
 	gather:
-		for len(batch) < j.maxBatch {
+		for yielded := false; len(batch) < j.maxBatch; {
 			select {
 			case r, ok := <-j.reqs:
 				if !ok {
 					break gather
 				}
 				batch = append(batch, r)
+				yielded = false
+				continue
 			default:
-				break gather
 			}
+			if yielded {
+				break
+			}
+			runtime.Gosched()
+			yielded = true
 		}
 		var err error
 		for _, r := range batch {
