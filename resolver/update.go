@@ -221,6 +221,7 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 	if e := failed.Load(); e != nil {
 		return nil, *e
 	}
+	p.relocate(out.Computers) // problem.go
 	return out, nil
 }
 
