@@ -28,6 +28,9 @@ import (
 // field that differs on every computer: its name, its UPNs). Results that
 // are errors are not remembered. TestFilterMemoMatches pins a memoised
 // filter to the same filter without its memo over generated fleets.
+//
+// What a filter reads is also what the matcher groups computers by, to
+// evaluate a filter asked about many computers once per group (group.go).
 
 // memoOff compiles filters without a memo: for the benchmarks that
 // measure what it saves, never set outside them.

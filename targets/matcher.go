@@ -20,8 +20,10 @@ import (
 // deployment; Resolve goes from a deployment to its computers through the
 // index of its target type. Each distinct filter is evaluated at most once per
 // computer, whichever deployments share it and whichever of Match and Resolve
-// asked first, and a target that scans the computers (all computers, a
-// filter) is scanned once for every deployment that has it.
+// asked first, and once asked about many computers, once per group of
+// computers that agree on the fields it reads (group.go); a target that scans
+// the computers (all computers, a filter) is scanned once for every
+// deployment that has it.
 type Matcher struct {
 	ix      *Index
 	deps    []immy.Deployment
