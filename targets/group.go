@@ -235,22 +235,27 @@ type groupedFilter struct {
 // groupResults is a filter's result on the computers of an index, found
 // by groups. It is immutable.
 type groupResults struct {
-	known, val []uint64 // bit c: the result on computer c is known, and is true
+	// words[c/64]: bit c%64 of known says the result on computer c is
+	// known, of val that it is true (side by side: one cache line to read)
+	words []groupWord
 	// stale: the computers changed since the results were found (they were
 	// inherited from the matcher of an older index, update.go): not known.
 	stale *[]uint64
 }
 
+// groupWord is 64 computers' results.
+type groupWord struct{ known, val uint64 }
+
 // lookup returns the result on computer c, when it is known.
 func (r *groupResults) lookup(c int) (result, known bool) {
 	w, bit := c>>6, uint64(1)<<(c&63)
-	if w >= len(r.known) || r.known[w]&bit == 0 {
+	if w >= len(r.words) || r.words[w].known&bit == 0 {
 		return false, false
 	}
 	if r.stale != nil && w < len(*r.stale) && (*r.stale)[w]&bit != 0 {
 		return false, false
 	}
-	return r.val[w]&bit != 0, true
+	return r.words[w].val&bit != 0, true
 }
 
 // grouped returns filter f's result on computer c when its grouped
@@ -297,7 +302,7 @@ func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
 	g, fl := &m.groups[f], m.filters[f].f
 	n := len(m.ix.f.Computers)
 	words := (n + 63) / 64
-	r := &groupResults{known: make([]uint64, words), val: make([]uint64, words)}
+	r := &groupResults{words: make([]groupWord, words)}
 	state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true; 3 failed
 	for c := range n {
 		s := &state[gr.of[c]]
@@ -319,9 +324,9 @@ func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
 		}
 		if *s == 1 || *s == 2 {
 			w, bit := c>>6, uint64(1)<<(c&63)
-			r.known[w] |= bit
+			r.words[w].known |= bit
 			if *s == 2 {
-				r.val[w] |= bit
+				r.words[w].val |= bit
 			}
 		}
 	}
@@ -342,7 +347,7 @@ func (m *Matcher) groupGuards(f int32) {
 		}
 		if r == nil {
 			words := (n + 63) / 64
-			r = &groupResults{known: make([]uint64, words), val: make([]uint64, words)}
+			r = &groupResults{words: make([]groupWord, words)}
 		}
 		state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true
 		for c := range n {
@@ -354,7 +359,7 @@ func (m *Matcher) groupGuards(f int32) {
 				}
 			}
 			if *s == 1 {
-				r.known[c>>6] |= 1 << (c & 63) // false, as val says
+				r.words[c>>6].known |= 1 << (c & 63) // false, as val says
 			}
 		}
 	}
@@ -502,7 +507,7 @@ func (m *Matcher) inheritGroups(prev *Matcher, dirty []int32) {
 				stale = &s
 				unions[r.stale] = stale
 			}
-			r = &groupResults{known: r.known, val: r.val, stale: stale}
+			r = &groupResults{words: r.words, stale: stale}
 		}
 		m.groups[f].res.Store(r)
 	}
