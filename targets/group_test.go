@@ -31,9 +31,9 @@ func withGroupMinEvals(t *testing.T, n int32) {
 // matches every deployment and computer as one that groups none.
 func TestGroupedMatchesPlain(t *testing.T) {
 	cfg := immytest.FleetScale(100_000)
-	cfg.Computers = 1000
+	cfg.Computers = 600
 	if testing.Short() {
-		cfg.Computers = 300
+		cfg.Computers = 200
 	}
 	f := immytest.Generate(cfg)
 	ix, err := NewIndex(f, Config{})
