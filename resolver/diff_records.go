@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"sync"
@@ -50,7 +51,7 @@ func diffRecords(a, b *ComputerPlan, memo **codeMap) (d ComputerDiff, ok bool) {
 	sc := diffScratches.Get().(*diffScratch)
 	defer diffScratches.Put(sc)
 	d = ComputerDiff{ID: b.ID, WasExcluded: a.Excluded, Excluded: b.Excluded}
-	if cm := codesOf(memo, a.pc, b.pc); cm.same && sameInventory(a, b) && sc.diffSpans(a, b, cm, &d) {
+	if cm := codesOf(memo, a.pc, b.pc); cm.same && sameInventory(a, b) && (sc.diffSplice(a, b, &d) || sc.diffSpans(a, b, cm, &d)) {
 		return d, true
 	}
 	sc.a, sc.b = decodeActions(a, sc.a[:0]), decodeActions(b, sc.b[:0])
@@ -213,7 +214,6 @@ func (sc *diffScratch) diffSpans(a, b *ComputerPlan, cm *codeMap, d *ComputerDif
 		sc.seen[it] = sc.gen
 	}
 	sc.decs, sc.acts = sc.decs[:0], sc.acts[:0]
-	pa, pb := a.pc, b.pc
 	for k := range sc.as {
 		x, y := sc.as[k], sc.bs[k]
 		if string(a.rec[x.start:x.end]) == string(b.rec[y.start:y.end]) && cm.holds(x) {
@@ -225,29 +225,73 @@ func (sc *diffScratch) diffSpans(a, b *ComputerPlan, cm *codeMap, d *ComputerDif
 		}
 		da, db := decoder{c: a, buf: a.rec[x.start:x.end], prevA: prev}, decoder{c: b, buf: b.rec[y.start:y.end], prevA: prev}
 		xa, yb := da.action(), db.action()
-		id := pa.cat.items[x.item].id
-		var dd DecisionDiff
-		switch {
-		case xa.dep >= 0 && yb.dep >= 0:
-			wa, wb := &pa.deps[xa.dep], &pb.deps[yb.dep]
-			if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
-				dd = DecisionDiff{Item: id, OldWinner: wa.ID, NewWinner: wb.ID, OldDesired: da, NewDesired: db}
-			}
-		case xa.dep >= 0:
-			w := &pa.deps[xa.dep]
-			dd = DecisionDiff{Item: id, OldWinner: w.ID, OldDesired: desiredText(w)}
-		case yb.dep >= 0:
-			w := &pb.deps[yb.dep]
-			dd = DecisionDiff{Item: id, NewWinner: w.ID, NewDesired: desiredText(w)}
+		sc.diffPair(a, b, &xa, &yb)
+	}
+	d.Decisions, d.Actions = byItem(sc.decs), byItem(sc.acts)
+	return true
+}
+
+// diffPair appends to sc.decs and sc.acts how xa, an action of a's record,
+// changed into yb, b's action of the same item at the same place.
+func (sc *diffScratch) diffPair(a, b *ComputerPlan, xa, yb *action) {
+	pa, pb := a.pc, b.pc
+	id := pa.cat.items[xa.item].id
+	var dd DecisionDiff
+	switch {
+	case xa.dep >= 0 && yb.dep >= 0:
+		wa, wb := &pa.deps[xa.dep], &pb.deps[yb.dep]
+		if da, db := desiredText(wa), desiredText(wb); wa.ID != wb.ID || da != db {
+			dd = DecisionDiff{Item: id, OldWinner: wa.ID, NewWinner: wb.ID, OldDesired: da, NewDesired: db}
 		}
-		if dd.Item != "" {
-			sc.decs = append(sc.decs, itemDiff[DecisionDiff]{x.item, dd})
+	case xa.dep >= 0:
+		w := &pa.deps[xa.dep]
+		dd = DecisionDiff{Item: id, OldWinner: w.ID, OldDesired: desiredText(w)}
+	case yb.dep >= 0:
+		w := &pb.deps[yb.dep]
+		dd = DecisionDiff{Item: id, NewWinner: w.ID, NewDesired: desiredText(w)}
+	}
+	if dd.Item != "" {
+		sc.decs = append(sc.decs, itemDiff[DecisionDiff]{xa.item, dd})
+	}
+	if !sameAction(a, xa, b, yb) {
+		if old, nw := a.publicAction(xa), b.publicAction(yb); old != nw {
+			sc.acts = append(sc.acts, itemDiff[ActionDiff]{xa.item, ActionDiff{Item: id, Change: ActionChanged, Old: &old, New: &nw}})
 		}
-		if !sameAction(a, &xa, b, &yb) {
-			if old, nw := a.publicAction(&xa), b.publicAction(&yb); old != nw {
-				sc.acts = append(sc.acts, itemDiff[ActionDiff]{x.item, ActionDiff{Item: id, Change: ActionChanged, Old: &old, New: &nw}})
-			}
+	}
+}
+
+// diffSplice diffs a and b, whose codes read the same over the same
+// inventory, when b's record was spliced from a's (b.splice): a's plan
+// context is the one the note names, and a's record is, byte for byte, the
+// older record outside the spans replaced, with the same item at each of
+// them. Every other action was checked by splice to read the same in both
+// contexts and to depend on no replaced one, so only the replaced spans are
+// read. It reports false, having written nothing in d, for any other pair.
+// TestDiffSpliceEqualsPlain pins it to diffComputer.
+func (sc *diffScratch) diffSplice(a, b *ComputerPlan, d *ComputerDiff) bool {
+	n := b.splice
+	if n == nil || a.Excluded || b.Excluded || a.nact != b.nact || n.from.Value() != a.pc ||
+		int(n.oldEnd) > len(a.rec) || int(n.newEnd) > len(b.rec) {
+		return false
+	}
+	sc.decs, sc.acts = sc.decs[:0], sc.acts[:0]
+	pa, pb := int32(0), int32(0) // where the bytes before the next span start in a.rec, b.rec
+	for _, s := range n.spans {
+		if s.oldStart < pa || s.oldEnd > n.oldEnd || !bytes.Equal(a.rec[pa:s.oldStart], b.rec[pb:s.newStart]) {
+			return false
 		}
+		da := decoder{c: a, buf: a.rec[s.oldStart:n.oldEnd], prevA: s.prev}
+		xa := da.action()
+		if xa.item != s.item || len(da.buf) != int(n.oldEnd-s.oldEnd) { // a's span is not the older record's
+			return false
+		}
+		db := decoder{c: b, buf: b.rec[s.newStart:s.newEnd], prevA: s.prev}
+		yb := db.action()
+		sc.diffPair(a, b, &xa, &yb)
+		pa, pb = s.oldEnd, s.newEnd
+	}
+	if !bytes.Equal(a.rec[pa:n.oldEnd], b.rec[pb:n.newEnd]) {
+		return false
 	}
 	d.Decisions, d.Actions = byItem(sc.decs), byItem(sc.acts)
 	return true

@@ -197,3 +197,60 @@ func TestDiffRecordsEqualsPlain(t *testing.T) {
 	require.Positive(t, fast, "no computer diffed by its records")
 	require.Positive(t, bySpans, "no computer diffed by the places and bytes of its actions")
 }
+
+// TestDiffSpliceEqualsPlain pins Diff's reading of a spliced record
+// (diffSplice: only the spans splice replaced) to diffComputer: over random
+// edits of deployments, every touched computer whose new record was spliced
+// from its old one diffs the same both ways, and whole plans diff the same
+// by records and plainly. A record of another plan context (the fresh
+// plan's) is never taken for the one spliced from.
+func TestDiffSpliceEqualsPlain(t *testing.T) {
+	ctx := context.Background()
+	steps := 10
+	if testing.Short() {
+		steps = 5
+	}
+	spliced, other := 0, 0
+	var memo *codeMap
+	for fi, base := range editFleets() {
+		m := newMutator(uint64(9100 + fi))
+		f, p := base, mustPlanner(t, base)
+		s := Session{}
+		plan := computerPlans(t, p, s)
+		for step := range steps {
+			next, ch, what := m.deployment(f, new(*f))
+			name := fmt.Sprintf("fleet %d step %d: %s", fi, step, what)
+			q, err := p.Update(next, ch)
+			if err != nil {
+				continue
+			}
+			ids, all, err := q.Touched(ctx, p, ch)
+			require.NoError(t, err, name)
+			got, err := q.Replan(ctx, plan, s, ids, all)
+			require.NoError(t, err, name)
+			require.Empty(t, cmp.Diff(diffPlans(plan, got, true), diffPlans(plan, got, false)), name)
+			fresh := computerPlans(t, q, s)
+			for _, id := range ids {
+				old, ok1 := plan.Computer(id)
+				cp, ok2 := got.Computer(id)
+				if !ok1 || !ok2 || cp.splice == nil {
+					continue
+				}
+				cm := codesOf(&memo, old.pc, cp.pc)
+				require.True(t, cm.same && sameInventory(old, cp), "%s: computer %s: spliced from a record of other codes", name, id)
+				d := ComputerDiff{ID: cp.ID, WasExcluded: old.Excluded, Excluded: cp.Excluded}
+				require.True(t, new(diffScratch).diffSplice(old, cp, &d), "%s: computer %s: its splice note does not fit its old record", name, id)
+				require.Empty(t, cmp.Diff(diffComputer(old, cp), d), "%s: computer %s", name, id)
+				spliced++
+				if fr, ok := fresh.Computer(id); ok {
+					require.False(t, new(diffScratch).diffSplice(fr, cp, &ComputerDiff{}), "%s: computer %s: a fresh record taken for the spliced one", name, id)
+					other++
+				}
+			}
+			f, p, plan = next, q, got
+		}
+	}
+	t.Logf("%d spliced records diffed, %d fresh records refused", spliced, other)
+	require.Positive(t, spliced, "no record spliced")
+	require.Positive(t, other, "no fresh record compared")
+}

@@ -459,6 +459,7 @@ type ComputerPlan struct {
 	rec         []byte
 	shared      *[]loserRec // the losers of its group's shared decisions (see encode.go), nil for none
 	extra       *planExtra  // nil for none
+	splice      *spliceNote // how Replan spliced rec from an older record, for Diff (update_splice.go); nil for none
 }
 
 // planExtra is what few computers' plans have.

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"slices"
+	"weak"
 
 	"github.com/immyoss/engine/immy"
 	"github.com/immyoss/engine/targets"
@@ -187,6 +188,14 @@ type editScratch struct {
 	// by edited item (as in deploymentEdit.items): its winner in the
 	// record, and now; -1 for none
 	oldWins, newWins []int32
+	seen             []uint32 // by item: met in the record spliced when gen
+	gen              uint32
+	// the spliced records' notes (spliceNote), and the plan context of the
+	// records last spliced, with its weak pointer
+	notes     []spliceNote
+	noteSpans []splicedSpan
+	noteFrom  *planContext
+	noteWeak  weak.Pointer[planContext]
 }
 
 // Outcomes of replanEdited.

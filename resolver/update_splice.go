@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"slices"
+	"weak"
 
 	"github.com/immyoss/engine/immy"
 )
@@ -227,7 +228,14 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	// the edited items' actions, in record order, with their new winners;
 	// every other action read the same, of an item that reads none of them
 	sc.edits = sc.edits[:0]
+	unique := true // each item's action once: diffSplice pairs them by place
+	sc.gen++
+	if n := len(p.cat.items); len(sc.seen) < n || sc.gen == 0 {
+		sc.seen, sc.gen = make([]uint32, n), 1
+	}
 	for k, sp := range sc.spans {
+		unique = unique && sc.seen[sp.item] != sc.gen
+		sc.seen[sp.item] = sc.gen
 		if !sel.isEdited[sp.item] {
 			if sel.readers[sp.item] || !cm.holds(sp) {
 				return false
@@ -256,6 +264,10 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	}
 	b := sc.results.tail()
 	prev := 0
+	var note *spliceNote
+	if unique {
+		note = sc.note(old.pc, len(sc.edits))
+	}
 	for _, e := range sc.edits {
 		sp := sc.spans[e.at]
 		d := decoder{c: old, buf: old.rec[sp.start:sp.end]}
@@ -276,10 +288,21 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 		}
 		w.enc.actions(p.pc, acts)
 		b = append(b, old.rec[prev:sp.start]...)
+		if note != nil {
+			ns := splicedSpan{item: sp.item, oldStart: sp.start, oldEnd: sp.end, newStart: int32(len(b))}
+			if e.at > 0 {
+				ns.prev = sc.spans[e.at-1].item
+			}
+			ns.newEnd = ns.newStart + int32(len(w.enc.buf))
+			note.spans = append(note.spans, ns)
+		}
 		b = append(b, w.enc.buf...)
 		prev = int(sp.end)
 	}
 	b = append(b, old.rec[prev:end]...)
+	if note != nil {
+		note.oldEnd, note.newEnd = int32(end), int32(len(b))
+	}
 	w.enc.reset()
 	w.enc.buf = b
 	for i := 0; i < len(sc.out); {
@@ -294,6 +317,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	b = w.enc.buf
 	w.enc.buf = nil
 	cp.nact, cp.nlost = old.nact, uint32(len(sc.out))
+	cp.splice = note
 	if sc.results.holds(b) {
 		cp.rec = sc.results.take(len(b))
 	} else {
@@ -308,4 +332,44 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 type spliceEdit struct {
 	at  int
 	dep int32
+}
+
+// spliceNote is how splice made a record from an older one: the older
+// record's actions, but for the spans it replaced; the losers may differ.
+// Diff then reads only those spans (diffSplice), after checking that the
+// record it compares with reads as the older one did.
+type spliceNote struct {
+	from           weak.Pointer[planContext] // the older record's plan context
+	oldEnd, newEnd int32                     // where the actions end in the older record, in the new one
+	spans          []splicedSpan             // in record order
+}
+
+// splicedSpan is an action splice replaced: its item, the item of the
+// action before it (0 for none: the decoder's state there), and where its
+// bytes are in the older record and in the new one.
+type splicedSpan struct {
+	item, prev       int32
+	oldStart, oldEnd int32
+	newStart, newEnd int32
+}
+
+// note returns a new spliceNote of a record spliced from one of plan
+// context from, with room for n spans; notes and their spans are taken
+// from chunks shared by the records of one Replan.
+func (sc *editScratch) note(from *planContext, n int) *spliceNote {
+	if sc.noteFrom != from {
+		sc.noteFrom, sc.noteWeak = from, weak.Make(from)
+	}
+	if len(sc.notes) == cap(sc.notes) {
+		sc.notes = make([]spliceNote, 0, 512)
+	}
+	if len(sc.noteSpans)+n > cap(sc.noteSpans) {
+		sc.noteSpans = make([]splicedSpan, 0, max(512, n))
+	}
+	sc.notes = sc.notes[:len(sc.notes)+1]
+	note := &sc.notes[len(sc.notes)-1]
+	k := len(sc.noteSpans)
+	sc.noteSpans = sc.noteSpans[:k+n]
+	*note = spliceNote{from: sc.noteWeak, spans: sc.noteSpans[k : k : k+n]}
+	return note
 }
