@@ -133,7 +133,7 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		var b bytes.Buffer
 		if err = writeExplain(ctx, &b, p, ids, *explain, session, *format); err == nil {
-			out.Write(b.Bytes())
+			_, err = out.Write(b.Bytes())
 		}
 	} else {
 		problems, err = streamPlan(ctx, out, p, fleet, ids, session, *format) // planstream.go
