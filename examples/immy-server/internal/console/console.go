@@ -467,6 +467,7 @@ var titles = map[string]string{
 // "GET /{$}".
 func Root(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept") // the answer depends on it: no cache may serve one for the other
 		if r.URL.Path == "/" && acceptsHTML(r.Header.Values("Accept")) {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, Prefix, http.StatusSeeOther)

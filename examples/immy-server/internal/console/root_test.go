@@ -49,5 +49,8 @@ func TestRootRedirect(t *testing.T) {
 		require.Equal(t, tc.status, resp.StatusCode, "%s: %s", name, b)
 		require.Equal(t, tc.location, resp.Header.Get("Location"), name)
 		require.Contains(t, string(b), tc.body, name)
+		if tc.path == "/" && tc.method != "POST" { // both answers of GET / depend on Accept
+			require.Contains(t, resp.Header.Values("Vary"), "Accept", name)
+		}
 	}
 }
