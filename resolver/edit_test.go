@@ -52,6 +52,7 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 		steps = 5
 	}
 	outcomes := map[int]int{}
+	byGroups := 0
 	for fi, base := range editFleets() {
 		for si, s := range []Session{{}, {Kind: OnboardingSession},
 			{Kind: AdHocSession, Named: []string{base.Deployments[3].Item, base.Deployments[7].ID}}} {
@@ -96,6 +97,9 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 						how, err := q.replanEdited(ctx, w, &sc, sel, c, old, sf, &got)
 						require.NoError(t, err, name)
 						outcomes[how]++
+						if how == editSpliced && sc.scanned {
+							byGroups++ // its losers spliced by their groups (spliceLosers)
+						}
 						if how == editWhole {
 							continue
 						}
@@ -127,10 +131,11 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 sequenced again, 3 spliced): %v", outcomes)
+	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 sequenced again, 3 spliced): %v; %d spliced losers by groups", outcomes, byGroups)
 	require.Positive(t, outcomes[editKept], "no computer kept its record")
 	require.Positive(t, outcomes[editPatched], "no record sequenced again")
 	require.Positive(t, outcomes[editSpliced], "no record spliced")
+	require.Positive(t, byGroups, "no record's losers spliced by their groups")
 }
 
 // TestDiffRecordsEqualsPlain pins Diff's comparison of records

@@ -188,8 +188,12 @@ type editScratch struct {
 	// by edited item (as in deploymentEdit.items): its winner in the
 	// record, and now; -1 for none
 	oldWins, newWins []int32
-	seen             []uint32 // by item: met in the record spliced when gen
-	gen              uint32
+	// the groups of losers of the record (scanLosers) when scanned; losers
+	// then holds only the edited items'
+	groups  []lossGroup
+	scanned bool
+	seen    []uint32 // by item: met in the record spliced when gen
+	gen     uint32
 	// the spliced records' notes (spliceNote), and the plan context of the
 	// records last spliced, with its weak pointer
 	notes     []spliceNote
@@ -278,8 +282,23 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 			}
 		}
 	}
-	d := decoder{c: old, buf: old.rec[sc.end:]}
-	sc.losers = old.losers(&d, sc.losers[:0])
+	// the losers: by their groups when the record's are its own, of the
+	// same layout (only the edited items' are read), else all
+	sc.groups, sc.scanned = sc.groups[:0], false
+	if lay.same && old.shared == nil {
+		sc.groups, sc.scanned = scanLosers(old, sc.end, sc.groups)
+	}
+	if sc.scanned {
+		sc.losers = sc.losers[:0]
+		for _, g := range sc.groups {
+			if sel.isEdited[g.item] {
+				sc.losers = g.decode(old, sc.losers)
+			}
+		}
+	} else {
+		d := decoder{c: old, buf: old.rec[sc.end:]}
+		sc.losers = old.losers(&d, sc.losers[:0])
+	}
 	if !lay.same {
 		for i := range sc.losers {
 			if sc.losers[i].dep = lay.dep(sc.losers[i].dep); sc.losers[i].dep < 0 {
@@ -331,6 +350,14 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 		return editKept, nil
 	}
 
+	tried := sc.scanned
+	if tried && p.splice(w, sc, sel, c, old, s, cp) { // the losers spliced by their groups
+		return editSpliced, nil
+	}
+	if sc.scanned { // every loser of the record, to merge
+		d := decoder{c: old, buf: old.rec[sc.end:]}
+		sc.losers, sc.scanned = old.losers(&d, sc.losers[:0]), false
+	}
 	// the losers: the record's, the edited items' replaced (both by item)
 	sc.out = sc.out[:0]
 	rest := sc.losers
@@ -350,7 +377,7 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 			sc.out = append(sc.out, l)
 		}
 	}
-	if p.splice(w, sc, sel, c, old, s, cp) { // the edited items' actions alone
+	if !tried && p.splice(w, sc, sel, c, old, s, cp) { // the edited items' actions alone
 		return editSpliced, nil
 	}
 

@@ -305,18 +305,23 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	}
 	w.enc.reset()
 	w.enc.buf = b
-	for i := 0; i < len(sc.out); {
-		j := i
-		sc.lost = sc.lost[:0]
-		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
-			sc.lost = append(sc.lost, sc.out[j].lost)
+	nlost := len(sc.out)
+	if sc.scanned {
+		nlost = p.spliceLosers(w, sc, sel, old)
+	} else {
+		for i := 0; i < len(sc.out); {
+			j := i
+			sc.lost = sc.lost[:0]
+			for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
+				sc.lost = append(sc.lost, sc.out[j].lost)
+			}
+			w.enc.losers(p.pc, sc.out[i].item, sc.lost)
+			i = j
 		}
-		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
-		i = j
 	}
 	b = w.enc.buf
 	w.enc.buf = nil
-	cp.nact, cp.nlost = old.nact, uint32(len(sc.out))
+	cp.nact, cp.nlost = old.nact, uint32(nlost)
 	cp.splice = note
 	if sc.results.holds(b) {
 		cp.rec = sc.results.take(len(b))
@@ -372,4 +377,88 @@ func (sc *editScratch) note(from *planContext, n int) *spliceNote {
 	sc.noteSpans = sc.noteSpans[:k+n]
 	*note = spliceNote{from: sc.noteWeak, spans: sc.noteSpans[k : k : k+n]}
 	return note
+}
+
+// lossGroup is the losers of one item in a record: its item, the item of
+// the group before (0 for none: the decoder's state there), how many, and
+// where the group's header, its losers and its end are.
+type lossGroup struct {
+	item, prev, n  int32
+	hdr, body, end int32
+}
+
+// scanLosers appends the groups of losers of c's record, which start at
+// from, and reports whether they are as the encoder writes one decision's
+// losers: each item once, ascending, with at least one loser. It reads the
+// form of encoder.losers and resolves nothing.
+func scanLosers(c *ComputerPlan, from int, dst []lossGroup) ([]lossGroup, bool) {
+	d := decoder{c: c, buf: c.rec[from:]}
+	at := func() int32 { return int32(len(c.rec) - len(d.buf)) }
+	for len(d.buf) > 0 {
+		g := lossGroup{prev: d.prevL, hdr: at()}
+		g.item = d.prevL + int32(d.uvarint()>>2)
+		n := d.uvarint()
+		if (len(dst) > 0 && g.item <= d.prevL) || n == 0 || n > uint64(len(d.buf)) || uint(g.item) >= uint(len(c.pc.itemFirst)) {
+			return dst, false
+		}
+		d.prevL, g.n, g.body = g.item, int32(n), at()
+		for ; n > 0 && len(d.buf) > 0; n-- {
+			d.uvarint()
+		}
+		if n > 0 {
+			return dst, false
+		}
+		g.end = at()
+		dst = append(dst, g)
+	}
+	return dst, true
+}
+
+// decode appends the losers of group g of c's record, as
+// ComputerPlan.losers reads them.
+func (g *lossGroup) decode(c *ComputerPlan, dst []loserRec) []loserRec {
+	d := decoder{c: c, buf: c.rec[g.body:g.end]}
+	first := c.pc.itemFirst[g.item]
+	for range g.n {
+		x := d.uvarint()
+		dst = append(dst, loserRec{item: g.item, lost: lost{dep: first + int32(x>>4), rule: Rule(x & 15)}})
+	}
+	return dst
+}
+
+// spliceLosers appends to w.enc.buf the losers of old's record (its groups,
+// sc.groups), the edited items' replaced by those of w.decs, as encoding
+// them merged would; every other group is copied, its header written anew
+// when the group before it changed. It returns how many losers it wrote.
+func (p *Planner) spliceLosers(w *worker, sc *editScratch, sel *editSelection, old *ComputerPlan) int {
+	n := 0
+	decs := w.decs
+	put := func(dec *decision) {
+		if dec.nlost > 0 {
+			w.enc.losers(p.pc, dec.item, w.loss[dec.lost0:dec.lost0+dec.nlost])
+			n += int(dec.nlost)
+		}
+	}
+	for _, g := range sc.groups {
+		for len(decs) > 0 && decs[0].item < g.item {
+			put(&decs[0])
+			decs = decs[1:]
+		}
+		if sel.isEdited[g.item] {
+			continue
+		}
+		if g.prev == w.enc.prevL {
+			w.enc.buf = append(w.enc.buf, old.rec[g.hdr:g.end]...)
+		} else {
+			w.enc.buf = appendUvarint(w.enc.buf, uint64(g.item-w.enc.prevL)<<2)
+			w.enc.buf = appendUvarint(w.enc.buf, uint64(g.n))
+			w.enc.buf = append(w.enc.buf, old.rec[g.body:g.end]...)
+		}
+		w.enc.prevL = g.item
+		n += int(g.n)
+	}
+	for i := range decs {
+		put(&decs[i])
+	}
+	return n
 }
