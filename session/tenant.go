@@ -53,6 +53,11 @@ func (e *Engine) validateTenant(req *Request, tenant string) error {
 	if e.tenants[tenant] == nil {
 		errs = append(errs, fmt.Errorf("computer: %q: unknown tenant %q: %w", req.Computer, tenant, immy.ErrNotFound))
 	}
+	if c := e.computer(req.Computer); c != nil {
+		// Validate refuses such ids, but a store written before it did may
+		// still hold one: it is that computer's tenant's, never this one's.
+		errs = append(errs, fmt.Errorf("computer: %q is the id of a computer of tenant %q, not a tenant's session; rename the computer: %w", req.Computer, c.Tenant, immy.ErrInvalid))
+	}
 	if req.Kind != FullMaintenance && req.Kind != DetectionOnly {
 		errs = append(errs, fmt.Errorf("kind: a tenant session is full maintenance or detection only, not %s: %w", req.Kind, immy.ErrInvalid))
 	}

@@ -86,6 +86,18 @@ func TestTenantSession(t *testing.T) {
 	require.ErrorIs(t, err, immy.ErrInvalid)
 }
 
+// A computer whose id names another tenant's session (a store written
+// before Validate refused such ids may hold one) is never run as that
+// tenant's session.
+func TestTenantSessionNotAComputer(t *testing.T) {
+	f := cloudFleet()
+	f.Computers = append(f.Computers, immy.Computer{ID: TenantSession("globex"), Tenant: "acme", Kind: immy.KindWorkstation, Online: true})
+	h := newHarness(t, f, nil)
+	_, err := h.engine.Start(context.Background(), Request{Computer: TenantSession("globex")})
+	require.ErrorIs(t, err, immy.ErrInvalid)
+	require.ErrorContains(t, err, `"tenant:globex" is the id of a computer of tenant "acme"`)
+}
+
 // A tenant session stopped at each journal write in turn (the process
 // died) is resumed by a new engine over the journal and ends passed.
 func TestTenantSessionResumesAfterCrash(t *testing.T) {
