@@ -14,8 +14,10 @@ import (
 // strings) and compares those; most of an edit's changed computers differ in
 // one item or two. diffRecords decodes both records into their internal
 // actions, pairs them by item, tells most pairs equal without spelling them
-// out, and spells out only the decisions and actions that changed.
-// TestDiffRecordsEqualsPlain pins it to diffComputer.
+// out, and spells out only the decisions and actions that changed. A record
+// Replan spliced from the other (update_splice.go) is read only at the spans
+// it replaced (diffSplice). TestDiffRecordsEqualsPlain and
+// TestDiffSpliceEqualsPlain pin them to diffComputer.
 
 // diffScratch is the memory of one diffRecords.
 type diffScratch struct {

@@ -89,7 +89,8 @@ var errNoBenchDeployment = immy.ErrNotFound
 // updated (Planner.Update), the computers it touches are found (Touched)
 // and planned again (Replan: each from its record, only the edited item
 // ranked again; update_edit.go), and the diff of the plans is made (Diff,
-// record by record; diff_records.go). The
+// record by record, a spliced record only at the actions replaced;
+// diff_records.go). The
 // edit goes back and forth between two fleets, each the other with that one
 // deployment changed. The plan diffed holds the touched computers (every
 // other computer's plan is the same before and after, as

@@ -11,8 +11,10 @@ import (
 // mean the same (sameCodes) spell the same bytes of an action the same way,
 // unless the action is under a deployment whose fields differ between them:
 // an edit's Replan then copies the record of a touched computer and
-// re-encodes only the edited item's action (splice), and Diff tells equal
-// actions apart by their bytes (diff_records.go).
+// re-encodes only the edited item's action (splice; the losers of the
+// other items are copied by their groups, spliceLosers), and Diff tells
+// equal actions apart by their bytes (diff_records.go), reading a spliced
+// record only at the actions replaced (spliceNote, diffSplice).
 
 // span is one action of a record: its item, its deployment (table index, -1
 // for none) and where its bytes are.
