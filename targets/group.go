@@ -28,7 +28,8 @@ import (
 // shares the grouping between the filters that read the same fields: first
 // by each field alone, then by the set, refining one field's grouping by the
 // next. A grouping with more groups than a quarter of the computers (the
-// filter reads a name, a UPN list) is not used, and neither is grouping for
+// filter reads a name, a UPN list) is not used, nor one past the index's
+// budget of group numbers (groupBudget), and neither is grouping for
 // a filter whose inputs cannot be known (installed(), the attributes map as
 // a whole, the computer or the tenant as a value, _G, $env): these stay
 // evaluated per computer, as the matcher did before. Each group's
@@ -51,6 +52,16 @@ var groupOff = false
 // 16 bits); a quarter of the computers is the other bound.
 const maxGroups = 1 << 16
 
+// groupBudget bounds the memory of an index's groupings, whose field sets
+// the filters (a fleet file, a tenant) choose: the group numbers they keep,
+// of every grouping together, are at most groupBudget times the computers
+// (2 bytes each: 256 bytes a computer). A grouping of one group keeps none,
+// and one that groups the computers as another (a field set's refinement
+// that splits nothing) shares that one's. A filter whose grouping would go
+// past the budget is evaluated per computer, as one whose fields are too
+// diverse. FleetScale(100_000)'s filters keep about 50 times the computers.
+const groupBudget = 128
+
 // fieldSet is the fields a filter reads, sorted by name.
 type fieldSet struct {
 	inputs []memoInput
@@ -72,51 +83,103 @@ func newFieldSet(ins []memoInput) *fieldSet {
 type groupings struct {
 	mu sync.Mutex
 	by map[string]*grouping
+	// kept is the group numbers the groupings keep (their of), at most
+	// groupBudget times the computers.
+	kept atomic.Int64
 }
 
 // grouping is the index's computers grouped by the values of a set of fields.
 type grouping struct {
 	once sync.Once
-	of   []uint16 // the group of each computer
+	of   []uint16 // the group of each computer; nil when n <= 1
 	n    int      // groups
-	fine bool     // too many groups to be worth it: of is nil
+	// fine: not used, for too many groups to be worth it or past the
+	// index's budget; of is nil
+	fine bool
+}
+
+// group returns the group of computer c.
+func (g *grouping) group(c int) uint16 {
+	if g.of == nil {
+		return 0
+	}
+	return g.of[c]
+}
+
+// room tells whether a grouping of n computers fits in the budget of an
+// index of n computers.
+func (gs *groupings) room(n int) bool {
+	return gs.kept.Load()+int64(n) <= groupBudget*int64(n)
+}
+
+// keep charges g's group numbers to the budget of an index of n computers,
+// or, past it, leaves g unused.
+func (gs *groupings) keep(g *grouping, n int) {
+	if g.of == nil {
+		return
+	}
+	for {
+		k := gs.kept.Load()
+		if k+int64(len(g.of)) > groupBudget*int64(n) {
+			g.of, g.n, g.fine = nil, 0, true
+			return
+		}
+		if gs.kept.CompareAndSwap(k, k+int64(len(g.of))) {
+			return
+		}
+	}
 }
 
 // grouping returns the grouping of the index's computers by the fields of
 // fs, building it the first time (concurrent callers wait for it).
 func (ix *Index) grouping(fs *fieldSet) *grouping {
-	limit := min(max(len(ix.f.Computers)/4, 1), maxGroups)
+	n := len(ix.f.Computers)
+	limit := min(max(n/4, 1), maxGroups)
 	byField := func(in *memoInput) *grouping {
-		return ix.groupingOf(in.name, func(g *grouping) { ix.groupByField(g, in, limit) })
+		return ix.groupingOf(in.name, func(g *grouping) {
+			ix.groupByField(g, in, limit)
+			ix.groups.keep(g, n)
+		})
 	}
 	if len(fs.inputs) == 1 {
 		return byField(&fs.inputs[0])
 	}
 	return ix.groupingOf("set\x00"+fs.key, func(g *grouping) {
-		if len(fs.inputs) == 0 { // reads nothing: one group
-			g.of, g.n = make([]uint16, len(ix.f.Computers)), min(len(ix.f.Computers), 1)
-			return
-		}
+		// refined field by field; a field of one group refines nothing
 		var acc *grouping
+		own := false // acc.of is this grouping's own, not a field's
 		for i := range fs.inputs {
 			one := byField(&fs.inputs[i])
 			switch {
 			case one.fine:
 				g.fine = true
 				return
+			case one.n <= 1:
 			case acc == nil:
 				acc = one
 			default:
+				if !ix.groups.room(n) {
+					g.fine = true
+					return
+				}
 				next := &grouping{}
 				refine(next, acc, one, limit)
 				if next.fine {
 					g.fine = true
 					return
 				}
-				acc = next
+				if next.n > acc.n { // else one splits none of acc's groups
+					acc, own = next, true
+				}
 			}
 		}
-		g.of, g.n = acc.of, acc.n
+		g.n = min(n, 1) // no field of several groups: one group
+		if acc != nil {
+			g.of, g.n = acc.of, acc.n
+		}
+		if own {
+			ix.groups.keep(g, n)
+		}
 	})
 }
 
@@ -138,10 +201,11 @@ func (ix *Index) groupingOf(key string, build func(*grouping)) *grouping {
 }
 
 // groupByField groups the computers by the value of one field, in the
-// order of their first computer; fine past limit groups.
+// order of their first computer; fine past limit groups, or at a second
+// group past the index's budget.
 func (ix *Index) groupByField(g *grouping, in *memoInput, limit int) {
 	cs := ix.f.Computers
-	of := make([]uint16, len(cs))
+	var of []uint16 // made at the second group
 	ids := map[string]uint16{}
 	var buf []byte
 	for i := range cs {
@@ -170,20 +234,25 @@ func (ix *Index) groupByField(g *grouping, in *memoInput, limit int) {
 		}
 		id, ok := ids[string(buf)]
 		if !ok {
-			if len(ids) == limit {
+			if len(ids) == limit || len(ids) == 1 && !ix.groups.room(len(cs)) {
 				g.fine = true
 				return
+			}
+			if len(ids) == 1 {
+				of = make([]uint16, len(cs)) // the computers before i: group 0
 			}
 			id = uint16(len(ids))
 			ids[string(buf)] = id
 		}
-		of[i] = id
+		if of != nil {
+			of[i] = id
+		}
 	}
 	g.of, g.n = of, len(ids)
 }
 
-// refine sets g to the grouping by the fields of a and of b together;
-// fine past limit groups.
+// refine sets g to the grouping by the fields of a and of b together
+// (both of more than one group); fine past limit groups.
 func refine(g, a, b *grouping, limit int) {
 	of := make([]uint16, len(a.of))
 	n := 0
@@ -305,7 +374,7 @@ func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
 	r := &groupResults{words: make([]groupWord, words)}
 	state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true; 3 failed
 	for c := range n {
-		s := &state[gr.of[c]]
+		s := &state[gr.group(c)]
 		if *s == 0 {
 			// the group's first computer stands for the group
 			ok, err := fl.evalPlain(ctx, m.env(c))
@@ -351,7 +420,7 @@ func (m *Matcher) groupGuards(f int32) {
 		}
 		state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true
 		for c := range n {
-			s := &state[gr.of[c]]
+			s := &state[gr.group(c)]
 			if *s == 0 {
 				*s = 2
 				if e := m.env(c); !gd.fn(e.Computer, tenantOrEmpty(e.Tenant)) {
