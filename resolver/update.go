@@ -111,6 +111,13 @@ func compileTable(ix *targets.Index, table []immy.Deployment, prev *targets.Matc
 // includes the computers old's fleet had and p's has not. all reports that
 // every plan may differ (software, tasks or settings changed); ids are then
 // nil.
+//
+// The answer holds for every session but an ad hoc one that names a
+// deployment whose item changed: such a session runs other items, on every
+// computer with a deployment of the old item or the new, and Touched, which
+// knows no session, does not say so. Replan plans every computer again in
+// that case (sameNamedItems), so Touched and Replan together are right for
+// every session.
 func (p *Planner) Touched(ctx context.Context, old *Planner, ch Changes) (ids []string, all bool, err error) {
 	if len(ch.Software)+len(ch.Tasks) > 0 || ch.Settings {
 		return nil, true, nil
@@ -132,6 +139,12 @@ func (p *Planner) Touched(ctx context.Context, old *Planner, ch Changes) (ids []
 // When p was made by an edit of deployments alone, a named computer is
 // planned from its entry in plan: only the edited deployments' items are
 // ranked again (update_edit.go).
+//
+// An ad hoc session that names a deployment runs the deployment's item on
+// every computer. When that item changed (or the session's items differ
+// for another reason: see sameNamedItems), the plans of computers the
+// deployment does not target change too, and ids, which do not depend on
+// the session, miss them: every computer is planned again.
 func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []string, all bool) (*Plan, error) {
 	if all || plan == nil {
 		return p.Plan(ctx, s)
@@ -142,6 +155,9 @@ func (p *Planner) Replan(ctx context.Context, plan *Plan, s Session, ids []strin
 	sf, err := p.compileSession(s)
 	if err != nil {
 		return nil, err
+	}
+	if len(sf.deps) > 0 && !p.sameNamedItems(plan, s) {
+		return p.Plan(ctx, s)
 	}
 	if !slices.IsSorted(ids) {
 		ids = slices.Clone(ids)
@@ -235,4 +251,74 @@ func samePlan(a, b *ComputerPlan) bool {
 		return a.Excluded || (len(a.rec) == 0 && len(b.rec) == 0 && a.shared == nil && a.extra == nil)
 	}
 	return len(a.rec) == len(b.rec) && &a.rec[0] == &b.rec[0]
+}
+
+// sameNamedItems reports whether ad hoc session s runs the same items over
+// p's fleet as over the fleet plan was made from (compileSession's rule: an
+// item named, and the item of a deployment named, by id). The older fleet's
+// deployments are read from the context of a record of plan: every record
+// of plan was made under the same items of s, since Replan plans every
+// computer again when they change. false when plan has no record to read,
+// or a name is not found in the older fleet (a deployment created).
+func (p *Planner) sameNamedItems(plan *Plan, s Session) bool {
+	var old *planContext
+	for i := range plan.Computers {
+		if old = plan.Computers[i].pc; old != nil {
+			break
+		}
+	}
+	if old == nil {
+		return false
+	}
+	now, ok := namedItems(s.Named, p.cat, func(id string) (*immy.Deployment, bool) {
+		i, ok := p.byID[id]
+		if !ok {
+			return nil, false
+		}
+		return &p.table[i], true
+	})
+	if !ok {
+		return false
+	}
+	var rows map[string]int // old.deps by id, made on the first miss
+	before, ok := namedItems(s.Named, old.cat, func(id string) (*immy.Deployment, bool) {
+		// the same row in both tables when the layout did not move
+		if i, ok := p.byID[id]; ok && int(i) < len(old.deps) && old.deps[i].ID == id {
+			return &old.deps[i], true
+		}
+		if rows == nil {
+			rows = make(map[string]int, len(old.deps))
+			for r := range old.deps {
+				rows[old.deps[r].ID] = r
+			}
+		}
+		r, ok := rows[id]
+		if !ok {
+			return nil, false
+		}
+		return &old.deps[r], true
+	})
+	return ok && slices.Equal(now, before)
+}
+
+// namedItems returns the ids, sorted and distinct, of the items of cat an
+// ad hoc session naming names runs: an item named, or the item of a
+// deployment named (dep looks it up by id), when cat has it. ok is false
+// when a name is neither.
+func namedItems(names []string, cat *Catalogue, dep func(id string) (*immy.Deployment, bool)) (items []string, ok bool) {
+	for _, n := range names {
+		if _, ok := cat.byID[n]; ok {
+			items = append(items, n)
+			continue
+		}
+		d, ok := dep(n)
+		if !ok {
+			return nil, false
+		}
+		if _, ok := cat.byID[d.Item]; ok {
+			items = append(items, d.Item)
+		}
+	}
+	slices.Sort(items)
+	return slices.Compact(items), true
 }

@@ -50,6 +50,9 @@ type mutator struct {
 	seq int
 	// the filters a changed target may take
 	exprs, luas []string
+	// switchItems: a deployment may move to another item (the table's
+	// layout changes; an ad hoc session naming it runs other items)
+	switchItems bool
 }
 
 func newMutator(seed uint64) *mutator {
@@ -182,12 +185,15 @@ func (m *mutator) deployment(f, next *immy.Fleet) (*immy.Fleet, Changes, string)
 		d.Target = immy.Target{Type: immy.TargetFilter, Lua: m.luas[m.pick(len(m.luas))]}
 		what = "deployment lua"
 	case 3:
+		what = "deployment desired"
 		if other.Item == d.Item {
 			d.Desired, d.Version, d.Mode = other.Desired, other.Version, other.Mode
+		} else if m.switchItems { // it deploys what other deploys, as other does
+			d.Item, d.Desired, d.Version, d.Mode, d.Priority = other.Item, other.Desired, other.Version, other.Mode, other.Priority
+			what = "deployment item"
 		} else {
 			d.Priority = m.r.IntN(5)
 		}
-		what = "deployment desired"
 	case 4:
 		d.Disabled = !d.Disabled
 		what = "deployment disabled"
@@ -303,6 +309,7 @@ func TestUpdateEqualsRebuild(t *testing.T) {
 		require.NoError(t, err)
 		for seq := range sequences / fleets {
 			m := newMutator(uint64(fi*1000 + seq))
+			m.switchItems = true
 			f, p, plan := base, p0, plan0
 			for step := range steps {
 				next, ch, what := m.change(f)
@@ -346,6 +353,87 @@ func TestUpdateEqualsRebuild(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, cmp.Diff(plainPlan(plan0), plainPlan(again), planCmp), "fleet %d: the planner updated from changed", fi)
 	}
+}
+
+// TestReplanAdHocNamedEqualsRebuild pins Replan for an ad hoc session that
+// names deployments: when a named deployment moves to another item, the
+// session runs other items on computers the deployment does not target,
+// which Touched does not return; the replanned plan still equals a rebuild's
+// on every computer, and so do the plans edited from it after. A named
+// deployment deleted ends the session: another is picked, planned afresh.
+func TestReplanAdHocNamedEqualsRebuild(t *testing.T) {
+	ctx := context.Background()
+	steps := 10
+	if testing.Short() {
+		steps = 5
+	}
+	switched, partial := 0, 0
+	for fi, base := range editFleets() {
+		for seq := range 3 {
+			m := newMutator(uint64(8300 + 10*fi + seq))
+			m.switchItems = true
+			pickSession := func(f *immy.Fleet) Session {
+				ds := f.Deployments
+				return Session{Kind: AdHocSession, Named: []string{ds[m.pick(len(ds))].Item, ds[m.pick(len(ds))].ID, ds[m.pick(len(ds))].ID}}
+			}
+			f, p := base, mustPlanner(t, base)
+			s := pickSession(f)
+			plan, err := p.Plan(ctx, s)
+			require.NoError(t, err)
+			for step := range steps {
+				var next *immy.Fleet
+				var ch Changes
+				var what string
+				if m.r.IntN(2) == 0 { // a named deployment takes another's item
+					next = new(*f)
+					ds := slices.Clone(f.Deployments)
+					id := s.Named[1+m.pick(2)]
+					i := slices.IndexFunc(ds, func(d immy.Deployment) bool { return d.ID == id })
+					o := &f.Deployments[m.pick(len(ds))]
+					d := &ds[i]
+					d.Item, d.Desired, d.Version, d.Mode, d.Priority = o.Item, o.Desired, o.Version, o.Mode, o.Priority
+					next.Deployments = ds
+					ch, what = Changes{Deployments: []string{id}}, "named deployment item "+o.Item
+					switched++
+				} else {
+					next, ch, what = m.change(f)
+				}
+				name := fmt.Sprintf("fleet %d sequence %d step %d (session %q): %s", fi, seq, step, s.Named, what)
+				q, err := p.Update(next, ch)
+				fresh, ferr := freshPlanner(next)
+				if ferr != nil {
+					require.Error(t, err, name)
+					continue
+				}
+				require.NoError(t, err, name)
+				if _, err := q.compileSession(s); err != nil { // a named deployment deleted
+					require.ErrorIs(t, err, immy.ErrNotFound, name)
+					s = pickSession(next)
+					if plan, err = q.Plan(ctx, s); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					f, p = next, q
+					continue
+				}
+				ids, all, err := q.Touched(ctx, p, ch)
+				require.NoError(t, err, name)
+				if !all && len(ids) < len(next.Computers) {
+					partial++ // Touched left computers out: their plans are kept, or planned whole
+				}
+				got, err := q.Replan(ctx, plan, s, ids, all)
+				require.NoError(t, err, name)
+				want, err := fresh.Plan(ctx, s)
+				require.NoError(t, err, name)
+				if diff := cmp.Diff(plainPlan(want), plainPlan(got), planCmp); diff != "" {
+					t.Fatalf("%s: replanned plan differs from a rebuild (-rebuild +replanned):\n%s", name, diff)
+				}
+				f, p, plan = next, q, got
+			}
+		}
+	}
+	t.Logf("%d named deployments switched item; %d steps touched part of the fleet", switched, partial)
+	require.Positive(t, switched, "no named deployment switched item")
+	require.Positive(t, partial, "no step touched part of the fleet")
 }
 
 func mustPlanner(t *testing.T, f *immy.Fleet) *Planner {
