@@ -59,7 +59,8 @@ const maxGroups = 1 << 16
 // and one that groups the computers as another (a field set's refinement
 // that splits nothing) shares that one's. A filter whose grouping would go
 // past the budget is evaluated per computer, as one whose fields are too
-// diverse. FleetScale(100_000)'s filters keep about 50 times the computers.
+// diverse. FleetScale(100_000)'s filters keep 65 times its computers (over
+// 20,000 of them, BenchmarkMatchFleet).
 const groupBudget = 128
 
 // fieldSet is the fields a filter reads, sorted by name.
