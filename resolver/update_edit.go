@@ -408,6 +408,20 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	return editPatched, nil
 }
 
+// encodeLosers appends the losers of sc.out, grouped by item, to w's
+// encoder.
+func (p *Planner) encodeLosers(w *worker, sc *editScratch) {
+	for i := 0; i < len(sc.out); {
+		j := i
+		sc.lost = sc.lost[:0]
+		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
+			sc.lost = append(sc.lost, sc.out[j].lost)
+		}
+		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
+		i = j
+	}
+}
+
 // encodeEdited sequences the decisions of sc (sitems, and the losers in
 // out) on computer c and encodes them into cp, as planOne does after decide.
 func (p *Planner) encodeEdited(w *worker, sc *editScratch, c int, s *sessionFilter, cp *ComputerPlan) {
@@ -427,15 +441,7 @@ func (p *Planner) encodeEdited(w *worker, sc *editScratch, c int, s *sessionFilt
 	w.enc.reset()
 	w.enc.buf = sc.results.tail()
 	w.enc.actions(p.pc, acts)
-	for i := 0; i < len(sc.out); {
-		j := i
-		sc.lost = sc.lost[:0]
-		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
-			sc.lost = append(sc.lost, sc.out[j].lost)
-		}
-		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
-		i = j
-	}
+	p.encodeLosers(w, sc)
 	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(sc.out))
 	b := w.enc.buf
 	if sc.results.holds(b) {

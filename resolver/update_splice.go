@@ -311,15 +311,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	if sc.scanned {
 		nlost = p.spliceLosers(w, sc, sel, old)
 	} else {
-		for i := 0; i < len(sc.out); {
-			j := i
-			sc.lost = sc.lost[:0]
-			for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
-				sc.lost = append(sc.lost, sc.out[j].lost)
-			}
-			w.enc.losers(p.pc, sc.out[i].item, sc.lost)
-			i = j
-		}
+		p.encodeLosers(w, sc)
 	}
 	b = w.enc.buf
 	w.enc.buf = nil
