@@ -162,14 +162,17 @@ func BenchmarkResolve(b *testing.B) {
 	})
 }
 
-// BenchmarkMatchFleet matches every computer of a generated fleet (the
-// deployments and tenants of FleetScale(100_000), or of FleetScaleUniform,
-// over 20,000 computers) through MatchSplit and AppendShared, from a fresh
-// Matcher, as a whole-fleet plan does: group=on evaluates a filter by
-// groups of computers that agree on its fields once it was evaluated on
-// groupMinEvals computers (group.go), group=off on every computer alone.
-func BenchmarkMatchFleet(b *testing.B) {
-	ctx := context.Background()
+// scaledFleet is a generated fleet of 20,000 computers with the deployments
+// and tenants of 100,000, and its index.
+type scaledFleet struct {
+	name string // the shape: uniform (FleetScaleUniform) or realistic (FleetScale)
+	f    *immy.Fleet
+	ix   *Index
+}
+
+// scaledFleets generates the fleets the filter benchmarks run on.
+func scaledFleets(b *testing.B) []scaledFleet {
+	var out []scaledFleet
 	for _, shape := range []struct {
 		name string
 		cfg  func(int) immytest.GenConfig
@@ -181,6 +184,21 @@ func BenchmarkMatchFleet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		out = append(out, scaledFleet{shape.name, f, ix})
+	}
+	return out
+}
+
+// BenchmarkMatchFleet matches every computer of a generated fleet (the
+// deployments and tenants of FleetScale(100_000), or of FleetScaleUniform,
+// over 20,000 computers) through MatchSplit and AppendShared, from a fresh
+// Matcher, as a whole-fleet plan does: group=on evaluates a filter by
+// groups of computers that agree on its fields once it was evaluated on
+// groupMinEvals computers (group.go), group=off on every computer alone.
+func BenchmarkMatchFleet(b *testing.B) {
+	ctx := context.Background()
+	for _, shape := range scaledFleets(b) {
+		f, ix := shape.f, shape.ix
 		for _, off := range []bool{false, true} {
 			b.Run(fmt.Sprintf("shape=%s/group=%s", shape.name, map[bool]string{false: "on", true: "off"}[off]), func(b *testing.B) {
 				groupOff = off

@@ -331,17 +331,8 @@ func (rf realisticFilter) String() string { return fmt.Sprintf("%s/%s", rf.lang,
 // about flat from few sources to many.
 func BenchmarkResolveFilters(b *testing.B) {
 	ctx := context.Background()
-	for _, shape := range []struct {
-		name string
-		cfg  func(int) immytest.GenConfig
-	}{{"uniform", immytest.FleetScaleUniform}, {"realistic", immytest.FleetScale}} {
-		cfg := shape.cfg(100_000)
-		cfg.Computers = 20_000
-		f := immytest.Generate(cfg)
-		ix, err := NewIndex(f, Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, shape := range scaledFleets(b) {
+		f, ix := shape.f, shape.ix
 		var filtered []int
 		distinct := map[string]bool{}
 		for i, d := range f.Deployments {
