@@ -236,6 +236,7 @@ func TestBrowser(t *testing.T) {
 	// quick is detected by a script: the agent's session decides it
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="quick"]').textContent`), "decided-at-detection")
 	require.Contains(t, text(t, ctx, `document.querySelector('#plan tr[data-item="quick"] .winner').textContent`), "quick-latest")
+	require.Equal(t, "quick", text(t, ctx, `document.querySelector('#item option[value="quick"]').value`), "the item planned can be run alone")
 	checkPage(t, ctx, shots, "computer")
 	// the plan comes first; the inventory (every package the real agent
 	// found) is collapsed below it, and the page is a few screens at most

@@ -225,3 +225,17 @@ func TestPostponeAndCancel(t *testing.T) {
 	code, _ = get(t, lab, e.url(session+"/output"))
 	require.Equal(t, http.StatusNotFound, code)
 }
+
+// TestNoItemToRunAlone: a computer that nothing is deployed to offers no
+// single-item session (an empty choice beside a button), and says why.
+func TestNoItemToRunAlone(t *testing.T) {
+	e := newEnv(t)
+	cl := client(t, e)
+	signIn(t, e, cl, e.tokens["admin"])
+	code, body := get(t, cl, e.url("/console/computers/other-pc"))
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "Nothing is deployed to this computer.")
+	require.NotContains(t, body, `id="start-item"`)
+	require.Contains(t, body, `id="no-item"`)
+	require.Contains(t, body, `id="start-full"`, "the other sessions are still offered")
+}
