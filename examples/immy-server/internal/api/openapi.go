@@ -127,6 +127,9 @@ func (h *Handler) OpenAPI() map[string]any {
 		if rt.Access == AdminOnly {
 			resps["403"] = errResp
 		}
+		if rt.Body != "" {
+			resps["413"] = errResp // decode's limit on the body
+		}
 		if rt.Body != "" || rt.Method == "PUT" || rt.Method == "DELETE" {
 			resps["409"] = errResp
 			resps["422"] = errResp
