@@ -17,7 +17,10 @@
 // two processes at once) is refused with an error matching
 // [session.ErrOutOfSequence], in the transaction that would have written it,
 // so that exactly one writer of a (session, seq) wins, in one process or
-// across several. The record's body is its JSON, but for action and plan
+// across several. A replay checks the same numbering on the way back: a
+// session whose rows have a gap (one deleted by hand, or lost) stops the
+// replay with an error matching [ErrMissingRecord], naming the session and
+// the record, rather than folding a state without it. The record's body is its JSON, but for action and plan
 // records on SQLite (see below). Beside the records, a row
 // per session holds its computer, its status, when it was created and last
 // changed, and whether it has ended, written in the same transaction as the

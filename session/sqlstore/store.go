@@ -45,6 +45,12 @@ func (c Config) maxBatch() int {
 // ErrClosed is returned by the methods of a closed Store.
 var ErrClosed = errors.New("sqlstore: store closed")
 
+// ErrMissingRecord is matched by the error of a replay that finds a
+// session's records not numbered 1, 2, 3, ...: a record was deleted by
+// hand, or the database lost it. A replay does not go on past it, since
+// the session's state would be made without the record.
+var ErrMissingRecord = errors.New("sqlstore: a record of the session is missing")
+
 // SchemaError is returned when a database's schema is newer than this code
 // knows: it was migrated by a later version of the engine. Nothing was
 // changed.
@@ -356,6 +362,7 @@ func (s *Store) ReplaySession(ctx context.Context, id string, fn func(session.Re
 
 func (s *Store) replay(ctx context.Context, id string, fn func(session.Record) error) error {
 	var after row
+	last := map[string]int{} // session -> its last Seq replayed
 	for first := true; ; first = false {
 		if err := s.check(ctx); err != nil {
 			return err
@@ -371,6 +378,10 @@ func (s *Store) replay(ctx context.Context, id string, fn func(session.Record) e
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("sqlstore: replay: %w", err)
 			}
+			if want := last[r.session] + 1; r.seq != want {
+				return fmt.Errorf("sqlstore: replay: session %q: record %d comes where record %d should: %w", r.session, r.seq, want, ErrMissingRecord)
+			}
+			last[r.session] = r.seq
 			rec, err := decodeRecord(r.session, r.seq, r.body)
 			if err != nil {
 				return fmt.Errorf("sqlstore: replay: session %q: record %d: %w", r.session, r.seq, err)

@@ -311,6 +311,63 @@ func TestCorruptBody(t *testing.T) {
 	require.ErrorContains(t, err, `session "s1": record 1`)
 }
 
+// TestMissingRecord: a session whose records have a gap (one deleted by
+// hand, or lost) does not replay as if nothing were missing: Replay and
+// ReplaySession stop at the gap with an error naming the session and the
+// record, on both databases; the sessions before it replay.
+func TestMissingRecord(t *testing.T) {
+	urls := map[string]string{"sqlite": ""}
+	if url := pgtest.MaybeDatabase(t); url != "" {
+		urls["postgres"] = url
+	}
+	for name, url := range urls {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			var s *Store
+			if url == "" {
+				s = openSQLite(t, filepath.Join(t.TempDir(), "immy.db"), Config{})
+			} else {
+				s = openPostgres(t, url, Config{})
+			}
+			for _, id := range []string{"s-ok", "s-gap", "s-head"} {
+				for _, r := range journaltest.Simple(id, 4) {
+					require.NoError(t, s.Append(ctx, r))
+				}
+			}
+			del := func(id string, seq int) {
+				t.Helper()
+				if db := s.DB(); db != nil {
+					_, err := db.ExecContext(ctx, `DELETE FROM immy_records WHERE seq = ? AND session = (SELECT n FROM immy_sessions WHERE id = ?)`, seq, id)
+					require.NoError(t, err)
+					return
+				}
+				pool, err := pgxpool.New(ctx, url)
+				require.NoError(t, err)
+				defer pool.Close()
+				_, err = pool.Exec(ctx, `DELETE FROM immy_records WHERE session = $1 AND seq = $2`, id, seq)
+				require.NoError(t, err)
+			}
+			for _, id := range []string{"s-ok", "s-gap", "s-head"} {
+				require.NoError(t, s.ReplaySession(ctx, id, func(session.Record) error { return nil }), id)
+			}
+			del("s-gap", 3)
+			del("s-head", 1)
+
+			var seen []int
+			err := s.ReplaySession(ctx, "s-gap", func(r session.Record) error { seen = append(seen, r.Seq); return nil })
+			require.ErrorIs(t, err, ErrMissingRecord)
+			require.ErrorContains(t, err, `session "s-gap": record 4 comes where record 3 should`)
+			require.Equal(t, []int{1, 2}, seen, "the records before the gap were replayed")
+			err = s.ReplaySession(ctx, "s-head", func(session.Record) error { return nil })
+			require.ErrorIs(t, err, ErrMissingRecord)
+			require.ErrorContains(t, err, `session "s-head": record 2 comes where record 1 should`)
+			require.NoError(t, s.ReplaySession(ctx, "s-ok", func(session.Record) error { return nil }))
+			err = s.Replay(ctx, func(session.Record) error { return nil })
+			require.ErrorIs(t, err, ErrMissingRecord)
+		})
+	}
+}
+
 // TestTwoWritersOneComputer races two Stores (two processes) creating a
 // session of the same computer: exactly one is created, the other is
 // refused with a *session.BusyError naming it, and the records batched
