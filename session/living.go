@@ -18,6 +18,24 @@ type FleetSource interface {
 	Snapshot() (*immy.Fleet, int64)
 }
 
+// ChangeTracker is what a FleetSource may also tell (a session/fleetstore
+// Store does): whether the fleet of revision rev, one it handed out, is the
+// current revision's in everything but the inventory and presence of
+// computers other than those named.
+//
+// A session plans its computer from that computer and the admin's entities
+// alone (filters read the computer, its tenant, their persons and groups;
+// affinity the computer's own logons; detection its own inventory), and a
+// tenant session from the admin's entities alone. So while the answer is
+// true for a session's computer, the engine plans it from the revision it
+// indexed last instead of taking the current one: it neither indexes a new
+// revision nor holds the current revision's fleet, which a store would have
+// to keep as it is (its next inventory write would copy every computer).
+// The session records the revision it planned from: the older one.
+type ChangeTracker interface {
+	Unchanged(rev int64, computers ...string) bool
+}
+
 // InventorySink takes what sessions learn of computers. The engine tells it
 // once per run of a session that read an inventory, after the run, with the
 // inventory read last (after the session's changes, when it made any). An
@@ -136,8 +154,24 @@ func samePlaces(old, next []immy.Computer) bool {
 // without a FleetSource. A revision not seen before is indexed (its planner
 // made) once, by the first session that needs it.
 func (e *Engine) current() (*Engine, error) {
+	return e.currentFor("")
+}
+
+// currentFor returns the Engine a session of target (Request.Computer: a
+// computer or a tenant session; "" for none) plans from: the latest one
+// indexed when the FleetSource, a ChangeTracker, says nothing its plan
+// reads changed since (a write may land the next moment, as one may after
+// a Snapshot: the session plans from a revision whose fleet equals, for
+// it, the one current when it asked), otherwise the current revision's.
+func (e *Engine) currentFor(target string) (*Engine, error) {
 	if e.cfg.Fleet == nil {
 		return e.root, nil
+	}
+	if ct, ok := e.cfg.Fleet.(ChangeTracker); ok && target != "" {
+		l := e.latest.Load()
+		if _, tenant := tenantOf(target); tenant && ct.Unchanged(l.rev) || !tenant && ct.Unchanged(l.rev, target) {
+			return l, nil
+		}
 	}
 	f, rev := e.cfg.Fleet.Snapshot()
 	if l := e.latest.Load(); l.rev == rev {
@@ -207,7 +241,7 @@ func (e *Engine) viewOf(s *sess) (*Engine, error) {
 	if s.view != nil && s.report().mainPlanned {
 		return s.view, nil
 	}
-	v, err := e.current()
+	v, err := e.currentFor(s.req.Computer)
 	if err != nil {
 		return nil, err
 	}

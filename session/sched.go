@@ -111,7 +111,7 @@ func (e *Engine) lookup(id string) (*sess, bool) {
 // *BusyError.
 func (e *Engine) Start(ctx context.Context, req Request) (string, error) {
 	req = req.clone()
-	cur, err := e.current() // the fleet's current revision (living.go)
+	cur, err := e.currentFor(req.Computer) // the fleet's current revision, for req (living.go)
 	if err != nil {
 		return "", err
 	}

@@ -73,6 +73,11 @@ func (s *Store) Apply(ctx context.Context, ch Change) (int64, error) {
 		}
 	}
 	next.lastSeen.delete(gone)
+	if len(ops) > 0 {
+		s.changes.changedAll(next.rev) // an admin's change: any plan may differ
+	} else {
+		s.changes.wrote(next.rev, cur.fleet, d) // before settle changes cur's computers in place
+	}
 	next.settle(cur, d, true)
 	s.cur.Store(next)
 	return next.rev, nil

@@ -94,6 +94,7 @@ func (s *Store) PutInventory(ctx context.Context, reports []Inventory) (int64, e
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("fleetstore: commit: %w", err)
 	}
+	s.changes.wrote(next.rev, cur.fleet, d) // before settle changes cur's computers in place
 	next.settle(cur, d, true)
 	s.cur.Store(next)
 	return next.rev, nil

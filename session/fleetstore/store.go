@@ -45,6 +45,7 @@ type Store struct {
 	ownsDB  bool
 	mu      sync.Mutex // held by a writer, from its transaction's begin to the new snapshot
 	cur     atomic.Pointer[snapshot]
+	changes changeTable // what changed since which revision (changes.go)
 	closed  atomic.Bool
 	failing func(step string) error // tests: fault injection inside a transaction
 }
@@ -111,6 +112,7 @@ func open(ctx context.Context, db *sql.DB, d dialect, cfg Config, owns bool) (*S
 		db.Close()
 		return nil, err
 	}
+	s.changes.changedAll(snap.rev)
 	s.cur.Store(snap)
 	return s, nil
 }
@@ -164,6 +166,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.changes.changedAll(snap.rev)
 	s.cur.Store(snap)
 	return nil
 }
@@ -283,6 +286,7 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, *snapshot, func(), error) {
 			s.mu.Unlock()
 			return nil, nil, nil, err
 		}
+		s.changes.changedAll(cur.rev)
 		s.cur.Store(cur)
 	}
 	return tx, cur, s.mu.Unlock, nil
