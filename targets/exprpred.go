@@ -384,6 +384,9 @@ func elemStringOp(n *ast.BinaryNode) (elemBoolFn, bool) {
 		return nil, false
 	}
 	if k, ok := exprConst(n.Right); ok {
+		if fn, ok := elemConvOp(n, k); ok {
+			return fn, true
+		}
 		var test func(s, k string) bool
 		switch n.Operator {
 		case "==":
@@ -438,4 +441,37 @@ func elemStringOp(n *ast.BinaryNode) (elemBoolFn, bool) {
 		return nil, false
 	}
 	return func(c *immy.Computer, t *immy.Tenant, e string) bool { return test(l(c, t, e), r(c, t, e)) }, true
+}
+
+// elemConvOp compiles lower(x) or upper(x) compared with a constant k by
+// ==, !=, startsWith or endsWith, without converting x where its ASCII
+// bytes decide (casefold.go).
+func elemConvOp(n *ast.BinaryNode, k string) (elemBoolFn, bool) {
+	b, ok := n.Left.(*ast.BuiltinNode)
+	if !ok || len(b.Arguments) != 1 || b.Name != "lower" && b.Name != "upper" {
+		return nil, false
+	}
+	x, ok := elemStr(b.Arguments[0])
+	if !ok {
+		return nil, false
+	}
+	upper := b.Name == "upper"
+	var test func(s, k string, upper bool) bool
+	switch n.Operator {
+	case "==", "!=":
+		test = convEqual
+	case "startsWith":
+		test = convHasPrefix
+	case "endsWith":
+		test = convHasSuffix
+	default:
+		return nil, false
+	}
+	if n.Operator == "!=" {
+		return func(c *immy.Computer, t *immy.Tenant, e string) bool { return !convEqual(x(c, t, e), k, upper) }, true
+	}
+	if _, isElem := b.Arguments[0].(*ast.PointerNode); isElem {
+		return func(_ *immy.Computer, _ *immy.Tenant, e string) bool { return test(e, k, upper) }, true
+	}
+	return func(c *immy.Computer, t *immy.Tenant, e string) bool { return test(x(c, t, e), k, upper) }, true
 }

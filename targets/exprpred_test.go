@@ -14,6 +14,7 @@ func FuzzExprCompiled(f *testing.F) {
 		f.Add(seed, uint64(9))
 	}
 	cs, ts := genComputers(11, 40)
+	cs = append(cs, caseFoldComputers(ts[0].ID)...)
 	f.Fuzz(func(t *testing.T, a, b uint64) {
 		g := exprGen{r: rand.New(rand.NewPCG(a, b))}
 		src := g.bool(4)

@@ -263,7 +263,7 @@ func (g exprGen) pred(depth int) string {
 	elem := pick(r, []string{"#", "lower(#)", "upper(#)", "trim(#)"})
 	switch r.IntN(6) {
 	case 0:
-		return elem + " " + pick(r, []string{"==", "!=", "startsWith", "endsWith", "contains"}) + " " + pick(r, append(genLiterals, `"@t0003.example"`, `"rmm-"`))
+		return elem + " " + pick(r, []string{"==", "!=", "startsWith", "endsWith", "contains"}) + " " + pick(r, append(genLiterals, `"@t0003.example"`, `"rmm-"`, `"@contoso.com"`, `"ⱥ@contoso.com"`, `"i@contoso.com"`, `"k"`, `"ss"`))
 	case 1:
 		return elem + " " + pick(r, []string{"==", "<", "startsWith"}) + " " + g.str(1)
 	case 2:
@@ -289,6 +289,7 @@ func (g exprGen) quantified(depth int) string {
 // and computers.
 func TestExprNativeAgreesWithVM(t *testing.T) {
 	cs, ts := genComputers(7, 200)
+	cs = append(cs, caseFoldComputers(ts[0].ID)...)
 	g := exprGen{r: rand.New(rand.NewPCG(7, 7))}
 	native, fallible, gaveUp := 0, 0, 0
 	const n = 400
@@ -379,6 +380,7 @@ func (g luaGen) bool(depth int) string {
 // filters and computers.
 func TestLuaNativeAgreesWithVM(t *testing.T) {
 	cs, ts := genComputers(8, 100)
+	cs = append(cs, caseFoldComputers(ts[0].ID)...)
 	g := luaGen{r: rand.New(rand.NewPCG(8, 8))}
 	native := 0
 	const n = 200

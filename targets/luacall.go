@@ -46,6 +46,11 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 		return nil
 	}
 	if name, ok := c.stringFunc(call); ok {
+		if name == "sub" {
+			if e, ok := c.convSub(call); ok {
+				return e
+			}
+		}
 		args := make([]lexpr, 0, len(call.Args)+1)
 		if call.Receiver != nil {
 			args = append(args, c.expr(call.Receiver))
@@ -139,6 +144,62 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 	}
 	c.fail()
 	return nil
+}
+
+// convSub compiles sub of a string's lower or upper, s:lower():sub(i, j)
+// and the forms of function calls, as lower and then sub compute it, but
+// converting only the part of s that sub keeps when it can (convSub in
+// casefold.go).
+func (c *luaCompiler) convSub(call *ast.FuncCallExpr) (lexpr, bool) {
+	// the string sub cuts, and its i and j
+	str, ij := call.Receiver, call.Args
+	if str == nil {
+		if len(call.Args) == 0 {
+			return nil, false
+		}
+		str, ij = call.Args[0], call.Args[1:]
+	}
+	inner, ok := str.(*ast.FuncCallExpr)
+	if !ok || len(ij) == 0 || len(ij) > 2 {
+		return nil, false
+	}
+	name, ok := c.stringFunc(inner)
+	if !ok || name != "lower" && name != "upper" {
+		return nil, false
+	}
+	x := inner.Receiver
+	switch {
+	case x == nil && len(inner.Args) == 1:
+		x = inner.Args[0]
+	case x == nil || len(inner.Args) != 0:
+		return nil, false
+	}
+	upper := name == "upper"
+	sx, iv := c.expr(x), c.expr(ij[0])
+	jv := func(*lframe) lv { return lvNil }
+	if len(ij) == 2 {
+		jv = c.expr(ij[1])
+	}
+	if !c.ok {
+		return nil, false
+	}
+	return func(f *lframe) lv {
+		// as lower's closure: a string, within the bytes a run may build
+		s := sx(f)
+		if s.k != lkStr || !f.built(len(s.s)) {
+			return f.giveUp()
+		}
+		// as sub's closure
+		i, ok1 := luaInt(iv(f))
+		j, ok2 := -1, true
+		if v := jv(f); v.k != lkNil {
+			j, ok2 = luaInt(v)
+		}
+		if f.bail || !ok1 || !ok2 {
+			return f.giveUp()
+		}
+		return lv{k: lkStr, s: convSub(s.s, i, j, upper)}
+	}, true
 }
 
 // luaToNumber is tonumber(v) as gopher-lua reads it.

@@ -27,7 +27,7 @@ type luaProgGen struct {
 }
 
 var (
-	genLuaStrings  = []string{`"Windows"`, `"Windows 11"`, `"hq"`, `""`, `"canary"`, `"server"`, `"Pro"`, `"@contoso.com"`, `"16"`, `" 8 "`, `"0x10"`, `"1.5"`, `"x"`}
+	genLuaStrings  = []string{`"ⱥ@contoso.com"`, `"İ"`, `"Windows"`, `"Windows 11"`, `"hq"`, `""`, `"canary"`, `"server"`, `"Pro"`, `"@contoso.com"`, `"16"`, `" 8 "`, `"0x10"`, `"1.5"`, `"x"`}
 	genLuaPatterns = []string{`"^Windows"`, `"%d+"`, `"(%d+)"`, `"Server (%d+)"`, `"^(%a+)"`, `"[%w-]+$"`, `"()o"`, `"%s"`, `"a*"`, `"[a"`, `"(()"`, `"%"`, `".-x"`, `"Pro"`, `"@"`}
 	genLuaNumbers  = []string{"0", "1", "2", "3", "-1", "-3", "16", "1.5", "2019", "0x10", "1e2"}
 )
@@ -87,7 +87,12 @@ func (g *luaProgGen) str(depth int) string {
 	if r.IntN(3) == 0 {
 		x = "computer." + g.pick([]string{"os", "name", "model", "kind"})
 	}
-	switch r.IntN(9) {
+	switch r.IntN(11) {
+	case 9:
+		// sub of a converted string, as in u:lower():sub(-#domain) == domain
+		return "string." + g.pick([]string{"lower", "upper"}) + "(" + x + "):sub(" + g.num(depth-1) + ")"
+	case 10:
+		return "(" + x + "):" + g.pick([]string{"lower", "upper"}) + "():sub(" + g.num(depth-1) + ", " + g.num(depth-1) + ")"
 	case 0:
 		return "string." + g.pick([]string{"lower", "upper"}) + "(" + x + ")"
 	case 1:
@@ -245,6 +250,7 @@ func luaCompiledComputers() ([]immy.Computer, []immy.Tenant) {
 			UPNs: []string{"A@CONTOSO.COM", "b@contoso.com"}, Attributes: map[string]string{"ram_gb": "1.5e1", "site": "hq"}},
 		immy.Computer{ID: "odd-3", Tenant: ts[0].ID, Name: "x", OS: "16", Kind: immy.KindServer, Attributes: nil},
 	)
+	cs = append(cs, caseFoldComputers(ts[0].ID)...)
 	for i := range cs {
 		if i%3 == 0 {
 			if cs[i].Attributes == nil {
