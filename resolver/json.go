@@ -106,6 +106,8 @@ type jsonWriter struct {
 	acts   []action
 	losers []loserRec
 	idx    []int
+	jc     *jsonCache                  // that of the last computer's planContext
+	caches map[*planContext]*jsonCache // a few, for plans whose computers have several
 }
 
 func (j *jsonWriter) raw(s string) { j.out = append(j.out, s...) }
@@ -127,15 +129,35 @@ func (j *jsonWriter) field(indent, name, value string, last bool) {
 	j.raw("\n")
 }
 
+// cache returns the jsonCache of pc.
+func (j *jsonWriter) cache(pc *planContext) *jsonCache {
+	if j.jc != nil && j.jc.pc == pc {
+		return j.jc
+	}
+	jc := j.caches[pc]
+	if jc == nil {
+		if j.caches == nil || len(j.caches) >= maxJSONCaches {
+			j.caches = map[*planContext]*jsonCache{}
+		}
+		jc = newJSONCache(pc)
+		j.caches[pc] = jc
+	}
+	j.jc = jc
+	return jc
+}
+
 func (j *jsonWriter) computer(c *ComputerPlan) {
 	const in = "      "
 	j.acts, j.losers, j.idx = j.acts[:0], j.losers[:0], j.idx[:0]
+	var jc *jsonCache
 	if c.pc != nil {
 		j.acts, j.losers = c.decode(j.acts, j.losers)
 		j.idx = decisionsOf(j.acts, j.idx)
+		jc = j.cache(c.pc)
 	}
-	j.raw("{\n")
-	j.field(in, "id", c.ID, false)
+	j.raw("{\n" + in + `"id": `)
+	j.str(c.ID)
+	j.raw(",\n")
 	if c.Excluded {
 		j.raw(in + "\"excluded\": true,\n")
 	}
@@ -158,7 +180,7 @@ func (j *jsonWriter) computer(c *ComputerPlan) {
 			for end < len(j.losers) && j.losers[end].item == a.item {
 				end++
 			}
-			j.decision(c, a, j.losers[l:end])
+			j.decision(jc, a, j.losers[l:end])
 			l = end
 		}
 		j.raw("\n      ]")
@@ -173,7 +195,7 @@ func (j *jsonWriter) computer(c *ComputerPlan) {
 				j.raw(",")
 			}
 			j.raw("\n        ")
-			j.action(c, &j.acts[i])
+			j.action(jc, c, &j.acts[i])
 		}
 		j.raw("\n      ]")
 	}
@@ -215,71 +237,200 @@ func (j *jsonWriter) problem(p *Problem) {
 	j.raw("        }")
 }
 
-func (j *jsonWriter) decision(c *ComputerPlan, a *action, losers []loserRec) {
-	const in = "          "
-	w := &c.pc.deps[a.dep]
-	j.raw("{\n")
-	j.field(in, "item", c.pc.cat.items[a.item].id, false)
-	j.field(in, "winner", w.ID, false)
-	j.field(in, "desired", desiredText(w), false)
-	j.raw(in + "\"candidates\": ")
+// decision writes the decision of action a (which has a deployment) with
+// its losers: the bytes of Decision's JSON, from the pieces jc keeps.
+func (j *jsonWriter) decision(jc *jsonCache, a *action, losers []loserRec) {
+	j.raw(jc.decisionHead(a.item, a.dep))
 	if len(losers) == 0 {
 		j.raw("[]")
 	} else {
 		j.raw("[")
-		for i, l := range losers {
+		for i := range losers {
 			if i > 0 {
 				j.raw(",")
 			}
-			j.raw("\n            {\n")
-			j.field(in+"    ", "deployment", c.pc.deps[l.dep].ID, false)
-			j.field(in+"    ", "lost_on", l.rule.String(), true)
-			j.raw(in + "  }")
+			j.raw(jc.loser(losers[i].dep))
+			j.raw(jc.rule(losers[i].rule))
 		}
-		j.raw("\n" + in + "]")
+		j.raw("\n          ]")
 	}
 	j.raw("\n        }")
 }
 
-func (j *jsonWriter) action(c *ComputerPlan, a *action) {
-	const in = "          "
-	cat := c.pc.cat
-	dep, detected, version := "", "", ""
+// action writes a: the bytes of Action's JSON, from the pieces jc keeps.
+func (j *jsonWriter) action(jc *jsonCache, c *ComputerPlan, a *action) {
 	if a.dep >= 0 {
-		dep = c.pc.deps[a.dep].ID
+		j.raw(jc.depHead(a.item, a.dep))
+	} else {
+		j.raw(jc.itemHead(a.item))
 	}
+	j.raw(jc.kind(a.kind))
+	j.raw(jc.reason(a.reason))
 	if a.detected != nil {
-		detected = a.detected.String()
+		j.str(a.detected.String())
+	} else {
+		j.raw(`""`)
 	}
-	if a.version != nil {
-		version = a.version.String()
-	}
-	r := &cat.reasons[a.reason]
-	j.raw("{\n")
-	j.field(in, "item", cat.items[a.item].id, false)
-	j.field(in, "deployment", dep, false)
-	j.field(in, "action", a.kind.String(), false)
-	j.field(in, "reason", r.text, false)
-	j.field(in, "detected", detected, false)
+	j.raw(",\n")
 	if from := c.detectedFrom(a); from != "" { // "" unless the planner marked it
-		j.field(in, "detected_from", from, false)
+		j.raw(`          "detected_from": `)
+		j.str(from)
+		j.raw(",\n")
 	}
-	j.field(in, "version", version, r.about < 0)
-	if r.about >= 0 {
-		j.field(in, "required_by", cat.items[r.about].id, true)
+	j.raw(`          "version": `)
+	if a.version != nil {
+		j.str(a.version.String())
+	} else {
+		j.raw(`""`)
 	}
-	j.raw("        }")
+	j.raw(jc.tail(a.reason))
+}
+
+// maxJSONCaches bounds the caches a jsonWriter keeps: the planContexts of
+// one plan's computers are one or a few (a Replan keeps records of the plan
+// before).
+const maxJSONCaches = 8
+
+// jsonCache is the JSON of the strings a planContext's actions and
+// decisions repeat on every computer (item and deployment ids, desired
+// states, reasons), escaped once and joined with the field names and
+// indentation around them, so that a computer's JSON is mostly appends of
+// whole pieces. Each piece is made the first time it is written ("" until
+// then: no piece is empty).
+type jsonCache struct {
+	pc      *planContext
+	items   []string // by item: an action without deployment, up to the action's value
+	deps    []string // by deployment: an action of it, up to the action's value
+	wins    []string // by deployment: a decision it wins, up to the candidates' value
+	losers  []string // by deployment: a candidate it is, up to lost_on's value
+	reasons []string // by reason code: the action's value (after the kind) up to the detected version's
+	tails   []string // by reason code: after the version's value, to the end of the action
+	kinds   [numActionKinds]string
+	rules   [16]string
+}
+
+func newJSONCache(pc *planContext) *jsonCache {
+	n := len(pc.cat.reasons)
+	return &jsonCache{
+		pc:    pc,
+		items: make([]string, len(pc.cat.items)), deps: make([]string, len(pc.deps)),
+		wins: make([]string, len(pc.deps)), losers: make([]string, len(pc.deps)),
+		reasons: make([]string, n), tails: make([]string, n),
+	}
+}
+
+// quote returns s as a JSON string.
+func quote(s string) string { return string(appendJSONString(nil, s)) }
+
+func (jc *jsonCache) itemHead(k int32) string {
+	if s := jc.items[k]; s != "" {
+		return s
+	}
+	s := "{\n          \"item\": " + quote(jc.pc.cat.items[k].id) + ",\n          \"deployment\": \"\",\n          \"action\": "
+	jc.items[k] = s
+	return s
+}
+
+func (jc *jsonCache) depHead(item, dep int32) string {
+	if s := jc.deps[dep]; s != "" {
+		return s
+	}
+	s := "{\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"deployment\": " + quote(jc.pc.deps[dep].ID) + ",\n          \"action\": "
+	jc.deps[dep] = s
+	return s
+}
+
+func (jc *jsonCache) decisionHead(item, dep int32) string {
+	if s := jc.wins[dep]; s != "" {
+		return s
+	}
+	d := &jc.pc.deps[dep]
+	s := "{\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"winner\": " + quote(d.ID) +
+		",\n          \"desired\": " + quote(desiredText(d)) + ",\n          \"candidates\": "
+	jc.wins[dep] = s
+	return s
+}
+
+func (jc *jsonCache) loser(dep int32) string {
+	if s := jc.losers[dep]; s != "" {
+		return s
+	}
+	s := "\n            {\n              \"deployment\": " + quote(jc.pc.deps[dep].ID) + ",\n              \"lost_on\": "
+	jc.losers[dep] = s
+	return s
+}
+
+func (jc *jsonCache) rule(r Rule) string {
+	if int(r) >= len(jc.rules) {
+		return quote(r.String()) + "\n            }"
+	}
+	if s := jc.rules[r]; s != "" {
+		return s
+	}
+	s := quote(r.String()) + "\n            }"
+	jc.rules[r] = s
+	return s
+}
+
+func (jc *jsonCache) kind(k ActionKind) string {
+	if int(k) >= len(jc.kinds) {
+		return quote(k.String()) + ",\n          \"reason\": "
+	}
+	if s := jc.kinds[k]; s != "" {
+		return s
+	}
+	s := quote(k.String()) + ",\n          \"reason\": "
+	jc.kinds[k] = s
+	return s
+}
+
+func (jc *jsonCache) reason(r uint32) string {
+	if s := jc.reasons[r]; s != "" {
+		return s
+	}
+	s := quote(jc.pc.cat.reasons[r].text) + ",\n          \"detected\": "
+	jc.reasons[r] = s
+	return s
+}
+
+func (jc *jsonCache) tail(r uint32) string {
+	if s := jc.tails[r]; s != "" {
+		return s
+	}
+	s := "\n        }"
+	if about := jc.pc.cat.reasons[r].about; about >= 0 {
+		s = ",\n          \"required_by\": " + quote(jc.pc.cat.items[about].id) + "\n        }"
+	}
+	jc.tails[r] = s
+	return s
 }
 
 const hexDigits = "0123456789abcdef"
+
+// jsonPlain tells the bytes appendJSONString writes as they are: ASCII
+// but control characters, ", \, <, > and &.
+var jsonPlain = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
 
 // appendJSONString appends s quoted the way encoding/json quotes strings by
 // default: ", \ and control characters escaped, <, > and & as \u003c and so
 // on, U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
 func appendJSONString(dst []byte, s string) []byte {
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
 	dst = append(dst, '"')
+	if i == len(s) { // most strings: nothing to escape
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
 				i++
