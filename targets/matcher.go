@@ -130,6 +130,12 @@ func (m *Matcher) Len() int { return len(m.deps) }
 // returns every other match together with a [FilterErrors] naming each of
 // them. Any other error (a cancelled ctx) returns no match.
 func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
+	return m.match(ctx, c, dst, nil)
+}
+
+// match is Match; want, when not nil, is the deployments the caller needs
+// (candidates.go).
+func (m *Matcher) match(ctx context.Context, c int, dst []int, want Wanted) ([]int, error) {
 	if err := m.checkComputer(c); err != nil {
 		return dst, err
 	}
@@ -143,7 +149,7 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 	}
 	mid := len(dst) // dst[start:mid] is in order
 	sp := m.scratch.Get().(*[]int32)
-	rest, err := m.rest(ctx, c, (*sp)[:0])
+	rest, err := m.rest(ctx, c, (*sp)[:0], want)
 	for _, i := range rest {
 		dst = append(dst, int(i))
 	}
@@ -166,6 +172,11 @@ func (m *Matcher) Match(ctx context.Context, c int, dst []int) ([]int, error) {
 // computer of the group. MatchSplit appends the others to dst, ascending and
 // without duplicates. Together they are what Match returns.
 func (m *Matcher) MatchSplit(ctx context.Context, c int, dst []int32) (group int, out []int32, err error) {
+	return m.matchSplit(ctx, c, dst, nil)
+}
+
+// matchSplit is MatchSplit; want as for match.
+func (m *Matcher) matchSplit(ctx context.Context, c int, dst []int32, want Wanted) (group int, out []int32, err error) {
 	if err := m.checkComputer(c); err != nil {
 		return -1, dst, err
 	}
@@ -173,7 +184,7 @@ func (m *Matcher) MatchSplit(ctx context.Context, c int, dst []int32) (group int
 		return -1, dst, nil
 	}
 	start := len(dst)
-	out, err = m.rest(ctx, c, dst)
+	out, err = m.rest(ctx, c, dst, want)
 	if err != nil {
 		return -1, out[:start], err
 	}
@@ -343,8 +354,9 @@ func (m *Matcher) appendShared(ctx context.Context, c int, dst []int32) []int32 
 
 // rest appends the deployments whose targets select computer c (not
 // excluded) by more than its tenant and kind, in no particular order, maybe
-// more than once.
-func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error) {
+// more than once. A filter that only deployments outside want (when not
+// nil) have is not evaluated, and those deployments are left out.
+func (m *Matcher) rest(ctx context.Context, c int, dst []int32, want Wanted) ([]int32, error) {
 	ix := m.ix
 	kind := ix.cKind[c]
 	ten := ix.cTenant[c]
@@ -381,7 +393,7 @@ func (m *Matcher) rest(ctx context.Context, c int, dst []int32) ([]int32, error)
 			// each distinct filter once; a failure is reported for every
 			// deployment of the filter (problem.go)
 			for _, g := range m.filterPost[s] {
-				if g.kinds&kind == 0 {
+				if g.kinds&kind == 0 || (want != nil && !want.anyOf(g.deps)) {
 					continue
 				}
 				ok, e := m.filterResult(ctx, g.filter, c)
