@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 // sessionFilter is a Session compiled against the planner.
@@ -13,6 +14,9 @@ type sessionFilter struct {
 	kind  SessionKind
 	items map[int32]bool // ad hoc: the items the session runs
 	deps  map[int32]bool // ad hoc: the deployments it names
+	// want: the deployments that can be candidates on some computer,
+	// optional ones aside (wanted.go); nil for every one
+	want targets.Wanted
 }
 
 func (p *Planner) compileSession(s Session) (*sessionFilter, error) {
@@ -21,6 +25,7 @@ func (p *Planner) compileSession(s Session) (*sessionFilter, error) {
 		return nil, fmt.Errorf("resolver: unknown session kind %d: %w", s.Kind, immy.ErrInvalid)
 	}
 	if s.Kind != AdHocSession {
+		f.want = p.wantedOf(f)
 		return f, nil
 	}
 	f.items, f.deps = map[int32]bool{}, map[int32]bool{}
@@ -42,6 +47,7 @@ func (p *Planner) compileSession(s Session) (*sessionFilter, error) {
 	if len(unknown) > 0 {
 		return nil, fmt.Errorf("resolver: ad hoc session names unknown items or deployments %q: %w", unknown, immy.ErrNotFound)
 	}
+	f.want = p.wantedOf(f)
 	return f, nil
 }
 
@@ -165,8 +171,9 @@ func (p *Planner) Decide(ctx context.Context, computer string, s Session) ([]Dec
 func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter) error {
 	comp := &p.fleet.Computers[c]
 	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	ct, hasTenant := p.ix.ComputerTenant(c)
 	var err error
-	w.match, err = p.m.Match(ctx, c, w.match[:0])
+	w.match, err = p.m.MatchOf(ctx, c, w.match[:0], p.wantedOn(w, c, ct, hasTenant, s))
 	if err != nil {
 		es, ok := filterErrors(err)
 		if !ok {
@@ -177,7 +184,6 @@ func (p *Planner) decide(ctx context.Context, w *worker, c int, s *sessionFilter
 	if !slices.IsSorted(w.match) { // the matcher promises ascending order; grouping relies on it
 		slices.Sort(w.match)
 	}
-	ct, hasTenant := p.ix.ComputerTenant(c)
 	w.cands = w.cands[:0]
 	for _, di := range w.match {
 		cr, ok := p.candidate(di, c, ct, hasTenant, s)
@@ -311,7 +317,8 @@ func (p *Planner) fillBase(b *groupBase, g int, shared []int32, c int, s *sessio
 // other matches add candidates to. It decides exactly as decide does.
 func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *sessionFilter) error {
 	w.decs, w.loss = w.decs[:0], w.loss[:0]
-	g, rest, err := p.m.MatchSplit(ctx, c, w.rest[:0])
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	g, rest, err := p.m.MatchSplitOf(ctx, c, w.rest[:0], p.wantedOn(w, c, ct, hasTenant, s))
 	w.rest = rest
 	if err != nil {
 		if _, ok := filterErrors(err); ok {
@@ -330,7 +337,6 @@ func (p *Planner) decideShared(ctx context.Context, w *worker, c int, s *session
 		}
 		p.fillBase(b, g, b.shared, c, s)
 	}
-	ct, hasTenant := p.ix.ComputerTenant(c)
 	// the computer's own candidates: its other matches, and the shared ones
 	// that depend on it, in ascending order (the two are disjoint)
 	w.tail = w.tail[:0]

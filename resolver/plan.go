@@ -93,6 +93,8 @@ type Planner struct {
 	names   nameCache
 	workers sync.Pool
 	edit    *deploymentEdit // how Update made it, when only deployments changed (update_edit.go)
+	wants   wantSets        // the deployments the matcher is asked for (wanted.go)
+	wantAll bool            // ask the matcher for every deployment (the tests' plain path)
 }
 
 // depHot is what decide reads of every deployment a computer matches: the

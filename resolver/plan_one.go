@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/immyoss/engine/immy"
+	"github.com/immyoss/engine/targets"
 )
 
 // worker is one goroutine's reusable memory.
@@ -25,7 +26,8 @@ type worker struct {
 	base    groupBase     // for decideShared: the group last planned
 	rest    []int32
 	tail    []candRec
-	nlost   int32 // decideShared: the losers of every decision
+	nlost   int32          // decideShared: the losers of every decision
+	want    targets.Wanted // wantedOn's memory
 }
 
 type candRec struct {
