@@ -51,13 +51,13 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 	if testing.Short() {
 		steps = 5
 	}
-	outcomes := map[int]int{}
+	outcomes, noted := map[int]int{}, map[int]int{}
 	byGroups := 0
 	for fi, base := range editFleets() {
 		for si, s := range []Session{{}, {Kind: OnboardingSession},
 			{Kind: AdHocSession, Named: []string{base.Deployments[3].Item, base.Deployments[7].ID}}} {
 			m := newMutator(uint64(100*fi + si))
-			m.switchItems = true
+			m.switchItems, m.repeat = true, true
 			f, p := base, mustPlanner(t, base)
 			plan := computerPlans(t, p, s)
 			if fi%2 == 1 { // records of the whole-fleet Plan: losers shared by groups
@@ -93,11 +93,25 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 					require.NoError(t, err, name)
 					w := q.newWorker()
 					sc := editScratch{layouts: map[*planContext]layout{}}
+					scNoted := editScratch{layouts: map[*planContext]layout{}}
 					for _, id := range ids {
 						c, ok := q.ix.Computer(id)
 						old, had := plan.Computer(id)
 						if !ok || !had {
 							continue
+						}
+						// from the note of the record's splice alone, where it serves
+						var fromNote ComputerPlan
+						if noteHow, ok := q.replanNoted(w, &scNoted, sel, c, old, sf, q.layoutOf(old.pc), &fromNote); ok {
+							noted[noteHow]++
+							want, err := q.PlanComputer(ctx, id, s, nil)
+							require.NoError(t, err, name)
+							require.Empty(t, cmp.Diff(plainPlan(&Plan{Computers: []ComputerPlan{*want}}), plainPlan(&Plan{Computers: []ComputerPlan{fromNote}}), planCmp),
+								"%s: computer %s (outcome %d from its note)", name, id, noteHow)
+							if noteHow == editSpliced {
+								require.Equal(t, want.rec, fromNote.rec, "%s: computer %s: record from its note", name, id)
+								require.Equal(t, [2]uint32{want.nact, want.nlost}, [2]uint32{fromNote.nact, fromNote.nlost}, name)
+							}
 						}
 						var got ComputerPlan
 						how, err := q.replanEdited(ctx, w, &sc, sel, c, old, sf, &got)
@@ -137,7 +151,7 @@ func TestEditEqualsPlanComputer(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 sequenced again, 3 spliced): %v; %d spliced losers by groups", outcomes, byGroups)
+	t.Logf("outcomes (-1 no edit path, 0 whole, 1 kept, 2 sequenced again, 3 spliced): %v; %d spliced losers by groups; from splice notes: %v", outcomes, byGroups, noted)
 	require.Positive(t, outcomes[editKept], "no computer kept its record")
 	require.Positive(t, outcomes[editPatched], "no record sequenced again")
 	require.Positive(t, outcomes[editSpliced], "no record spliced")

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"math"
 	"slices"
 	"weak"
 
@@ -267,6 +268,9 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	if !lay.ok {
 		return editWhole, nil
 	}
+	if how, ok := p.replanNoted(w, sc, sel, c, old, s, lay, cp); ok { // from its splice note alone (update_noted.go)
+		return how, nil
+	}
 	// the record's actions, by their bytes: the edited items' winners
 	sc.spans, sc.end = scanRecord(old, sc.spans[:0])
 	items := sel.edit.items
@@ -307,45 +311,7 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 		}
 	}
 
-	// each edited item ranked again
-	ct, hasTenant := p.ix.ComputerTenant(c)
-	changed := false
-	w.decs, w.loss = w.decs[:0], w.loss[:0]
-	for k, item := range items {
-		oldWin := sc.oldWins[k]
-		oldLost := losersOf(sc.losers, item)
-		sc.cands = sc.cands[:0]
-		if oldWin >= 0 && !sel.edited(oldWin) {
-			sc.cands = append(sc.cands, oldWin)
-		}
-		for _, l := range oldLost {
-			if !sel.edited(l.dep) {
-				sc.cands = append(sc.cands, l.dep)
-			}
-		}
-		for _, di := range sel.edit.deps {
-			if p.deps[di].item == item && sel.selected(di, c) {
-				sc.cands = append(sc.cands, di)
-			}
-		}
-		slices.Sort(sc.cands) // decide meets them in table order
-		sc.grp = sc.grp[:0]
-		for _, di := range sc.cands {
-			if cr, ok := p.candidate(int(di), c, ct, hasTenant, s); ok {
-				sc.grp = append(sc.grp, cr)
-			}
-		}
-		var newLost []lost
-		if len(sc.grp) > 0 {
-			p.rank(w, sc.grp, c)
-			dec := &w.decs[len(w.decs)-1]
-			sc.newWins[k], newLost = dec.winner, w.loss[dec.lost0:dec.lost0+dec.nlost]
-		}
-		if newWin := sc.newWins[k]; newWin != oldWin || (newWin >= 0 && sel.edited(newWin)) || !sameLosers(oldLost, newLost) {
-			changed = true
-		}
-	}
-	if !changed { // the record holds: no decision changed, and none names an edited deployment as its winner
+	if !p.rankEdited(w, sc, sel, c, s) { // the record holds: no decision changed, and none names an edited deployment as its winner
 		*cp = *old
 		return editKept, nil
 	}
@@ -404,27 +370,79 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	if len(w.decs) > 0 {
 		slices.SortFunc(sc.sitems, func(a, b seqItem) int { return cmpInt(int(a.it), int(b.it)) })
 	}
-	p.encodeEdited(w, sc, c, s, cp)
+	p.encodeEdited(w, sc, sel, c, s, cp)
 	return editPatched, nil
 }
 
+// rankEdited ranks each edited item again on computer c, from its winner and
+// losers in the record (sc.oldWins, sc.losers) and the edited deployments
+// that select c now, into w.decs and sc.newWins. It reports whether a
+// decision changed, or names an edited deployment as its winner: else the
+// record holds.
+func (p *Planner) rankEdited(w *worker, sc *editScratch, sel *editSelection, c int, s *sessionFilter) bool {
+	ct, hasTenant := p.ix.ComputerTenant(c)
+	changed := false
+	w.decs, w.loss = w.decs[:0], w.loss[:0]
+	for k, item := range sel.edit.items {
+		oldWin := sc.oldWins[k]
+		oldLost := losersOf(sc.losers, item)
+		sc.cands = sc.cands[:0]
+		if oldWin >= 0 && !sel.edited(oldWin) {
+			sc.cands = append(sc.cands, oldWin)
+		}
+		for _, l := range oldLost {
+			if !sel.edited(l.dep) {
+				sc.cands = append(sc.cands, l.dep)
+			}
+		}
+		for _, di := range sel.edit.deps {
+			if p.deps[di].item == item && sel.selected(di, c) {
+				sc.cands = append(sc.cands, di)
+			}
+		}
+		slices.Sort(sc.cands) // decide meets them in table order
+		sc.grp = sc.grp[:0]
+		for _, di := range sc.cands {
+			if cr, ok := p.candidate(int(di), c, ct, hasTenant, s); ok {
+				sc.grp = append(sc.grp, cr)
+			}
+		}
+		var newLost []lost
+		if len(sc.grp) > 0 {
+			p.rank(w, sc.grp, c)
+			dec := &w.decs[len(w.decs)-1]
+			sc.newWins[k], newLost = dec.winner, w.loss[dec.lost0:dec.lost0+dec.nlost]
+		}
+		if newWin := sc.newWins[k]; newWin != oldWin || (newWin >= 0 && sel.edited(newWin)) || !sameLosers(oldLost, newLost) {
+			changed = true
+		}
+	}
+	return changed
+}
+
 // encodeLosers appends the losers of sc.out, grouped by item, to w's
-// encoder.
-func (p *Planner) encodeLosers(w *worker, sc *editScratch) {
+// encoder; note (nil for none) is told where the edited items' groups are
+// (lossPlaces).
+func (p *Planner) encodeLosers(w *worker, sc *editScratch, sel *editSelection, note *spliceNote) {
+	lp := lossPlaces{note: note, items: sel.edit.items}
 	for i := 0; i < len(sc.out); {
 		j := i
 		sc.lost = sc.lost[:0]
 		for ; j < len(sc.out) && sc.out[j].item == sc.out[i].item; j++ {
 			sc.lost = append(sc.lost, sc.out[j].lost)
 		}
+		at, prev := len(w.enc.buf), w.enc.prevL
+		lp.before(sc.out[i].item, at, prev)
 		w.enc.losers(p.pc, sc.out[i].item, sc.lost)
+		lp.wrote(sc.out[i].item, at, len(w.enc.buf), prev)
 		i = j
 	}
+	lp.before(math.MaxInt32, len(w.enc.buf), w.enc.prevL)
 }
 
 // encodeEdited sequences the decisions of sc (sitems, and the losers in
 // out) on computer c and encodes them into cp, as planOne does after decide.
-func (p *Planner) encodeEdited(w *worker, sc *editScratch, c int, s *sessionFilter, cp *ComputerPlan) {
+func (p *Planner) encodeEdited(w *worker, sc *editScratch, sel *editSelection, c int, s *sessionFilter, cp *ComputerPlan) {
 	comp := &p.fleet.Computers[c]
 	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c), tenant: -1}
 	if t, ok := p.ix.ComputerTenant(c); ok {
@@ -441,7 +459,7 @@ func (p *Planner) encodeEdited(w *worker, sc *editScratch, c int, s *sessionFilt
 	w.enc.reset()
 	w.enc.buf = sc.results.tail()
 	w.enc.actions(p.pc, acts)
-	p.encodeLosers(w, sc)
+	p.encodeLosers(w, sc, sel, nil)
 	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(sc.out))
 	b := w.enc.buf
 	if sc.results.holds(b) {

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"math"
 	"slices"
 	"weak"
 
@@ -77,6 +78,10 @@ type codeMap struct {
 	same   bool
 	moved  []bool // by deployment: its version, desired state or mode differ in b (an edited one); nil for none
 	prefix int    // the versions (planContext.versions) a and b have alike, from the first
+	// whether a deployment moved that is not of an edited item of edited
+	// (notedCodes), nil edited when not asked yet
+	edited     *editSelection
+	otherMoved bool
 }
 
 // holds reports whether the bytes of action sp read the same in both
@@ -235,6 +240,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	if n := len(p.cat.items); len(sc.seen) < n || sc.gen == 0 {
 		sc.seen, sc.gen = make([]uint32, n), 1
 	}
+	otherVer := int32(-1) // the last version of the table the other actions bring
 	for k, sp := range sc.spans {
 		unique = unique && sc.seen[sp.item] != sc.gen
 		sc.seen[sp.item] = sc.gen
@@ -242,6 +248,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 			if sel.readers[sp.item] || !cm.holds(sp) {
 				return false
 			}
+			otherVer = max(otherVer, sp.ver)
 			continue
 		}
 		i, _ := slices.BinarySearch(sel.edit.items, sp.item)
@@ -269,6 +276,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	var note *spliceNote
 	if unique {
 		note = sc.note(old.pc, len(sc.edits))
+		note.items, note.otherVer = sel.edit.items, otherVer
 	}
 	for _, e := range sc.edits {
 		sp := sc.spans[e.at]
@@ -291,7 +299,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 		w.enc.actions(p.pc, acts)
 		b = append(b, old.rec[prev:sp.start]...)
 		if note != nil {
-			ns := splicedSpan{item: sp.item, oldStart: sp.start, oldEnd: sp.end, newStart: int32(len(b))}
+			ns := splicedSpan{item: sp.item, oldStart: sp.start, oldEnd: sp.end, newStart: int32(len(b)), lossAt: -1}
 			if e.at > 0 {
 				ns.prev = sc.spans[e.at-1].item
 			}
@@ -309,9 +317,9 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	w.enc.buf = b
 	nlost := len(sc.out)
 	if sc.scanned {
-		nlost = p.spliceLosers(w, sc, sel, old)
+		nlost = p.spliceLosers(w, sc, sel, old, note)
 	} else {
-		p.encodeLosers(w, sc)
+		p.encodeLosers(w, sc, sel, note)
 	}
 	b = w.enc.buf
 	w.enc.buf = nil
@@ -339,17 +347,25 @@ type spliceEdit struct {
 // record it compares with reads as the older one did.
 type spliceNote struct {
 	from           weak.Pointer[planContext] // the older record's plan context
+	items          []int32                   // the edited items (deploymentEdit.items)
+	otherVer       int32                     // the last version of planContext.versions the other items' actions bring, -1 for none
 	oldEnd, newEnd int32                     // where the actions end in the older record, in the new one
 	spans          []splicedSpan             // in record order
 }
 
 // splicedSpan is an action splice replaced: its item, the item of the
 // action before it (0 for none: the decoder's state there), and where its
-// bytes are in the older record and in the new one.
+// bytes are in the older record and in the new one. The item's group of
+// losers in the new record is at [lossAt, lossEnd), after the group of item
+// lossPrev (0 for none); an empty one where the item has no losers, at the
+// place its group would take; lossAt is -1 when not known. A later edit of
+// the same items splices the new record from these places without reading
+// the rest of it (spliceNoted).
 type splicedSpan struct {
-	item, prev       int32
-	oldStart, oldEnd int32
-	newStart, newEnd int32
+	item, prev                int32
+	oldStart, oldEnd          int32
+	newStart, newEnd          int32
+	lossAt, lossEnd, lossPrev int32
 }
 
 // note returns a new spliceNote of a record spliced from one of plan
@@ -424,12 +440,15 @@ func (g *lossGroup) decode(c *ComputerPlan, dst []loserRec) []loserRec {
 // sc.groups), the edited items' replaced by those of w.decs, as encoding
 // them merged would; every other group is copied, its header written anew
 // when the group before it changed. It returns how many losers it wrote.
-func (p *Planner) spliceLosers(w *worker, sc *editScratch, sel *editSelection, old *ComputerPlan) int {
+func (p *Planner) spliceLosers(w *worker, sc *editScratch, sel *editSelection, old *ComputerPlan, note *spliceNote) int {
 	n := 0
 	decs := w.decs
+	lp := lossPlaces{note: note, items: sel.edit.items}
 	put := func(dec *decision) {
 		if dec.nlost > 0 {
+			at, prev := len(w.enc.buf), w.enc.prevL
 			w.enc.losers(p.pc, dec.item, w.loss[dec.lost0:dec.lost0+dec.nlost])
+			lp.wrote(dec.item, at, len(w.enc.buf), prev)
 			n += int(dec.nlost)
 		}
 	}
@@ -441,6 +460,7 @@ func (p *Planner) spliceLosers(w *worker, sc *editScratch, sel *editSelection, o
 		if sel.isEdited[g.item] {
 			continue
 		}
+		lp.before(g.item, len(w.enc.buf), w.enc.prevL)
 		if g.prev == w.enc.prevL {
 			w.enc.buf = append(w.enc.buf, old.rec[g.hdr:g.end]...)
 		} else {
@@ -454,5 +474,46 @@ func (p *Planner) spliceLosers(w *worker, sc *editScratch, sel *editSelection, o
 	for i := range decs {
 		put(&decs[i])
 	}
+	lp.before(math.MaxInt32, len(w.enc.buf), w.enc.prevL)
 	return n
+}
+
+// lossPlaces records in a splice note where the edited items' groups of
+// losers are in the record written (splicedSpan.lossAt): a writer of groups
+// in item order calls before ahead of every other group, wrote after an
+// edited item's, and before(math.MaxInt32, ...) at the end. A nil note
+// records nothing.
+type lossPlaces struct {
+	note  *spliceNote
+	items []int32 // the edited items not placed yet, ascending
+}
+
+// before places every edited item below item not placed yet: it has no
+// group, whose place is at, after the group of item prev.
+func (lp *lossPlaces) before(item int32, at int, prev int32) {
+	for len(lp.items) > 0 && lp.items[0] < item {
+		lp.set(lp.items[0], at, at, prev)
+		lp.items = lp.items[1:]
+	}
+}
+
+// wrote places the group of item, written at [at, end) after the group of
+// item prev.
+func (lp *lossPlaces) wrote(item int32, at, end int, prev int32) {
+	lp.before(item, at, prev)
+	if len(lp.items) > 0 && lp.items[0] == item {
+		lp.set(item, at, end, prev)
+		lp.items = lp.items[1:]
+	}
+}
+
+func (lp *lossPlaces) set(item int32, at, end int, prev int32) {
+	if lp.note == nil {
+		return
+	}
+	for i := range lp.note.spans {
+		if s := &lp.note.spans[i]; s.item == item {
+			s.lossAt, s.lossEnd, s.lossPrev = int32(at), int32(end), prev
+		}
+	}
 }

@@ -53,11 +53,16 @@ type mutator struct {
 	// switchItems: a deployment may move to another item (the table's
 	// layout changes; an ad hoc session naming it runs other items)
 	switchItems bool
+	// repeat: half the edits of a deployment are of the deployment edited
+	// last (last, -1 for none), as an admin tries one setting after another
+	repeat bool
+	last   int
 }
 
 func newMutator(seed uint64) *mutator {
 	return &mutator{
-		r: rand.New(rand.NewPCG(seed, 19)),
+		r:    rand.New(rand.NewPCG(seed, 19)),
+		last: -1,
 		exprs: []string{
 			`computer.online`, `computer.os startsWith "Windows 11"`, `"canary" in computer.tags`,
 			`installed("*Chrome*")`, `computer.kind == "server"`, `has_tag("vip")`, `tenant.name contains "a"`,
@@ -167,6 +172,10 @@ func (m *mutator) change(f *immy.Fleet) (*immy.Fleet, Changes, string) {
 func (m *mutator) deployment(f, next *immy.Fleet) (*immy.Fleet, Changes, string) {
 	ds := slices.Clone(f.Deployments)
 	i := m.pick(len(ds))
+	if m.repeat && m.last >= 0 && m.last < len(ds) && m.r.IntN(2) == 0 {
+		i = m.last
+	}
+	m.last = i
 	d := &ds[i]
 	other := &f.Deployments[m.pick(len(f.Deployments))]
 	what := ""
@@ -209,10 +218,12 @@ func (m *mutator) deployment(f, next *immy.Fleet) (*immy.Fleet, Changes, string)
 		n.Target = f.Deployments[m.pick(len(f.Deployments))].Target
 		ds = append(ds, n)
 		next.Deployments = ds
+		m.last = -1
 		return next, Changes{Deployments: []string{n.ID}}, "deployment created"
 	case 7:
 		id := d.ID
 		next.Deployments = slices.Delete(ds, i, i+1)
+		m.last = -1
 		return next, Changes{Deployments: []string{id}}, "deployment deleted"
 	default:
 		d.Priority = m.r.IntN(5)
