@@ -24,10 +24,19 @@ type decoder struct {
 }
 
 func (d *decoder) uvarint() uint64 {
-	if len(d.buf) > 0 && d.buf[0] < 0x80 {
-		v := uint64(d.buf[0])
-		d.buf = d.buf[1:]
-		return v
+	b := d.buf
+	if len(b) == 0 || b[0] >= 0x80 {
+		return d.uvarintLong()
+	}
+	d.buf = b[1:] // most values: one byte
+	return uint64(b[0])
+}
+
+// uvarintLong is uvarint past one byte; apart, so that uvarint inlines.
+func (d *decoder) uvarintLong() uint64 {
+	if b := d.buf; len(b) > 1 && b[1] < 0x80 { // a reason code above 7 (long form)
+		d.buf = b[2:]
+		return uint64(b[0]&0x7f) | uint64(b[1])<<7
 	}
 	v, n := binary.Uvarint(d.buf)
 	if n <= 0 { // unreachable: the planner wrote the buffer
@@ -36,6 +45,36 @@ func (d *decoder) uvarint() uint64 {
 	}
 	d.buf = d.buf[n:]
 	return v
+}
+
+// skim decodes the next action's item and deployment (-1 for none) only,
+// as next does: what a reader of decisions needs.
+func (d *decoder) skim() (item, dep int32) {
+	var code uint64
+	switch b := d.buf; {
+	case len(b) >= 2 && b[0]&1 == 1: // the common form
+		item, code = d.prevA+int32(unzigzag(uint64(b[0]>>1))), uint64(b[1]&31)
+		d.buf = b[2:]
+	case len(b) >= 3 && b[0]&3 == 2: // the short form
+		item, code = d.prevA+int32(unzigzag(uint64(b[0]>>2))), uint64(b[1]&15)
+		d.buf = b[3:]
+	default:
+		item = d.prevA + int32(unzigzag(d.uvarint()>>3))
+		code = d.uvarint()
+		d.uvarint() // reason and kind
+		if vc := d.uvarint(); vc >= 128 {
+			d.uvarint() // the detected code
+		}
+	}
+	d.prevA = item
+	pc := d.c.pc
+	if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+		item, d.buf = 0, nil
+	}
+	if code == 0 {
+		return item, -1
+	}
+	return item, pc.itemFirst[item] + int32(code) - 1
 }
 
 // action decodes the next action, its versions resolved.
@@ -204,10 +243,13 @@ func decisionsOf(acts []action, dst []int) []int {
 
 // readScratch is the memory of one read of a ComputerPlan.
 type readScratch struct {
-	acts   []action
+	wins   []win
 	losers []loserRec
-	idx    []int
 }
+
+// win is a decision as a read finds it in the record: the item's action
+// carries its winning deployment.
+type win struct{ item, dep int32 }
 
 var readScratches = sync.Pool{New: func() any { return new(readScratch) }}
 
@@ -219,21 +261,30 @@ func (c *ComputerPlan) Decisions() []Decision {
 	r := readScratches.Get().(*readScratch)
 	defer readScratches.Put(r)
 	d := decoder{c: c, buf: c.rec}
-	acts := r.acts[:0]
+	wins := r.wins[:0]
 	for range c.nact {
-		acts = append(acts, d.next(false))
+		item, dep := d.skim()
+		if dep < 0 {
+			continue
+		}
+		// by item: an insertion, the actions coming mostly in item order
+		wins = append(wins, win{})
+		j := len(wins) - 1
+		for ; j > 0 && wins[j-1].item > item; j-- {
+			wins[j] = wins[j-1]
+		}
+		wins[j] = win{item, dep}
 	}
 	losers := c.losers(&d, r.losers[:0])
-	idx := decisionsOf(acts, r.idx[:0])
-	r.acts, r.losers, r.idx = acts, losers, idx
+	r.wins, r.losers = wins, losers
 	pc := c.pc
-	out := make([]Decision, len(idx))
+	out := make([]Decision, len(wins))
 	cands := make([]Lost, len(losers)) // every loser is of a decision: one block for all
 	l := 0
-	for i, k := range idx {
-		a := &acts[k]
+	for i, a := range wins {
 		w := &pc.deps[a.dep]
-		out[i] = Decision{Item: pc.cat.items[a.item].id, Winner: w.ID, Desired: desiredText(w), Deployment: w}
+		o := &out[i]
+		o.Item, o.Winner, o.Desired, o.Deployment = pc.cat.items[a.item].id, w.ID, desiredText(w), w
 		for l < len(losers) && losers[l].item < a.item {
 			l++
 		}
@@ -242,7 +293,7 @@ func (c *ComputerPlan) Decisions() []Decision {
 			cands[l] = Lost{Deployment: pc.deps[losers[l].dep].ID, LostOn: losers[l].rule}
 		}
 		if l > l0 {
-			out[i].Candidates = cands[l0:l:l]
+			o.Candidates = cands[l0:l:l]
 		}
 	}
 	return out
@@ -266,10 +317,13 @@ func (c *ComputerPlan) Actions() []Action {
 	}
 	out := make([]Action, c.nact)
 	d := decoder{c: c, buf: c.rec}
+	cat, deps := c.pc.cat, c.pc.deps
 	for i := range out {
 		a := d.action()
-		out[i] = c.pc.cat.publicAction(c.pc.deps, &a)
-		out[i].DetectedFrom = c.detectedFrom(&a)
+		cat.setAction(&out[i], deps, &a)
+		if a.tell {
+			out[i].DetectedFrom = c.detectedFrom(&a)
+		}
 	}
 	return out
 }

@@ -26,7 +26,17 @@ type Action struct {
 
 // publicAction turns an action into its public form.
 func (c *Catalogue) publicAction(deps []immy.Deployment, a *action) Action {
-	out := Action{Item: c.items[a.item].id, Action: a.kind, Reason: c.reasons[a.reason].text}
+	var out Action
+	c.setAction(&out, deps, a)
+	return out
+}
+
+// setAction writes the public form of a into out, a zero Action: field by
+// field, the empty ones left alone, so that filling a slice of Actions
+// copies no Action (ComputerPlan.Actions).
+func (c *Catalogue) setAction(out *Action, deps []immy.Deployment, a *action) {
+	r := &c.reasons[a.reason]
+	out.Item, out.Action, out.Reason = c.items[a.item].id, a.kind, r.text
 	if a.dep >= 0 {
 		out.Deployment = deps[a.dep].ID
 	}
@@ -36,10 +46,9 @@ func (c *Catalogue) publicAction(deps []immy.Deployment, a *action) Action {
 	if a.version != nil {
 		out.Version = a.version.String()
 	}
-	if about := c.reasons[a.reason].about; about >= 0 {
-		out.RequiredBy = c.items[about].id
+	if r.about >= 0 {
+		out.RequiredBy = c.items[r.about].id
 	}
-	return out
 }
 
 // Actions plans the actions of one session on one computer from its decisions
