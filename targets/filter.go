@@ -144,6 +144,10 @@ type Filter struct {
 	// false, over fields that can be known: evaluated by groups when the
 	// filter's own reads cannot be (group.go).
 	guards []filterGuard
+	// chunk is a Lua filter's compiled closures (nil: none), which the
+	// matcher evaluates by groups of computers that agree on the inputs a
+	// run reads when its reads as a whole are too diverse (group.go).
+	chunk *luaChunk
 
 	expr *exprProgram
 	lua  *luaProgram

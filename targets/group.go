@@ -363,7 +363,13 @@ func (m *Matcher) groupFilter(ctx context.Context, f int32) {
 			return
 		}
 	}
-	m.groupGuards(f)
+	var r *groupResults
+	if fl.chunk != nil {
+		r = m.groupByReads(ctx, f)
+	}
+	if r = m.groupGuards(f, r); r != nil {
+		m.groups[f].res.Store(r)
+	}
 }
 
 // groupWhole evaluates filter f by the groups of gr, the grouping by
@@ -404,11 +410,12 @@ func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
 }
 
 // groupGuards finds, by groups, the computers on which one of filter f's
-// guards is false, and f with it: f stays to be evaluated on the others.
-// Guards whose fields are too diverse to group are passed over.
-func (m *Matcher) groupGuards(f int32) {
+// guards is false, and f with it, adding them to r (nil: none known yet):
+// f stays to be evaluated on the others. Guards whose fields are too
+// diverse to group are passed over. It returns r, nil when nothing is
+// known.
+func (m *Matcher) groupGuards(f int32, r *groupResults) *groupResults {
 	fl := m.filters[f].f
-	var r *groupResults
 	n := len(m.ix.f.Computers)
 	for _, gd := range fl.guards {
 		gr := m.ix.grouping(gd.reads)
@@ -428,14 +435,12 @@ func (m *Matcher) groupGuards(f int32) {
 					*s = 1
 				}
 			}
-			if *s == 1 {
+			if *s == 1 && r.words[c>>6].known&(1<<(c&63)) == 0 {
 				r.words[c>>6].known |= 1 << (c & 63) // false, as val says
 			}
 		}
 	}
-	if r != nil {
-		m.groups[f].res.Store(r)
-	}
+	return r
 }
 
 // filterGuard is an operand of a filter's top-level chain of and, over

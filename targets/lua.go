@@ -85,11 +85,12 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 	fast := fastLua(chunk)
 	inputs, guards := luaInputs(chunk), luaGuards(chunk)
 	var (
-		decide decideFn
-		memo   *filterMemo
+		decide   decideFn
+		memo     *filterMemo
+		compiled *luaChunk
 	)
 	if fast == nil {
-		if compiled := luaCompile(chunk); compiled != nil {
+		if compiled = luaCompile(chunk); compiled != nil {
 			decide = compiled.run
 		}
 		memo = inputs.memo()
@@ -112,6 +113,7 @@ func compileLua(src string, pool *statePool) (f *Filter, err error) {
 		memo:   memo,
 		reads:  inputs.reads(),
 		guards: guards,
+		chunk:  compiled,
 		lua:    &luaProgram{proto: proto, pool: pool},
 	}, nil
 }

@@ -92,13 +92,18 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 		}
 		return func(f *lframe) lv { return luaToNumber(args[0](f)) }
 	case "has_tag", "installed":
+		// what they read: the tags of computer and tenant, or the software
+		bit := c.readBit("software", memoInput{kind: memoNone})
+		if id.Value == "has_tag" {
+			bit = c.fieldBit(objComputer, "tags") | c.fieldBit(objTenant, "tags")
+		}
 		if len(args) == 1 {
 			if k, ok := call.Args[0].(*ast.StringExpr); ok {
 				s := k.Value
 				if id.Value == "has_tag" {
-					return func(f *lframe) lv { return lvBool(hasTag(f.c, f.t, s)) }
+					return func(f *lframe) lv { f.read |= bit; return lvBool(hasTag(f.c, f.t, s)) }
 				}
-				return func(f *lframe) lv { return lvBool(installed(f.c, s)) }
+				return func(f *lframe) lv { f.read |= bit; return lvBool(installed(f.c, s)) }
 			}
 		}
 		tag := id.Value == "has_tag"
@@ -107,6 +112,7 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 			if v.k != lkStr {
 				return f.giveUp() // a number is made a string by the VM; others are errors
 			}
+			f.read |= bit
 			if tag {
 				return lvBool(hasTag(f.c, f.t, v.s))
 			}

@@ -97,6 +97,9 @@ type lframe struct {
 	steps int
 	bytes int
 	bail  bool
+	// read has bit i set once the run read the chunk's input i (see
+	// luaChunk.inputs): what its result depends on.
+	read uint64
 }
 
 // giveUp marks the run as given up and returns nil.
@@ -144,25 +147,41 @@ type luaChunk struct {
 	body  lstmt
 	nvars int
 	pool  sync.Pool // *lframe
+	// inputs is what the closures read, bit i of lframe.read standing for
+	// inputs[i]: a field, or (kind memoNone) what cannot be grouped on (the
+	// software list, the attributes map as a whole); the last bit stands
+	// for the inputs past 63.
+	inputs []memoInput
 }
+
+// memoNone is the kind of a chunk's input that is no field to group on.
+const memoNone memoInputKind = 255
 
 // run runs the chunk on one computer: its result, and whether it decided
 // (false: run the VM).
 func (p *luaChunk) run(c *immy.Computer, t *immy.Tenant) (result, ok bool) {
+	result, ok, _ = p.runReading(c, t)
+	return result, ok
+}
+
+// runReading is run, and what the run read (bit i: inputs[i]). The
+// closures are a function of what they read: on a computer that agrees
+// with c on those inputs, the run reads the same and ends the same.
+func (p *luaChunk) runReading(c *immy.Computer, t *immy.Tenant) (result, ok bool, read uint64) {
 	f, _ := p.pool.Get().(*lframe)
 	if f == nil {
 		f = &lframe{vars: make([]lv, p.nvars)}
 	}
 	f.c, f.t = c, t
 	p.body(f)
-	ret, bail := f.ret, f.bail
+	ret, bail, read := f.ret, f.bail, f.read
 	clear(f.vars)
 	*f = lframe{vars: f.vars}
 	p.pool.Put(f)
 	if bail || ret.k != lkBool {
-		return false, false
+		return false, false, read
 	}
-	return ret.b, true
+	return ret.b, true, read
 }
 
 // luaScope resolves names to variables while compiling.
@@ -177,6 +196,31 @@ type luaCompiler struct {
 	globals map[string]int // the globals the chunk assigns, as variables
 	nvars   int
 	ok      bool
+	inputs  []memoInput // what the closures read, by bit (luaChunk.inputs)
+}
+
+// readBit returns the bit of lframe.read that stands for the input named
+// name (a field's memoInput name; "software" or "computer.attributes"
+// for what cannot be grouped on), adding the input the first time.
+func (c *luaCompiler) readBit(name string, in memoInput) uint64 {
+	for i := range c.inputs {
+		if c.inputs[i].name == name {
+			return 1 << min(i, 63)
+		}
+	}
+	in.name = name
+	c.inputs = append(c.inputs, in)
+	return 1 << min(len(c.inputs)-1, 63)
+}
+
+// fieldBit is readBit for computer.NAME or tenant.NAME.
+func (c *luaCompiler) fieldBit(obj, name string) uint64 {
+	mi := newMemoInputs()
+	mi.field(obj, name)
+	if !mi.ok || len(mi.ins) != 1 {
+		return c.readBit(obj+"."+name, memoInput{kind: memoNone})
+	}
+	return c.readBit(mi.ins[0].name, mi.ins[0])
 }
 
 // luaCompile compiles a Lua chunk into closures, or returns nil when it uses
@@ -196,7 +240,7 @@ func luaCompile(chunk []ast.Stmt) *luaChunk {
 	if !c.ok {
 		return nil
 	}
-	return &luaChunk{body: body, nvars: c.nvars}
+	return &luaChunk{body: body, nvars: c.nvars, inputs: c.inputs}
 }
 
 // assignedGlobals lists the names the chunk assigns without declaring them

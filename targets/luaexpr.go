@@ -274,8 +274,9 @@ func (c *luaCompiler) expr(e ast.Expr) lexpr {
 			k, ok2 := a.Key.(*ast.StringExpr)
 			if ok1 && ok2 && c.builtin(id.Value) && id.Value == objComputer {
 				if pf, ok := predListFields[objComputer][k.Value]; ok {
-					off := computerListOffset[pf]
+					off, bit := computerListOffset[pf], c.fieldBit(objComputer, k.Value)
 					return func(f *lframe) lv {
+						f.read |= bit
 						return lv{k: lkNum, n: float64(len(*(*[]string)(unsafePointerAdd(f.c, off))))}
 					}
 				}
@@ -414,6 +415,17 @@ func (c *luaCompiler) index(e *ast.AttrGetExpr) lexpr {
 		}
 		return luaField(id.Value, key.Value, c)
 	}
+	if isConst && c.attributes(e.Object) {
+		// computer.attributes.KEY: one attribute, read as one input
+		k, bit := key.Value, c.readBit("attr:"+key.Value, memoInput{kind: memoAttr, attr: key.Value})
+		return func(f *lframe) lv {
+			f.read |= bit
+			if v, ok := f.c.Attributes[k]; ok {
+				return lv{k: lkStr, s: v}
+			}
+			return lvNil
+		}
+	}
 	obj := c.expr(e.Object)
 	if isConst {
 		k := key.Value
@@ -465,35 +477,54 @@ func (c *luaCompiler) index(e *ast.AttrGetExpr) lexpr {
 	}
 }
 
-// luaField compiles computer.NAME or tenant.NAME.
+// attributes reports whether e is computer.attributes, the sandbox's.
+func (c *luaCompiler) attributes(e ast.Expr) bool {
+	a, ok := e.(*ast.AttrGetExpr)
+	if !ok {
+		return false
+	}
+	id, ok1 := a.Object.(*ast.IdentExpr)
+	k, ok2 := a.Key.(*ast.StringExpr)
+	return ok1 && ok2 && id.Value == objComputer && k.Value == "attributes" && c.builtin(objComputer)
+}
+
+// luaField compiles computer.NAME or tenant.NAME. Each read sets the
+// field's bit of lframe.read.
 func luaField(obj, name string, c *luaCompiler) lexpr {
+	if !isField(obj, name) {
+		c.fail()
+		return nil
+	}
+	bit := c.fieldBit(obj, name)
 	if f, ok := stringFields[obj][name]; ok {
 		if obj == objComputer {
 			// The plain string fields at their offset: no getter call.
 			if pf, ok := predStringFields[obj][name]; ok {
 				if off, ok := computerStringOffset[pf]; ok {
-					return func(f *lframe) lv { return lv{k: lkStr, s: computerString(f.c, off)} }
+					return func(f *lframe) lv { f.read |= bit; return lv{k: lkStr, s: computerString(f.c, off)} }
 				}
 			}
 		}
-		return func(fr *lframe) lv { return lv{k: lkStr, s: f(fr.c, fr.t)} }
+		return func(fr *lframe) lv { fr.read |= bit; return lv{k: lkStr, s: f(fr.c, fr.t)} }
 	}
 	if f, ok := boolFields[obj][name]; ok {
-		return func(fr *lframe) lv { return lvBool(f(fr.c, fr.t)) }
+		return func(fr *lframe) lv { fr.read |= bit; return lvBool(f(fr.c, fr.t)) }
 	}
 	if pf, ok := predListFields[obj][name]; ok {
 		if off, ok := computerListOffset[pf]; ok {
 			return func(f *lframe) lv {
+				f.read |= bit
 				return lv{k: lkList, l: (*[]string)(unsafePointerAdd(f.c, off))}
 			}
 		}
 		off := tenantListOffset[pf]
 		return func(f *lframe) lv {
+			f.read |= bit
 			return lv{k: lkList, l: (*[]string)(unsafePointerAdd(f.t, off))}
 		}
 	}
 	if f, ok := mapFields[obj][name]; ok {
-		return func(fr *lframe) lv { return lv{k: lkMap, m: f(fr.c, fr.t)} }
+		return func(fr *lframe) lv { fr.read |= bit; return lv{k: lkMap, m: f(fr.c, fr.t)} }
 	}
 	c.fail()
 	return nil
