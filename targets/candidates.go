@@ -19,9 +19,13 @@ func (w Wanted) Add(i int) { w[i>>6] |= 1 << (i & 63) }
 // Has reports whether deployment i is in the set.
 func (w Wanted) Has(i int) bool { return uint(i>>6) < uint(len(w)) && w[i>>6]&(1<<(i&63)) != 0 }
 
-// anyOf reports whether any of deps is in the set.
-func (w Wanted) anyOf(deps []int32) bool {
-	for _, i := range deps {
+// anyOf reports whether any deployment of g is in the set. Most groups
+// have one deployment: its bit is found without reaching g.deps.
+func (w Wanted) anyOf(g *filterGroup) bool {
+	if w.Has(int(g.dep0)) {
+		return true
+	}
+	for _, i := range g.deps[1:] {
 		if w.Has(int(i)) {
 			return true
 		}

@@ -103,6 +103,7 @@ func (t *target) scopeKey() int32 {
 type filterGroup struct {
 	filter int32
 	kinds  uint8
+	dep0   int32 // deps[0], read without reaching deps (rest, Wanted.anyOf)
 	deps   []int32
 }
 
@@ -393,10 +394,16 @@ func (m *Matcher) rest(ctx context.Context, c int, dst []int32, want Wanted) ([]
 			// each distinct filter once; a failure is reported for every
 			// deployment of the filter (problem.go)
 			for _, g := range m.filterPost[s] {
-				if g.kinds&kind == 0 || (want != nil && !want.anyOf(g.deps)) {
+				if g.kinds&kind == 0 || (want != nil && !want.anyOf(&g)) {
 					continue
 				}
 				ok, e := m.filterResult(ctx, g.filter, c)
+				if len(g.deps) == 1 && e == nil { // its kinds are g.kinds: deps and targets not reached
+					if ok {
+						dst = append(dst, g.dep0)
+					}
+					continue
+				}
 				for _, i := range g.deps {
 					if m.targets[i].kinds&kind == 0 {
 						continue

@@ -108,7 +108,7 @@ func (ix *Index) compile(deployments []immy.Deployment, prev *Matcher) (*Matcher
 			gs := m.filterPost[sk]
 			g := slices.IndexFunc(gs, func(g filterGroup) bool { return g.filter == t.filter })
 			if g < 0 {
-				gs = append(gs, filterGroup{filter: t.filter})
+				gs = append(gs, filterGroup{filter: t.filter, dep0: int32(i)})
 				g = len(gs) - 1
 			}
 			gs[g].kinds |= t.kinds
