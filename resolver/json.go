@@ -171,7 +171,6 @@ func (j *jsonWriter) computer(c *ComputerPlan) {
 			if i > 0 {
 				j.raw(",")
 			}
-			j.raw("\n        ")
 			a := &j.acts[k]
 			for l < len(j.losers) && j.losers[l].item < a.item {
 				l++
@@ -194,7 +193,6 @@ func (j *jsonWriter) computer(c *ComputerPlan) {
 			if i > 0 {
 				j.raw(",")
 			}
-			j.raw("\n        ")
 			j.action(jc, c, &j.acts[i])
 		}
 		j.raw("\n      ]")
@@ -238,26 +236,27 @@ func (j *jsonWriter) problem(p *Problem) {
 }
 
 // decision writes the decision of action a (which has a deployment) with
-// its losers: the bytes of Decision's JSON, from the pieces jc keeps.
+// its losers, on a line of its own: the bytes of Decision's JSON, from the
+// pieces jc keeps.
 func (j *jsonWriter) decision(jc *jsonCache, a *action, losers []loserRec) {
-	j.raw(jc.decisionHead(a.item, a.dep))
 	if len(losers) == 0 {
-		j.raw("[]")
-	} else {
-		j.raw("[")
-		for i := range losers {
-			if i > 0 {
-				j.raw(",")
-			}
-			j.raw(jc.loser(losers[i].dep))
-			j.raw(jc.rule(losers[i].rule))
-		}
-		j.raw("\n          ]")
+		j.raw(jc.decisionAlone(a.item, a.dep))
+		return
 	}
-	j.raw("\n        }")
+	j.raw(jc.decisionHead(a.item, a.dep))
+	j.raw("[")
+	for i := range losers {
+		if i > 0 {
+			j.raw(",")
+		}
+		j.raw(jc.loser(losers[i].dep))
+		j.raw(jc.rule(losers[i].rule))
+	}
+	j.raw("\n          ]\n        }")
 }
 
-// action writes a: the bytes of Action's JSON, from the pieces jc keeps.
+// action writes a on a line of its own: the bytes of Action's JSON, from
+// the pieces jc keeps.
 func (j *jsonWriter) action(jc *jsonCache, c *ComputerPlan, a *action) {
 	if a.dep >= 0 {
 		j.raw(jc.depHead(a.item, a.dep))
@@ -271,13 +270,11 @@ func (j *jsonWriter) action(jc *jsonCache, c *ComputerPlan, a *action) {
 	} else {
 		j.raw(`""`)
 	}
-	j.raw(",\n")
 	if from := c.detectedFrom(a); from != "" { // "" unless the planner marked it
-		j.raw(`          "detected_from": `)
+		j.raw(",\n          \"detected_from\": ")
 		j.str(from)
-		j.raw(",\n")
 	}
-	j.raw(`          "version": `)
+	j.raw(",\n          \"version\": ")
 	if a.version != nil {
 		j.str(a.version.String())
 	} else {
@@ -295,13 +292,15 @@ const maxJSONCaches = 8
 // decisions repeat on every computer (item and deployment ids, desired
 // states, reasons), escaped once and joined with the field names and
 // indentation around them, so that a computer's JSON is mostly appends of
-// whole pieces. Each piece is made the first time it is written ("" until
-// then: no piece is empty).
+// whole pieces. The pieces that begin an action or a decision begin its
+// line. Each piece is made the first time it is written ("" until then: no
+// piece is empty).
 type jsonCache struct {
 	pc      *planContext
 	items   []string // by item: an action without deployment, up to the action's value
 	deps    []string // by deployment: an action of it, up to the action's value
 	wins    []string // by deployment: a decision it wins, up to the candidates' value
+	alone   []string // by deployment: a decision it wins without candidates, whole
 	losers  []string // by deployment: a candidate it is, up to lost_on's value
 	reasons []string // by reason code: the action's value (after the kind) up to the detected version's
 	tails   []string // by reason code: after the version's value, to the end of the action
@@ -314,7 +313,7 @@ func newJSONCache(pc *planContext) *jsonCache {
 	return &jsonCache{
 		pc:    pc,
 		items: make([]string, len(pc.cat.items)), deps: make([]string, len(pc.deps)),
-		wins: make([]string, len(pc.deps)), losers: make([]string, len(pc.deps)),
+		wins: make([]string, len(pc.deps)), alone: make([]string, len(pc.deps)), losers: make([]string, len(pc.deps)),
 		reasons: make([]string, n), tails: make([]string, n),
 	}
 }
@@ -326,7 +325,7 @@ func (jc *jsonCache) itemHead(k int32) string {
 	if s := jc.items[k]; s != "" {
 		return s
 	}
-	s := "{\n          \"item\": " + quote(jc.pc.cat.items[k].id) + ",\n          \"deployment\": \"\",\n          \"action\": "
+	s := "\n        {\n          \"item\": " + quote(jc.pc.cat.items[k].id) + ",\n          \"deployment\": \"\",\n          \"action\": "
 	jc.items[k] = s
 	return s
 }
@@ -335,7 +334,7 @@ func (jc *jsonCache) depHead(item, dep int32) string {
 	if s := jc.deps[dep]; s != "" {
 		return s
 	}
-	s := "{\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"deployment\": " + quote(jc.pc.deps[dep].ID) + ",\n          \"action\": "
+	s := "\n        {\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"deployment\": " + quote(jc.pc.deps[dep].ID) + ",\n          \"action\": "
 	jc.deps[dep] = s
 	return s
 }
@@ -345,9 +344,18 @@ func (jc *jsonCache) decisionHead(item, dep int32) string {
 		return s
 	}
 	d := &jc.pc.deps[dep]
-	s := "{\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"winner\": " + quote(d.ID) +
+	s := "\n        {\n          \"item\": " + quote(jc.pc.cat.items[item].id) + ",\n          \"winner\": " + quote(d.ID) +
 		",\n          \"desired\": " + quote(desiredText(d)) + ",\n          \"candidates\": "
 	jc.wins[dep] = s
+	return s
+}
+
+func (jc *jsonCache) decisionAlone(item, dep int32) string {
+	if s := jc.alone[dep]; s != "" {
+		return s
+	}
+	s := jc.decisionHead(item, dep) + "[]\n        }"
+	jc.alone[dep] = s
 	return s
 }
 
