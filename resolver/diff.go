@@ -2,8 +2,12 @@ package resolver
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // PlanDiff is what changes between two plans of a fleet: the what-if of an
@@ -67,7 +71,9 @@ func Diff(old, new *Plan) PlanDiff { return diffPlans(old, new, false) }
 
 // diffPlans is Diff; plain spells out every computer that differs whole
 // (diffComputer) instead of comparing records (diffRecords), for the test
-// that pins the one to the other.
+// that pins the one to the other. Large plans are diffed in parts, by
+// ranges of ids, over GOMAXPROCS goroutines; the parts' diffs are joined in
+// order.
 func diffPlans(old, new *Plan, plain bool) PlanDiff {
 	var a, b []ComputerPlan
 	if old != nil {
@@ -77,7 +83,68 @@ func diffPlans(old, new *Plan, plain bool) PlanDiff {
 		b = new.Computers
 	}
 	a, b = sortedPlans(a), sortedPlans(b)
-	var out PlanDiff
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || len(a)+len(b) < 2*diffPart {
+		return PlanDiff{Computers: diffRange(a, b, plain, nil)}
+	}
+	// parts of about diffPart computers, cut at ids of the longer plan
+	cut := b
+	if len(a) > len(b) {
+		cut = a
+	}
+	nparts := (len(cut) + diffPart - 1) / diffPart
+	type part struct {
+		a, b []ComputerPlan
+		out  []ComputerDiff
+	}
+	parts := make([]part, nparts)
+	ia, ib := 0, 0
+	for k := range parts {
+		ja, jb := len(a), len(b)
+		if k+1 < nparts {
+			id := cut[(k+1)*len(cut)/nparts].ID
+			ja = ia + sort.Search(len(a)-ia, func(i int) bool { return a[ia+i].ID >= id })
+			jb = ib + sort.Search(len(b)-ib, func(i int) bool { return b[ib+i].ID >= id })
+		}
+		parts[k] = part{a: a[ia:ja], b: b[ib:jb]}
+		ia, ib = ja, jb
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, nparts) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= nparts {
+					return
+				}
+				pt := &parts[k]
+				pt.out = diffRange(pt.a, pt.b, plain, nil)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for k := range parts {
+		n += len(parts[k].out)
+	}
+	if n == 0 {
+		return PlanDiff{}
+	}
+	out := make([]ComputerDiff, 0, n)
+	for k := range parts {
+		out = append(out, parts[k].out...)
+	}
+	return PlanDiff{Computers: out}
+}
+
+// diffPart is about how many computers one part of a large Diff holds (a
+// variable for the test that diffs small plans in parts).
+var diffPart = 2048
+
+// diffRange appends to out the diffs of the computers of a and b, both
+// sorted by id.
+func diffRange(a, b []ComputerPlan, plain bool, out []ComputerDiff) []ComputerDiff {
 	var memo *codeMap // diffRecords': of the pair of plan contexts last met
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
@@ -103,7 +170,7 @@ func diffPlans(old, new *Plan, plain bool) PlanDiff {
 			i, j = i+1, j+1
 		}
 		if d.Added || d.Removed || d.WasExcluded != d.Excluded || len(d.Decisions) > 0 || len(d.Actions) > 0 {
-			out.Computers = append(out.Computers, d)
+			out = append(out, d)
 		}
 	}
 	return out

@@ -31,6 +31,7 @@ type diffScratch struct {
 	gen        uint32
 	decs       []itemDiff[DecisionDiff]
 	acts       []itemDiff[ActionDiff]
+	pub        []Action // the free tail of a chunk of the diffs' actions (keep)
 }
 
 // itemDiff is a diff found in record order, sorted by item before it is
@@ -257,9 +258,20 @@ func (sc *diffScratch) diffPair(a, b *ComputerPlan, xa, yb *action) {
 	}
 	if !sameAction(a, xa, b, yb) {
 		if old, nw := a.publicAction(xa), b.publicAction(yb); old != nw {
-			sc.acts = append(sc.acts, itemDiff[ActionDiff]{xa.item, ActionDiff{Item: id, Change: ActionChanged, Old: &old, New: &nw}})
+			sc.acts = append(sc.acts, itemDiff[ActionDiff]{xa.item, ActionDiff{Item: id, Change: ActionChanged, Old: sc.keep(old), New: sc.keep(nw)}})
 		}
 	}
+}
+
+// keep returns a of an ActionDiff, in memory taken from chunks: a diff of
+// many computers allocates its actions by the chunk, not one by one. A
+// chunk's slots are handed out once; the scratch keeps only its free tail.
+func (sc *diffScratch) keep(a Action) *Action {
+	if len(sc.pub) == cap(sc.pub) {
+		sc.pub = make([]Action, 0, 128)
+	}
+	sc.pub = append(sc.pub, a)
+	return &sc.pub[len(sc.pub)-1]
 }
 
 // diffSplice diffs a and b, whose codes read the same over the same

@@ -100,7 +100,10 @@ var errNoBenchDeployment = immy.ErrNotFound
 // reach=1% edits a required deployment of a single tenant whose target
 // reaches 0.5 to 2% of the fleet (else any reaching 1 to 2%), reach=all one
 // reaching every computer. One edit is made before the timing, so that the
-// touched computers' filters have run.
+// touched computers' filters have run. Records spliced by an edit are
+// spliced again by the next edit of the same deployment from their splice
+// notes (update_noted.go); reach=all/desired/first makes every edit from
+// the plan before any edit (the records as Plan made them: read whole).
 //
 // cpu-ns/op is the CPU time the process spent per edit (both cores, the
 // collector included): on a busy machine, the work apart from the waits.
@@ -110,15 +113,17 @@ func BenchmarkEditDeployment(b *testing.B) {
 	f, p0 := live(b)
 	l := &liveFleet
 	for _, bc := range []struct {
-		name string
-		dep  int
-		edit func(d *immy.Deployment, f *immy.Fleet)
+		name  string
+		dep   int
+		edit  func(d *immy.Deployment, f *immy.Fleet)
+		first bool // every edit from the fresh plan, whose records no edit spliced
 	}{
-		{"reach=1%/desired", l.sm, toggleDesired},
+		{"reach=1%/desired", l.sm, toggleDesired, false},
 		{"reach=1%/target", l.sm, func(d *immy.Deployment, f *immy.Fleet) {
 			d.Target.Filter = immy.FilterWorkstations
-		}},
-		{"reach=all/desired", l.all, toggleDesired},
+		}, false},
+		{"reach=all/desired", l.all, toggleDesired, false},
+		{"reach=all/desired/first", l.all, toggleDesired, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			fa := f
@@ -151,6 +156,20 @@ func BenchmarkEditDeployment(b *testing.B) {
 			}
 			p, plan, _, _ := edit(p0, nil, fleets[1])
 			p, plan, _, _ = edit(p, plan, fleets[0])
+			var fresh *Plan // the plan before any edit, of p0
+			if bc.first {
+				q, err := p0.Update(fleets[1], ch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids, all, err := q.Touched(ctx, p0, ch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if fresh, err = p0.Replan(ctx, &Plan{Session: s.Kind}, s, ids, all); err != nil {
+					b.Fatal(err)
+				}
+			}
 			touched, changed := 0, 0
 			b.ReportAllocs()
 			i := 0
@@ -159,7 +178,11 @@ func BenchmarkEditDeployment(b *testing.B) {
 				i++
 				var ids []string
 				var d PlanDiff
-				p, plan, ids, d = edit(p, plan, fleets[i%2])
+				if bc.first {
+					_, _, ids, d = edit(p0, fresh, fleets[1])
+				} else {
+					p, plan, ids, d = edit(p, plan, fleets[i%2])
+				}
 				touched, changed = len(ids), len(d.Computers)
 			}
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
