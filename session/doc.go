@@ -190,7 +190,12 @@
 // one), set as Config.Fleet: each session plans from the revision the
 // source has when the session comes to plan (at its inventory stage), and
 // records it in the journal with its decisions and plan (Record.Revision,
-// Report.Revision). A session that has its plan keeps it, and the fleet it
+// Report.Revision). A source that is also a [ChangeTracker] (a store is)
+// spares the engine most revisions: while nothing a session reads (the
+// admin's entities, its own computer) changed since the revision the
+// engine indexed last, the session plans from that one and records it,
+// and the engine takes no fleet from the source (which a store could then
+// no longer change in place). A session that has its plan keeps it, and the fleet it
 // planned from, to its end, whatever the source moves to meanwhile; one that
 // starts over (after a postponement) plans from the revision of then. Start
 // checks a request against the current revision. The engine indexes each

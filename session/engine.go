@@ -29,9 +29,11 @@ type Config struct {
 	// Planner decides winners and plans actions over the fleet.
 	Planner *resolver.Planner
 	// Fleet, when set, is a fleet that changes (a session/fleetstore
-	// Store): each session plans from its current revision, and records
-	// that revision in the journal; a session that has its plan keeps it
-	// (see "A living fleet" in the package documentation). Planner is then
+	// Store): each session plans from its current revision (or, when Fleet
+	// is a ChangeTracker, from an older one that equals it in everything
+	// the session reads), and records that revision in the journal; a
+	// session that has its plan keeps it (see "A living fleet" in the
+	// package documentation). Planner is then
 	// the planner of the revision Fleet has when New is called, or nil to
 	// have one made.
 	Fleet FleetSource

@@ -69,9 +69,15 @@
 // gets a copy of it; an inventory write after a revision nobody took
 // changes the few computers it reports in place instead, which nobody can
 // see (a write of 1,000 computers' inventories in a fleet of 100,000 does
-// not copy the other 99,000). A store that
+// not copy the other 99,000). A session engine keeps revisions nobody took:
+// a session plans from its computer and the admin's entities alone, so the
+// engine asks [Store.Unchanged] (the store is a session.ChangeTracker)
+// whether anything its session reads changed since the revision it
+// indexed last, and plans from that one when nothing did, without taking
+// the current revision. A store that
 // finds the database moved on by another process loads it again before it
-// writes ([Store.Refresh] does so on demand).
+// writes ([Store.Refresh] does so on demand); a fleet loaded so counts as
+// changed everywhere.
 //
 // # Several processes
 //
