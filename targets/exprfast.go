@@ -426,7 +426,8 @@ func exprCall(n *ast.CallNode) (boolFn, bool) {
 		case "has_tag":
 			return func(c *immy.Computer, t *immy.Tenant) bool { return hasTag(c, t, k) }, true
 		case "installed":
-			return func(c *immy.Computer, _ *immy.Tenant) bool { return installed(c, k) }, true
+			inst := installedFn(k)
+			return func(c *immy.Computer, _ *immy.Tenant) bool { return inst(c) }, true
 		}
 		return nil, false
 	}

@@ -103,7 +103,8 @@ func (c *luaCompiler) call(call *ast.FuncCallExpr) lexpr {
 				if id.Value == "has_tag" {
 					return func(f *lframe) lv { f.read |= bit; return lvBool(hasTag(f.c, f.t, s)) }
 				}
-				return func(f *lframe) lv { f.read |= bit; return lvBool(installed(f.c, s)) }
+				inst := installedFn(s)
+				return func(f *lframe) lv { f.read |= bit; return lvBool(inst(f.c)) }
 			}
 		}
 		tag := id.Value == "has_tag"

@@ -316,7 +316,8 @@ func luaCall(e *ast.FuncCallExpr) (luaVal, bool) {
 			if id.Value == "has_tag" {
 				return luaBoolVal(func(c *immy.Computer, t *immy.Tenant) bool { return hasTag(c, t, k) })
 			}
-			return luaBoolVal(func(c *immy.Computer, _ *immy.Tenant) bool { return installed(c, k) })
+			inst := installedFn(k)
+			return luaBoolVal(func(c *immy.Computer, _ *immy.Tenant) bool { return inst(c) })
 		}
 		if id.Value == "has_tag" {
 			return luaBoolVal(func(c *immy.Computer, t *immy.Tenant) bool { v, _ := s(c, t); return hasTag(c, t, v) })

@@ -203,7 +203,8 @@ func (p pred) then(next boolFn) boolFn {
 	case predHasTag:
 		return func(c *immy.Computer, t *immy.Tenant) bool { return hasTag(c, t, k) && next(c, t) }
 	case predInstalled:
-		return func(c *immy.Computer, t *immy.Tenant) bool { return installed(c, k) && next(c, t) }
+		inst := installedFn(k)
+		return func(c *immy.Computer, t *immy.Tenant) bool { return inst(c) && next(c, t) }
 	}
 	panic("targets: unknown predicate") // unreachable: predicates are built by exprPred and luaPred
 }
