@@ -129,11 +129,13 @@ func (d *decoder) next(versions bool) action {
 	if !versions {
 		return a
 	}
-	a.detected = d.c.version(a.dref, a.item)
+	if a.dref != 0 {
+		a.detected = d.c.version(a.dref, a.item)
+	}
 	switch vc {
 	case vcNone:
 	case vcLatest:
-		a.version = pc.cat.items[a.item].latest
+		a.version = pc.latest[a.item]
 	case vcDeployed:
 		if a.dep >= 0 {
 			a.version = &pc.deps[a.dep].Version
