@@ -183,9 +183,13 @@ type editScratch struct {
 	results slab[byte]
 	layouts map[*planContext]layout // by record context
 	codes   *codeMap                // of the record context last spliced
-	spans   []span
-	end     int // where the actions of the record spanned end
-	edits   []spliceEdit
+	spans   []span                  // the edited items' actions in the record (scanEdited)
+	end     int                     // where the actions of the record end
+	// of the record's other actions: whether splice may keep them, each
+	// item's action once, the last version they bring (scanEdited)
+	others, unique bool
+	otherVer       int32
+	edits          []spliceEdit
 	// by edited item (as in deploymentEdit.items): its winner in the
 	// record, and now; -1 for none
 	oldWins, newWins []int32
@@ -272,7 +276,7 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 		return how, nil
 	}
 	// the record's actions, by their bytes: the edited items' winners
-	sc.spans, sc.end = scanRecord(old, sc.spans[:0])
+	sc.spans, sc.end = scanEdited(old, sel, codesOf(&sc.codes, old.pc, p.pc), sc, sc.spans[:0])
 	items := sel.edit.items
 	sc.oldWins, sc.newWins = sc.oldWins[:0], sc.newWins[:0]
 	for range items {

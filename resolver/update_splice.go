@@ -23,6 +23,7 @@ type span struct {
 	item, dep  int32
 	start, end int32
 	ver        int32 // the index of the version it brings in planContext.versions, -1 for none (or another code)
+	prev       int32 // the item of the action before (0 for none: the decoder's state there)
 }
 
 // scanRecord appends the spans of c's actions and returns where they end in
@@ -57,15 +58,81 @@ func scanRecord(c *ComputerPlan, dst []span) ([]span, int) {
 				d.uvarint() // the detected code
 			}
 		}
+		prev := d.prevA
 		d.prevA = item
 		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
 			break
 		}
-		s := span{item: item, dep: -1, start: int32(start), end: int32(len(c.rec) - len(d.buf)), ver: ver}
+		s := span{item: item, dep: -1, start: int32(start), end: int32(len(c.rec) - len(d.buf)), ver: ver, prev: prev}
 		if dep > 0 {
 			s.dep = pc.itemFirst[item] + int32(dep) - 1
 		}
 		dst = append(dst, s)
+	}
+	return dst, len(c.rec) - len(d.buf)
+}
+
+// scanEdited is scanRecord for an edit's splice, in one pass: it appends
+// the spans of the edited items' actions alone and returns where the
+// actions end, and tells of the others (sc.others): whether each reads the
+// same under cm (codeMap.holds) and is of an item that reads no edited item
+// (what splice requires), the last version they bring (sc.otherVer), and
+// whether every item's action is there once (sc.unique).
+func scanEdited(c *ComputerPlan, sel *editSelection, cm *codeMap, sc *editScratch, dst []span) ([]span, int) {
+	pc := c.pc
+	d := decoder{c: c, buf: c.rec}
+	sc.others, sc.unique, sc.otherVer = true, true, -1
+	sc.gen++
+	if n := len(pc.itemFirst); len(sc.seen) < n || sc.gen == 0 {
+		sc.seen, sc.gen = make([]uint32, n), 1
+	}
+	for range c.nact {
+		start := len(c.rec) - len(d.buf)
+		var item int32
+		var dep uint64
+		ver := int32(-1)
+		switch b := d.buf; {
+		case len(b) >= 2 && b[0]&1 == 1: // the common form
+			item = d.prevA + int32(unzigzag(uint64(b[0]>>1)))
+			dep = uint64(b[1] & 31)
+			d.buf = b[2:]
+		case len(b) >= 3 && b[0]&3 == 2: // the short form
+			item = d.prevA + int32(unzigzag(uint64(b[0]>>2)))
+			dep = (uint64(b[1]) | uint64(b[2])<<8) & 15
+			d.buf = b[3:]
+		default:
+			item = d.prevA + int32(unzigzag(d.uvarint()>>3))
+			dep = d.uvarint()
+			d.uvarint() // reason and kind
+			if vc := d.uvarint(); vc >= 128 {
+				if vc-128 >= vcRef {
+					ver = int32(vc - 128 - vcRef)
+				}
+				d.uvarint() // the detected code
+			}
+		}
+		prev := d.prevA
+		d.prevA = item
+		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
+			sc.others = false
+			break
+		}
+		if sc.seen[item] == sc.gen {
+			sc.unique = false
+		}
+		sc.seen[item] = sc.gen
+		di := int32(-1)
+		if dep > 0 {
+			di = pc.itemFirst[item] + int32(dep) - 1
+		}
+		if !sel.isEdited[item] {
+			if sc.others && (sel.readers[item] || (di >= 0 && cm.moved != nil && cm.moved[di]) || ver >= int32(cm.prefix)) {
+				sc.others = false
+			}
+			sc.otherVer = max(sc.otherVer, ver)
+			continue
+		}
+		dst = append(dst, span{item: item, dep: di, start: int32(start), end: int32(len(c.rec) - len(d.buf)), ver: ver, prev: prev})
 	}
 	return dst, len(c.rec) - len(d.buf)
 }
@@ -230,27 +297,16 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	if !sel.alone {
 		return false
 	}
-	cm := codesOf(&sc.codes, old.pc, p.pc)
 	end := sc.end
-	// the edited items' actions, in record order, with their new winners;
-	// every other action read the same, of an item that reads none of them
-	sc.edits = sc.edits[:0]
-	unique := true // each item's action once: diffSplice pairs them by place
-	sc.gen++
-	if n := len(p.cat.items); len(sc.seen) < n || sc.gen == 0 {
-		sc.seen, sc.gen = make([]uint32, n), 1
+	// the edited items' actions (sc.spans, in record order), with their new
+	// winners; every other action read the same, of an item that reads none
+	// of them (scanEdited)
+	if !sc.others {
+		return false
 	}
-	otherVer := int32(-1) // the last version of the table the other actions bring
+	sc.edits = sc.edits[:0]
+	unique := sc.unique // each item's action once: diffSplice pairs them by place
 	for k, sp := range sc.spans {
-		unique = unique && sc.seen[sp.item] != sc.gen
-		sc.seen[sp.item] = sc.gen
-		if !sel.isEdited[sp.item] {
-			if sel.readers[sp.item] || !cm.holds(sp) {
-				return false
-			}
-			otherVer = max(otherVer, sp.ver)
-			continue
-		}
 		i, _ := slices.BinarySearch(sel.edit.items, sp.item)
 		if sp.dep < 0 || sc.newWins[i] < 0 {
 			return false // the item lost its decision, or its action is not its own
@@ -276,14 +332,11 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	var note *spliceNote
 	if unique {
 		note = sc.note(old.pc, len(sc.edits))
-		note.items, note.otherVer = sel.edit.items, otherVer
+		note.items, note.otherVer = sel.edit.items, sc.otherVer
 	}
 	for _, e := range sc.edits {
 		sp := sc.spans[e.at]
-		d := decoder{c: old, buf: old.rec[sp.start:sp.end]}
-		if e.at > 0 {
-			d.prevA = sc.spans[e.at-1].item
-		}
+		d := decoder{c: old, buf: old.rec[sp.start:sp.end], prevA: sp.prev}
 		a := d.action()
 		st := oneState{it: sp.item, present: a.detected != nil, ver: a.detected, ref: a.dref, known: !w.inv.script[sp.item]}
 		w.seq.tenant = cp.tenant
@@ -293,16 +346,11 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 		}
 		acts[0].tell = a.tell // the inventory's, as invState tells it
 		w.enc.reset()
-		if e.at > 0 {
-			w.enc.prevA = sc.spans[e.at-1].item
-		}
+		w.enc.prevA = sp.prev
 		w.enc.actions(p.pc, acts)
 		b = append(b, old.rec[prev:sp.start]...)
 		if note != nil {
-			ns := splicedSpan{item: sp.item, oldStart: sp.start, oldEnd: sp.end, newStart: int32(len(b)), lossAt: -1}
-			if e.at > 0 {
-				ns.prev = sc.spans[e.at-1].item
-			}
+			ns := splicedSpan{item: sp.item, prev: sp.prev, oldStart: sp.start, oldEnd: sp.end, newStart: int32(len(b)), lossAt: -1}
 			ns.newEnd = ns.newStart + int32(len(w.enc.buf))
 			note.spans = append(note.spans, ns)
 		}
