@@ -293,7 +293,7 @@ func (p *Planner) replanEdited(ctx context.Context, w *worker, sc *editScratch, 
 	// the losers: by their groups when the record's are its own, of the
 	// same layout (only the edited items' are read), else all
 	sc.groups, sc.scanned = sc.groups[:0], false
-	if lay.same && old.shared == nil {
+	if lay.same && old.shared == nil && sc.others && sel.alone { // else splice refuses the record: its losers are merged
 		sc.groups, sc.scanned = scanLosers(old, sc.end, sc.groups)
 	}
 	if sc.scanned {
