@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -232,6 +233,48 @@ func BenchmarkMatchFleet(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Computers)), "ns/computer")
 				b.ReportMetric(float64(selected), "selections")
+			})
+		}
+	}
+}
+
+// BenchmarkGroupedLookup reads, for one computer after another, every
+// filter's grouped result (group.go), every filter of the realistic shape
+// evaluated by groups first: what Match pays per filter and computer once
+// the filters are grouped, order=fleet in the order of a whole-fleet plan,
+// order=random in that of plans of one computer.
+func BenchmarkGroupedLookup(b *testing.B) {
+	ctx := context.Background()
+	for _, shape := range scaledFleets(b) {
+		if shape.name != "realistic" {
+			continue
+		}
+		m, err := shape.ix.Compile(shape.f.Deployments)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for s := range m.filters {
+			m.groupFilter(ctx, int32(s))
+		}
+		n := len(shape.f.Computers)
+		for _, order := range []string{"fleet", "random"} {
+			b.Run("order="+order, func(b *testing.B) {
+				cs := rand.New(rand.NewPCG(1, 2)).Perm(n)
+				if order == "fleet" {
+					slices.Sort(cs)
+				}
+				known, i := 0, 0
+				for b.Loop() {
+					c := cs[i%n]
+					i++
+					for s := range m.filters {
+						if _, ok := m.grouped(int32(s), c); ok {
+							known++
+						}
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*len(m.filters)), "ns/lookup")
+				b.ReportMetric(float64(known)/float64(i), "known/computer")
 			})
 		}
 	}

@@ -303,29 +303,82 @@ type groupedFilter struct {
 }
 
 // groupResults is a filter's result on the computers of an index, found
-// by groups. It is immutable.
+// by groups: by group of a grouping, whose group numbers of the computers
+// (shared by the filters that read the same fields) and the filter's state
+// of each group are what a lookup reads, rather than a bit array of every
+// computer per filter. It is immutable.
 type groupResults struct {
-	// words[c/64]: bit c%64 of known says the result on computer c is
-	// known, of val that it is true (side by side: one cache line to read)
-	words []groupWord
+	n     int // the computers of the index the results were found on
+	first groupPart
+	// more are the parts a computer's result is looked up in after first,
+	// in order, up to the first that knows it (a filter's guards)
+	more []groupPart
 	// stale: the computers changed since the results were found (they were
 	// inherited from the matcher of an older index, update.go): not known.
 	stale *[]uint64
 }
 
-// groupWord is 64 computers' results.
-type groupWord struct{ known, val uint64 }
+// groupPart is what a filter's evaluation by the groups of one grouping
+// found.
+type groupPart struct {
+	of    []uint16 // the group of each computer (the grouping's); nil: group 0
+	state []uint8  // by group: stateFalse, stateTrue, or not known
+}
+
+// The states of a group in a groupPart.
+const (
+	stateUnknown uint8 = iota // not evaluated, failed, or a guard that holds
+	stateFalse
+	stateTrue
+)
+
+func newGroupPart(gr *grouping) groupPart {
+	return groupPart{of: gr.of, state: make([]uint8, max(gr.n, 1))}
+}
+
+// group returns the group of computer c.
+func (p *groupPart) group(c int) int {
+	if p.of == nil {
+		return 0
+	}
+	return int(p.of[c])
+}
 
 // lookup returns the result on computer c, when it is known.
 func (r *groupResults) lookup(c int) (result, known bool) {
-	w, bit := c>>6, uint64(1)<<(c&63)
-	if w >= len(r.words) || r.words[w].known&bit == 0 {
+	if c >= r.n {
 		return false, false
 	}
-	if r.stale != nil && w < len(*r.stale) && (*r.stale)[w]&bit != 0 {
-		return false, false
+	if r.stale != nil {
+		if w := c >> 6; w < len(*r.stale) && (*r.stale)[w]&(1<<(c&63)) != 0 {
+			return false, false
+		}
 	}
-	return r.words[w].val&bit != 0, true
+	switch r.first.state[r.first.group(c)] {
+	case stateFalse:
+		return false, true
+	case stateTrue:
+		return true, true
+	}
+	for i := range r.more {
+		p := &r.more[i]
+		switch p.state[p.group(c)] {
+		case stateFalse:
+			return false, true
+		case stateTrue:
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// add adds part p to r (nil: a new one).
+func (r *groupResults) add(n int, p groupPart) *groupResults {
+	if r == nil {
+		return &groupResults{n: n, first: p}
+	}
+	r.more = append(r.more, p)
+	return r
 }
 
 // grouped returns filter f's result on computer c when its grouped
@@ -377,36 +430,30 @@ func (m *Matcher) groupFilter(ctx context.Context, f int32) {
 func (m *Matcher) groupWhole(ctx context.Context, f int32, gr *grouping) {
 	g, fl := &m.groups[f], m.filters[f].f
 	n := len(m.ix.f.Computers)
-	words := (n + 63) / 64
-	r := &groupResults{words: make([]groupWord, words)}
-	state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true; 3 failed
+	p := newGroupPart(gr)
+	done := make([]bool, len(p.state))
 	for c := range n {
-		s := &state[gr.group(c)]
-		if *s == 0 {
-			// the group's first computer stands for the group
-			ok, err := fl.evalPlain(ctx, m.env(c))
-			switch {
-			case err != nil && ctx.Err() != nil:
-				g.evals.Store(0)
-				g.tried.Store(false) // to be tried again by a caller not cancelled
-				return
-			case err != nil:
-				*s = 3
-			case ok:
-				*s = 2
-			default:
-				*s = 1
-			}
+		k := p.group(c)
+		if done[k] {
+			continue
 		}
-		if *s == 1 || *s == 2 {
-			w, bit := c>>6, uint64(1)<<(c&63)
-			r.words[w].known |= bit
-			if *s == 2 {
-				r.words[w].val |= bit
-			}
+		// the group's first computer stands for the group
+		done[k] = true
+		ok, err := fl.evalPlain(ctx, m.env(c))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			g.evals.Store(0)
+			g.tried.Store(false) // to be tried again by a caller not cancelled
+			return
+		case err != nil:
+			// not known: left to the computer, which reports the failure
+		case ok:
+			p.state[k] = stateTrue
+		default:
+			p.state[k] = stateFalse
 		}
 	}
-	g.res.Store(r)
+	g.res.Store((*groupResults)(nil).add(n, p))
 }
 
 // groupGuards finds, by groups, the computers on which one of filter f's
@@ -422,23 +469,19 @@ func (m *Matcher) groupGuards(f int32, r *groupResults) *groupResults {
 		if gr.fine {
 			continue
 		}
-		if r == nil {
-			words := (n + 63) / 64
-			r = &groupResults{words: make([]groupWord, words)}
-		}
-		state := make([]uint8, gr.n) // 0: not evaluated; 1 false, 2 true
+		p := newGroupPart(gr)
+		done := make([]bool, len(p.state))
 		for c := range n {
-			s := &state[gr.group(c)]
-			if *s == 0 {
-				*s = 2
-				if e := m.env(c); !gd.fn(e.Computer, tenantOrEmpty(e.Tenant)) {
-					*s = 1
-				}
+			k := p.group(c)
+			if done[k] {
+				continue
 			}
-			if *s == 1 && r.words[c>>6].known&(1<<(c&63)) == 0 {
-				r.words[c>>6].known |= 1 << (c & 63) // false, as val says
+			done[k] = true
+			if e := m.env(c); !gd.fn(e.Computer, tenantOrEmpty(e.Tenant)) {
+				p.state[k] = stateFalse // where the guard holds, not known
 			}
 		}
+		r = r.add(n, p)
 	}
 	return r
 }
@@ -582,7 +625,7 @@ func (m *Matcher) inheritGroups(prev *Matcher, dirty []int32) {
 				stale = &s
 				unions[r.stale] = stale
 			}
-			r = &groupResults{words: r.words, stale: stale}
+			r = &groupResults{n: r.n, first: r.first, more: r.more, stale: stale}
 		}
 		m.groups[f].res.Store(r)
 	}

@@ -46,29 +46,24 @@ func (m *Matcher) groupByReads(ctx context.Context, f int32) *groupResults {
 		return nil
 	}
 	n := len(m.ix.f.Computers)
-	r := &groupResults{words: make([]groupWord, (n+63)/64)}
-	state := make([]uint8, gr.n) // 0: not run; 1 false, 2 true; 3 per computer
+	part := newGroupPart(gr)
+	done := make([]bool, len(part.state))
 	for c := range n {
-		s := &state[gr.group(c)]
-		if *s == 0 {
-			e := m.env(c)
-			ok, decided, read := p.runReading(e.Computer, tenantOrEmpty(e.Tenant))
-			switch {
-			case !decided || read&^grouped != 0:
-				*s = 3
-			case ok:
-				*s = 2
-			default:
-				*s = 1
-			}
+		k := part.group(c)
+		if done[k] {
+			continue
 		}
-		if *s == 1 || *s == 2 {
-			w, bit := c>>6, uint64(1)<<(c&63)
-			r.words[w].known |= bit
-			if *s == 2 {
-				r.words[w].val |= bit
-			}
+		done[k] = true
+		e := m.env(c)
+		ok, decided, read := p.runReading(e.Computer, tenantOrEmpty(e.Tenant))
+		switch {
+		case !decided || read&^grouped != 0:
+			// not known: left to each computer
+		case ok:
+			part.state[k] = stateTrue
+		default:
+			part.state[k] = stateFalse
 		}
 	}
-	return r
+	return (*groupResults)(nil).add(n, part)
 }
