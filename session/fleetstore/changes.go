@@ -106,3 +106,12 @@ func (s *Store) Unchanged(rev int64, computers ...string) bool {
 	}
 	return s.changes.unchanged(rev, computers)
 }
+
+// HasComputer reports whether the current revision has the computer. Unlike
+// Fleet and Snapshot it hands no fleet out, so the next inventory write
+// still changes the computers in place: for a caller that only asks
+// whether an agent's computer is known.
+func (s *Store) HasComputer(id string) bool {
+	_, ok := s.cur.Load().computer[id]
+	return ok
+}

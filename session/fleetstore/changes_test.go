@@ -192,3 +192,25 @@ func TestUnchangedEqualsFleet(t *testing.T) {
 	}
 	require.NotEmpty(t, views)
 }
+
+// HasComputer answers from the current revision and hands no fleet out:
+// the next inventory write takes the computers over.
+func TestHasComputer(t *testing.T) {
+	ctx := context.Background()
+	src := mspFleet(t)
+	s := backends(t)[0].open(t)
+	importFleet(t, s, src)
+	s.Fleet()
+	_, err := s.PutInventory(ctx, invWrite(t, src, 1)) // copies: the fleet was handed out
+	require.NoError(t, err)
+	require.True(t, s.HasComputer(src.Computers[0].ID))
+	require.False(t, s.HasComputer("no-such-computer"))
+	before := s.cur.Load()
+	_, err = s.PutInventory(ctx, invWrite(t, src, 2))
+	require.NoError(t, err)
+	require.True(t, sameArray(before.fleet.Computers, s.cur.Load().fleet.Computers), "HasComputer handed the fleet out")
+	_, err = s.Apply(ctx, Change{Base: s.Revision(), Actor: "alice", Ops: []Op{
+		PutComputer(immy.Computer{ID: "new-pc", Tenant: src.Computers[0].Tenant, Kind: immy.KindWorkstation})}})
+	require.NoError(t, err)
+	require.True(t, s.HasComputer("new-pc"))
+}
