@@ -115,3 +115,27 @@ func (s *Store) HasComputer(id string) bool {
 	_, ok := s.cur.Load().computer[id]
 	return ok
 }
+
+// Computer returns the current revision's computer id, and whether it has
+// it. Like HasComputer it hands no new fleet out when it can: while
+// neither the computer nor the admin's entities changed since the fleet
+// the store handed out last (Unchanged), the computer is read from that
+// fleet, which never changes; otherwise the current revision is handed out
+// (as Snapshot does) and the computer read from it. For a caller that
+// needs one computer (its pathways, say) per request. The computer's
+// slices and maps are the store's: do not change them.
+func (s *Store) Computer(id string) (immy.Computer, bool) {
+	if h := s.handed.Load(); h != nil && s.Unchanged(h.rev, id) {
+		i, ok := h.computer[id]
+		if !ok {
+			return immy.Computer{}, false
+		}
+		return h.fleet.Computers[i], true
+	}
+	c := s.shared()
+	i, ok := c.computer[id]
+	if !ok {
+		return immy.Computer{}, false
+	}
+	return c.fleet.Computers[i], true
+}

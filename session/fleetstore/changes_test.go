@@ -214,3 +214,58 @@ func TestHasComputer(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, s.HasComputer("new-pc"))
 }
+
+// TestComputerHandsOutNoFleet: Computer answers the current revision's
+// computer, from the fleet handed out last while neither it nor the
+// admin's entities changed since (so the next inventory write still takes
+// the computers over), from the current revision otherwise.
+func TestComputerHandsOutNoFleet(t *testing.T) {
+	ctx := context.Background()
+	src := mspFleet(t)
+	s := backends(t)[0].open(t)
+	importFleet(t, s, src)
+	current := func(id string) immy.Computer {
+		c := s.cur.Load()
+		return c.fleet.Computers[c.computer[id]]
+	}
+	write := func(n int) (copied bool) {
+		t.Helper()
+		before := s.cur.Load()
+		_, err := s.PutInventory(ctx, invWrite(t, src, n))
+		require.NoError(t, err)
+		return !sameArray(before.fleet.Computers, s.cur.Load().fleet.Computers)
+	}
+	s.Snapshot()
+	require.True(t, write(1), "the fleet was handed out: the write copies")
+	// computer 0 did not change since the snapshot (write 1 reports 1, 4, ...)
+	c0 := src.Computers[0].ID
+	got, ok := s.Computer(c0)
+	require.True(t, ok)
+	require.Empty(t, cmp.Diff(current(c0), got))
+	require.False(t, write(2), "Computer of an unchanged computer handed the fleet out")
+	// computer 2 changed since: it is read from the current revision
+	c2 := src.Computers[2].ID
+	got, ok = s.Computer(c2)
+	require.True(t, ok)
+	require.Empty(t, cmp.Diff(current(c2), got))
+	require.Equal(t, "Windows 11 Pro 24H2", got.OS, "the write's value")
+	require.True(t, write(3), "the current revision was handed out: the next write copies")
+	// every computer, after more writes, is the current one's
+	for n := 4; n < 8; n++ {
+		write(n)
+		for i := range src.Computers {
+			id := src.Computers[i].ID
+			got, ok := s.Computer(id)
+			require.True(t, ok, id)
+			require.Empty(t, cmp.Diff(current(id), got), "write %d, computer %s", n, id)
+		}
+	}
+	_, ok = s.Computer("no-such-computer")
+	require.False(t, ok)
+	_, err := s.Apply(ctx, Change{Base: s.Revision(), Actor: "alice", Ops: []Op{
+		PutComputer(immy.Computer{ID: "new-pc", Tenant: src.Computers[0].Tenant, Kind: immy.KindWorkstation})}})
+	require.NoError(t, err)
+	got, ok = s.Computer("new-pc")
+	require.True(t, ok, "an admin's change is read from the current revision")
+	require.Equal(t, "new-pc", got.ID)
+}

@@ -45,6 +45,8 @@ func (s *Store) shared() *snapshot {
 	for {
 		c := s.cur.Load()
 		if c.share() {
+			for h := s.handed.Load(); (h == nil || h.rev < c.rev) && !s.handed.CompareAndSwap(h, c); h = s.handed.Load() {
+			}
 			return c
 		}
 		runtime.Gosched() // a writer is publishing the next revision

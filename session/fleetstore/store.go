@@ -45,7 +45,8 @@ type Store struct {
 	ownsDB  bool
 	mu      sync.Mutex // held by a writer, from its transaction's begin to the new snapshot
 	cur     atomic.Pointer[snapshot]
-	changes changeTable // what changed since which revision (changes.go)
+	changes changeTable              // what changed since which revision (changes.go)
+	handed  atomic.Pointer[snapshot] // the latest snapshot handed out (Computer reads it)
 	closed  atomic.Bool
 	failing func(step string) error // tests: fault injection inside a transaction
 }

@@ -88,6 +88,12 @@ func (c *Core) writeStatus(ctx context.Context, s agent.Status) {
 
 // ensureComputer adds the agent's computer to the fleet if it is new.
 func (c *Core) ensureComputer(ctx context.Context, s agent.Status) error {
+	// Most statuses are of a known computer: asking the store hands no
+	// fleet out, so its next inventory write changes the computers in
+	// place instead of copying them.
+	if c.Fleet.HasComputer(s.AgentID) {
+		return nil
+	}
 	f, rev := c.Fleet.Snapshot()
 	for i := range f.Computers {
 		if f.Computers[i].ID == s.AgentID {
@@ -126,15 +132,7 @@ func (c *Core) putPresence(ctx context.Context, computer string, online bool, se
 	}
 }
 
-func (c *Core) hasComputer(id string) bool {
-	f := c.Fleet.Fleet()
-	for i := range f.Computers {
-		if f.Computers[i].ID == id {
-			return true
-		}
-	}
-	return false
-}
+func (c *Core) hasComputer(id string) bool { return c.Fleet.HasComputer(id) }
 
 // refreshInventory reads a computer's inventory from its agent and writes
 // it to the fleet store.

@@ -123,13 +123,13 @@ func (c *Core) heartbeat(ctx context.Context) {
 // this process's own.
 func (r *router) queueOf(ctx context.Context, computer string) string {
 	agentID := computer
-	f := r.c.Fleet.Fleet()
-	for i := range f.Computers {
-		if f.Computers[i].ID == computer {
-			for _, pw := range f.Computers[i].Pathways {
-				if pw.Integration == "" {
-					agentID = pw.AgentID
-				}
+	// one computer, read without handing the fleet out (see fleetstore's
+	// Store.Computer): a dispatch per session must not make the next
+	// inventory write copy every computer
+	if comp, ok := r.c.Fleet.Computer(computer); ok {
+		for _, pw := range comp.Pathways {
+			if pw.Integration == "" {
+				agentID = pw.AgentID
 			}
 		}
 	}
