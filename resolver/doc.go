@@ -145,7 +145,10 @@
 // computer, the item, the deployment, the filter's error and, when
 // Config.Locate is set (fleetfile.File.Locate for a fleet file), the file and
 // line of the deployment's filter. A failed filter of a deployment that would
-// not take part (disabled, not approved, of another session) holds nothing.
+// not take part (disabled, not approved, of another session) holds nothing,
+// and such a filter is not even evaluated: the planner asks the matcher only
+// for the deployments that can be candidates of the session on the computer
+// (targets.Matcher.MatchOf).
 // A cancelled context still fails the plan.
 //
 // An item private to a tenant reaches only that tenant's computers, by every

@@ -149,7 +149,20 @@
 // group, device group, client group) and scans every computer only for
 // cross-tenant all-computers and filter targets, once per distinct target
 // whatever the number of deployments sharing it. Each distinct filter is
-// evaluated at most once per computer for the life of the Matcher.
+// evaluated at most once per computer for the life of the Matcher, and
+// usually once per group of computers: once a filter has been asked of many
+// computers, they are grouped by the values of the fields it reads (a
+// filter of the OS and the tenant runs once per OS and tenant); a filter
+// that also reads what does not group (the name, UPNs, installed software)
+// is grouped by the clauses of a top-level "and" that read only fields
+// that do, and a compiled Lua filter by the fields a run actually read (an
+// early "return false" on the OS decides a whole group). A group's first
+// computer runs the filter as any computer would; a run that fails or
+// reads beyond the group's fields leaves the group's computers to run it
+// one by one. The groupings of an index share a bounded budget of memory
+// (group.go). MatchOf and MatchSplitOf take the deployments the caller
+// wants: a filter that only other deployments have is not evaluated (the
+// resolver wants only those that can be candidates of its session).
 //
 // # A fleet that changes
 //
