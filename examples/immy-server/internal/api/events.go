@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,12 +23,16 @@ import (
 // ends with an event "end" once the session has ended.
 
 const (
-	sseBatch    = 500
-	ssePoll     = time.Second      // other processes append too
+	sseBatch   = 500
+	ssePoll    = time.Second      // other processes append too
+	sseMaxLife = 30 * time.Minute // a client reconnects, with Last-Event-ID
+	sseMaxData = 256 << 10        // a record larger than this is cut to its summary
+)
+
+// Variables for the tests, which shorten them.
+var (
 	sseKeepAli  = 15 * time.Second // a comment line keeps proxies from closing
-	sseMaxLife  = 30 * time.Minute // a client reconnects, with Last-Event-ID
-	sseMaxData  = 256 << 10        // a record larger than this is cut to its summary
-	sseDeadTime = 10 * time.Second // write deadline of one event
+	sseDeadTime = 10 * time.Second // write deadline of one write to a stream
 )
 
 func lastEventID(r *http.Request) (int64, error) {
@@ -58,11 +63,20 @@ func startSSE(w http.ResponseWriter) (*http.ResponseController, bool) {
 }
 
 func writeEvent(w http.ResponseWriter, rc *http.ResponseController, id int64, typ string, data []byte) error {
-	_ = rc.SetWriteDeadline(time.Now().Add(sseDeadTime))
 	if len(data) > sseMaxData {
 		data = []byte(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(data)))
 	}
-	if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, typ, strings.ReplaceAll(string(data), "\n", "\ndata: ")); err != nil {
+	return writeSSE(w, rc, fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", id, typ, strings.ReplaceAll(string(data), "\n", "\ndata: ")))
+}
+
+// writeSSE writes s to the stream and flushes it within sseDeadTime, then
+// lifts the deadline: it bounds one write (a client that stopped reading),
+// not the stream. A deadline left set would fail the next keep-alive, and
+// the end of the response, once the stream had been quiet that long.
+func writeSSE(w http.ResponseWriter, rc *http.ResponseController, s string) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(sseDeadTime))
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	if _, err := io.WriteString(w, s); err != nil {
 		return err
 	}
 	return rc.Flush()
@@ -153,7 +167,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, step func(ctx c
 		case <-end.C:
 			return
 		case <-keep.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if writeSSE(w, rc, ": keep-alive\n\n") != nil {
 				return
 			}
 		case <-wake:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +129,27 @@ func TestRevokedTokenStreamEnds(t *testing.T) {
 		_, err := io.ReadAll(resp.Body) // ends when the server ends the stream
 		require.NoError(t, err, "%s: the stream of a revoked token ends (not the test's deadline)", name)
 		require.NoError(t, ctx.Err(), name)
+	}
+}
+
+// TestStreamOutlivesWriteDeadline: a write's deadline bounds that write,
+// not the stream: a stream quiet for longer than it still gets its
+// keep-alives (and, when it ends, a clean end of the response), session and
+// fleet streams alike. The two durations are shortened for the test.
+func TestStreamOutlivesWriteDeadline(t *testing.T) {
+	dead, keep := sseDeadTime, sseKeepAli
+	sseDeadTime, sseKeepAli = 200*time.Millisecond, 500*time.Millisecond
+	t.Cleanup(func() { sseDeadTime, sseKeepAli = dead, keep })
+	e := newEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	for _, p := range []string{"/api/sessions/" + e.contosoSession + "/events", "/api/events"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+		resp := openStream(t, e, srv, ctx, "admin", p)
+		require.Equal(t, 200, resp.StatusCode, p)
+		b, err := io.ReadAll(resp.Body)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded, "%s stays open till the client leaves (read %q)", p, b)
+		require.GreaterOrEqual(t, strings.Count(string(b), ": keep-alive\n\n"), 3, "%s: keep-alives past the write deadline: %q", p, b)
 	}
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -195,13 +196,20 @@ func (c *Console) sessionOutput(w http.ResponseWriter, r *http.Request, s *webSe
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	send := func(l outLine) bool {
-		b, _ := json.Marshal(l)
+	// write bounds one write (a client that stopped reading), then lifts the
+	// deadline, which would otherwise fail the end of the response once the
+	// stream had been quiet that long
+	write := func(s string) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if _, err := fmt.Fprintf(w, "event: line\ndata: %s\n\n", strings.ReplaceAll(string(b), "\n", "")); err != nil {
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+		if _, err := io.WriteString(w, s); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
+	}
+	send := func(l outLine) bool {
+		b, _ := json.Marshal(l)
+		return write(fmt.Sprintf("event: line\ndata: %s\n\n", strings.ReplaceAll(string(b), "\n", "")))
 	}
 	for _, l := range kept {
 		if !send(l) {
@@ -229,8 +237,7 @@ func (c *Console) sessionOutput(w http.ResponseWriter, r *http.Request, s *webSe
 		case <-life.C:
 			return
 		case <-keep.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if !write(": keep-alive\n\n") {
 				return
 			}
 		case l := <-lines:
