@@ -38,7 +38,8 @@ func (w Wanted) anyOf(g *filterGroup) bool {
 // out of the result and of its FilterErrors: its filter is evaluated on c
 // only when a deployment of want shares it. Every match and filter error
 // of a deployment in want is as Match gives it. Other targets cost nothing
-// to match and are returned as Match returns them.
+// to match and are returned as Match returns them, whatever want says, as
+// are the shared matches (AppendShared, which have no filters).
 func (m *Matcher) MatchOf(ctx context.Context, c int, dst []int, want Wanted) ([]int, error) {
 	return m.match(ctx, c, dst, want)
 }

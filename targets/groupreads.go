@@ -49,6 +49,9 @@ func (m *Matcher) groupByReads(ctx context.Context, f int32) *groupResults {
 	part := newGroupPart(gr)
 	done := make([]bool, len(part.state))
 	for c := range n {
+		if c%1024 == 0 && ctx.Err() != nil {
+			return nil // cancelled: each computer as it comes, which fails alike
+		}
 		k := part.group(c)
 		if done[k] {
 			continue
