@@ -26,6 +26,35 @@ type span struct {
 	prev       int32 // the item of the action before (0 for none: the decoder's state there)
 }
 
+// head reads the next action of the record as far as the spans need: its
+// item, its deployment code (0: none) and the index of the version it
+// brings in planContext.versions (-1: none, or another code), leaving d
+// after the action. It reads the forms of encode.go.
+func (d *decoder) head() (item int32, dep uint64, ver int32) {
+	ver = -1
+	switch b := d.buf; {
+	case len(b) >= 2 && b[0]&1 == 1: // the common form
+		item = d.prevA + int32(unzigzag(uint64(b[0]>>1)))
+		dep = uint64(b[1] & 31)
+		d.buf = b[2:]
+	case len(b) >= 3 && b[0]&3 == 2: // the short form
+		item = d.prevA + int32(unzigzag(uint64(b[0]>>2)))
+		dep = (uint64(b[1]) | uint64(b[2])<<8) & 15
+		d.buf = b[3:]
+	default:
+		item = d.prevA + int32(unzigzag(d.uvarint()>>3))
+		dep = d.uvarint()
+		d.uvarint() // reason and kind
+		if vc := d.uvarint(); vc >= 128 {
+			if vc-128 >= vcRef {
+				ver = int32(vc - 128 - vcRef)
+			}
+			d.uvarint() // the detected code
+		}
+	}
+	return item, dep, ver
+}
+
 // scanRecord appends the spans of c's actions and returns where they end in
 // c.rec (the losers follow). It reads the forms of encode.go and resolves
 // nothing.
@@ -35,29 +64,7 @@ func scanRecord(c *ComputerPlan, dst []span) ([]span, int) {
 	dst = slices.Grow(dst, int(c.nact))
 	for range c.nact {
 		start := len(c.rec) - len(d.buf)
-		var item int32
-		var dep uint64
-		ver := int32(-1)
-		switch b := d.buf; {
-		case len(b) >= 2 && b[0]&1 == 1: // the common form
-			item = d.prevA + int32(unzigzag(uint64(b[0]>>1)))
-			dep = uint64(b[1] & 31)
-			d.buf = b[2:]
-		case len(b) >= 3 && b[0]&3 == 2: // the short form
-			item = d.prevA + int32(unzigzag(uint64(b[0]>>2)))
-			dep = (uint64(b[1]) | uint64(b[2])<<8) & 15
-			d.buf = b[3:]
-		default:
-			item = d.prevA + int32(unzigzag(d.uvarint()>>3))
-			dep = d.uvarint()
-			d.uvarint() // reason and kind
-			if vc := d.uvarint(); vc >= 128 {
-				if vc-128 >= vcRef {
-					ver = int32(vc - 128 - vcRef)
-				}
-				d.uvarint() // the detected code
-			}
-		}
+		item, dep, ver := d.head()
 		prev := d.prevA
 		d.prevA = item
 		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
@@ -88,29 +95,7 @@ func scanEdited(c *ComputerPlan, sel *editSelection, cm *codeMap, sc *editScratc
 	}
 	for range c.nact {
 		start := len(c.rec) - len(d.buf)
-		var item int32
-		var dep uint64
-		ver := int32(-1)
-		switch b := d.buf; {
-		case len(b) >= 2 && b[0]&1 == 1: // the common form
-			item = d.prevA + int32(unzigzag(uint64(b[0]>>1)))
-			dep = uint64(b[1] & 31)
-			d.buf = b[2:]
-		case len(b) >= 3 && b[0]&3 == 2: // the short form
-			item = d.prevA + int32(unzigzag(uint64(b[0]>>2)))
-			dep = (uint64(b[1]) | uint64(b[2])<<8) & 15
-			d.buf = b[3:]
-		default:
-			item = d.prevA + int32(unzigzag(d.uvarint()>>3))
-			dep = d.uvarint()
-			d.uvarint() // reason and kind
-			if vc := d.uvarint(); vc >= 128 {
-				if vc-128 >= vcRef {
-					ver = int32(vc - 128 - vcRef)
-				}
-				d.uvarint() // the detected code
-			}
-		}
+		item, dep, ver := d.head()
 		prev := d.prevA
 		d.prevA = item
 		if uint(item) >= uint(len(pc.itemFirst)) { // unreachable: the planner wrote the buffer
