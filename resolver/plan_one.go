@@ -62,6 +62,17 @@ func (s *slab[T]) holds(b []T) bool {
 	return len(b) > 0 && len(b) <= len(free) && &free[0] == &b[0]
 }
 
+// keep returns b in the slab: b's own memory when it was appended to what
+// tail returned and is still in the block (holds), else a copy.
+func (s *slab[T]) keep(b []T) []T {
+	if s.holds(b) {
+		return s.take(len(b))
+	}
+	out := s.take(len(b))
+	copy(out, b)
+	return out
+}
+
 func (s *slab[T]) take(n int) []T {
 	if n == 0 {
 		return nil

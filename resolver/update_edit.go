@@ -466,13 +466,8 @@ func (p *Planner) encodeEdited(w *worker, sc *editScratch, sel *editSelection, c
 	p.encodeLosers(w, sc, sel, nil)
 	cp.nact, cp.nlost = uint32(len(acts)), uint32(len(sc.out))
 	b := w.enc.buf
-	if sc.results.holds(b) {
-		cp.rec = sc.results.take(len(b))
-		w.enc.buf = nil
-	} else {
-		cp.rec = sc.results.take(len(b))
-		copy(cp.rec, b)
-	}
+	w.enc.buf = nil // in the slab, or copied there (the next record starts at its tail)
+	cp.rec = sc.results.keep(b)
 }
 
 // losersOf returns the losers of item among ls, sorted by item.

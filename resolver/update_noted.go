@@ -231,11 +231,6 @@ func (p *Planner) spliceNoted(w *worker, sc *editScratch, sel *editSelection, c 
 	w.enc.buf = nil
 
 	*cp = ComputerPlan{ID: comp.ID, pc: p.pc, comp: int32(c), tenant: tenant, nact: old.nact, nlost: uint32(nlost), splice: note}
-	if sc.results.holds(b) {
-		cp.rec = sc.results.take(len(b))
-	} else {
-		cp.rec = sc.results.take(len(b))
-		copy(cp.rec, b)
-	}
+	cp.rec = sc.results.keep(b)
 	return true
 }

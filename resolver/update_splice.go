@@ -358,12 +358,7 @@ func (p *Planner) splice(w *worker, sc *editScratch, sel *editSelection, c int, 
 	w.enc.buf = nil
 	cp.nact, cp.nlost = old.nact, uint32(nlost)
 	cp.splice = note
-	if sc.results.holds(b) {
-		cp.rec = sc.results.take(len(b))
-	} else {
-		cp.rec = sc.results.take(len(b))
-		copy(cp.rec, b)
-	}
+	cp.rec = sc.results.keep(b)
 	return true
 }
 
